@@ -1,0 +1,32 @@
+# One command to run the app and one to run the tests; each creates or refreshes .venv.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+
+.PHONY: run test venv lint sample bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+venv: $(STAMP)
+
+run: venv  ## open the app on the bundled sample data
+	$(BIN)/streamlit run app.py
+
+test: venv  ## the whole test suite (what CI runs)
+	$(BIN)/python -m pytest -q
+
+lint: venv
+	$(BIN)/ruff check funnel pages tests app.py scripts
+
+sample: venv  ## regenerate sample_data/ (fixed seed: the files do not change)
+	$(BIN)/python scripts/make_sample_data.py
+
+bench: venv  ## the performance benchmark (see README)
+	$(BIN)/python -m funnel.bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,7 @@
+"""Entry point of ``python -m funnel``."""
+
+import sys
+
+from funnel.cli import main
+
+sys.exit(main())

@@ -1,0 +1,162 @@
+"""``python -m funnel``: the command-line contract of ``contracts/cli.md``.
+
+``analyze`` links MA and SFA exports and prints a summary (Japanese by default,
+``FUNNEL_LANG=en`` for English) or, with ``--json``, exactly one JSON object. ``plan`` works
+backward from a revenue target. Unusable input exits 2 with one line on stderr that names the
+file and the problem; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from funnel.config import setting
+from funnel.errors import FunnelError, MappingError
+from funnel.i18n import env_lang, t
+from funnel.present import drop_label, loss_label, num, pct, source_label, text_table, yen
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m funnel", description="MA × SFA funnel diagnosis")
+    sub = p.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("analyze", help="link MA and SFA exports and measure the funnel")
+    a.add_argument("--ma", nargs="+", required=True, metavar="FILE", help="MA exports (leads/contacts)")
+    a.add_argument("--sfa", nargs="+", required=True, metavar="FILE", help="SFA exports (opportunities/deals)")
+    a.add_argument("--link", metavar="MA_COLUMN=SFA_COLUMN", help="link on a pair of ID columns instead of email")
+    a.add_argument("--map", nargs="+", action="extend", default=[], metavar="SIDE.FIELD=COLUMN",
+                   help="override a column mapping, e.g. ma.email=\"E-mail 2\"")
+    a.add_argument("--touch", choices=("first", "last"), default="first", help="which row of a lead gives its source")
+    a.add_argument("--json", action="store_true", help="print one JSON object")
+    pl = sub.add_parser("plan", help="work backward from a revenue target")
+    pl.add_argument("--revenue", required=True, metavar="YEN")
+    pl.add_argument("--deal-size", required=True, metavar="YEN")
+    pl.add_argument("--win-rate", required=True, metavar="R")
+    pl.add_argument("--opp-rate", required=True, metavar="R")
+    pl.add_argument("--cpa", metavar="YEN")
+    pl.add_argument("--json", action="store_true")
+    return p
+
+
+def parse_maps(items: Sequence[str]) -> dict[str, dict[str, str | None]]:
+    """``["ma.email=E-mail 2", …]`` → ``{"ma": {"email": "E-mail 2"}}``."""
+    out: dict[str, dict[str, str | None]] = {"ma": {}, "sfa": {}}
+    for item in items:
+        left, sep, column = item.partition("=")
+        side, dot, field = left.strip().partition(".")
+        if not sep or not dot or side.lower() not in out or not field:
+            raise MappingError(key="error.bad_map_arg", arg=item)
+        out[side.lower()][field.strip()] = column.strip() or None
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    lang = env_lang()
+    try:
+        if args.command == "plan":
+            return _plan(args, lang)
+        return _analyze(args, lang)
+    except FunnelError as exc:
+        print(f"{t('cli.error_prefix', lang)}: {exc.render(lang)}", file=sys.stderr)
+        return 2
+
+
+def _analyze(args: argparse.Namespace, lang: str) -> int:
+    from funnel import analysis
+    from funnel.analysis import to_json
+    from funnel.reader import Source
+    from funnel.workspace import LinkSpec, Workspace
+
+    link = LinkSpec.parse(args.link) if args.link else None
+    overrides = parse_maps(args.map)
+    with Workspace() as ws:
+        for path in args.ma:
+            ws.load("ma", Source.from_path(path))
+        for path in args.sfa:
+            ws.load("sfa", Source.from_path(path))
+        ws.build(overrides, link)
+        result = analysis.measure(ws, args.touch)
+        data = to_json(result)
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, default=str))
+    else:
+        print("\n".join(summary_lines(data, lang)))
+    return 0
+
+
+def summary_lines(d: dict[str, Any], lang: str) -> list[str]:
+    """The human-readable summary of an analysis (contract JSON → lines)."""
+    out = [t("cli.section.files", lang)]
+    for side in ("ma", "sfa"):
+        for f in d["files"][side]:
+            how = (t("cli.how.csv", lang, encoding=f["encoding"], delimiter=_delim(f["delimiter"]),
+                     header_row=f["header_row"]) if f["kind"] == "csv" else
+                   t("cli.how.sheet", lang, kind=f["kind"].upper(), sheet=f["sheet"], header_row=f["header_row"]))
+            dropped = ""
+            if f["dropped"]:
+                reasons = ", ".join(f"{drop_label(r, lang)} {n}" for r, n in f["dropped"].items())
+                dropped = t("cli.dropped", lang, count=sum(f["dropped"].values()), reasons=reasons)
+            out.append(t("cli.file_line", lang, side=side.upper(), file=f["file"], how=how,
+                         rows=num(f["rows_read"]), dropped=dropped))
+    link = d["link"]
+    out.append(t("cli.section.link", lang, kind=t(f"link.{link['kind']}", lang), ma=link["ma_column"],
+                 sfa=link["sfa_column"], auto=t("cli.link_auto", lang) if link.get("auto") else ""))
+    out.append(t("cli.counts", lang, leads=num(d["ma"]["leads"]), ma_rows=num(d["ma"]["rows"]),
+                 ma_nokey=num(d["ma"]["rows_without_key"]), opps=num(d["sfa"]["opportunities"]),
+                 sfa_rows=num(d["sfa"]["rows"]), sfa_nokey=num(d["sfa"]["rows_without_key"])))
+    mt = d["match"]
+    total = mt["opportunities_linked"] + mt["opportunities_unlinked"]
+    out.append(t("cli.match", lang, linked=num(mt["opportunities_linked"]), unlinked=num(mt["opportunities_unlinked"]),
+                 rate=pct(mt["opportunities_linked"] / total if total else None)))
+    ov = d["overall"]
+    touch = t(f"term.touch.{d['touch']}", lang)
+    out.append("")
+    out.append(t("cli.section.rate", lang, touch=touch, rate=pct(ov["opportunity_rate"]),
+                 converted=num(ov["converted"]), leads=num(ov["leads"])))
+    small = int(setting("small_sample_n"))
+    rows = [[source_label(r["source"], lang) + (" *" if r["leads"] < small else ""), num(r["leads"]),
+             num(r["converted"]), pct(r["opportunity_rate"]), f"{pct(r['ci_low'])}–{pct(r['ci_high'])}"]
+            for r in d["by_source"]]
+    header = [t("term.source", lang), t("term.lead", lang), t("term.converted", lang),
+              t("term.opportunity_rate", lang), t("term.ci95", lang)]
+    out.extend(text_table(header, rows, right={1, 2, 3, 4}))
+    if any(r["leads"] < small for r in d["by_source"]):
+        out.append("  " + t("cli.small_sample", lang, n=small))
+    oc = d["outcomes"]
+    out.append("")
+    out.append(t("cli.section.outcomes", lang, won=num(oc["won"]), lost=num(oc["lost"]), open=num(oc["open"]),
+                 win_rate=pct(oc["win_rate"])))
+    if d["loss_reasons"]:
+        out.append(t("cli.section.loss", lang, total=num(oc["lost"])))
+        out.extend(text_table([t("field.loss_reason", lang), t("term.lost", lang), "%"],
+                              [[loss_label(x["category"], lang), num(x["count"]), pct(x["share"])]
+                               for x in d["loss_reasons"]], right={1, 2}))
+    out.append("")
+    out.append(t("cli.definition", lang, touch=touch))
+    return out
+
+
+def _delim(d: str | None) -> str:
+    return {"\t": "TAB", None: "?"}.get(d, d or "?")
+
+
+def _plan(args: argparse.Namespace, lang: str) -> int:
+    from funnel.plan import parse_amount, parse_rate, plan_backward
+
+    result = plan_backward(parse_amount(args.revenue, "--revenue"), parse_amount(args.deal_size, "--deal-size"),
+                           parse_rate(args.win_rate, "--win-rate"), parse_rate(args.opp_rate, "--opp-rate"),
+                           parse_amount(args.cpa, "--cpa") if args.cpa is not None else None)
+    if args.json:
+        print(json.dumps(result.to_json()))
+        return 0
+    print(t("cli.plan.title", lang))
+    print(t("cli.plan.deals", lang, deals=num(result.deals)))
+    print(t("cli.plan.opps", lang, opportunities=num(result.opportunities)))
+    print(t("cli.plan.leads", lang, leads=num(result.leads)))
+    if result.budget is not None:
+        print(t("cli.plan.budget", lang, budget=yen(result.budget)[1:]))
+    return 0

@@ -1,0 +1,55 @@
+"""Settings of the engine, declared once with their default and why they are what they are.
+
+Everything tunable lives here (or in the data files under ``funnel/data``), not as literals
+scattered through the code. ``.streamlit/config.toml`` mirrors ``max_upload_mb``; a test keeps
+the two in agreement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("header_scan_rows", 100,
+            "Rows scanned for the header row; a Japanese importer scans 100 (export_formats.md §1.2)."),
+    Setting("sniff_bytes", 256 * 1024,
+            "Bytes of a text file decoded to detect its delimiter and header row."),
+    Setting("tail_rows", 30,
+            "Rows at the end of a table inspected for report footers and summary rows."),
+    Setting("mapping_sample_rows", 2000,
+            "Rows sampled per column to recognise columns by their content (e.g. emails)."),
+    Setting("email_content_share", 0.5,
+            "Share of non-empty sampled cells that must hold an address for a column to count as "
+            "an email column when no header names one."),
+    Setting("id_overlap_min", 0.05,
+            "Least share of one side's ID values found on the other side for a column pair to be "
+            "suggested as a link."),
+    Setting("max_line_bytes", 64 * 1024 * 1024,
+            "Longest CSV line accepted (a 10 MB free-text cell must still load)."),
+    Setting("wilson_z", 1.959963984540054, "z for the 95% Wilson score interval."),
+    Setting("small_sample_n", 30,
+            "Below this many leads a source's rate is flagged as a small sample."),
+    Setting("duckdb_threads", 2, "DuckDB threads per workspace (one workspace per user session)."),
+    Setting("duckdb_memory_limit", "1GB", "DuckDB memory cap per workspace."),
+    Setting("max_upload_mb", 400,
+            "Largest upload accepted by the app (mirrors server.maxUploadSize); fits a 1M-lead "
+            "export of ~120 MB with room for a second file."),
+    Setting("preview_rows", 20, "Rows shown in previews of an uploaded file."),
+    Setting("drop_examples", 20, "Example rows kept per drop reason in a load report."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def setting(name: str) -> Any:
+    """Return the default value of the setting ``name`` (KeyError if undeclared)."""
+    return _BY_NAME[name].default

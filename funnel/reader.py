@@ -1,0 +1,274 @@
+"""Read one export into a raw DuckDB table and report how it was read.
+
+A load never raises for rows it cannot use: they are kept with the reason (``_drop`` in the
+raw table, or the CSV rejects table) and counted in the :class:`LoadReport`. Only a file
+that holds no table at all raises a :class:`~funnel.errors.FunnelError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from funnel.config import setting
+from funnel.errors import EmptyFileError, UnreadableFileError
+from funnel.layout import RowShape, classify_cell, clean_headers, find_header, is_numeric, trailing_drops
+from funnel.sniff import Encoding, detect_encoding, detect_kind, head_records, sniff_delimiter
+from funnel.sql import ingest
+from funnel.workbook import Sheet, cell_text, choose_sheet, read_html_tables, read_spreadsheetml, read_workbook
+
+Notice = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Source:
+    """An export to read: a path on disk, or bytes from an upload, under a display name."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> Source:
+        p = Path(path)
+        return cls(p.name, path=p)
+
+    @classmethod
+    def from_bytes(cls, name: str, data: bytes) -> Source:
+        return cls(name, data=data)
+
+    def read_bytes(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError as exc:
+            raise UnreadableFileError(self.name, key="error.not_found") from exc
+        except IsADirectoryError as exc:
+            raise UnreadableFileError(self.name, key="error.is_directory") from exc
+        except OSError as exc:
+            raise UnreadableFileError(self.name, key="error.os", detail=exc.strerror or "") from exc
+
+
+@dataclass
+class LoadReport:
+    """How one file was read: what it is, where the table is, and what happened to each row."""
+
+    file: str
+    kind: str
+    size_bytes: int
+    sha256: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    header_row: int = 1        # 1-based row (record) number of the header in the file/sheet
+    first_column: int = 1      # 1-based column where the table starts
+    columns: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    rows_read: int = 0         # data rows
+    dropped: dict[str, int] = field(default_factory=dict)   # reason → rows
+    notices: list[Notice] = field(default_factory=list)
+
+    @property
+    def rows_dropped(self) -> int:
+        return sum(self.dropped.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["renamed"] = [list(r) for r in self.renamed]
+        d["notices"] = [{"key": k, "params": p} for k, p in self.notices]
+        return d
+
+
+@dataclass
+class LoadedTable:
+    """A raw table in the workspace's DuckDB and the report of its load."""
+
+    table: str
+    report: LoadReport
+
+    @property
+    def columns(self) -> list[str]:
+        return self.report.columns
+
+    @property
+    def raw_columns(self) -> list[str]:
+        return [ingest.raw_column(i) for i in range(len(self.report.columns))]
+
+
+def load_file(con: duckdb.DuckDBPyConnection, source: Source, table: str, workdir: Path) -> LoadedTable:
+    """Read ``source`` into the raw table ``table``.
+
+    Raises:
+        UnreadableFileError: missing, binary, corrupt, encrypted, or not a table at all.
+        EmptyFileError: no bytes, no header, or a header without data rows.
+        TooLargeError: a workbook that would expand beyond the limit.
+    """
+    data = source.read_bytes()
+    report = LoadReport(source.name, "?", len(data), hashlib.sha256(data).hexdigest())
+    kind = detect_kind(data)
+    if kind.name == "empty":
+        raise EmptyFileError(source.name, key="error.empty")
+    if kind.name == "encrypted":
+        raise UnreadableFileError(source.name, key="error.encrypted")
+    if kind.name == "corrupt_zip":
+        raise UnreadableFileError(source.name, key="error.corrupt_workbook")
+    if kind.name == "foreign":
+        raise UnreadableFileError(source.name, key="error.foreign", what=kind.detail)
+    report.kind = "csv" if kind.name == "text" else kind.name
+    if kind.name == "text":
+        _load_text(con, source, data, table, workdir, report)
+    else:
+        if kind.name in ("xlsx", "xls", "ods"):
+            sheets = read_workbook(data, source.name, kind.name)
+        elif kind.name == "html":
+            enc = detect_encoding(data)
+            report.encoding = enc.label
+            sheets = read_html_tables(data.decode(enc.codec, errors="replace"))
+        else:
+            sheets = read_spreadsheetml(data, source.name)
+        _load_sheets(con, source, sheets, table, report)
+    _finish(con, table, report)
+    if report.rows_read == 0:
+        raise EmptyFileError(source.name, key="error.header_only")
+    return LoadedTable(table, report)
+
+
+def _load_text(con: duckdb.DuckDBPyConnection, source: Source, data: bytes, table: str,
+               workdir: Path, report: LoadReport) -> None:
+    enc = detect_encoding(data)
+    report.encoding = enc.label
+    head = _decode_head(data, enc)
+    delim = sniff_delimiter(head)
+    report.delimiter = delim
+    recs, _ = head_records(head, delim, setting("header_scan_rows") + 200)
+    if not any(any(c.strip() for c in r) for r in recs):
+        raise EmptyFileError(source.name, key="error.empty")
+    guess = find_header(recs)
+    header_cells = list(recs[guess.index][guess.first_column:]) + [""] * guess.width
+    names, renames = clean_headers(header_cells[: guess.width])
+    report.header_row, report.first_column = guess.index + 1, guess.first_column + 1
+    report.columns, report.renamed = names, renames
+    if guess.index:
+        report.notices.append(("notice.rows_above_header", {"rows": guess.index}))
+    path = _utf8_path(source, data, enc, workdir, table, report)
+    ingest.create_from_csv(con, table, str(path), width=guess.first_column + guess.width,
+                           first_column=guess.first_column, header=names, skip=guess.index + 1,
+                           delimiter=delim, max_line_bytes=setting("max_line_bytes"))
+    _classify_rejects(con, table, delim, report)
+
+
+def _decode_head(data: bytes, enc: Encoding) -> str:
+    chunk = data[: setting("sniff_bytes")]
+    if len(chunk) < len(data):
+        cut = chunk.rfind(b"\n")
+        if cut > 0 and not enc.codec.startswith("utf-16"):
+            chunk = chunk[: cut + 1]
+    text = chunk.decode(enc.codec, errors="replace")
+    return text.lstrip("\ufeff")
+
+
+def _utf8_path(source: Source, data: bytes, enc: Encoding, workdir: Path, table: str,
+               report: LoadReport) -> Path:
+    """A UTF-8 file DuckDB can read: the original when it already is one, else a transcoded copy."""
+    if enc.utf8_compatible and source.path is not None and source.data is None:
+        return source.path
+    out = workdir / f"{table}.csv"
+    if enc.utf8_compatible:
+        out.write_bytes(data)
+        return out
+    try:
+        text = data.decode(enc.codec)
+    except UnicodeDecodeError:
+        text = data.decode(enc.codec, errors="replace")
+        report.notices.append(("notice.decode_replaced", {"chars": text.count("\ufffd")}))
+    out.write_text(text.lstrip("\ufeff"), encoding="utf-8", newline="")
+    return out
+
+
+def _classify_rejects(con: duckdb.DuckDBPyConnection, table: str, delim: str,
+                      report: LoadReport) -> None:
+    """Lines DuckDB rejected (wrong field count): footers, totals, or malformed rows."""
+    counts: dict[str, int] = {}
+    footer_started = False
+    stored = []
+    for line, error, text in ingest.rejected_lines(con, table):
+        cells = next(csv.reader(io.StringIO(text.strip("\r\n")), delimiter=delim), [])
+        filled = [c for c in cells if c.strip()]
+        kind = classify_cell(filled[0]) if filled else "blank"
+        if kind is None and footer_started and len(filled) <= 2:
+            kind = "footer"
+        reason = kind or "malformed"
+        footer_started = footer_started or reason == "footer"
+        counts[reason] = counts.get(reason, 0) + 1
+        stored.append((line, reason, error, text.strip("\r\n")))
+    if stored:
+        ingest.store_rejects(con, table, stored)
+    for reason, n in counts.items():
+        report.dropped[reason] = report.dropped.get(reason, 0) + n
+
+
+def _load_sheets(con: duckdb.DuckDBPyConnection, source: Source, sheets: list[Sheet], table: str,
+                 report: LoadReport) -> None:
+    import pyarrow as pa
+
+    sheet = choose_sheet(sheets)
+    if sheet is None:
+        raise EmptyFileError(source.name, key="error.empty_workbook")
+    report.sheet = sheet.name
+    if len(sheets) > 1:
+        report.notices.append(("notice.sheet_chosen", {"sheet": sheet.name,
+                                                         "sheets": ", ".join(s.name for s in sheets)}))
+    texts = [[cell_text(c) or "" for c in r] for r in sheet.rows[: setting("header_scan_rows") + 200]]
+    guess = find_header(texts)
+    width = max((len(r) for r in sheet.rows), default=0) - guess.first_column
+    first = guess.first_column
+    header_row = sheet.rows[guess.index]
+    header_cells = [header_row[first + j] if first + j < len(header_row) else None for j in range(width)]
+    names, renames = clean_headers(header_cells)
+    report.header_row, report.first_column = guess.index + 1, first + 1
+    report.columns, report.renamed = names, renames
+    if guess.index:
+        report.notices.append(("notice.rows_above_header", {"rows": guess.index}))
+    body = sheet.rows[guess.index + 1:]
+    arrays = [pa.array(_column_texts(body, first + j), pa.string()) for j in range(width)]
+    arrow = pa.Table.from_arrays(arrays, names=[ingest.raw_column(j) for j in range(width)])
+    view = f"{table}_arrow"
+    con.register(view, arrow)
+    try:
+        ingest.create_from_relation(con, table, view, names)
+    finally:
+        con.unregister(view)
+
+
+def _column_texts(body: list[list[object]], j: int) -> list[str | None]:
+    col = [r[j] if j < len(r) else None for r in body]
+    if all(type(v) is str for v in col):
+        return [v or None for v in col]  # type: ignore[misc]
+    return [cell_text(v) for v in col]
+
+
+def _finish(con: duckdb.DuckDBPyConnection, table: str, report: LoadReport) -> None:
+    """Footers and summary rows at the end, then the row accounting of the report."""
+    cols = [ingest.raw_column(i) for i in range(len(report.columns))]
+    tail = ingest.tail_rows(con, table, cols, setting("tail_rows"))
+    shapes = []
+    for pos, r in enumerate(tail):
+        cells = [c for c in r[2:] if c is not None and str(c).strip()]
+        shapes.append(RowShape(pos, len(cells), bool(cells) and all(is_numeric(c) for c in cells),
+                               cells[0] if cells else "", r[1]))
+    marks = trailing_drops(shapes)
+    if marks:
+        ingest.mark_rows(con, table, {tail[pos][0]: reason for pos, reason in marks.items()})
+    for reason, n in ingest.drop_counts(con, table).items():
+        if reason is None:
+            report.rows_read = n
+        else:
+            report.dropped[reason] = report.dropped.get(reason, 0) + n

@@ -1,0 +1,94 @@
+"""The one place that talks to DuckDB.
+
+Every SQL text of the engine is built in this package. Identifiers go through
+:func:`ident` (real export headers hold quotes, spaces and Japanese); values are always
+bound parameters, file paths included. The connection is passed in: one per workspace,
+never the module-level ``duckdb.sql`` connection that all sessions would share.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import duckdb
+
+from funnel.config import setting
+
+Params = Mapping[str, Any] | Sequence[Any] | None
+
+
+def ident(name: str) -> str:
+    """Quote an identifier for DuckDB: wrap in double quotes, double any inside."""
+    if "\x00" in name:
+        raise ValueError("identifier contains NUL")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def idents(names: Iterable[str]) -> str:
+    """Comma-separated quoted identifiers."""
+    return ", ".join(ident(n) for n in names)
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def connect(threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB connection for one workspace.
+
+    Threads and memory are capped so that several sessions on one server do not each claim
+    the whole machine; replacement scans are off so SQL can only see tables we created.
+    """
+    con = duckdb.connect(config={
+        "threads": threads or setting("duckdb_threads"),
+        "memory_limit": memory_limit or setting("duckdb_memory_limit"),
+        "python_enable_replacements": False,
+    })
+    # Unicode NFKC has no DuckDB built-in; the UDF is only ever called on non-ASCII cells.
+    con.create_function("nfkc", _nfkc, ["VARCHAR"], "VARCHAR")
+    return con
+
+
+def run(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> None:
+    """Execute a statement and consume its result (DuckDB 2.0 keeps unfinished results)."""
+    con.execute(sql, params).fetchall()
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+    """All result rows as tuples."""
+    return con.execute(sql, params).fetchall()
+
+
+def records(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> list[dict[str, Any]]:
+    """All result rows as dicts keyed by column name."""
+    result = con.execute(sql, params)
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, r, strict=True)) for r in result.fetchall()]
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> Any:
+    """The first column of the first row (None when there is no row)."""
+    found = con.execute(sql, params).fetchall()
+    return found[0][0] if found else None
+
+
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> Any:
+    """The result as a pandas DataFrame (imports pandas only when a caller asks for one)."""
+    return con.execute(sql, params).df()
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = $n "
+                            "AND NOT temporary", {"n": name}))
+
+
+def drop_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    run(con, f"DROP TABLE IF EXISTS {ident(name)}")
+    run(con, f"DROP VIEW IF EXISTS {ident(name)}")
+
+
+def columns_of(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    return [r[0] for r in rows(con, "SELECT column_name FROM duckdb_columns() WHERE table_name = $n "
+                                    "ORDER BY column_index", {"n": name})]

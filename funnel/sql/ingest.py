@@ -1,0 +1,179 @@
+"""SQL that turns an export into a raw table: one VARCHAR column per export column.
+
+Raw tables are named by the workspace and their columns are ``c0001``, ``c0002``… in export
+order (real header names are kept in Python, where they may hold quotes, newlines, or be
+repeated). Each row gets ``_drop``: NULL for data, otherwise why it is not data (blank,
+repeated header, total, footer, group header, sub-table continuation). Row order is the
+table's ``rowid`` (DuckDB keeps insertion order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+from funnel.rules import vocabulary
+from funnel.sql import ident, rows, run
+
+# Full-width ASCII, half-width katakana and the ideographic space: the characters NFKC would
+# change in a layout cell. Only cells holding them go through the (slow) Python UDF.
+_NEEDS_NFKC = r"[\x{FF01}-\x{FF9F}\x{3000}]"
+
+
+def raw_column(i: int) -> str:
+    """Name of the ``i``-th (0-based) column of a raw table."""
+    return f"c{i + 1:04d}"
+
+
+def _folded(expr: str) -> str:
+    """SQL for ``funnel.rules.fold`` of a short text: NFKC (when needed), trim, lower-case."""
+    return (f"lower(trim(regexp_replace(CASE WHEN regexp_matches({expr}, '{_NEEDS_NFKC}') "
+            f"THEN nfkc({expr}) ELSE {expr} END, '\\s+', ' ', 'g')))")
+
+
+def _alternation(patterns: Sequence[Any]) -> str:
+    return "|".join(f"(?:{p.pattern})" for p in patterns)
+
+
+def layout_case(cols: Sequence[str], header: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """The ``_drop`` expression for a table with raw columns ``cols`` and header ``header``."""
+    voc = vocabulary()
+    params: dict[str, Any] = {"tot": _alternation(voc.total_patterns),
+                              "foot": _alternation(voc.footer_patterns),
+                              "grp": _alternation(voc.group_patterns)}
+    filled = [f"nullif(trim({ident(c)}), '')" for c in cols]
+    first = f"coalesce({', '.join(filled[:3])})"
+    blank = f"coalesce({', '.join(filled)}) IS NULL"
+    named = [(c, h) for c, h in zip(cols, header, strict=False) if h and not h.startswith("col_")][:3]
+    whens = [f"WHEN {blank} THEN 'blank'"]
+    if named:
+        cond = " AND ".join(f"trim({ident(c)}) = $h{i}" for i, (c, _) in enumerate(named))
+        whens.append(f"WHEN {cond} THEN 'repeated_header'")
+        params.update({f"h{i}": h.strip() for i, (_, h) in enumerate(named)})
+    if header and header[0].strip() == "レコードの開始行":
+        # kintone sub-table export: only the row marked "*" starts a record (export_formats §6).
+        whens.append(f"WHEN coalesce(trim({ident(cols[0])}), '') <> '*' THEN 'subtable_row'")
+    folded = _folded(first)
+    whens.append(f"WHEN regexp_matches({folded}, $tot) THEN 'total'")
+    whens.append(f"WHEN regexp_matches({folded}, $foot) THEN 'footer'")
+    single = " + ".join(f"(CASE WHEN {f} IS NULL THEN 0 ELSE 1 END)" for f in filled)
+    whens.append(f"WHEN regexp_matches({folded}, $grp) AND ({single}) = 1 THEN 'group_header'")
+    return "CASE " + " ".join(whens) + " ELSE NULL END", params
+
+
+def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, width: int,
+                    first_column: int, header: Sequence[str], skip: int, delimiter: str,
+                    max_line_bytes: int) -> None:
+    """Read a UTF-8 CSV into ``table`` (rows with a wrong field count go to ``<table>_rej``)."""
+    all_cols = [raw_column(i) for i in range(width)]
+    keep = all_cols[first_column:]
+    drop_expr, params = layout_case(keep, header)
+    # Columns left of the table (a formatted report starts in column B) are not kept; the
+    # kept ones are renamed so that raw column i always carries header name i.
+    select = ", ".join(f"{ident(c)} AS {ident(raw_column(i))}" for i, c in enumerate(keep))
+    params.update({
+        "path": path, "skip": skip, "delim": delimiter, "maxline": max_line_bytes,
+        "cols": {c: "VARCHAR" for c in all_cols}, "rt": f"{table}_rej", "rs": f"{table}_scan",
+    })
+    run(con, f"DROP TABLE IF EXISTS {ident(table + '_rej')}")
+    run(con, f"DROP TABLE IF EXISTS {ident(table + '_scan')}")
+    run(con, f"""
+        CREATE OR REPLACE TABLE {ident(table)} AS
+        SELECT {select}, {drop_expr} AS _drop
+        FROM read_csv($path, auto_detect = false, header = false, skip = $skip, delim = $delim,
+                      quote = '"', escape = '"', strict_mode = true, columns = $cols,
+                      max_line_size = $maxline, store_rejects = true,
+                      rejects_table = $rt, rejects_scan = $rs)""", params)
+
+
+def create_from_relation(con: duckdb.DuckDBPyConnection, table: str, view: str,
+                         header: Sequence[str]) -> None:
+    """Copy a registered view (Excel, HTML) of VARCHAR columns into ``table`` with ``_drop``."""
+    cols = [raw_column(i) for i in range(len(header))]
+    drop_expr, params = layout_case(cols, header)
+    run(con, f"CREATE OR REPLACE TABLE {ident(table)} AS "
+             f"SELECT {', '.join(ident(c) for c in cols)}, {drop_expr} AS _drop FROM {ident(view)}",
+        params)
+
+
+def rejected_lines(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[int, str, str]]:
+    """``(line, error type, text)`` of each CSV line DuckDB could not fit to the columns."""
+    rej = f"{table}_rej"
+    if not rows(con, "SELECT 1 FROM duckdb_tables() WHERE table_name = $n", {"n": rej}):
+        return []
+    return [(int(r[0]), str(r[1]), r[2] or "") for r in rows(
+        con, f"SELECT line, min(error_type), any_value(csv_line) FROM {ident(rej)} "
+             "GROUP BY line ORDER BY line")]
+
+
+def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int(rows(con, f"SELECT count(*) FROM {ident(table)}")[0][0])
+
+
+def tail_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str],
+              n: int) -> list[tuple[Any, ...]]:
+    """The last ``n`` rows as ``(rowid, _drop, cells…)`` in table order."""
+    return rows(con, f"SELECT rowid, _drop, {', '.join(ident(c) for c in cols)} FROM {ident(table)} "
+                     f"WHERE rowid >= (SELECT max(rowid) FROM {ident(table)}) - $n ORDER BY rowid",
+                {"n": n})
+
+
+def mark_rows(con: duckdb.DuckDBPyConnection, table: str, reasons: dict[int, str]) -> None:
+    """Set ``_drop`` of the given rows (a handful at the end of a table)."""
+    for rowid, reason in reasons.items():
+        run(con, f"UPDATE {ident(table)} SET _drop = $r WHERE rowid = $id", {"r": reason, "id": rowid})
+
+
+def drop_counts(con: duckdb.DuckDBPyConnection, table: str) -> dict[str | None, int]:
+    """Rows per ``_drop`` value (None = data rows)."""
+    return {r[0]: int(r[1]) for r in rows(
+        con, f"SELECT _drop, count(*) FROM {ident(table)} GROUP BY _drop")}
+
+
+def dropped_examples(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str],
+                     limit: int) -> list[tuple[Any, ...]]:
+    """``(rowid, reason, cells…)`` of up to ``limit`` dropped rows per reason."""
+    return rows(con, f"""
+        SELECT rowid, _drop, {', '.join(ident(c) for c in cols)} FROM (
+            SELECT rowid, *, row_number() OVER (PARTITION BY _drop ORDER BY rowid) AS _k
+            FROM {ident(table)} WHERE _drop IS NOT NULL)
+        WHERE _k <= $lim ORDER BY rowid""", {"lim": limit})
+
+
+def column_profiles(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str],
+                    sample: int) -> tuple[list[int], list[tuple[Any, ...]]]:
+    """Non-empty counts of every column over the data rows, and the first ``sample`` rows."""
+    counts = f"SELECT {', '.join(f'count(nullif(trim({ident(c)}), {chr(39)}{chr(39)}))' for c in cols)} " \
+             f"FROM {ident(table)} WHERE _drop IS NULL"
+    non_empty = [int(x) for x in rows(con, counts)[0]]
+    head = rows(con, f"SELECT {', '.join(ident(c) for c in cols)} FROM {ident(table)} "
+                     "WHERE _drop IS NULL ORDER BY rowid LIMIT $n", {"n": sample})
+    return non_empty, head
+
+
+def store_rejects(con: duckdb.DuckDBPyConnection, table: str,
+                  lines: Sequence[tuple[int, str, str, str]]) -> None:
+    """Keep the classified rejected lines as ``<table>_lines`` (line, reason, error, text)."""
+    name = ident(f"{table}_lines")
+    run(con, f"CREATE OR REPLACE TABLE {name} (line BIGINT, reason VARCHAR, error VARCHAR, text VARCHAR)")
+    con.executemany(f"INSERT INTO {name} VALUES (?, ?, ?, ?)", [list(x) for x in lines])
+    run(con, f"DROP TABLE IF EXISTS {ident(table + '_rej')}")
+    run(con, f"DROP TABLE IF EXISTS {ident(table + '_scan')}")
+
+
+def dropped_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str],
+                 limit: int | None = None) -> list[tuple[Any, ...]]:
+    """Every row of a load that is not data: ``(where, reason, text)`` in file order.
+
+    ``where`` is ``row N`` (N-th row after the header) for rows of the raw table and the
+    physical line number for CSV lines that did not fit the columns.
+    """
+    cells = " || ' | ' || ".join(f"coalesce({ident(c)}, '')" for c in cols) or "''"
+    parts = [f"SELECT 0 AS src, rowid + 1 AS pos, _drop AS reason, {cells} AS text "
+             f"FROM {ident(table)} WHERE _drop IS NOT NULL"]
+    if rows(con, "SELECT 1 FROM duckdb_tables() WHERE table_name = $n", {"n": f"{table}_lines"}):
+        parts.append(f"SELECT 1, line, reason, text FROM {ident(table + '_lines')}")
+    lim = "" if limit is None else f" LIMIT {int(limit)}"
+    return rows(con, " UNION ALL ".join(parts) + f" ORDER BY src, pos{lim}")

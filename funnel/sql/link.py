@@ -1,0 +1,180 @@
+"""SQL that merges rows into leads and opportunities and links them.
+
+Tables (all per workspace connection):
+
+- ``leads``: one row per lead key: first/last-touch source, dates, furthest status, owner…
+- ``opps``: one row per opportunity key (deals repeated per contact collapse), with outcome
+  and loss-reason category.
+- ``lead_values`` / ``opp_values``: the link values (addresses or IDs) of each key.
+- ``links``: distinct (lead key, opportunity key) pairs sharing a value.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from funnel.sql import run, scalar
+
+# Order of a lead's rows for "first" (earliest created; undated rows after dated ones; ties
+# and undated rows in file order) and "last" (the mirror image).
+_FIRST = "(created_at IS NULL, coalesce(created_at, TIMESTAMP '1970-01-01'), _file, _row)"
+_LAST = "(created_at IS NOT NULL, coalesce(created_at, TIMESTAMP '1970-01-01'), _file, _row)"
+
+
+def create_leads(con: duckdb.DuckDBPyConnection) -> None:
+    """``leads`` from ``ma_rows`` and the lookups ``status_levels`` and ``flags``."""
+    run(con, f"""
+        CREATE OR REPLACE TABLE leads AS
+        SELECT r._key AS lead_key,
+               arg_min_null(r.source, {_FIRST}) AS source_first,
+               arg_max_null(r.source, {_LAST}) AS source_last,
+               arg_max_null(r.latest_source, {_LAST}) AS latest_source,
+               min(r.created_at) AS created_at,
+               min(r.mql_at) AS mql_at, min(r.sql_at) AS sql_at, min(r.opp_at) AS opp_at,
+               greatest(max(coalesce(s.level, 0)), max(coalesce(l.level, 0))) AS status_level,
+               bool_or(coalesce(f.flag, false)) AS converted_flag,
+               max(r.score) AS score,
+               arg_min_null(r.owner, {_FIRST}) AS owner,
+               arg_min(r.company, {_FIRST}) AS company,
+               arg_min(r.name, {_FIRST}) AS name,
+               arg_min(r.email_raw, {_FIRST}) AS email_raw,
+               min({{'f': r._file, 'r': r._row}}) AS first_row,
+               count(*) AS rows
+        FROM ma_rows r
+        LEFT JOIN status_levels s ON s.k = r.status
+        LEFT JOIN status_levels l ON l.k = r.lifecycle_stage
+        LEFT JOIN flags f ON f.k = r.converted_raw
+        WHERE r._key IS NOT NULL
+        GROUP BY r._key""")
+
+
+def create_opps(con: duckdb.DuckDBPyConnection, *, has_is_won: bool, has_is_closed: bool,
+                has_won_date: bool) -> None:
+    """``opps`` from ``sfa_rows``: the last row of each key wins (later monthly export)."""
+    # A mapped flag column that is blank means "no" (Salesforce API exports write IsWon as
+    # "1" or nothing); an unrecognisable value is NULL and the stage decides.
+    won_flag = "(CASE WHEN o.is_won_raw IS NULL THEN false ELSE wf.flag END)" if has_is_won else "NULL::BOOLEAN"
+    closed_flag = ("(CASE WHEN o.is_closed_raw IS NULL THEN false ELSE cf.flag END)" if has_is_closed
+                   else "NULL::BOOLEAN")
+    won_date = "o.won_at IS NOT NULL" if has_won_date else "false"
+    run(con, """
+        CREATE OR REPLACE TABLE opps_base AS
+        SELECT _key AS opp_key,
+               arg_max_null(deal_id, (_file, _row)) AS deal_id,
+               arg_max_null(deal_name, (_file, _row)) AS deal_name,
+               arg_max_null(company, (_file, _row)) AS company,
+               arg_max_null(stage, (_file, _row)) AS stage,
+               arg_max_null(is_won_raw, (_file, _row)) AS is_won_raw,
+               arg_max_null(is_closed_raw, (_file, _row)) AS is_closed_raw,
+               max(won_at) AS won_at,
+               arg_max_null(amount, (_file, _row)) AS amount,
+               arg_max_null(close_at, (_file, _row)) AS close_at,
+               min(created_at) AS created_at,
+               arg_max_null(loss_reason, (_file, _row)) AS loss_reason,
+               arg_max_null(loss_detail, (_file, _row)) AS loss_detail,
+               arg_max_null(owner, (_file, _row)) AS owner,
+               arg_max_null(source, (_file, _row)) AS source,
+               arg_max_null(probability, (_file, _row)) AS probability,
+               arg_max_null(email_raw, (_file, _row)) AS email_raw,
+               min({'f': _file, 'r': _row}) AS first_row,
+               count(*) AS rows
+        FROM sfa_rows WHERE _key IS NOT NULL GROUP BY _key""")
+    run(con, f"""
+        CREATE OR REPLACE TABLE opps AS
+        SELECT o.*,
+               CASE WHEN {won_flag} THEN 'won'
+                    WHEN {won_flag} IS NULL AND ({won_date} OR coalesce(so.outcome, 'open') = 'won') THEN 'won'
+                    WHEN {closed_flag} THEN 'lost'
+                    WHEN {closed_flag} IS NULL AND coalesce(so.outcome, 'open') = 'lost' THEN 'lost'
+                    ELSE 'open' END AS outcome
+        FROM opps_base o
+        LEFT JOIN stage_outcomes so ON so.k = o.stage
+        LEFT JOIN flags wf ON wf.k = o.is_won_raw
+        LEFT JOIN flags cf ON cf.k = o.is_closed_raw""")
+    run(con, "DROP TABLE opps_base")
+
+
+def add_loss_categories(con: duckdb.DuckDBPyConnection) -> None:
+    """Add ``loss_category``/``loss_keyword`` to ``opps`` from the ``loss_lookup`` table."""
+    run(con, """
+        CREATE OR REPLACE TABLE opps AS
+        SELECT o.* EXCLUDE (loss_category, loss_keyword),
+               CASE WHEN o.outcome <> 'lost' THEN NULL
+                    WHEN o.loss_reason IS NULL THEN 'blank'
+                    ELSE coalesce(ll.category, 'other') END AS loss_category,
+               CASE WHEN o.outcome = 'lost' THEN ll.keyword END AS loss_keyword
+        FROM (SELECT *, NULL::VARCHAR AS loss_category, NULL::VARCHAR AS loss_keyword FROM opps) o
+        LEFT JOIN loss_lookup ll ON ll.k = o.loss_reason""")
+
+
+def create_link_values(con: duckdb.DuckDBPyConnection, kind: str, salesforce_15: bool) -> None:
+    """``lead_values``/``opp_values``: each key's addresses (email link) or ID values."""
+    if kind == "email":
+        run(con, "CREATE OR REPLACE TABLE lead_values AS SELECT DISTINCT _key AS lead_key, unnest(emails) AS v "
+                 "FROM ma_rows WHERE _key IS NOT NULL")
+        run(con, "CREATE OR REPLACE TABLE opp_values AS SELECT DISTINCT _key AS opp_key, unnest(emails) AS v "
+                 "FROM sfa_rows WHERE _key IS NOT NULL")
+        return
+    # Several IDs in one cell (HubSpot "Associated Deal IDs" = "123;456") are each a link.
+    # Salesforce 18-character IDs are the 15-character ID plus a checksum: compare 15.
+    value = "left(trim(x), 15)" if salesforce_15 else "trim(x)"
+    for table, key, src in (("lead_values", "lead_key", "ma_rows"), ("opp_values", "opp_key", "sfa_rows")):
+        run(con, f"""
+            CREATE OR REPLACE TABLE {table} AS
+            SELECT DISTINCT {key}, v FROM (
+                SELECT _key AS {key}, {value} AS v
+                FROM (SELECT _key, unnest(string_split_regex(link_raw, '[;\\n]')) AS x
+                      FROM {src} WHERE _key IS NOT NULL AND link_raw IS NOT NULL))
+            WHERE v <> ''""")
+
+
+def create_links(con: duckdb.DuckDBPyConnection) -> None:
+    run(con, "CREATE OR REPLACE TABLE links AS SELECT DISTINCT l.lead_key, o.opp_key "
+             "FROM lead_values l JOIN opp_values o ON l.v = o.v")
+
+
+def salesforce_id_mix(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when both link columns hold Salesforce IDs and one side uses the 15-char form."""
+    pattern = "^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$"
+    stats = {}
+    for src in ("ma_rows", "sfa_rows"):
+        stats[src] = scalar(con, f"""
+            SELECT {{'n': count(*), 'sf': count(*) FILTER (WHERE regexp_matches(trim(link_raw), $p)),
+                    'l15': count(*) FILTER (WHERE length(trim(link_raw)) = 15)}}
+            FROM {src} WHERE link_raw IS NOT NULL""", {"p": pattern})
+    if any(not s or not s["n"] or s["sf"] < s["n"] * 0.95 for s in stats.values()):
+        return False
+    return any(s["l15"] > 0 for s in stats.values()) and any(s["l15"] < s["n"] for s in stats.values())
+
+
+def create_candidate_values(con: duckdb.DuckDBPyConnection, parts: list[tuple[str, str, str, str]],
+                            per_column: int) -> None:
+    """``link_candidates(side, name, v)``: distinct trimmed values of candidate ID columns.
+
+    ``parts`` are ``(side, column name, raw table, raw column)``; each column contributes at
+    most ``per_column`` values so a million-row export stays cheap to compare.
+    """
+    from funnel.sql import ident
+
+    run(con, "CREATE OR REPLACE TABLE link_candidates (side VARCHAR, name VARCHAR, v VARCHAR)")
+    for side, name, table, col in parts:
+        run(con, f"""
+            INSERT INTO link_candidates
+            SELECT DISTINCT $side, $name, trim({ident(col)}) FROM {ident(table)}
+            WHERE _drop IS NULL AND nullif(trim({ident(col)}), '') IS NOT NULL LIMIT $lim""",
+            {"side": side, "name": name, "lim": per_column})
+
+
+def candidate_overlaps(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int, int, int]]:
+    """``(ma name, sfa name, shared values, ma distinct, sfa distinct)`` for overlapping pairs."""
+    from funnel.sql import rows
+
+    return [tuple(r) for r in rows(con, """
+        WITH d AS (SELECT side, name, count(DISTINCT v) AS n FROM link_candidates GROUP BY ALL),
+             m AS (SELECT DISTINCT name, v FROM link_candidates WHERE side = 'ma'),
+             s AS (SELECT DISTINCT name, v FROM link_candidates WHERE side = 'sfa')
+        SELECT m.name, s.name, count(*) AS shared, any_value(dm.n), any_value(ds.n)
+        FROM m JOIN s ON m.v = s.v
+        JOIN d dm ON dm.side = 'ma' AND dm.name = m.name
+        JOIN d ds ON ds.side = 'sfa' AND ds.name = s.name
+        GROUP BY m.name, s.name ORDER BY shared DESC""")]

@@ -1,0 +1,138 @@
+"""SQL of the measures. Builders return ``(sql, params)``; every query reads the linked
+tables (``leads``, ``opps``, ``links``) and hands back aggregates only, so a filter change is
+one small query, never a re-read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+from funnel.sql import ident, run
+
+SqlParams = tuple[str, dict[str, Any]]
+
+
+def finish_links(con: duckdb.DuckDBPyConnection) -> None:
+    """Add per-lead opportunity counts and per-opportunity lead counts after linking."""
+    run(con, """
+        CREATE OR REPLACE TABLE leads AS
+        SELECT l.* EXCLUDE (n_opps, n_won, n_lost),
+               coalesce(c.n, 0) AS n_opps, coalesce(c.won, 0) AS n_won, coalesce(c.lost, 0) AS n_lost
+        FROM (SELECT *, 0 AS n_opps, 0 AS n_won, 0 AS n_lost FROM leads) l
+        LEFT JOIN (SELECT k.lead_key, count(*) AS n,
+                          count(*) FILTER (WHERE o.outcome = 'won') AS won,
+                          count(*) FILTER (WHERE o.outcome = 'lost') AS lost
+                   FROM links k JOIN opps o USING (opp_key) GROUP BY k.lead_key) c USING (lead_key)""")
+    run(con, """
+        CREATE OR REPLACE TABLE opps AS
+        SELECT o.* EXCLUDE (n_leads), coalesce(c.n, 0) AS n_leads
+        FROM (SELECT *, 0 AS n_leads FROM opps) o
+        LEFT JOIN (SELECT opp_key, count(*) AS n FROM links GROUP BY opp_key) c USING (opp_key)""")
+
+
+def source_column(touch: str) -> str:
+    """The leads column holding the source for ``first``/``last`` touch."""
+    if touch not in ("first", "last"):
+        raise ValueError("touch must be 'first' or 'last'")
+    return "source_first" if touch == "first" else "source_last"
+
+
+def lead_where(date_from: dt.date | None, date_to: dt.date | None,
+               sources: Sequence[str | None] | None, touch: str) -> SqlParams:
+    """WHERE clause over ``leads`` for a lead-creation date range and a set of sources."""
+    conds, params = ["TRUE"], {}
+    if date_from is not None:
+        conds.append("created_at >= $date_from")
+        params["date_from"] = dt.datetime.combine(date_from, dt.time())
+    if date_to is not None:
+        conds.append("created_at < $date_to")
+        params["date_to"] = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time())
+    if sources is not None:
+        named = [s for s in sources if s is not None]
+        col = source_column(touch)
+        part = f"list_contains($sources, {col})"
+        if None in sources:
+            part = f"({part} OR {col} IS NULL)"
+        conds.append(part)
+        params["sources"] = named
+    return " AND ".join(conds), params
+
+
+def rate_by(group_sql: str, where: SqlParams, order: str = "leads DESC, grp NULLS LAST") -> SqlParams:
+    """Leads, converted, won per group of leads."""
+    cond, params = where
+    return (f"""
+        SELECT {group_sql} AS grp, count(*) AS leads,
+               count(*) FILTER (WHERE n_opps > 0) AS converted,
+               count(*) FILTER (WHERE n_won > 0) AS won
+        FROM leads WHERE {cond} GROUP BY ALL ORDER BY {order}""", params)
+
+
+def overall(where: SqlParams) -> SqlParams:
+    cond, params = where
+    return (f"SELECT count(*), count(*) FILTER (WHERE n_opps > 0), count(*) FILTER (WHERE n_won > 0) "
+            f"FROM leads WHERE {cond}", params)
+
+
+def funnel_counts(where: SqlParams) -> SqlParams:
+    """Per lead: recorded evidence of each stage, and the furthest stage reached."""
+    cond, params = where
+    return (f"""
+        WITH s AS (
+            SELECT (mql_at IS NOT NULL OR status_level >= 1) AS rec_mql,
+                   (sql_at IS NOT NULL OR status_level >= 2) AS rec_sql,
+                   n_opps > 0 AS rec_opp, n_won > 0 AS rec_won,
+                   greatest(CASE WHEN n_won > 0 THEN 4 WHEN n_opps > 0 THEN 3 ELSE 0 END,
+                            CASE WHEN sql_at IS NOT NULL OR status_level >= 2 THEN 2
+                                 WHEN mql_at IS NOT NULL OR status_level >= 1 THEN 1 ELSE 0 END) AS reached
+            FROM leads WHERE {cond})
+        SELECT count(*) AS leads,
+               count(*) FILTER (WHERE rec_mql), count(*) FILTER (WHERE rec_sql),
+               count(*) FILTER (WHERE rec_opp), count(*) FILTER (WHERE rec_won),
+               count(*) FILTER (WHERE reached >= 1), count(*) FILTER (WHERE reached >= 2),
+               count(*) FILTER (WHERE reached >= 3), count(*) FILTER (WHERE reached >= 4),
+               count(*) FILTER (WHERE reached >= 1 AND NOT rec_mql),
+               count(*) FILTER (WHERE reached >= 2 AND NOT rec_sql)
+        FROM s""", params)
+
+
+def outcomes() -> str:
+    return "SELECT outcome, count(*) FROM opps GROUP BY outcome"
+
+
+def loss_counts(group_sql: str | None = None) -> str:
+    """Lost opportunities per loss category (and per group when ``group_sql`` is given)."""
+    grp = f"{group_sql} AS grp, " if group_sql else ""
+    by = "GROUP BY ALL" if group_sql else "GROUP BY loss_category"
+    return f"SELECT {grp}loss_category, count(*) FROM opps WHERE outcome = 'lost' {by}"
+
+
+def loss_by_lead_source(touch: str) -> str:
+    """Lost opportunities per category and the source of their linked lead(s)."""
+    col = source_column(touch)
+    return f"""
+        SELECT coalesce(l.src, '(no lead)') AS grp, o.loss_category, count(*)
+        FROM opps o
+        LEFT JOIN (SELECT k.opp_key, min(ld.{col}) AS src FROM links k
+                   JOIN leads ld USING (lead_key) GROUP BY k.opp_key) l USING (opp_key)
+        WHERE o.outcome = 'lost' GROUP BY ALL"""
+
+
+def match_counts() -> str:
+    return "SELECT count(*) FILTER (WHERE n_leads > 0), count(*) FILTER (WHERE n_leads = 0) FROM opps"
+
+
+def lead_page(where: SqlParams, extra: str, limit: int, offset: int, touch: str) -> SqlParams:
+    """One page of the leads behind a number (drill-down)."""
+    cond, params = where
+    col = source_column(touch)
+    return (f"""
+        SELECT lead_key, email_raw, name, company, {ident(col)} AS source, created_at, owner,
+               n_opps, n_won, rows
+        FROM leads WHERE {cond} AND ({extra})
+        ORDER BY created_at NULLS LAST, lead_key LIMIT $lim OFFSET $off""",
+            {**params, "lim": limit, "off": offset})

@@ -1,0 +1,140 @@
+"""SQL that stages each side's data rows into one normalised table per side.
+
+``ma_rows`` and ``sfa_rows`` hold one row per data row of every file on that side (stacked
+with ``UNION ALL BY NAME``), with ``_file``/``_row`` pointing back to the raw table, the
+canonical fields normalised, and the row's key (NULL: the row has none and is counted in
+``rows_without_key``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from funnel.sql import ident, rows, run
+from funnel.sql import normalize as nz
+
+# Output columns of each side: name → (field it comes from, how it is normalised).
+MA_COLUMNS: dict[str, tuple[str, str]] = {
+    "email_raw": ("email", "raw"), "emails": ("email", "emails"), "lead_id": ("lead_id", "text"),
+    "name": ("name", "text"), "company": ("company", "text"), "source": ("source", "text"),
+    "latest_source": ("latest_source", "text"), "created_at": ("created_at", "date"),
+    "status": ("status", "text"), "lifecycle_stage": ("lifecycle_stage", "text"),
+    "mql_at": ("mql_date", "date"), "sql_at": ("sql_date", "date"), "opp_at": ("opp_date", "date"),
+    "converted_raw": ("converted", "text"), "score": ("score", "amount"), "owner": ("owner", "text"),
+}
+SFA_COLUMNS: dict[str, tuple[str, str]] = {
+    "email_raw": ("email", "raw"), "emails": ("email", "emails"), "deal_id": ("deal_id", "text"),
+    "deal_name": ("deal_name", "text"), "company": ("company", "text"), "stage": ("stage", "text"),
+    "is_won_raw": ("is_won", "text"), "is_closed_raw": ("is_closed", "text"),
+    "won_at": ("won_date", "date"), "amount": ("amount", "amount"), "close_at": ("close_date", "date"),
+    "created_at": ("created_at", "date"), "loss_reason": ("loss_reason", "text"),
+    "loss_detail": ("loss_reason_detail", "text"), "owner": ("owner", "text"),
+    "source": ("source", "text"), "probability": ("probability", "amount"),
+}
+SIDE_COLUMNS = {"ma": MA_COLUMNS, "sfa": SFA_COLUMNS}
+_NULL_TYPES = {"raw": "VARCHAR", "emails": "VARCHAR[]", "text": "VARCHAR", "date": "TIMESTAMP",
+               "amount": "DOUBLE"}
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """How one raw table feeds its side: raw column per field, date order per date field."""
+
+    index: int
+    table: str
+    columns: Mapping[str, str]          # field → raw column (c0001 …)
+    date_orders: Mapping[str, str]      # field → "mdy" | "dmy"
+    link_column: str | None = None      # raw column holding the ID-link value
+    has_id: bool = False                # the side's record-ID field is mapped in this file
+
+
+def _expr(kind: str, col: str | None, order: str | None) -> str:
+    if col is None:
+        return f"NULL::{_NULL_TYPES[kind]}"
+    c = ident(col)
+    if kind == "raw":
+        return c
+    if kind == "emails":
+        return nz.email_list(c)
+    if kind == "text":
+        return nz.text(c)
+    if kind == "date":
+        return nz.date_value(c, order or "mdy")
+    return nz.amount_value(c)
+
+
+def _file_select(side: str, plan: FilePlan) -> tuple[str, set[str]]:
+    parts = [f"{plan.index}::INTEGER AS _file", "rowid AS _row", f"{str(plan.has_id).upper()} AS _idcol"]
+    orders: set[str] = set()
+    for out, (fname, kind) in SIDE_COLUMNS[side].items():
+        order = plan.date_orders.get(fname) if kind == "date" else None
+        if kind == "date" and plan.columns.get(fname):
+            orders.add(order or "mdy")
+        parts.append(f"{_expr(kind, plan.columns.get(fname), order)} AS {ident(out)}")
+    link = nz.text(ident(plan.link_column)) if plan.link_column else "NULL::VARCHAR"
+    parts.append(f"{link} AS link_raw")
+    return f"SELECT {', '.join(parts)} FROM {ident(plan.table)} WHERE _drop IS NULL", orders
+
+
+def create_side_rows(con: duckdb.DuckDBPyConnection, side: str, plans: Sequence[FilePlan],
+                     key_expr: str) -> None:
+    """Create ``<side>_rows`` from the raw tables of ``plans`` with the row key ``key_expr``."""
+    selects, orders = [], set()
+    for plan in plans:
+        sql, used = _file_select(side, plan)
+        selects.append(sql)
+        orders |= used
+    union = " UNION ALL BY NAME ".join(selects)
+    params: dict[str, Any] = {**nz.text_params(), **nz.date_params(orders)} if orders else nz.text_params()
+    run(con, f"CREATE OR REPLACE TABLE {ident(side + '_rows')} AS "
+             f"SELECT *, {key_expr} AS _key FROM ({union})", params)
+
+
+def ma_key_expr(identity: str, email_link: bool) -> str:
+    """The lead key of an MA row.
+
+    With the email link the key is the first valid address (none: no key). Otherwise the
+    identity falls back from email to record ID to the row itself, so every row is a lead.
+    """
+    email = "CASE WHEN len(emails) > 0 THEN 'e:' || emails[1] END"
+    if email_link:
+        return email
+    parts = [email] if identity == "email" else []
+    parts += ["CASE WHEN _idcol THEN 'i:' || lead_id END", "'r:' || _file || ':' || _row"]
+    return f"coalesce({', '.join(parts)})"
+
+
+def sfa_key_expr() -> str:
+    """The opportunity key: its deal ID where the file has one (blank: no key), else the row."""
+    return "CASE WHEN _idcol THEN deal_id ELSE 'r:' || _file || ':' || _row END"
+
+
+def distinct_values(con: duckdb.DuckDBPyConnection, table: str, column: str) -> list[Any]:
+    return [r[0] for r in rows(con, f"SELECT DISTINCT {ident(column)} FROM {ident(table)} "
+                                    f"WHERE {ident(column)} IS NOT NULL")]
+
+
+def put_lookup(con: duckdb.DuckDBPyConnection, name: str, keys: Sequence[Any],
+               values: Mapping[str, tuple[str, Sequence[Any]]]) -> None:
+    """Create a small lookup table ``name(k, <value columns>)`` from Python lists."""
+    cols = ", ".join(f"{ident(c)} {t}" for c, (t, _) in values.items())
+    run(con, f"CREATE OR REPLACE TABLE {ident(name)} (k VARCHAR, {cols})")
+    if not keys:
+        return
+    params: dict[str, Any] = {"k": list(keys)}
+    sel = ["unnest($k)"]
+    for i, (_c, (t, vals)) in enumerate(values.items()):
+        params[f"v{i}"] = list(vals)
+        sel.append(f"unnest($v{i})::{t}")
+    run(con, f"INSERT INTO {ident(name)} SELECT {', '.join(sel)}", params)
+
+
+def unkeyed_rows(con: duckdb.DuckDBPyConnection, side: str, limit: int | None = None) -> list[tuple[Any, ...]]:
+    """``(_file, _row, email_raw)`` of the rows of a side that have no key."""
+    lim = "" if limit is None else f" LIMIT {int(limit)}"
+    return rows(con, f"SELECT _file, _row, email_raw FROM {ident(side + '_rows')} "
+                     f"WHERE _key IS NULL ORDER BY _file, _row{lim}")

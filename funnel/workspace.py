@@ -1,0 +1,256 @@
+"""A workspace: one DuckDB connection and the exports loaded into it, linked on demand.
+
+The data flows one way: read (:mod:`funnel.reader`) → map columns (:mod:`funnel.mapping`)
+→ normalise (:mod:`funnel.sql.stage`) → link (:mod:`funnel.sql.link`) → measure
+(:mod:`funnel.metrics`). A workspace belongs to one user session (or one CLI run); changing a
+mapping or the link rebuilds from the raw tables without reading any file again.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from funnel.config import setting
+from funnel.errors import MappingError, NoKeyColumnError
+from funnel.mapping import SIDES, ColumnProfile, Mapping, detect_mapping, resolve_column
+from funnel.reader import LoadedTable, Notice, Source, load_file
+from funnel.rules import LossRules, classify_stage, parse_flag, status_level
+from funnel.sql import connect, ingest, measure, scalar
+from funnel.sql import link as lk
+from funnel.sql import stage as st
+from funnel.sql.normalize import detect_date_order
+
+
+@dataclass(frozen=True)
+class LinkSpec:
+    """How leads meet opportunities: ``email``, or ``id`` with one column on each side."""
+
+    kind: str = "email"
+    ma_column: str | None = None
+    sfa_column: str | None = None
+    auto: bool = False          # chosen by the engine (no email), not by the user
+
+    @classmethod
+    def parse(cls, text: str) -> LinkSpec:
+        """``MA_COLUMN=SFA_COLUMN`` as given to ``--link``."""
+        if "=" not in text:
+            raise MappingError(key="error.bad_link_arg", arg=text)
+        a, b = text.split("=", 1)
+        if not a.strip() or not b.strip():
+            raise MappingError(key="error.bad_link_arg", arg=text)
+        return cls("id", a.strip(), b.strip())
+
+
+@dataclass
+class SideCounts:
+    rows: int = 0
+    keys: int = 0
+    rows_without_key: int = 0
+    dropped: int = 0
+
+
+@dataclass
+class Build:
+    """What a build decided and counted: mappings, link, identity, row accounting."""
+
+    mappings: dict[str, list[Mapping]]
+    link: LinkSpec
+    identity: str                       # email | id | row
+    counts: dict[str, SideCounts]
+    date_orders: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+    def side_mapping(self, side: str) -> dict[str, str]:
+        """field → column of the first file of ``side`` (what the summary shows)."""
+        maps = self.mappings.get(side) or []
+        return maps[0].columns if maps else {}
+
+
+class Workspace:
+    """The loaded exports of one session and everything computed from them."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
+        self.con = con or connect()
+        self.workdir = Path(tempfile.mkdtemp(prefix="funnel-"))
+        self.files: dict[str, list[LoadedTable]] = {s: [] for s in SIDES}
+        self._profiles: dict[str, dict[str, ColumnProfile]] = {}
+        self._serial = 0
+        self.build_result: Build | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection and delete the workspace's temporary files."""
+        try:
+            self.con.close()
+        finally:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ---------------------------------------------------------------------------
+    def load(self, side: str, source: Source) -> LoadedTable:
+        """Read one export onto ``side`` (stacked after the files already there)."""
+        if side not in SIDES:
+            raise ValueError(f"side must be one of {SIDES}")
+        self._serial += 1
+        loaded = load_file(self.con, source, f"raw_{side}_{self._serial}", self.workdir)
+        self.files[side].append(loaded)
+        self.build_result = None
+        return loaded
+
+    def clear(self, side: str | None = None) -> None:
+        for s in [side] if side else list(SIDES):
+            for lt in self.files[s]:
+                for suffix in ("", "_lines"):
+                    self.con.execute(f'DROP TABLE IF EXISTS "{lt.table}{suffix}"').fetchall()
+                self._profiles.pop(lt.table, None)
+            self.files[s] = []
+        self.build_result = None
+
+    def profiles(self, loaded: LoadedTable) -> dict[str, ColumnProfile]:
+        """Per column of a loaded file: non-empty count and a sample (computed once)."""
+        if loaded.table not in self._profiles:
+            cols = loaded.raw_columns
+            sample = max(50, min(setting("mapping_sample_rows"), 200_000 // max(1, len(cols))))
+            counts, head = ingest.column_profiles(self.con, loaded.table, cols, sample)
+            self._profiles[loaded.table] = {
+                name: ColumnProfile(counts[i], tuple(r[i] for r in head if r[i] is not None))
+                for i, name in enumerate(loaded.columns)}
+        return self._profiles[loaded.table]
+
+    # -- building --------------------------------------------------------------------------
+    def detect(self, side: str, overrides: MappingABC[str, str | None] | None = None) -> list[Mapping]:
+        """The column mapping of every file of ``side`` (user overrides applied)."""
+        out = []
+        for lt in self.files[side]:
+            resolved: dict[str, str | None] = {}
+            for fname, col in (overrides or {}).items():
+                if col is None or col == "":
+                    resolved[fname] = None
+                    continue
+                found = resolve_column(lt.columns, col)
+                if found is None:
+                    raise MappingError(lt.report.file, key="error.unknown_column", side=side, column=col,
+                                       columns=", ".join(lt.columns[:40]))
+                resolved[fname] = found
+            out.append(detect_mapping(side, lt.columns, self.profiles(lt), resolved))
+        return out
+
+    def build(self, overrides: MappingABC[str, MappingABC[str, str | None]] | None = None,
+              link: LinkSpec | None = None, loss_rules: LossRules | None = None) -> Build:
+        """Map, normalise and link the loaded files; returns what was decided and counted."""
+        from funnel.linking import resolve_link
+
+        overrides = overrides or {}
+        mappings = {s: self.detect(s, overrides.get(s)) for s in SIDES}
+        link_spec, notices = resolve_link(self, mappings, link)
+        identity = _identity(mappings["ma"])
+        plans: dict[str, list[st.FilePlan]] = {}
+        orders: list[dict[str, Any]] = []
+        for side in SIDES:
+            plans[side] = []
+            for i, (lt, m) in enumerate(zip(self.files[side], mappings[side], strict=True)):
+                plan, found = self._plan(side, i, lt, m, link_spec)
+                plans[side].append(plan)
+                orders.extend(found)
+        email_link = link_spec.kind == "email"
+        st.create_side_rows(self.con, "ma", plans["ma"], st.ma_key_expr(identity, email_link))
+        st.create_side_rows(self.con, "sfa", plans["sfa"], st.sfa_key_expr())
+        self._lookups()
+        lk.create_leads(self.con)
+        has = {f: any(m.column(f) for m in mappings["sfa"]) for f in ("is_won", "is_closed", "won_date")}
+        lk.create_opps(self.con, has_is_won=has["is_won"], has_is_closed=has["is_closed"],
+                       has_won_date=has["won_date"])
+        self.apply_loss_rules(loss_rules or LossRules.default())
+        sf15 = link_spec.kind == "id" and lk.salesforce_id_mix(self.con)
+        lk.create_link_values(self.con, link_spec.kind, sf15)
+        lk.create_links(self.con)
+        measure.finish_links(self.con)
+        if sf15:
+            notices.append(("notice.salesforce_15", {}))
+        result = Build(mappings, link_spec, identity, self._counts(), orders, notices)
+        self.build_result = result
+        return result
+
+    def _plan(self, side: str, index: int, lt: LoadedTable, m: Mapping,
+              link: LinkSpec) -> tuple[st.FilePlan, list[dict[str, Any]]]:
+        raw = dict(zip(lt.columns, lt.raw_columns, strict=True))
+        cols = {f: raw[c] for f, c in m.columns.items()}
+        orders, found = {}, []
+        from funnel.mapping import fields
+
+        for fname, spec in fields(side).items():
+            if spec.kind == "date" and fname in cols:
+                order, ambiguous = detect_date_order(self.con, lt.table, cols[fname])
+                orders[fname] = order
+                found.append({"file": lt.report.file, "field": fname, "column": m.column(fname),
+                              "order": order, "ambiguous": ambiguous})
+        link_col = None
+        if link.kind == "id":
+            wanted = link.ma_column if side == "ma" else link.sfa_column
+            name = resolve_column(lt.columns, wanted or "")
+            if name is None:
+                raise MappingError(lt.report.file, key="error.link_column", column=wanted,
+                                   columns=", ".join(lt.columns[:40]))
+            link_col = raw[name]
+        id_field = "lead_id" if side == "ma" else "deal_id"
+        return st.FilePlan(index, lt.table, cols, orders, link_col, id_field in cols), found
+
+    def _lookups(self) -> None:
+        con = self.con
+        statuses = sorted(set(st.distinct_values(con, "ma_rows", "status"))
+                          | set(st.distinct_values(con, "ma_rows", "lifecycle_stage")))
+        st.put_lookup(con, "status_levels", statuses,
+                      {"level": ("INTEGER", [status_level(s) for s in statuses])})
+        flags = sorted(set(st.distinct_values(con, "ma_rows", "converted_raw"))
+                       | set(st.distinct_values(con, "sfa_rows", "is_won_raw"))
+                       | set(st.distinct_values(con, "sfa_rows", "is_closed_raw")))
+        st.put_lookup(con, "flags", flags, {"flag": ("BOOLEAN", [parse_flag(f) for f in flags])})
+        stages = sorted(st.distinct_values(con, "sfa_rows", "stage"))
+        st.put_lookup(con, "stage_outcomes", stages,
+                      {"outcome": ("VARCHAR", [classify_stage(s) for s in stages])})
+
+    def apply_loss_rules(self, rules: LossRules) -> None:
+        """(Re)classify the loss reasons of lost opportunities with ``rules``."""
+        texts = [r[0] for r in self.con.execute(
+            "SELECT DISTINCT loss_reason FROM opps WHERE outcome = 'lost' AND loss_reason IS NOT NULL"
+        ).fetchall()]
+        found = [rules.classify(t) for t in texts]
+        st.put_lookup(self.con, "loss_lookup", texts, {
+            "category": ("VARCHAR", [c for c, _ in found]), "keyword": ("VARCHAR", [k for _, k in found])})
+        lk.add_loss_categories(self.con)
+
+    def _counts(self) -> dict[str, SideCounts]:
+        out = {}
+        for side, table in (("ma", "leads"), ("sfa", "opps")):
+            rows_ = int(scalar(self.con, f"SELECT count(*) FROM {side}_rows") or 0)
+            unkeyed = int(scalar(self.con, f"SELECT count(*) FROM {side}_rows WHERE _key IS NULL") or 0)
+            keys = int(scalar(self.con, f"SELECT count(*) FROM {table}") or 0)
+            dropped = sum(lt.report.rows_dropped for lt in self.files[side])
+            out[side] = SideCounts(rows_, keys, unkeyed, dropped)
+        return out
+
+
+def _identity(ma_mappings: list[Mapping]) -> str:
+    if any(m.column("email") for m in ma_mappings):
+        return "email"
+    if any(m.column("lead_id") for m in ma_mappings):
+        return "id"
+    return "row"
+
+
+def require_files(ws: Workspace) -> None:
+    for side in SIDES:
+        if not ws.files[side]:
+            raise NoKeyColumnError(key="error.no_files", side=side)
