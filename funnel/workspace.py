@@ -113,7 +113,7 @@ class Workspace:
         for s in [side] if side else list(SIDES):
             for lt in self.files[s]:
                 for suffix in ("", "_lines"):
-                    self.con.execute(f'DROP TABLE IF EXISTS "{lt.table}{suffix}"').fetchall()
+                    drop_table(self.con, lt.table + suffix)
                 self._profiles.pop(lt.table, None)
             self.files[s] = []
         self.build_result = None
@@ -223,9 +223,7 @@ class Workspace:
 
     def apply_loss_rules(self, rules: LossRules) -> None:
         """(Re)classify the loss reasons of lost opportunities with ``rules``."""
-        texts = [r[0] for r in self.con.execute(
-            "SELECT DISTINCT loss_reason FROM opps WHERE outcome = 'lost' AND loss_reason IS NOT NULL"
-        ).fetchall()]
+        texts = lk.lost_reason_texts(self.con)
         found = [rules.classify(t) for t in texts]
         st.put_lookup(self.con, "loss_lookup", texts, {
             "category": ("VARCHAR", [c for c, _ in found]), "keyword": ("VARCHAR", [k for _, k in found])})

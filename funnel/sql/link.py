@@ -128,6 +128,14 @@ def create_link_values(con: duckdb.DuckDBPyConnection, kind: str, salesforce_15:
             WHERE v <> ''""")
 
 
+def lost_reason_texts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Distinct loss-reason texts of lost opportunities (to classify in Python)."""
+    from funnel.sql import rows
+
+    return [r[0] for r in rows(con, "SELECT DISTINCT loss_reason FROM opps "
+                                    "WHERE outcome = 'lost' AND loss_reason IS NOT NULL")]
+
+
 def create_links(con: duckdb.DuckDBPyConnection) -> None:
     run(con, "CREATE OR REPLACE TABLE links AS SELECT DISTINCT l.lead_key, o.opp_key "
              "FROM lead_values l JOIN opp_values o ON l.v = o.v")

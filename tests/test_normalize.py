@@ -1,0 +1,116 @@
+"""The SQL normalisation rules, table-driven: emails exactly as contracts/cli.md defines them,
+dates, amounts and placeholder text."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from funnel.sql import normalize as nz
+from funnel.sql import rows, run
+
+
+def evaluate(con, build, values, params=None):
+    """Apply a SQL expression builder to each value; results in input order."""
+    run(con, "CREATE OR REPLACE TABLE v AS SELECT unnest($v) AS x, generate_subscripts($v, 1) AS i",
+        {"v": list(values)})
+    return [r[0] for r in rows(con, f"SELECT {build('x')} FROM v ORDER BY i", params or {})]
+
+
+EMAILS = [
+    # (cell, valid normalised addresses in order) — cli.md "Email normalisation"
+    ("Taro@Example.co.jp", ["taro@example.co.jp"]),                 # lower-case the whole address
+    ("ＴＡＲＯ＠ＥＸＡＭＰＬＥ．ＪＰ", ["taro@example.jp"]),          # NFKC full-width
+    ("\u3000 taro@example.jp \t", ["taro@example.jp"]),              # trim incl. U+3000
+    ("\u00a0taro@example.jp\u00a0", ["taro@example.jp"]),            # NBSP
+    ("mailto:Taro@example.jp", ["taro@example.jp"]),                 # drop mailto:
+    ("MAILTO:taro@example.jp", ["taro@example.jp"]),
+    ("山田 太郎 <Taro@Example.jp>", ["taro@example.jp"]),              # Name <addr>
+    ("Taro Yamada (taro@example.jp)", ["taro@example.jp"]),          # Name (addr)
+    ("山田 太郎（ＴＡＲＯ＠ＥＸ．ＪＰ）", ["taro@ex.jp"]),                # full-width brackets via NFKC
+    ("a@x.jp; b@y.jp", ["a@x.jp", "b@y.jp"]),                        # several per cell, ;
+    ("a@x.jp,b@y.jp", ["a@x.jp", "b@y.jp"]),                         # and ,
+    ("Taro Yamada (t@x.jp);Hanako Sato (h@x.jp)", ["t@x.jp", "h@x.jp"]),  # HubSpot Associated Contact
+    ("Yamada, Taro <t@x.jp>", ["t@x.jp"]),                           # comma inside the name part
+    ("<mailto:Z@z.jp>", ["z@z.jp"]),
+    ("tanaka@example", []),                                           # domain without a dot
+    ("@example.jp", []),                                              # empty local part
+    ("a@@example.jp", []),                                            # two @
+    ("なし", []),
+    ("", []),
+    ("a@x.jp; bad; c@y.jp", ["a@x.jp", "c@y.jp"]),                   # invalid parts dropped
+]
+
+
+@pytest.mark.parametrize(("cell", "expected"), EMAILS)
+def test_email_rules(con, cell, expected):
+    assert evaluate(con, nz.email_list, [cell]) == [expected]
+
+
+def test_email_null_cell_has_no_addresses(con):
+    assert evaluate(con, nz.email_list, [None]) == [None]
+
+
+DATES = [
+    ("2025/04/01", "mdy", dt.datetime(2025, 4, 1)),
+    ("2025/4/1", "mdy", dt.datetime(2025, 4, 1)),
+    ("2025-04-01 10:00", "mdy", dt.datetime(2025, 4, 1, 10, 0)),
+    ("2025/04/01 10:00", "dmy", dt.datetime(2025, 4, 1, 10, 0)),
+    ("2024-01-22T20:36:47.000+0000", "mdy", dt.datetime(2024, 1, 22, 20, 36, 47)),
+    ("2025-04-01T10:00:00Z", "mdy", dt.datetime(2025, 4, 1, 10, 0)),
+    ("4/1/2025", "mdy", dt.datetime(2025, 4, 1)),
+    ("4/1/2025 10:00 AM", "mdy", dt.datetime(2025, 4, 1, 10, 0)),
+    ("8/6/2020 15:38", "mdy", dt.datetime(2020, 8, 6, 15, 38)),
+    ("02/03/24", "mdy", dt.datetime(2024, 2, 3)),                    # two-digit year, US order
+    ("06-08-2020 15:38", "dmy", dt.datetime(2020, 8, 6, 15, 38)),     # Indian re-save
+    ("01.02.2018", "dmy", dt.datetime(2018, 2, 1)),
+    ("2018.02.26 19:58", "dmy", dt.datetime(2018, 2, 26, 19, 58)),    # Hungarian re-save
+    ("05-Mar-2026", "dmy", dt.datetime(2026, 3, 5)),
+    ("2025年4月1日", "mdy", dt.datetime(2025, 4, 1)),
+    ("令和7年4月1日", "mdy", dt.datetime(2025, 4, 1)),
+    ("R7.4.1", "mdy", dt.datetime(2025, 4, 1)),
+    ("平成31年4月30日", "mdy", dt.datetime(2019, 4, 30)),
+    ("２０２５／０４／０１", "mdy", dt.datetime(2025, 4, 1)),          # full-width digits
+    ("45383", "mdy", dt.datetime(2024, 4, 1)),                        # Excel serial
+    ("45383.5", "mdy", dt.datetime(2024, 4, 1, 12, 0)),
+    ("20250401", "mdy", dt.datetime(2025, 4, 1)),
+    ("garbage", "mdy", None),
+    ("13/13/2025", "mdy", None),
+    ("", "mdy", None),
+]
+
+
+@pytest.mark.parametrize(("cell", "order", "expected"), DATES)
+def test_date_parsing(con, cell, order, expected):
+    assert evaluate(con, lambda x: nz.date_value(x, order), [cell], nz.date_params([order])) == [expected]
+
+
+@pytest.mark.parametrize(("cells", "expected"), [
+    (["4/23/2020", "1/2/2020"], ("mdy", False)),       # second part > 12 proves month-first
+    (["23/04/2020", "1/2/2020"], ("dmy", False)),      # first part > 12 proves day-first
+    (["1/2/2020", "3/4/2020"], ("mdy", False)),        # slashes without proof: US export
+    (["01.02.2018", "03.04.2018"], ("dmy", False)),    # dots without proof: European
+    (["13/01/2020", "01/13/2020", "12/25/2020"], ("mdy", True)),   # mixed: majority, flagged
+])
+def test_date_order_detection(con, cells, expected):
+    run(con, "CREATE OR REPLACE TABLE d AS SELECT unnest($v) AS c, NULL::VARCHAR AS _drop", {"v": cells})
+    assert nz.detect_date_order(con, "d", "c") == expected
+
+
+AMOUNTS = [
+    ("¥1,234,567", 1234567.0), ("￥１２３", 123.0), ("$923.00 ", 923.0), ("JPY 1,234,567", 1234567.0),
+    ("1,234円", 1234.0), ("(1,000)", -1000.0), ("▲500", -500.0), ("-3", -3.0), ("45k", 45000.0),
+    ("1.2M", 1200000.0), ("120万", 1200000.0), ("1.2億", 120000000.0), ("$1,77,000.00 ", 177000.0),
+    ("1.234,56", 1234.56), ("12,50", 12.5), ("1,234", 1234.0), ("abc", None), ("", None), (None, None),
+]
+
+
+@pytest.mark.parametrize(("cell", "expected"), AMOUNTS)
+def test_amount_parsing(con, cell, expected):
+    assert evaluate(con, nz.amount_value, [cell]) == [expected]
+
+
+def test_text_trims_and_blanks_placeholders(con):
+    cells = ["  展示会\u3000", "N/A", "#N/A", "", None, "Select", "Web"]
+    assert evaluate(con, nz.text, cells, nz.text_params()) == ["展示会", None, None, None, None, None, "Web"]
