@@ -22,7 +22,7 @@ from funnel.errors import MappingError, NoKeyColumnError
 from funnel.mapping import SIDES, ColumnProfile, Mapping, detect_mapping, resolve_column
 from funnel.reader import LoadedTable, Notice, Source, load_file
 from funnel.rules import LossRules, classify_stage, parse_flag, status_level
-from funnel.sql import connect, ingest, measure, scalar
+from funnel.sql import connect, drop_table, ingest, measure, scalar
 from funnel.sql import link as lk
 from funnel.sql import stage as st
 from funnel.sql.normalize import detect_date_order
