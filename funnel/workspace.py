@@ -109,6 +109,14 @@ class Workspace:
         self.build_result = None
         return loaded
 
+    def remove(self, side: str, table: str) -> None:
+        """Forget one loaded file of ``side`` (by its raw table)."""
+        for suffix in ("", "_lines"):
+            drop_table(self.con, table + suffix)
+        self._profiles.pop(table, None)
+        self.files[side] = [lt for lt in self.files[side] if lt.table != table]
+        self.build_result = None
+
     def clear(self, side: str | None = None) -> None:
         for s in [side] if side else list(SIDES):
             for lt in self.files[s]:

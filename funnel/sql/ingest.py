@@ -177,3 +177,9 @@ def dropped_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str]
         parts.append(f"SELECT 1, line, reason, text FROM {ident(table + '_lines')}")
     lim = "" if limit is None else f" LIMIT {int(limit)}"
     return rows(con, " UNION ALL ".join(parts) + f" ORDER BY src, pos{lim}")
+
+
+def head_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str], limit: int) -> list[tuple[Any, ...]]:
+    """The first ``limit`` data rows of a raw table, in file order."""
+    return rows(con, f"SELECT {', '.join(ident(c) for c in cols)} FROM {ident(table)} "
+                     "WHERE _drop IS NULL ORDER BY rowid LIMIT $n", {"n": limit})

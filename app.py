@@ -1,0 +1,23 @@
+"""Router of the Streamlit app: page setup, language switch, navigation. Nothing else."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.state import ensure_loaded, t
+
+st.set_page_config(page_title="Funnel Diagnosis", page_icon="📊", layout="wide")
+
+with st.sidebar:
+    st.radio("言語 / Language", ["ja", "en"], key="lang", horizontal=True,
+             format_func=lambda code: {"ja": "日本語", "en": "English"}[code])
+
+ensure_loaded()
+
+PAGES = {
+    t("nav.data"): [
+        st.Page("pages/upload.py", title=t("nav.upload"), icon="📂", url_path="upload", default=True),
+    ],
+}
+
+st.navigation(PAGES).run()
