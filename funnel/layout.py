@@ -63,10 +63,16 @@ def _widest_text_row(scan: list[list[str]]) -> int:
 
 
 def _span(scan: list[list[str]], index: int) -> tuple[int, int]:
-    """First column and width of the table: leading columns empty in header and data drop out."""
+    """First column and width of the table: leading columns empty in header and data drop out.
+
+    The width is the header's or the most common width of the rows below, whichever is
+    larger: one over-long line must not widen the table (it is set aside as malformed), but
+    rows that all end with an extra delimiter do.
+    """
     header = scan[index]
-    below = scan[index + 1:]
-    width = max([len(header)] + [len(r) for r in below]) if below else len(header)
+    below = [r for r in scan[index + 1:] if any(c.strip() for c in r)]
+    common = Counter(len(r) for r in below).most_common(1)[0][0] if below else 0
+    width = max(len(header), common)
     first = 0
     while first < width - 1 and not _cell(header, first) and not any(_cell(r, first) for r in below):
         first += 1
@@ -129,13 +135,13 @@ def classify_cell(text: str) -> str | None:
     return None
 
 
-def trailing_drops(tail: Sequence[RowShape]) -> dict[int, str]:
+def trailing_drops(tail: Sequence[RowShape], width: int) -> dict[int, str]:
     """Rows at the end of a table that are a report footer or a summary row, not data.
 
-    After the last blank row, a short block whose rows are footer-like (a known footer
-    pattern, or at most two filled cells) or numeric-only (the per-column summary an Excel
-    re-save appended, crm_analytics variant) is not data. Rows of real data after a blank row
-    keep the block as data.
+    After the last blank row, a short block is not data when it holds a known footer line
+    (the rest of the block — a company name, a date — goes with it), or, in a table of three
+    or more columns, when its rows are numeric only (the per-column summary an Excel re-save
+    appended, crm_analytics variant). A narrow list's last rows after a blank row stay data.
     """
     blank_at = [i for i, r in enumerate(tail) if r.dropped == "blank" or r.non_empty == 0]
     if not blank_at:
@@ -143,9 +149,10 @@ def trailing_drops(tail: Sequence[RowShape]) -> dict[int, str]:
     block = [r for r in tail[blank_at[-1] + 1:] if r.dropped is None]
     if not block:
         return _after_footer_start(tail)
-    if all(r.numeric_only for r in block):
+    if width >= 3 and len(block) <= 3 and all(r.numeric_only for r in block):
         return {r.position: "summary_row" for r in block}
-    if all(r.non_empty <= 2 or classify_cell(r.first) == "footer" for r in block):
+    has_footer = any(r.dropped == "footer" or classify_cell(r.first) == "footer" for r in tail[blank_at[-1] + 1:])
+    if has_footer and all(r.non_empty <= 2 for r in block):
         return {r.position: "footer" for r in block}
     return _after_footer_start(tail)
 

@@ -15,12 +15,15 @@ from funnel.config import setting
 from funnel.errors import NoKeyColumnError
 from funnel.mapping import Mapping, normalize_header
 from funnel.reader import Notice
+from funnel.rules import parse_flag
 from funnel.sql import link as lk
 
 if TYPE_CHECKING:
     from funnel.workspace import LinkSpec, Workspace
 
-_ID_HEADER = re.compile(r"(^|[\s_])(id|ids|key|no|number)$|^id$|id$|番号|コード|ｉｄ|ID", re.IGNORECASE)
+# "id" as a word of the (normalised, CamelCase-split) header: "Lead ID", "mql_id",
+# "ConvertedOpportunityId", "顧客ID" — not "Override", "Validated" or "Paid Search".
+_ID_HEADER = re.compile(r"(^|\s)(id|ids|key|no|number|code)$|(?<=[^\x00-\x7f])id$|番号|コード")
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,11 @@ class LinkSuggestion:
 
 
 def _id_like(name: str, sample: tuple[str, ...]) -> bool:
-    if _ID_HEADER.search(normalize_header(name)) or _ID_HEADER.search(name):
-        return True
     vals = [v.strip() for v in sample if v and v.strip()]
+    if vals and all(parse_flag(v) is not None for v in vals):
+        return False  # TRUE/FALSE, 0/1 columns share all their values but link nothing
+    if _ID_HEADER.search(normalize_header(name)):
+        return True
     if len(vals) < 5:
         return False
     tokens = sum(1 for v in vals if " " not in v and 6 <= len(v) <= 64 and any(ch.isdigit() for ch in v))
@@ -79,7 +84,7 @@ def suggest_links(ws: Workspace, limit: int = 5) -> list[LinkSuggestion]:
     found = [s for s in found if s.best_share >= minimum]
     # The natural link ends on the deal's own ID (unique per opportunity) and explains most
     # of the MA values: "Converted Opportunity ID" = "Opportunity ID", "mql_id" = "mql_id".
-    found.sort(key=lambda s: (s.sfa_unique, round(s.best_share, 2), s.shared), reverse=True)
+    found.sort(key=lambda s: (-s.sfa_unique, -round(s.best_share, 2), -s.shared, s.ma_column, s.sfa_column))
     return found[:limit]
 
 

@@ -152,17 +152,20 @@ def _load_text(con: duckdb.DuckDBPyConnection, source: Source, data: bytes, tabl
     if not any(any(c.strip() for c in r) for r in recs):
         raise EmptyFileError(source.name, key="error.empty")
     guess = find_header(recs)
-    header_cells = list(recs[guess.index][guess.first_column:]) + [""] * guess.width
-    names, renames = clean_headers(header_cells[: guess.width])
+    header_cells = (list(recs[guess.index][guess.first_column:]) + [""] * guess.width)[: guess.width]
+    names, renames = clean_headers(header_cells)
     report.header_row, report.first_column = guess.index + 1, guess.first_column + 1
     report.columns, report.renamed = names, renames
     if guess.index:
         report.notices.append(("notice.rows_above_header", {"rows": guess.index}))
     path = _utf8_path(source, data, enc, workdir, table, report)
     ingest.create_from_csv(con, table, str(path), width=guess.first_column + guess.width,
-                           first_column=guess.first_column, header=names, skip=guess.index + 1,
+                           first_column=guess.first_column, header=header_cells, skip=guess.index + 1,
                            delimiter=delim, max_line_bytes=setting("max_line_bytes"))
     _classify_rejects(con, table, delim, report)
+    if not ingest.row_count(con, table) and report.dropped.get("malformed"):
+        # Nothing fits the header: typically a quote opened and never closed.
+        raise UnreadableFileError(source.name, key="error.unbalanced", lines=report.dropped["malformed"])
 
 
 def _decode_head(data: bytes, enc: Encoding) -> str:
@@ -180,6 +183,8 @@ def _utf8_path(source: Source, data: bytes, enc: Encoding, workdir: Path, table:
     """A UTF-8 file DuckDB can read: the original when it already is one, else a transcoded copy."""
     if enc.utf8_compatible and source.path is not None and source.data is None:
         return source.path
+    if enc.lossy:
+        report.encoding = f"{enc.label} (?)"
     out = workdir / f"{table}.csv"
     if enc.utf8_compatible:
         out.write_bytes(data)
@@ -233,17 +238,26 @@ def _load_sheets(con: duckdb.DuckDBPyConnection, source: Source, sheets: list[Sh
     header_row = sheet.rows[guess.index]
     header_cells = [header_row[first + j] if first + j < len(header_row) else None for j in range(width)]
     names, renames = clean_headers(header_cells)
+    raw_header = ["" if c is None else str(c) for c in header_cells]
     report.header_row, report.first_column = guess.index + 1, first + 1
     report.columns, report.renamed = names, renames
     if guess.index:
         report.notices.append(("notice.rows_above_header", {"rows": guess.index}))
     body = sheet.rows[guess.index + 1:]
     arrays = [pa.array(_column_texts(body, first + j), pa.string()) for j in range(width)]
-    arrow = pa.Table.from_arrays(arrays, names=[ingest.raw_column(j) for j in range(width)])
+    names_out = [ingest.raw_column(j) for j in range(width)]
+    lead = None
+    if first:
+        # Text left of the table (a footer in column A) only helps to classify rows.
+        lead = "_lead"
+        arrays.append(pa.array([" ".join(cell_text(c) or "" for c in r[:first]).strip() or None for r in body],
+                               pa.string()))
+        names_out.append(lead)
+    arrow = pa.Table.from_arrays(arrays, names=names_out)
     view = f"{table}_arrow"
     con.register(view, arrow)
     try:
-        ingest.create_from_relation(con, table, view, names)
+        ingest.create_from_relation(con, table, view, raw_header, lead)
     finally:
         con.unregister(view)
 
@@ -264,7 +278,7 @@ def _finish(con: duckdb.DuckDBPyConnection, table: str, report: LoadReport) -> N
         cells = [c for c in r[2:] if c is not None and str(c).strip()]
         shapes.append(RowShape(pos, len(cells), bool(cells) and all(is_numeric(c) for c in cells),
                                cells[0] if cells else "", r[1]))
-    marks = trailing_drops(shapes)
+    marks = trailing_drops(shapes, len(report.columns))
     if marks:
         ingest.mark_rows(con, table, {tail[pos][0]: reason for pos, reason in marks.items()})
     for reason, n in ingest.drop_counts(con, table).items():

@@ -27,6 +27,8 @@ _FOREIGN_MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 DELIMITERS: tuple[str, ...] = (",", "\t", ";", "|")
+# kintone can export space-separated files; a space is only taken when nothing else splits.
+FALLBACK_DELIMITER = " "
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,12 @@ def detect_kind(data: bytes) -> Kind:
                 break
             return Kind("foreign", what)
     head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    # Excel 2003 XML holds a <Table> element too, so it must be recognised before HTML.
+    if head.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in data[:8192]:
+        return Kind("spreadsheetml")
     if head.startswith((b"<!doctype html", b"<html", b"<table", b"<meta")) or (
             head.startswith(b"<") and b"<table" in data[:65536].lower()):
         return Kind("html")
-    if head.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in data[:4096]:
-        return Kind("spreadsheetml")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _utf16_without_bom(data):
         return Kind("text")
     if _looks_binary(data[:65536]):
@@ -111,6 +114,7 @@ class Encoding:
     codec: str          # Python codec name used to decode
     label: str          # what the report shows
     utf8_compatible: bool   # the bytes can be handed to DuckDB as they are
+    lossy: bool = False     # a few bytes do not decode and will be replaced (a cut-off file)
 
 
 ENCODING_LABELS = {
@@ -137,27 +141,45 @@ def detect_encoding(data: bytes) -> Encoding:
         return _encoding("utf-8", utf8=True)
     except UnicodeDecodeError:
         pass
+    if _mostly_utf8(data):
+        # A download cut mid-character, or one stray byte: still UTF-8, not Latin-1 mojibake.
+        return Encoding("utf-8", ENCODING_LABELS["utf-8"], False, lossy=True)
     return _encoding(_guess_legacy(data))
 
 
+def _mostly_utf8(data: bytes) -> bool:
+    """UTF-8 except for a handful of bad bytes, with real multi-byte characters elsewhere."""
+    text = _sample(data).decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for c in text if ord(c) > 127) - bad
+    return good > 0 and bad <= max(3, good // 100)
+
+
 def _guess_legacy(data: bytes) -> str:
-    """CP932, EUC-JP or CP1252: the strict decoding whose text looks most like real text."""
+    """CP932, EUC-JP or CP1252: the strict decoding whose text looks like real text.
+
+    Short Western text often decodes as CP932 too ("Café™" → "Caf髯"), but Japanese text
+    always has characters in a row that are kana or kanji; a Japanese reading without any
+    such pair is not Japanese.
+    """
     sample = _sample(data)
-    best, best_score = "latin-1", -1.0
-    for codec in ("cp932", "euc_jp", "cp1252"):
+    for codec in ("cp932", "euc_jp"):
         try:
             text = sample.decode(codec)
         except UnicodeDecodeError:
             continue
-        score = _plausibility(text, japanese=codec != "cp1252")
-        if score > best_score:
-            best, best_score = codec, score
-    if best in ("cp932", "euc_jp"):
-        try:  # the sample may cut a file whose rest does not decode
-            data.decode(best)
-        except UnicodeDecodeError:
-            return "cp1252" if _decodes(data, "cp1252") else "latin-1"
-    return best
+        if _japanese_pairs(text) and _plausibility(text) >= 0.8 and _decodes(data, codec):
+            return codec
+    return "cp1252" if _decodes(data, "cp1252") else "latin-1"
+
+
+def _is_japanese(c: str) -> bool:
+    o = ord(c)
+    return 0x3040 <= o <= 0x30FF or 0x4E00 <= o <= 0x9FFF or 0x3005 <= o <= 0x3007 or o == 0x30FC
+
+
+def _japanese_pairs(text: str) -> int:
+    return sum(1 for a, b in zip(text, text[1:]) if _is_japanese(a) and _is_japanese(b))
 
 
 def _decodes(data: bytes, codec: str) -> bool:
@@ -179,30 +201,24 @@ def _sample(data: bytes, size: int = 1 << 20) -> bytes:
     return head + tail
 
 
-def _plausibility(text: str, japanese: bool) -> float:
-    """Share of non-ASCII characters that are what such a file normally holds."""
+def _plausibility(text: str, japanese: bool = True) -> float:
+    """Share of non-ASCII characters that a Japanese export normally holds (kana, kanji,
+    full-width forms, Japanese punctuation, circled numbers, ㈱-style symbols)."""
     non_ascii = [c for c in text if ord(c) > 127]
     if not non_ascii:
         return 0.0
-    good = 0
-    for c in non_ascii:
-        o = ord(c)
-        if japanese:
-            if (0x3040 <= o <= 0x30FF or 0x4E00 <= o <= 0x9FFF or 0xFF01 <= o <= 0xFF5E
-                    or 0x3000 <= o <= 0x303F or 0x2460 <= o <= 0x24FF or 0x3200 <= o <= 0x33FF
-                    or o in (0x2015, 0x2010, 0x301C, 0xFF5E, 0x2212, 0x00D7)):
-                good += 1
-        elif 0xC0 <= o <= 0xFF or c in "€‚„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ¡¢£¤¥¦§¨©ª«¬®¯°±²³´µ¶·¸¹º»¼½¾¿":
-            good += 1
-    score = good / len(non_ascii)
-    # Japanese text decoded from Western bytes is full of half-width katakana and rare kanji.
-    return score - (0.1 if japanese and score < 0.9 else 0.0)
+    good = sum(1 for c in non_ascii if _is_japanese(c) or 0xFF01 <= ord(c) <= 0xFF5E or 0x3000 <= ord(c) <= 0x303F
+               or 0x2460 <= ord(c) <= 0x24FF or 0x3200 <= ord(c) <= 0x33FF
+               or ord(c) in (0x2015, 0x2010, 0x301C, 0x2212, 0x00D7, 0x2606, 0x2605, 0x203B))
+    return good / len(non_ascii)
 
 
 def sniff_delimiter(text: str) -> str:
     """The delimiter giving the most consistent field count over the first records."""
     best, best_key = ",", (-1.0, 0)
-    for delim in DELIMITERS:
+    for delim in (*DELIMITERS, FALLBACK_DELIMITER):
+        if delim == FALLBACK_DELIMITER and best_key[1] >= 2:
+            break
         counts = [len(r) for r in _head_records(text, delim, 60)]
         if len(counts) > 1:
             counts = counts[:-1]  # the last record of a cut sample may be partial

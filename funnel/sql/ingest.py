@@ -37,39 +37,62 @@ def _alternation(patterns: Sequence[Any]) -> str:
     return "|".join(f"(?:{p.pattern})" for p in patterns)
 
 
-def layout_case(cols: Sequence[str], header: Sequence[str]) -> tuple[str, dict[str, Any]]:
-    """The ``_drop`` expression for a table with raw columns ``cols`` and header ``header``."""
+_BLANK_CHARS = " \t\r\n\u3000\u00a0"
+
+
+def _filled(col: str) -> str:
+    """NULL for an empty or whitespace-only cell (tabs and U+3000 included)."""
+    return f"nullif(trim({ident(col)}, '{_BLANK_CHARS}'), '')"
+
+
+def layout_case(cols: Sequence[str], header: Sequence[str], lead: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The ``_drop`` expression for a table with raw columns ``cols``.
+
+    ``header`` holds the header cells as exported (a repeated header repeats those, not the
+    cleaned names). ``lead`` is a column holding text left of the table (formatted reports
+    start in column B and may put footers in column A); it only feeds the first-cell tests.
+    """
     voc = vocabulary()
     params: dict[str, Any] = {"tot": _alternation(voc.total_patterns),
                               "foot": _alternation(voc.footer_patterns),
                               "grp": _alternation(voc.group_patterns)}
-    filled = [f"nullif(trim({ident(c)}), '')" for c in cols]
-    first = f"coalesce({', '.join(filled[:3])})"
+    filled = [_filled(c) for c in cols]
+    first = f"coalesce({', '.join(filled[:3] + ([_filled(lead)] if lead else []))})"
     blank = f"coalesce({', '.join(filled)}) IS NULL"
-    named = [(c, h) for c, h in zip(cols, header, strict=False) if h and not h.startswith("col_")][:3]
-    whens = [f"WHEN {blank} THEN 'blank'"]
+    count = " + ".join(f"(CASE WHEN {f} IS NULL THEN 0 ELSE 1 END)" for f in filled)
+    named = [(c, h.strip()) for c, h in zip(cols, header, strict=False) if h and h.strip()][:3]
+    whens = []
+    if lead:
+        whens.append(f"WHEN {blank} AND {_filled(lead)} IS NULL THEN 'blank'")
+    else:
+        whens.append(f"WHEN {blank} THEN 'blank'")
     if named:
         cond = " AND ".join(f"trim({ident(c)}) = $h{i}" for i, (c, _) in enumerate(named))
         whens.append(f"WHEN {cond} THEN 'repeated_header'")
-        params.update({f"h{i}": h.strip() for i, (_, h) in enumerate(named)})
+        params.update({f"h{i}": h for i, (_, h) in enumerate(named)})
     if header and header[0].strip() == "レコードの開始行":
         # kintone sub-table export: only the row marked "*" starts a record (export_formats §6).
         whens.append(f"WHEN coalesce(trim({ident(cols[0])}), '') <> '*' THEN 'subtable_row'")
     folded = _folded(first)
     whens.append(f"WHEN regexp_matches({folded}, $tot) THEN 'total'")
-    whens.append(f"WHEN regexp_matches({folded}, $foot) THEN 'footer'")
-    single = " + ".join(f"(CASE WHEN {f} IS NULL THEN 0 ELSE 1 END)" for f in filled)
-    whens.append(f"WHEN regexp_matches({folded}, $grp) AND ({single}) = 1 THEN 'group_header'")
+    # A footer line fills a cell or two; a data row that merely starts with a footer word
+    # ("レポート作成ツール導入") is data.
+    whens.append(f"WHEN regexp_matches({folded}, $foot) AND ({count}) <= 2 THEN 'footer'")
+    whens.append(f"WHEN regexp_matches({folded}, $grp) AND ({count}) <= 1 THEN 'group_header'")
+    whens.append(f"WHEN {blank} THEN 'blank'")
     return "CASE " + " ".join(whens) + " ELSE NULL END", params
 
 
 def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, width: int,
                     first_column: int, header: Sequence[str], skip: int, delimiter: str,
                     max_line_bytes: int) -> None:
-    """Read a UTF-8 CSV into ``table`` (rows with a wrong field count go to ``<table>_rej``)."""
+    """Read a UTF-8 CSV into ``table`` (rows with a wrong field count go to ``<table>_rej``).
+
+    ``header`` are the header cells as exported, for recognising repeated headers.
+    """
     all_cols = [raw_column(i) for i in range(width)]
     keep = all_cols[first_column:]
-    drop_expr, params = layout_case(keep, header)
+    drop_expr, params = layout_case(keep, header, all_cols[0] if first_column else None)
     # Columns left of the table (a formatted report starts in column B) are not kept; the
     # kept ones are renamed so that raw column i always carries header name i.
     select = ", ".join(f"{ident(c)} AS {ident(raw_column(i))}" for i, c in enumerate(keep))
@@ -77,8 +100,8 @@ def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, wi
         "path": path, "skip": skip, "delim": delimiter, "maxline": max_line_bytes,
         "cols": {c: "VARCHAR" for c in all_cols}, "rt": f"{table}_rej", "rs": f"{table}_scan",
     })
-    run(con, f"DROP TABLE IF EXISTS {ident(table + '_rej')}")
-    run(con, f"DROP TABLE IF EXISTS {ident(table + '_scan')}")
+    for suffix in ("_rej", "_scan", "_lines"):
+        run(con, f"DROP TABLE IF EXISTS {ident(table + suffix)}")
     run(con, f"""
         CREATE OR REPLACE TABLE {ident(table)} AS
         SELECT {select}, {drop_expr} AS _drop
@@ -89,10 +112,12 @@ def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, wi
 
 
 def create_from_relation(con: duckdb.DuckDBPyConnection, table: str, view: str,
-                         header: Sequence[str]) -> None:
+                         header: Sequence[str], lead: str | None = None) -> None:
     """Copy a registered view (Excel, HTML) of VARCHAR columns into ``table`` with ``_drop``."""
     cols = [raw_column(i) for i in range(len(header))]
-    drop_expr, params = layout_case(cols, header)
+    drop_expr, params = layout_case(cols, header, lead)
+    for suffix in ("_rej", "_scan", "_lines"):
+        run(con, f"DROP TABLE IF EXISTS {ident(table + suffix)}")
     run(con, f"CREATE OR REPLACE TABLE {ident(table)} AS "
              f"SELECT {', '.join(ident(c) for c in cols)}, {drop_expr} AS _drop FROM {ident(view)}",
         params)
@@ -145,8 +170,7 @@ def dropped_examples(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[
 def column_profiles(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str],
                     sample: int) -> tuple[list[int], list[tuple[Any, ...]]]:
     """Non-empty counts of every column over the data rows, and the first ``sample`` rows."""
-    counts = f"SELECT {', '.join(f'count(nullif(trim({ident(c)}), {chr(39)}{chr(39)}))' for c in cols)} " \
-             f"FROM {ident(table)} WHERE _drop IS NULL"
+    counts = f"SELECT {', '.join(f'count({_filled(c)})' for c in cols)} FROM {ident(table)} WHERE _drop IS NULL"
     non_empty = [int(x) for x in rows(con, counts)[0]]
     head = rows(con, f"SELECT {', '.join(ident(c) for c in cols)} FROM {ident(table)} "
                      "WHERE _drop IS NULL ORDER BY rowid LIMIT $n", {"n": sample})
