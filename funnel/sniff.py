@@ -179,7 +179,7 @@ def _is_japanese(c: str) -> bool:
 
 
 def _japanese_pairs(text: str) -> int:
-    return sum(1 for a, b in zip(text, text[1:]) if _is_japanese(a) and _is_japanese(b))
+    return sum(1 for a, b in zip(text, text[1:], strict=False) if _is_japanese(a) and _is_japanese(b))
 
 
 def _decodes(data: bytes, codec: str) -> bool:
