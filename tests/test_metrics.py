@@ -156,3 +156,15 @@ def test_funnel_marks_stages_without_evidence():
         assert ("funnel.note.unavailable", {"stage": "mql"}) in f.notes
     finally:
         ws.close()
+
+
+def test_exports_with_only_an_email_column_link():
+    # No text field mapped at all: the staging SQL then uses no placeholder parameter.
+    ws = Workspace()
+    try:
+        ws.load("ma", Source.from_bytes("l.csv", b"email\na@x.jp\nb@x.jp\n"))
+        ws.load("sfa", Source.from_bytes("d.csv", b"deal id,email\nD1,a@x.jp\n"))
+        ws.build()
+        assert m.overall(ws.con) == m.Rate(None, 2, 1, 0)
+    finally:
+        ws.close()

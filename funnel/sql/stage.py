@@ -89,9 +89,12 @@ def create_side_rows(con: duckdb.DuckDBPyConnection, side: str, plans: Sequence[
         selects.append(sql)
         orders |= used
     union = " UNION ALL BY NAME ".join(selects)
-    params: dict[str, Any] = {**nz.text_params(), **nz.date_params(orders)} if orders else nz.text_params()
-    run(con, f"CREATE OR REPLACE TABLE {ident(side + '_rows')} AS "
-             f"SELECT *, {key_expr} AS _key FROM ({union})", params)
+    sql = f"CREATE OR REPLACE TABLE {ident(side + '_rows')} AS SELECT *, {key_expr} AS _key FROM ({union})"
+    # DuckDB refuses bound parameters the statement does not use (no text column mapped).
+    params: dict[str, Any] = nz.date_params(orders) if orders else {}
+    if "$placeholders" in sql:
+        params.update(nz.text_params())
+    run(con, sql, params)
 
 
 def ma_key_expr(identity: str, email_link: bool) -> str:
