@@ -8,7 +8,8 @@ import streamlit as st
 from funnel.accounting import account, preview, rows_without_key, set_aside_rows
 from funnel.linking import suggest_links
 from funnel.mapping import SIDES
-from funnel.present import drop_label, field_label, num
+from funnel.metrics import match
+from funnel.present import drop_label, field_label, num, pct
 from funnel.workspace import LinkSpec
 from ui import state
 from ui.state import Current, FileEntry, current, t
@@ -26,6 +27,8 @@ else:
     left.success(t("upload.user_banner"), icon="✅")
     if right.button(t("upload.back_to_sample"), key="back_to_sample", width="stretch"):
         state.use_sample()
+        # New uploader keys empty the uploaders; otherwise their files would load again.
+        st.session_state["upload_gen"] = st.session_state.get("upload_gen", 0) + 1
         st.rerun()
 
 st.caption(t("upload.privacy"))
@@ -66,8 +69,9 @@ cols = st.columns(2)
 for side, col in zip(SIDES, cols, strict=True):
     with col:
         st.subheader(t(f"side.{side}"))
+        gen = st.session_state.get("upload_gen", 0)
         uploads = st.file_uploader(t(f"upload.uploader.{side}"), type=TYPES, accept_multiple_files=True,
-                                   key=f"up_{side}", help=t("upload.uploader_help"))
+                                   key=f"up_{side}" + (f"_{gen}" if gen else ""), help=t("upload.uploader_help"))
         if uploads and state.use_uploads(side, [(f.name, f.getvalue()) for f in uploads]):
             st.rerun()
         file_list(side)
@@ -173,8 +177,10 @@ if not isinstance(cur, Current):
     st.stop()
 b = cur.build
 notices(b.notices)
+matched = match(ws.con)
 st.success(t("upload.link.summary", kind=t(f"link.{b.link.kind}"), ma=b.link.ma_column, sfa=b.link.sfa_column,
-             leads=num(b.counts["ma"].keys), opps=num(b.counts["sfa"].keys)), icon="🔗")
+             leads=num(b.counts["ma"].keys), opps=num(b.counts["sfa"].keys), linked=num(matched.linked),
+             rate=pct(matched.rate)), icon="🔗")
 ambiguous = [d for d in b.date_orders if d["ambiguous"]]
 for d in ambiguous:
     st.warning(t("upload.date_ambiguous", file=d["file"], column=d["column"], order=d["order"].upper()))

@@ -37,3 +37,36 @@ def ws() -> Iterator[Workspace]:
     w = Workspace()
     yield w
     w.close()
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """What each download button would give the user, by file name.
+
+    AppTest restores its mock runtime after every run, so the payload cannot be read back from
+    the media store; the spy records it as the page hands it to ``st.download_button``.
+    """
+    import streamlit as st
+
+    captured: dict[str | None, bytes | str] = {}
+    real = st.download_button
+
+    def spy(label, data, file_name=None, *args, **kwargs):
+        captured[file_name] = data() if callable(data) else data
+        return real(label, data, file_name, *args, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", spy)
+    return captured
+
+
+@pytest.fixture
+def app():
+    """A fresh AppTest of the whole app (caches cleared: they persist across AppTests)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.run()
+    return at

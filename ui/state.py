@@ -150,8 +150,30 @@ def _changed(state: DataState) -> None:
     session_workspace().build_result = None
 
 
+def ensure_router() -> None:
+    """Make sure app.py routes, even when a fresh server's first request is a page's URL.
+
+    With a ``pages/`` folder beside app.py, Streamlit starts in its legacy multipage mode and
+    runs ``pages/<x>.py`` directly (no router, no language switch) until some session calls
+    ``st.navigation``. When a page finds itself run that way, switch the server to
+    navigation mode and rerun, so app.py runs and routes to the same page.
+    """
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if not PagesManager.uses_pages_directory:
+        return
+    PagesManager.uses_pages_directory = False
+    # AppTest resets that flag before every run and drives page scripts directly; a rerun
+    # there would swallow button clicks. On a real server the legacy mode lasts only until
+    # the first st.navigation, so this one rerun costs nothing.
+    if type(Runtime._instance) is Runtime:
+        st.rerun()
+
+
 def ensure_loaded() -> DataState:
     """Open on the sample data; if the session's workspace was recreated, start over on it."""
+    ensure_router()
     ws = session_workspace()
     state = data_state()
     if state.workspace_id != id(ws):
