@@ -17,6 +17,10 @@ ensure_loaded()
 PAGES = {
     t("nav.data"): [
         st.Page("pages/upload.py", title=t("nav.upload"), icon="📂", url_path="upload", default=True),
+        st.Page("pages/quality.py", title=t("nav.quality"), icon="🔗", url_path="quality"),
+    ],
+    t("nav.analysis"): [
+        st.Page("pages/benchmarks.py", title=t("nav.benchmarks"), icon="📏", url_path="benchmarks"),
     ],
 }
 
