@@ -20,6 +20,8 @@ PAGES = {
         st.Page("pages/quality.py", title=t("nav.quality"), icon="🔗", url_path="quality"),
     ],
     t("nav.analysis"): [
+        st.Page("pages/rate.py", title=t("nav.rate"), icon="📈", url_path="rate"),
+        st.Page("pages/funnel.py", title=t("nav.funnel"), icon="🔻", url_path="funnel"),
         st.Page("pages/benchmarks.py", title=t("nav.benchmarks"), icon="📏", url_path="benchmarks"),
     ],
 }

@@ -240,3 +240,15 @@ def keep(key: str, default: Any) -> Any:
     if key in st.session_state:
         store[key] = st.session_state[key]
     return store.get(key, default)
+
+
+def session_benchmarks() -> list[Any]:
+    """The benchmark set as edited on the benchmark page (else the bundled one)."""
+    from funnel import benchmarks as bm
+
+    rows = st.session_state.get("bench_rows")
+    if rows:
+        found, _problems = bm.from_records(rows)
+        if found:
+            return found
+    return list(bm.defaults().benchmarks)

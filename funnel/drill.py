@@ -1,0 +1,94 @@
+"""The leads behind a number (drill-down), one page at a time.
+
+A page is read with ``LIMIT``/``OFFSET`` in DuckDB so a million-lead export never travels to
+the UI; the full list of one source is produced only when a download asks for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from funnel.export import csv_bytes
+from funnel.metrics import Filters
+from funnel.sql import drill as q
+from funnel.sql import records, scalar
+
+STATUSES = q.STATUSES
+#: Leads per page of the drill-down (a screenful; the download gives the rest).
+PAGE_SIZE = 50
+#: Columns of a drill-down row, in the order they are shown and downloaded.
+COLUMNS: tuple[str, ...] = ("email_raw", "name", "company", "source", "created_at", "owner", "mql_at",
+                            "sql_at", "converted", "n_opps", "n_won", "n_lost", "first_opp_at", "stages")
+
+
+@dataclass(frozen=True)
+class LeadPage:
+    """One page of leads: ``items`` are rows ``offset`` .. ``offset + len(items) - 1`` of
+    ``total``."""
+
+    items: list[dict[str, Any]]
+    total: int
+    page: int                   # 1-based, clamped into 1 .. pages
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size))
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+def _of_source(f: Filters, source: str | None) -> Filters:
+    """The rate's filters narrowed to one source (``None`` = leads without a source)."""
+    return dataclasses.replace(f, sources=(source,))
+
+
+def lead_page(con: duckdb.DuckDBPyConnection, f: Filters, source: str | None, *, status: str = "all",
+              search: str | None = None, page: int = 1, page_size: int = PAGE_SIZE) -> LeadPage:
+    """Page ``page`` (1-based) of the leads of ``source`` under the filters ``f``.
+
+    Args:
+        status: ``all``, ``converted`` (≥ 1 linked opportunity) or ``not_converted``.
+        search: case-insensitive text within email, name, company or owner.
+        page: clamped into the pages that exist, so a page number kept from a longer list
+            still shows rows.
+    """
+    if page_size < 1:
+        raise ValueError("page_size must be at least 1")
+    where = _of_source(f, source).where()
+    total = int(scalar(con, *q.count(where, status, search)) or 0)
+    pages = max(1, math.ceil(total / page_size))
+    page = min(max(1, page), pages)
+    sql, params = q.leads(where, status, search, f.touch, page_size, (page - 1) * page_size)
+    return LeadPage([_row(r) for r in records(con, sql, params)], total, page, page_size)
+
+
+def _row(r: dict[str, Any]) -> dict[str, Any]:
+    return {c: r[c] for c in COLUMNS}
+
+
+def all_leads_csv(con: duckdb.DuckDBPyConnection, f: Filters, source: str | None, headers: Sequence[str], *,
+                  status: str = "all", search: str | None = None) -> bytes:
+    """Every lead of ``source`` (same filters as :func:`lead_page`) as Excel-safe CSV bytes.
+
+    Meant for a download button's callable, which Streamlit runs on another thread than the
+    script: a DuckDB connection must not be used by two threads at once, so the query runs
+    on its own cursor (a second connection to the same in-memory database).
+    """
+    if len(headers) != len(COLUMNS):
+        raise ValueError("one header per column is needed")
+    where = _of_source(f, source).where()
+    cur = con.cursor()
+    try:
+        found = records(cur, *q.leads(where, status, search, f.touch, None))
+    finally:
+        cur.close()
+    return csv_bytes(list(headers), ([r[c] for c in COLUMNS] for r in found))

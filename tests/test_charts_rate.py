@@ -1,0 +1,138 @@
+"""The opportunity-rate chart builders, read back through ``chart.to_dict()``: the layers a
+reader relies on (benchmark band, target line, interval whiskers, labels with n) and the
+marking of small samples and still-maturing months."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from funnel.charts.rate import build_rate_by_month, build_rate_by_source, cohort_values
+from funnel.cohorts import Cohort
+from funnel.metrics import Rate, wilson
+
+RATES = [Rate("展示会", 200, 20), Rate("紹介", 12, 6), Rate(None, 40, 2), Rate("Web広告", 100, 15)]
+
+
+def layers(chart: Any) -> list[dict[str, Any]]:
+    """Every leaf layer of a chart spec, with its mark type under ``_mark``."""
+    out, todo = [], [chart.to_dict()]
+    while todo:
+        spec = todo.pop(0)
+        if "layer" in spec:
+            todo[:0] = spec["layer"]
+            continue
+        mark = spec["mark"]
+        out.append({**spec, "_mark": mark if isinstance(mark, str) else mark["type"]})
+    return out
+
+
+def of(spec: list[dict[str, Any]], mark: str) -> list[dict[str, Any]]:
+    return [s for s in spec if s["_mark"] == mark]
+
+
+def texts(spec: list[dict[str, Any]], field: str = "text") -> list[str]:
+    return [v[field] for s in of(spec, "text") for v in s["data"]["values"] if field in v]
+
+
+def test_source_chart_has_band_target_whiskers_and_bars():
+    spec = layers(build_rate_by_source(RATES, target=0.15, lang="ja"))
+    band = [s for s in spec if s.get("description") == "benchmark-band" and s["_mark"] == "rect"]
+    assert len(band) == 1 and band[0]["data"]["values"][0]["lo"] == 0.11 and band[0]["data"]["values"][0]["hi"] == 0.20
+    rule = [s for s in spec if s.get("description") == "target"]
+    assert rule[0]["_mark"] == "rule" and rule[0]["data"]["values"][0]["target"] == 0.15
+    assert rule[0]["mark"]["color"] == "#ea580c"
+    (bars,) = of(spec, "bar")
+    (whiskers,) = of(spec, "errorbar")
+    assert whiskers["encoding"]["x"]["field"] == "ci_low" and whiskers["encoding"]["x2"]["field"] == "ci_high"
+    values = {v["label"]: v for v in bars["data"]["values"]}
+    lo, hi = wilson(20, 200)
+    assert values["展示会"]["rate"] == pytest.approx(0.10)
+    assert (values["展示会"]["ci_low"], values["展示会"]["ci_high"]) == (pytest.approx(lo), pytest.approx(hi))
+    assert "（ソース未入力）" in values                       # a blank source is labelled, not dropped
+
+
+def test_source_labels_show_rate_and_n():
+    spec = layers(build_rate_by_source(RATES, target=0.15, lang="ja"))
+    labels = texts(spec)
+    assert "10.0%（n=200）" in labels
+    assert any(t.startswith("ベンチマーク 11%–20%") for t in labels)
+    assert "目標 15.0%" in labels
+    en = texts(layers(build_rate_by_source(RATES, target=0.15, lang="en")))
+    assert "10.0% (n=200)" in en and "Target 15.0%" in en
+
+
+def test_small_samples_are_marked_and_labelled():
+    spec = layers(build_rate_by_source(RATES, target=0.15, lang="ja", small_n=30))
+    (bars,) = of(spec, "bar")
+    kinds = {v["label"]: v["kind"] for v in bars["data"]["values"]}
+    assert kinds == {"展示会": "normal", "紹介": "small", "（ソース未入力）": "normal", "Web広告": "normal"}
+    small = next(v for v in bars["data"]["values"] if v["kind"] == "small")
+    assert "⚠ 少数" in small["text"] and "n=12" in small["text"]
+    # Drawn differently: lighter fill (colour scale) and a dashed outline.
+    scale = bars["encoding"]["color"]["scale"]
+    assert len(scale["domain"]) == 2 and scale["range"][0] != scale["range"][1]
+    assert bars["encoding"]["strokeDash"]["condition"]["test"] == "datum.kind == 'normal'"
+    assert bars["encoding"]["color"]["legend"] is not None     # two kinds → a legend says which is which
+
+
+def test_one_kind_needs_no_legend():
+    spec = layers(build_rate_by_source([Rate("A", 100, 10)], target=0.15, lang="ja"))
+    assert of(spec, "bar")[0]["encoding"]["color"]["legend"] is None
+
+
+@pytest.mark.parametrize(("sort", "order"), [("rate", ["紹介", "Web広告", "展示会", "（ソース未入力）"]),
+                                             ("leads", ["展示会", "Web広告", "（ソース未入力）", "紹介"])])
+def test_sorting(sort, order):
+    spec = layers(build_rate_by_source(RATES, target=0.15, lang="ja", sort=sort))
+    assert of(spec, "bar")[0]["encoding"]["y"]["sort"] == order
+
+
+def test_axis_leaves_room_for_the_widest_whisker_and_target():
+    spec = layers(build_rate_by_source([Rate("A", 10, 9)], target=0.5, lang="ja"))
+    domain = of(spec, "bar")[0]["encoding"]["x"]["scale"]["domain"]
+    assert domain[0] == 0 and domain[1] >= wilson(9, 10)[1]
+    with pytest.raises(ValueError):
+        build_rate_by_source(RATES, target=0.15, lang="ja", sort="name")
+
+
+def _cohort(month: str | None, n: int, k: int, maturing: bool) -> Cohort:
+    return Cohort(month, Rate(month, n, k), 10, maturing)
+
+
+COHORTS = [_cohort("2025-01", 100, 12, False), _cohort("2025-02", 20, 2, False),
+           _cohort("2025-03", 80, 4, True), _cohort(None, 5, 0, False)]
+
+
+def test_month_chart_layers_and_flags():
+    spec = layers(build_rate_by_month(COHORTS, target=0.15, lang="ja"))
+    assert [s for s in spec if s.get("description") == "benchmark-band"]
+    assert [s for s in spec if s.get("description") == "target"][0]["data"]["values"][0]["target"] == 0.15
+    assert of(spec, "errorbar")[0]["encoding"]["y2"]["field"] == "ci_high"
+    (bars,) = of(spec, "bar")
+    values = {v["month"]: v for v in bars["data"]["values"]}
+    assert list(values) == ["2025-01", "2025-02", "2025-03"]          # undated leads: table only
+    assert [values[m]["kind"] for m in values] == ["normal", "small", "maturing"]
+    assert values["2025-03"]["flag_text"] == "集計途中"
+    assert values["2025-02"]["flag_text"] == "⚠少数"
+    assert values["2025-01"]["flag_text"] == "" and values["2025-01"]["n_text"] == "n=100"
+    assert "12.0%" in texts(spec, "rate_text")
+    side = {v["what"]: v for s in of(spec, "text") for v in s["data"]["values"] if "what" in v}
+    assert side["target"]["text"] == "目標 15.0%" and side["band"]["y"] == 0.20
+
+
+def test_maturing_small_month_says_both():
+    (v,) = cohort_values([_cohort("2025-03", 5, 1, True)], "en")
+    assert v["kind"] == "maturing" and v["flag_text"] == "maturing ⚠small n"
+
+
+def test_band_label_moves_off_a_target_on_its_edge():
+    spec = layers(build_rate_by_month(COHORTS, target=0.20, lang="ja"))
+    side = {v["what"]: v for s in of(spec, "text") for v in s["data"]["values"] if "what" in v}
+    assert side["target"]["y"] == 0.20 and side["band"]["y"] == 0.11
+
+
+def test_charts_serialise_with_no_data():
+    build_rate_by_month([], target=0.15, lang="ja").to_dict()
+    build_rate_by_source([], target=0.15, lang="ja").to_dict()
