@@ -145,7 +145,8 @@ def loss_reasons(con: duckdb.DuckDBPyConnection) -> list[LossShare]:
 
 def loss_reasons_by(con: duckdb.DuckDBPyConnection, by: str, touch: str = "first") -> dict[str | None, list[LossShare]]:
     """Loss categories per ``owner`` (deal owner), ``month`` (close month) or ``source``
-    (first/last-touch source of the linked lead; ``(no lead)`` for unlinked deals)."""
+    (first/last-touch source of the linked lead; None for a lead without a source, and
+    :data:`NO_LEAD` for deals linked to no lead)."""
     if by == "source":
         sql = q.loss_by_lead_source(touch)
     elif by == "owner":
@@ -174,6 +175,8 @@ def match(con: duckdb.DuckDBPyConnection) -> Match:
     linked, unlinked = rows(con, q.match_counts())[0]
     return Match(int(linked), int(unlinked))
 
+
+NO_LEAD = q.NO_LEAD
 
 FUNNEL_STAGES: tuple[str, ...] = ("lead", "mql", "sql", "opportunity", "won")
 

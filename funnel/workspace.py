@@ -8,6 +8,7 @@ mapping or the link rebuilds from the raw tables without reading any file again.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 from collections.abc import Mapping as MappingABC
@@ -22,7 +23,7 @@ from funnel.errors import MappingError, NoKeyColumnError
 from funnel.mapping import SIDES, ColumnProfile, Mapping, detect_mapping, resolve_column
 from funnel.reader import LoadedTable, Notice, Source, load_file
 from funnel.rules import LossRules, classify_stage, parse_flag, status_level
-from funnel.sql import connect, drop_table, ingest, measure, scalar
+from funnel.sql import connect, drop_table, forget_lock, ingest, lock_for, measure, scalar
 from funnel.sql import link as lk
 from funnel.sql import stage as st
 from funnel.sql.normalize import detect_date_order
@@ -73,8 +74,23 @@ class Build:
         return maps[0].columns if maps else {}
 
 
+def _locked(method: Any) -> Any:
+    """Run a workspace operation under its connection's lock (one build at a time)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Workspace, *args: Any, **kwargs: Any) -> Any:
+        with lock_for(self.con):
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class Workspace:
-    """The loaded exports of one session and everything computed from them."""
+    """The loaded exports of one session and everything computed from them.
+
+    Operations that rewrite tables hold the connection's lock for their whole duration, so a
+    Streamlit rerun that starts while an older run is still building waits for it.
+    """
 
     def __init__(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
         self.con = con or connect()
@@ -88,6 +104,7 @@ class Workspace:
     def close(self) -> None:
         """Close the connection and delete the workspace's temporary files."""
         try:
+            forget_lock(self.con)
             self.con.close()
         finally:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -99,6 +116,7 @@ class Workspace:
         self.close()
 
     # -- reading ---------------------------------------------------------------------------
+    @_locked
     def load(self, side: str, source: Source) -> LoadedTable:
         """Read one export onto ``side`` (stacked after the files already there)."""
         if side not in SIDES:
@@ -109,6 +127,7 @@ class Workspace:
         self.build_result = None
         return loaded
 
+    @_locked
     def remove(self, side: str, table: str) -> None:
         """Forget one loaded file of ``side`` (by its raw table)."""
         for suffix in ("", "_lines"):
@@ -117,6 +136,7 @@ class Workspace:
         self.files[side] = [lt for lt in self.files[side] if lt.table != table]
         self.build_result = None
 
+    @_locked
     def clear(self, side: str | None = None) -> None:
         for s in [side] if side else list(SIDES):
             for lt in self.files[s]:
@@ -155,6 +175,7 @@ class Workspace:
             out.append(detect_mapping(side, lt.columns, self.profiles(lt), resolved))
         return out
 
+    @_locked
     def build(self, overrides: MappingABC[str, MappingABC[str, str | None]] | None = None,
               link: LinkSpec | None = None, loss_rules: LossRules | None = None) -> Build:
         """Map, normalise and link the loaded files; returns what was decided and counted."""
@@ -229,6 +250,7 @@ class Workspace:
         st.put_lookup(con, "stage_outcomes", stages,
                       {"outcome": ("VARCHAR", [classify_stage(s) for s in stages])})
 
+    @_locked
     def apply_loss_rules(self, rules: LossRules) -> None:
         """(Re)classify the loss reasons of lost opportunities with ``rules``."""
         texts = lk.lost_reason_texts(self.con)

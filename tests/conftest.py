@@ -47,15 +47,27 @@ def downloads(monkeypatch):
     the media store; the spy records it as the page hands it to ``st.download_button``.
     """
     import streamlit as st
+    from streamlit.delta_generator import DeltaGenerator
 
     captured: dict[str | None, bytes | str] = {}
-    real = st.download_button
+    real_method = DeltaGenerator.download_button
+    real_function = st.download_button
 
-    def spy(label, data, file_name=None, *args, **kwargs):
+    def record(data, file_name):
         captured[file_name] = data() if callable(data) else data
-        return real(label, data, file_name, *args, **kwargs)
 
-    monkeypatch.setattr(st, "download_button", spy)
+    def spy_method(self, label, data, file_name=None, *args, **kwargs):
+        record(data, file_name)
+        return real_method(self, label, data, file_name, *args, **kwargs)
+
+    def spy_function(label, data, file_name=None, *args, **kwargs):
+        record(data, file_name)
+        return real_function(label, data, file_name, *args, **kwargs)
+
+    # st.download_button is bound to the main container at import, so both are replaced:
+    # the class method for col.download_button, the module attribute for st.download_button.
+    monkeypatch.setattr(DeltaGenerator, "download_button", spy_method)
+    monkeypatch.setattr(st, "download_button", spy_function)
     return captured
 
 

@@ -103,7 +103,20 @@ def test_loss_reasons_by_owner_and_source(built):
     by_owner = {k: {s.category: s.count for s in v} for k, v in m.loss_reasons_by(ws.con, "owner").items()}
     assert by_owner == {"田中": {"budget": 1, "competitor": 1}, "山本": {"blank": 1}}
     by_source = {k: {s.category: s.count for s in v} for k, v in m.loss_reasons_by(ws.con, "source").items()}
-    assert by_source == {"Web広告": {"budget": 1}, "展示会": {"competitor": 1}, "(no lead)": {"blank": 1}}
+    assert by_source == {"Web広告": {"budget": 1}, "展示会": {"competitor": 1}, m.NO_LEAD: {"blank": 1}}
+
+
+def test_loss_by_source_keeps_no_source_apart_from_no_lead():
+    ws = Workspace()
+    try:
+        ws.load("ma", Source.from_bytes("l.csv", "email,source\na@x.jp,展示会\nc@x.jp,\n".encode()))
+        ws.load("sfa", Source.from_bytes("d.csv", "deal id,stage,email,失注理由\nO1,失注,a@x.jp,予算\n"
+                                                  "O2,失注,c@x.jp,予算\nO3,失注,z@x.jp,予算\n".encode()))
+        ws.build()
+        got = {k: sum(s.count for s in v) for k, v in m.loss_reasons_by(ws.con, "source").items()}
+        assert got == {"展示会": 1, None: 1, m.NO_LEAD: 1}
+    finally:
+        ws.close()
 
 
 def test_match(built):

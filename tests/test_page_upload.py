@@ -106,7 +106,7 @@ def test_link_on_an_id_pair(app):
 
 
 def test_switching_language(app):
-    app.radio(key="lang").set_value("en").run()
+    app.radio(key="lang_choice").set_value("en").run()
     assert not app.exception
     assert app.title[0].value == "Upload & mapping"
     assert any("Showing the sample data" in i.value for i in app.info)

@@ -8,6 +8,7 @@ never the module-level ``duckdb.sql`` connection that all sessions would share.
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -46,37 +47,64 @@ def connect(threads: int | None = None, memory_limit: str | None = None) -> duck
         "memory_limit": memory_limit or setting("duckdb_memory_limit"),
         "python_enable_replacements": False,
     })
+    # A progress bar on stdout would break the CLI's one-JSON-object output.
+    con.execute("SET enable_progress_bar = false").fetchall()
     # Unicode NFKC has no DuckDB built-in; the UDF is only ever called on non-ASCII cells.
     con.create_function("nfkc", _nfkc, ["VARCHAR"], "VARCHAR")
     return con
 
 
+_LOCKS: dict[int, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def lock_for(con: duckdb.DuckDBPyConnection) -> threading.RLock:
+    """The lock serialising statements on one connection.
+
+    Streamlit starts a new script run (a new thread) when a widget changes, while the old
+    run may still be inside a query; a connection runs one statement at a time, so the new
+    run waits here instead of failing with "connection is busy".
+    """
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(id(con), threading.RLock())
+
+
+def forget_lock(con: duckdb.DuckDBPyConnection) -> None:
+    with _LOCKS_GUARD:
+        _LOCKS.pop(id(con), None)
+
+
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> None:
     """Execute a statement and consume its result (DuckDB 2.0 keeps unfinished results)."""
-    con.execute(sql, params).fetchall()
+    with lock_for(con):
+        con.execute(sql, params).fetchall()
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
     """All result rows as tuples."""
-    return con.execute(sql, params).fetchall()
+    with lock_for(con):
+        return con.execute(sql, params).fetchall()
 
 
 def records(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> list[dict[str, Any]]:
     """All result rows as dicts keyed by column name."""
-    result = con.execute(sql, params)
-    names = [d[0] for d in result.description]
-    return [dict(zip(names, r, strict=True)) for r in result.fetchall()]
+    with lock_for(con):
+        result = con.execute(sql, params)
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, r, strict=True)) for r in result.fetchall()]
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> Any:
     """The first column of the first row (None when there is no row)."""
-    found = con.execute(sql, params).fetchall()
+    with lock_for(con):
+        found = con.execute(sql, params).fetchall()
     return found[0][0] if found else None
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> Any:
     """The result as a pandas DataFrame (imports pandas only when a caller asks for one)."""
-    return con.execute(sql, params).df()
+    with lock_for(con):
+        return con.execute(sql, params).df()
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -14,6 +14,8 @@ import duckdb
 from funnel.sql import ident, run
 
 SqlParams = tuple[str, dict[str, Any]]
+#: Group of opportunities linked to no lead (distinct from a lead with no source, NULL).
+NO_LEAD = "\x00no lead"
 
 
 def finish_links(con: duckdb.DuckDBPyConnection) -> None:
@@ -115,7 +117,7 @@ def loss_by_lead_source(touch: str) -> str:
     """Lost opportunities per category and the source of their linked lead(s)."""
     col = source_column(touch)
     return f"""
-        SELECT coalesce(l.src, '(no lead)') AS grp, o.loss_category, count(*)
+        SELECT CASE WHEN l.opp_key IS NULL THEN {NO_LEAD!r} ELSE l.src END AS grp, o.loss_category, count(*)
         FROM opps o
         LEFT JOIN (SELECT k.opp_key, min(ld.{col}) AS src FROM links k
                    JOIN leads ld USING (lead_key) GROUP BY k.opp_key) l USING (opp_key)
