@@ -156,7 +156,7 @@ def loss_reasons_by(con: duckdb.DuckDBPyConnection, by: str, touch: str = "first
     else:
         raise ValueError("by must be source, owner or month")
     grouped: dict[str | None, dict[str, int]] = {}
-    for grp, cat, n in rows(con, sql):
+    for grp, cat, n in rows(con, sql, {"no_lead": NO_LEAD} if by == "source" else None):
         grouped.setdefault(grp, {})[cat] = int(n)
     return {g: _shares(c) for g, c in grouped.items()}
 

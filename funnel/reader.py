@@ -8,7 +8,6 @@ that holds no table at all raises a :class:`~funnel.errors.FunnelError`.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,11 +27,16 @@ Notice = tuple[str, dict[str, Any]]
 
 @dataclass(frozen=True)
 class Source:
-    """An export to read: a path on disk, or bytes from an upload, under a display name."""
+    """An export to read: a path on disk, or bytes from an upload, under a display name.
+
+    A path is read lazily: sniffing a UTF-8 CSV needs only its head and tail, and DuckDB then
+    reads the file itself, so a 120 MB export is never copied into Python.
+    """
 
     name: str
     path: Path | None = None
     data: bytes | None = None
+    digest: str = ""            # SHA-256 of the bytes, when the caller already knows it
 
     @classmethod
     def from_path(cls, path: str | Path) -> Source:
@@ -40,8 +44,26 @@ class Source:
         return cls(p.name, path=p)
 
     @classmethod
-    def from_bytes(cls, name: str, data: bytes) -> Source:
-        return cls(name, data=data)
+    def from_bytes(cls, name: str, data: bytes, digest: str = "") -> Source:
+        return cls(name, data=data, digest=digest)
+
+    def _fail(self, exc: OSError) -> UnreadableFileError:
+        if isinstance(exc, FileNotFoundError):
+            return UnreadableFileError(self.name, key="error.not_found")
+        if isinstance(exc, IsADirectoryError):
+            return UnreadableFileError(self.name, key="error.is_directory")
+        return UnreadableFileError(self.name, key="error.os", detail=exc.strerror or "")
+
+    def size(self) -> int:
+        if self.data is not None:
+            return len(self.data)
+        assert self.path is not None
+        try:
+            if self.path.is_dir():
+                raise IsADirectoryError(self.path)
+            return self.path.stat().st_size
+        except OSError as exc:
+            raise self._fail(exc) from exc
 
     def read_bytes(self) -> bytes:
         if self.data is not None:
@@ -49,12 +71,35 @@ class Source:
         assert self.path is not None
         try:
             return self.path.read_bytes()
-        except FileNotFoundError as exc:
-            raise UnreadableFileError(self.name, key="error.not_found") from exc
-        except IsADirectoryError as exc:
-            raise UnreadableFileError(self.name, key="error.is_directory") from exc
         except OSError as exc:
-            raise UnreadableFileError(self.name, key="error.os", detail=exc.strerror or "") from exc
+            raise self._fail(exc) from exc
+
+    def head_and_tail(self, n: int) -> tuple[bytes, bytes]:
+        """The first ``n`` bytes and (for a file longer than ``2n``) the last ``n``, each cut at
+        a line feed so that no multi-byte character is split (0x0A is never inside a UTF-8 or
+        CP932 character). The tail is empty when the head already holds the whole file."""
+        if self.data is not None:
+            size = len(self.data)
+            head, tail = self.data[:n], (self.data[-n:] if size > 2 * n else self.data[n:])
+        else:
+            assert self.path is not None
+            try:
+                size = self.size()
+                with self.path.open("rb") as fh:
+                    head = fh.read(n)
+                    if size > 2 * n:
+                        fh.seek(size - n)
+                    tail = fh.read(n if size > 2 * n else size)
+            except OSError as exc:
+                raise self._fail(exc) from exc
+        if size > 2 * n:
+            cut = head.rfind(b"\n")
+            head = head[: cut + 1] if cut > 0 else head
+            cut = tail.find(b"\n")
+            tail = tail[cut + 1:] if cut >= 0 else tail
+        elif tail:
+            head, tail = head + tail, b""
+        return head, tail
 
 
 @dataclass
@@ -64,7 +109,7 @@ class LoadReport:
     file: str
     kind: str
     size_bytes: int
-    sha256: str
+    sha256: str = ""
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
@@ -103,6 +148,9 @@ class LoadedTable:
         return [ingest.raw_column(i) for i in range(len(self.report.columns))]
 
 
+SNIFF_SAMPLE = 1 << 20
+
+
 def load_file(con: duckdb.DuckDBPyConnection, source: Source, table: str, workdir: Path) -> LoadedTable:
     """Read ``source`` into the raw table ``table``.
 
@@ -111,9 +159,14 @@ def load_file(con: duckdb.DuckDBPyConnection, source: Source, table: str, workdi
         EmptyFileError: no bytes, no header, or a header without data rows.
         TooLargeError: a workbook that would expand beyond the limit.
     """
-    data = source.read_bytes()
-    report = LoadReport(source.name, "?", len(data), hashlib.sha256(data).hexdigest())
-    kind = detect_kind(data)
+    size = source.size()
+    head, tail = source.head_and_tail(SNIFF_SAMPLE)
+    data: bytes | None = None
+    if head.startswith((b"PK", b"\xd0\xcf\x11\xe0")) or not tail:
+        # Containers need their whole bytes to be recognised (a zip's directory is at its end).
+        data = source.read_bytes()
+    kind = detect_kind(data if data is not None else head)
+    report = LoadReport(source.name, "?", size, source.digest)
     if kind.name == "empty":
         raise EmptyFileError(source.name, key="error.empty")
     if kind.name == "encrypted":
@@ -124,8 +177,9 @@ def load_file(con: duckdb.DuckDBPyConnection, source: Source, table: str, workdi
         raise UnreadableFileError(source.name, key="error.foreign", what=kind.detail)
     report.kind = "csv" if kind.name == "text" else kind.name
     if kind.name == "text":
-        _load_text(con, source, data, table, workdir, report)
+        _load_text(con, source, head, tail, table, workdir, report)
     else:
+        data = data if data is not None else source.read_bytes()
         if kind.name in ("xlsx", "xls", "ods"):
             sheets = read_workbook(data, source.name, kind.name)
         elif kind.name == "html":
@@ -141,11 +195,10 @@ def load_file(con: duckdb.DuckDBPyConnection, source: Source, table: str, workdi
     return LoadedTable(table, report)
 
 
-def _load_text(con: duckdb.DuckDBPyConnection, source: Source, data: bytes, table: str,
-               workdir: Path, report: LoadReport) -> None:
-    enc = detect_encoding(data)
-    report.encoding = enc.label
-    head = _decode_head(data, enc)
+def _load_text(con: duckdb.DuckDBPyConnection, source: Source, head_bytes: bytes, tail_bytes: bytes,
+               table: str, workdir: Path, report: LoadReport) -> None:
+    enc = detect_encoding(head_bytes + tail_bytes)
+    head = _decode_head(head_bytes, enc)
     delim = sniff_delimiter(head)
     report.delimiter = delim
     recs, _ = head_records(head, delim, setting("header_scan_rows") + 200)
@@ -158,10 +211,18 @@ def _load_text(con: duckdb.DuckDBPyConnection, source: Source, data: bytes, tabl
     report.columns, report.renamed = names, renames
     if guess.index:
         report.notices.append(("notice.rows_above_header", {"rows": guess.index}))
-    path = _utf8_path(source, data, enc, workdir, table, report)
-    ingest.create_from_csv(con, table, str(path), width=guess.first_column + guess.width,
-                           first_column=guess.first_column, header=header_cells, skip=guess.index + 1,
-                           delimiter=delim, max_line_bytes=setting("max_line_bytes"))
+
+    def read_into_duckdb(enc: Encoding) -> None:
+        report.encoding = enc.label
+        path = _utf8_path(source, enc, workdir, table, report)
+        ingest.create_from_csv(con, table, str(path), width=guess.first_column + guess.width,
+                               first_column=guess.first_column, header=header_cells, skip=guess.index + 1,
+                               delimiter=delim, max_line_bytes=setting("max_line_bytes"))
+
+    read_into_duckdb(enc)
+    if enc.utf8_compatible and ingest.has_encoding_errors(con, table):
+        # The sample looked like UTF-8 but a line further in is not: decide from all bytes.
+        read_into_duckdb(detect_encoding(source.read_bytes()))
     _classify_rejects(con, table, delim, report)
     if not ingest.row_count(con, table) and report.dropped.get("malformed"):
         # Nothing fits the header: typically a quote opened and never closed.
@@ -178,17 +239,17 @@ def _decode_head(data: bytes, enc: Encoding) -> str:
     return text.lstrip("\ufeff")
 
 
-def _utf8_path(source: Source, data: bytes, enc: Encoding, workdir: Path, table: str,
-               report: LoadReport) -> Path:
+def _utf8_path(source: Source, enc: Encoding, workdir: Path, table: str, report: LoadReport) -> Path:
     """A UTF-8 file DuckDB can read: the original when it already is one, else a transcoded copy."""
     if enc.utf8_compatible and source.path is not None and source.data is None:
         return source.path
-    if enc.lossy:
-        report.encoding = f"{enc.label} (?)"
     out = workdir / f"{table}.csv"
+    data = source.read_bytes()
     if enc.utf8_compatible:
         out.write_bytes(data)
         return out
+    if enc.lossy:
+        report.encoding = f"{enc.label} (?)"
     try:
         text = data.decode(enc.codec)
     except UnicodeDecodeError:

@@ -26,7 +26,7 @@ from funnel.rules import LossRules, classify_stage, parse_flag, status_level
 from funnel.sql import connect, drop_table, forget_lock, ingest, lock_for, measure, scalar
 from funnel.sql import link as lk
 from funnel.sql import stage as st
-from funnel.sql.normalize import detect_date_order
+from funnel.sql.normalize import best_date_format, detect_date_order
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,8 @@ class Workspace:
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
-        self.con = con or connect()
         self.workdir = Path(tempfile.mkdtemp(prefix="funnel-"))
+        self.con = con or connect(temp_directory=str(self.workdir / "duckdb"))
         self.files: dict[str, list[LoadedTable]] = {s: [] for s in SIDES}
         self._profiles: dict[str, dict[str, ColumnProfile]] = {}
         self._serial = 0
@@ -194,10 +194,10 @@ class Workspace:
                 plans[side].append(plan)
                 orders.extend(found)
         email_link = link_spec.kind == "email"
-        st.create_side_rows(self.con, "ma", plans["ma"], st.ma_key_expr(identity, email_link))
-        st.create_side_rows(self.con, "sfa", plans["sfa"], st.sfa_key_expr())
+        for side, key in (("ma", st.ma_key_expr(identity, email_link)), ("sfa", st.sfa_key_expr())):
+            st.create_side_rows(self.con, side, plans[side], key,
+                                max((lt.report.rows_read + lt.report.rows_dropped for lt in self.files[side]), default=0))
         self._lookups()
-        lk.create_leads(self.con)
         has = {f: any(m.column(f) for m in mappings["sfa"]) for f in ("is_won", "is_closed", "won_date")}
         lk.create_opps(self.con, has_is_won=has["is_won"], has_is_closed=has["is_closed"],
                        has_won_date=has["won_date"])
@@ -205,6 +205,9 @@ class Workspace:
         sf15 = link_spec.kind == "id" and lk.salesforce_id_mix(self.con)
         lk.create_link_values(self.con, link_spec.kind, sf15)
         lk.create_links(self.con)
+        mapped = {f: any(m.column(f) for m in mappings["ma"]) for f in ("status", "lifecycle_stage", "converted")}
+        lk.create_leads(self.con, status=mapped["status"], lifecycle=mapped["lifecycle_stage"],
+                        converted=mapped["converted"])
         measure.finish_links(self.con)
         if sf15:
             notices.append(("notice.salesforce_15", {}))
@@ -219,12 +222,16 @@ class Workspace:
         orders, found = {}, []
         from funnel.mapping import fields
 
+        formats = {}
         for fname, spec in fields(side).items():
             if spec.kind == "date" and fname in cols:
                 order, ambiguous = detect_date_order(self.con, lt.table, cols[fname])
                 orders[fname] = order
+                fmt = best_date_format(self.con, lt.table, cols[fname], order)
+                if fmt:
+                    formats[fname] = fmt
                 found.append({"file": lt.report.file, "field": fname, "column": m.column(fname),
-                              "order": order, "ambiguous": ambiguous})
+                              "order": order, "ambiguous": ambiguous, "format": fmt})
         link_col = None
         if link.kind == "id":
             wanted = link.ma_column if side == "ma" else link.sfa_column
@@ -234,7 +241,7 @@ class Workspace:
                                    columns=", ".join(lt.columns[:40]))
             link_col = raw[name]
         id_field = "lead_id" if side == "ma" else "deal_id"
-        return st.FilePlan(index, lt.table, cols, orders, link_col, id_field in cols), found
+        return st.FilePlan(index, lt.table, cols, orders, link_col, id_field in cols, formats), found
 
     def _lookups(self) -> None:
         con = self.con

@@ -181,3 +181,19 @@ def test_exports_with_only_an_email_column_link():
         assert m.overall(ws.con) == m.Rate(None, 2, 1, 0)
     finally:
         ws.close()
+
+
+def test_a_workspace_builds_again_with_either_link():
+    # lead_values is a view for the email link and a table for an ID link: rebuilding in either
+    # order must replace whichever exists.
+    ws = Workspace()
+    try:
+        ws.load("ma", Source.from_bytes("l.csv", "メールアドレス,mql_id\na@x.jp,m1\n".encode()))
+        ws.load("sfa", Source.from_bytes("d.csv", "商談 ID,メールアドレス,mql_id\nO1,a@x.jp,m1\n".encode()))
+        from funnel.workspace import LinkSpec
+
+        for link in (None, LinkSpec.parse("mql_id=mql_id"), None, None):
+            ws.build(link=link)
+            assert m.match(ws.con).linked == 1
+    finally:
+        ws.close()

@@ -114,3 +114,54 @@ def test_amount_parsing(con, cell, expected):
 def test_text_trims_and_blanks_placeholders(con):
     cells = ["  展示会\u3000", "N/A", "#N/A", "", None, "Select", "Web"]
     assert evaluate(con, nz.text, cells, nz.text_params()) == ["展示会", None, None, None, None, None, "Web"]
+
+
+# -- the fast paths and the SQL NFKC agree with the general definitions -----------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as hs  # noqa: E402
+
+# Characters real exports hold: ASCII, full-width forms, kana (incl. half-width and combining
+# marks), kanji, circled numbers, ㈱, ligatures, odd spaces.
+_ALPHABET = hs.sampled_from(
+    [chr(c) for c in (*range(0x20, 0x7F), *range(0xFF01, 0xFF9F), *range(0x3000, 0x3100), 0x4E00, 0x9AD9,
+                      0x2460, 0x2461, 0x3231, 0xFB01, 0x00A0, 0x2003, 0x3099, 0x309A)])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(hs.lists(hs.text(_ALPHABET, max_size=12), min_size=1, max_size=20))
+def test_sql_nfkc_equals_python_nfkc(con, cells):
+    import unicodedata
+
+    got = evaluate(con, nz.nfkc_if_needed, cells)
+    assert got == [unicodedata.normalize("NFKC", c) for c in cells]
+
+
+_EMAILISH = hs.text(hs.sampled_from(list("abcXYZ09._%+-@ <>();,:mailto") + ["＠", "．", "\u3000", "山"]), max_size=30)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(hs.lists(_EMAILISH, min_size=1, max_size=20))
+def test_email_fast_path_agrees_with_the_general_path(con, cells):
+    general = lambda x: f"list_filter({nz.email_candidates(x)}, lambda e: regexp_matches(e, '{nz.EMAIL_VALID}'))"  # noqa: E731
+    assert evaluate(con, nz.email_list, cells) == evaluate(con, general, cells)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(hs.lists(hs.text(hs.sampled_from(list("0123456789-.,¥$ 万億k()▲") + ["１", "円"]), max_size=12),
+                min_size=1, max_size=20))
+def test_amount_fast_path_agrees_with_the_general_path(con, cells):
+    # The general path alone: the same builder with a fast-path pattern that never matches.
+    fast_pattern = "'-?[0-9]+(\\.[0-9]+)?'"
+    assert fast_pattern in nz.amount_value("x")          # else this test would compare a path with itself
+    general = lambda x: nz.amount_value(x).replace(fast_pattern, "'a^'")  # noqa: E731
+    assert evaluate(con, nz.amount_value, cells) == evaluate(con, general, cells)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(hs.lists(hs.sampled_from(["2025/04/01 10:00", "2025/4/1 9:05", "4/1/2025", "2025-04-01", "", "x",
+                                 "2025/13/01 10:00", "R7.4.1", "45383"]), min_size=1, max_size=10))
+def test_date_fast_format_agrees_with_the_general_path(con, cells):
+    params = {**nz.date_params(["mdy"]), "f": "%Y/%m/%d %H:%M"}
+    fast = evaluate(con, lambda x: nz.date_value(x, "mdy", "f"), cells, params)
+    assert fast == evaluate(con, lambda x: nz.date_value(x, "mdy"), cells, nz.date_params(["mdy"]))

@@ -36,17 +36,26 @@ def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
-def connect(threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+def connect(threads: int | None = None, memory_limit: str | None = None,
+            temp_directory: str | None = None) -> duckdb.DuckDBPyConnection:
     """A new in-memory DuckDB connection for one workspace.
 
     Threads and memory are capped so that several sessions on one server do not each claim
     the whole machine; replacement scans are off so SQL can only see tables we created.
+    What DuckDB spills to disk goes to ``temp_directory`` (the workspace's own folder, deleted
+    with it) rather than ``.tmp`` in whatever folder the process runs in. Insertion order is
+    only kept where it matters (reading a file, whose row order is the file's): elsewhere rows
+    carry their position explicitly.
     """
-    con = duckdb.connect(config={
+    config: dict[str, Any] = {
         "threads": threads or setting("duckdb_threads"),
         "memory_limit": memory_limit or setting("duckdb_memory_limit"),
         "python_enable_replacements": False,
-    })
+        "preserve_insertion_order": False,
+    }
+    if temp_directory:
+        config["temp_directory"] = temp_directory
+    con = duckdb.connect(config=config)
     # A progress bar on stdout would break the CLI's one-JSON-object output.
     con.execute("SET enable_progress_bar = false").fetchall()
     # Unicode NFKC has no DuckDB built-in; the UDF is only ever called on non-ASCII cells.
@@ -113,8 +122,12 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def drop_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    run(con, f"DROP TABLE IF EXISTS {ident(name)}")
-    run(con, f"DROP VIEW IF EXISTS {ident(name)}")
+    """Drop the table or view ``name`` if there is one (DROP TABLE refuses a view and back)."""
+    kinds = rows(con, "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n AND NOT temporary "
+                      "UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n AND NOT internal",
+                 {"n": name})
+    for (kind,) in kinds:
+        run(con, f"DROP {kind} IF EXISTS {ident(name)}")
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:

@@ -17,20 +17,16 @@ import duckdb
 from funnel.rules import vocabulary
 from funnel.sql import ident, rows, run
 
-# Full-width ASCII, half-width katakana and the ideographic space: the characters NFKC would
-# change in a layout cell. Only cells holding them go through the (slow) Python UDF.
-_NEEDS_NFKC = r"[\x{FF01}-\x{FF9F}\x{3000}]"
-
-
 def raw_column(i: int) -> str:
     """Name of the ``i``-th (0-based) column of a raw table."""
     return f"c{i + 1:04d}"
 
 
 def _folded(expr: str) -> str:
-    """SQL for ``funnel.rules.fold`` of a short text: NFKC (when needed), trim, lower-case."""
-    return (f"lower(trim(regexp_replace(CASE WHEN regexp_matches({expr}, '{_NEEDS_NFKC}') "
-            f"THEN nfkc({expr}) ELSE {expr} END, '\\s+', ' ', 'g')))")
+    """SQL for ``funnel.rules.fold`` of a short text: NFKC, whitespace collapsed, lower-case."""
+    from funnel.sql.normalize import nfkc_if_needed
+
+    return f"lower(trim(regexp_replace({nfkc_if_needed(expr)}, '\\s+', ' ', 'g')))"
 
 
 def _alternation(patterns: Sequence[Any]) -> str:
@@ -45,42 +41,88 @@ def _filled(col: str) -> str:
     return f"nullif(trim({ident(col)}, '{_BLANK_CHARS}'), '')"
 
 
-def layout_case(cols: Sequence[str], header: Sequence[str], lead: str | None = None) -> tuple[str, dict[str, Any]]:
-    """The ``_drop`` expression for a table with raw columns ``cols``.
+def layout_case(cols: Sequence[str], header: Sequence[str], lead: str | None = None) -> tuple[str, str, dict[str, Any]]:
+    """``(case, where, params)``: the ``_drop`` expression for a table with raw columns ``cols``,
+    and the condition a row must meet to need it (every other row is data).
 
     ``header`` holds the header cells as exported (a repeated header repeats those, not the
     cleaned names). ``lead`` is a column holding text left of the table (formatted reports
     start in column B and may put footers in column A); it only feeds the first-cell tests.
+
+    Data rows must cost little: a NULL test, a comparison with the header, and one
+    case-insensitive regex on the first filled cell that is a superset of the layout
+    patterns (matching them on the raw cell, or finding a character that folding would
+    change). Only the rows it lets through get the exact tests on the folded cell.
     """
     voc = vocabulary()
-    params: dict[str, Any] = {"tot": _alternation(voc.total_patterns),
-                              "foot": _alternation(voc.footer_patterns),
-                              "grp": _alternation(voc.group_patterns)}
+    params: dict[str, Any] = {
+        "tot": _alternation(voc.total_patterns), "foot": _alternation(voc.footer_patterns),
+        "grp": _alternation(voc.group_patterns),
+        "cand": "(?i)" + _alternation((*voc.total_patterns, *voc.footer_patterns)),
+        "cand_grp": "(?i)" + _alternation(voc.group_patterns)}
+    raw = [f"nullif({ident(c)}, '')" for c in cols] + ([f"nullif({ident(lead)}, '')"] if lead else [])
+    first_raw = f"coalesce({', '.join(raw[:3] + raw[len(cols):])})"
     filled = [_filled(c) for c in cols]
     first = f"coalesce({', '.join(filled[:3] + ([_filled(lead)] if lead else []))})"
     blank = f"coalesce({', '.join(filled)}) IS NULL"
     count = " + ".join(f"(CASE WHEN {f} IS NULL THEN 0 ELSE 1 END)" for f in filled)
+    # A repeated header repeats the header's cells, perhaps padded: compare exactly, and trim
+    # only cells whose length leaves room for padding around the name (few data cells).
     named = [(c, h.strip()) for c, h in zip(cols, header, strict=False) if h and h.strip()][:3]
-    whens = []
-    if lead:
-        whens.append(f"WHEN {blank} AND {_filled(lead)} IS NULL THEN 'blank'")
-    else:
-        whens.append(f"WHEN {blank} THEN 'blank'")
+    cheap: list[tuple[str, str]] = [(f"coalesce({', '.join(raw)}) IS NULL", "blank")]
     if named:
-        cond = " AND ".join(f"trim({ident(c)}) = $h{i}" for i, (c, _) in enumerate(named))
-        whens.append(f"WHEN {cond} THEN 'repeated_header'")
+        same = [f"({ident(c)} = $h{i} OR (length({ident(c)}) > {len(h)} AND length({ident(c)}) <= {len(h) + 16} "
+                f"AND trim({ident(c)}) = $h{i}))" for i, (c, h) in enumerate(named)]
+        cheap.append((" AND ".join(same), "repeated_header"))
         params.update({f"h{i}": h for i, (_, h) in enumerate(named)})
     if header and header[0].strip() == "レコードの開始行":
         # kintone sub-table export: only the row marked "*" starts a record (export_formats §6).
-        whens.append(f"WHEN coalesce(trim({ident(cols[0])}), '') <> '*' THEN 'subtable_row'")
+        cheap.append((f"coalesce(trim({ident(cols[0])}), '') <> '*'", "subtable_row"))
+    # A first cell that matches a layout pattern as it is, or that folding (NFKC, trimming,
+    # collapsing whitespace) could change: tabs, double or edge spaces, and — only in
+    # non-ASCII cells (strlen counts bytes, length characters) — full-width and special spaces.
+    fr = first_raw
+    candidate = (f"({fr} IS NULL OR regexp_matches({fr}, $cand) "
+                 f"OR (ends_with({fr}, ')') AND regexp_matches({fr}, $cand_grp)) "
+                 f"OR contains({fr}, chr(9)) OR contains({fr}, '  ') OR starts_with({fr}, ' ') OR ends_with({fr}, ' ') "
+                 f"OR (strlen({fr}) <> length({fr}) AND regexp_matches({fr}, "
+                 f"'[\\x{{A0}}\\x{{2000}}-\\x{{200A}}\\x{{3000}}\\x{{FF01}}-\\x{{FF9F}}]')))")
     folded = _folded(first)
-    whens.append(f"WHEN regexp_matches({folded}, $tot) THEN 'total'")
-    # A footer line fills a cell or two; a data row that merely starts with a footer word
-    # ("レポート作成ツール導入") is data.
-    whens.append(f"WHEN regexp_matches({folded}, $foot) AND ({count}) <= 2 THEN 'footer'")
-    whens.append(f"WHEN regexp_matches({folded}, $grp) AND ({count}) <= 1 THEN 'group_header'")
-    whens.append(f"WHEN {blank} THEN 'blank'")
-    return "CASE " + " ".join(whens) + " ELSE NULL END", params
+    exact = [(f"{blank} AND {_filled(lead)} IS NULL" if lead else blank, "blank"),
+             (f"regexp_matches({folded}, $tot)", "total"),
+             # A footer line fills a cell or two; a data row that merely starts with a footer
+             # word ("レポート作成ツール導入") is data.
+             (f"regexp_matches({folded}, $foot) AND ({count}) <= 2", "footer"),
+             (f"regexp_matches({folded}, $grp) AND ({count}) <= 1", "group_header"),
+             (blank, "blank")]
+    whens = " ".join(f"WHEN {c} THEN '{label}'" for c, label in cheap)
+    exact_whens = " ".join(f"WHEN {c} THEN '{label}'" for c, label in exact)
+    case = f"CASE {whens} WHEN NOT {candidate} THEN NULL {exact_whens} ELSE NULL END"
+    where = " OR ".join([f"({c})" for c, _ in cheap] + [candidate])
+    return case, where, params
+
+
+def _ordered(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> None:
+    """Run a statement that must keep the file's row order in ``rowid``."""
+    run(con, "SET preserve_insertion_order = true")
+    try:
+        run(con, sql, params)
+    finally:
+        run(con, "SET preserve_insertion_order = false")
+
+
+def classify_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str], header: Sequence[str],
+                  lead: str | None = None) -> None:
+    """Set ``_drop`` on the rows of ``table`` that are not data.
+
+    Data rows cost one pass of cheap tests (see :func:`layout_case`); only the rows they let
+    through are updated, so the big table is not rewritten.
+    """
+    case, where, params = layout_case(cols, header, lead)
+    t = ident(table)
+    # Candidates that turn out to be data (an address with a leading space) are not written.
+    run(con, f"UPDATE {t} SET _drop = c.reason FROM (SELECT rowid AS rid, {case} AS reason FROM {t} "
+             f"WHERE {where}) c WHERE {t}.rowid = c.rid AND c.reason IS NOT NULL", params)
 
 
 def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, width: int,
@@ -92,35 +134,51 @@ def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, wi
     """
     all_cols = [raw_column(i) for i in range(width)]
     keep = all_cols[first_column:]
-    drop_expr, params = layout_case(keep, header, all_cols[0] if first_column else None)
-    # Columns left of the table (a formatted report starts in column B) are not kept; the
-    # kept ones are renamed so that raw column i always carries header name i.
-    select = ", ".join(f"{ident(c)} AS {ident(raw_column(i))}" for i, c in enumerate(keep))
-    params.update({
+    lead = "_lead" if first_column else None
+    # Columns left of the table (a formatted report starts in column B) are not kept as data;
+    # the kept ones are renamed so that raw column i always carries header name i. Text left
+    # of the table (a footer in column A) is kept in _lead, only to classify rows.
+    select = [f"{ident(c)} AS {ident(raw_column(i))}" for i, c in enumerate(keep)]
+    if lead:
+        select.append(f"{ident(all_cols[0])} AS {ident(lead)}")
+    params: dict[str, Any] = {
         "path": path, "skip": skip, "delim": delimiter, "maxline": max_line_bytes,
         "cols": {c: "VARCHAR" for c in all_cols}, "rt": f"{table}_rej", "rs": f"{table}_scan",
-    })
+    }
     for suffix in ("_rej", "_scan", "_lines"):
         run(con, f"DROP TABLE IF EXISTS {ident(table + suffix)}")
-    run(con, f"""
+    _ordered(con, f"""
         CREATE OR REPLACE TABLE {ident(table)} AS
-        SELECT {select}, {drop_expr} AS _drop
+        SELECT {', '.join(select)}, NULL::VARCHAR AS _drop
         FROM read_csv($path, auto_detect = false, header = false, skip = $skip, delim = $delim,
                       quote = '"', escape = '"', strict_mode = true, columns = $cols,
                       max_line_size = $maxline, store_rejects = true,
                       rejects_table = $rt, rejects_scan = $rs)""", params)
+    classify_rows(con, table, [raw_column(i) for i in range(len(keep))], header, lead)
+    if lead:
+        run(con, f"ALTER TABLE {ident(table)} DROP COLUMN {ident(lead)}")
 
 
 def create_from_relation(con: duckdb.DuckDBPyConnection, table: str, view: str,
                          header: Sequence[str], lead: str | None = None) -> None:
     """Copy a registered view (Excel, HTML) of VARCHAR columns into ``table`` with ``_drop``."""
     cols = [raw_column(i) for i in range(len(header))]
-    drop_expr, params = layout_case(cols, header, lead)
     for suffix in ("_rej", "_scan", "_lines"):
         run(con, f"DROP TABLE IF EXISTS {ident(table + suffix)}")
-    run(con, f"CREATE OR REPLACE TABLE {ident(table)} AS "
-             f"SELECT {', '.join(ident(c) for c in cols)}, {drop_expr} AS _drop FROM {ident(view)}",
-        params)
+    extra = f", {ident(lead)}" if lead else ""
+    _ordered(con, f"CREATE OR REPLACE TABLE {ident(table)} AS "
+                  f"SELECT {', '.join(ident(c) for c in cols)}{extra}, NULL::VARCHAR AS _drop FROM {ident(view)}", {})
+    classify_rows(con, table, cols, header, lead)
+    if lead:
+        run(con, f"ALTER TABLE {ident(table)} DROP COLUMN {ident(lead)}")
+
+
+def has_encoding_errors(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """True when DuckDB rejected a line of the CSV as invalid UTF-8."""
+    rej = f"{table}_rej"
+    if not rows(con, "SELECT 1 FROM duckdb_tables() WHERE table_name = $n", {"n": rej}):
+        return False
+    return bool(rows(con, f"SELECT 1 FROM {ident(rej)} WHERE error_type = 'INVALID ENCODING' LIMIT 1"))
 
 
 def rejected_lines(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[int, str, str]]:
@@ -170,7 +228,9 @@ def dropped_examples(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[
 def column_profiles(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str],
                     sample: int) -> tuple[list[int], list[tuple[Any, ...]]]:
     """Non-empty counts of every column over the data rows, and the first ``sample`` rows."""
-    counts = f"SELECT {', '.join(f'count({_filled(c)})' for c in cols)} FROM {ident(table)} WHERE _drop IS NULL"
+    # Whitespace-only cells are rare enough not to pay a trim on every cell of every column.
+    counts = f"SELECT {', '.join(f'count(nullif({ident(c)}, {chr(39)}{chr(39)}))' for c in cols)} " \
+             f"FROM {ident(table)} WHERE _drop IS NULL"
     non_empty = [int(x) for x in rows(con, counts)[0]]
     head = rows(con, f"SELECT {', '.join(ident(c) for c in cols)} FROM {ident(table)} "
                      "WHERE _drop IS NULL ORDER BY rowid LIMIT $n", {"n": sample})

@@ -13,39 +13,54 @@ from __future__ import annotations
 
 import duckdb
 
-from funnel.sql import run, scalar
-
-# Order of a lead's rows for "first" (earliest created; undated rows after dated ones; ties
-# and undated rows in file order) and "last" (the mirror image).
-_FIRST = "(created_at IS NULL, coalesce(created_at, TIMESTAMP '1970-01-01'), _file, _row)"
-_LAST = "(created_at IS NOT NULL, coalesce(created_at, TIMESTAMP '1970-01-01'), _file, _row)"
+from funnel.sql import drop_table, run, scalar
 
 
-def create_leads(con: duckdb.DuckDBPyConnection) -> None:
-    """``leads`` from ``ma_rows`` and the lookups ``status_levels`` and ``flags``."""
+def create_leads(con: duckdb.DuckDBPyConnection, *, status: bool, lifecycle: bool, converted: bool) -> None:
+    """``leads`` from ``ma_rows``, the lookups ``status_levels``/``flags``, and the links.
+
+    A lead's attributes come from its first row (its last row for the last-touch source):
+    the row keys ``_kf``/``_kl`` are unique, so one aggregate finds the row and a join fetches
+    it, which is much cheaper than an arg_min per attribute. Built after ``links`` so that
+    each lead's opportunity counts are written with it (the largest table is written once).
+    Lookups are joined only for the fields that are mapped.
+    """
+    joins, levels = [], ["0"]
+    if status:
+        joins.append("LEFT JOIN status_levels s ON s.k = r.status")
+        levels.append("coalesce(s.level, 0)")
+    if lifecycle:
+        joins.append("LEFT JOIN status_levels l ON l.k = r.lifecycle_stage")
+        levels.append("coalesce(l.level, 0)")
+    if converted:
+        joins.append("LEFT JOIN flags f ON f.k = r.converted_raw")
+    flag = "bool_or(coalesce(f.flag, false))" if converted else "false"
     run(con, f"""
         CREATE OR REPLACE TABLE leads AS
-        SELECT r._key AS lead_key,
-               arg_min_null(r.source, {_FIRST}) AS source_first,
-               arg_max_null(r.source, {_LAST}) AS source_last,
-               arg_max_null(r.latest_source, {_LAST}) AS latest_source,
-               min(r.created_at) AS created_at,
-               min(r.mql_at) AS mql_at, min(r.sql_at) AS sql_at, min(r.opp_at) AS opp_at,
-               greatest(max(coalesce(s.level, 0)), max(coalesce(l.level, 0))) AS status_level,
-               bool_or(coalesce(f.flag, false)) AS converted_flag,
-               max(r.score) AS score,
-               arg_min_null(r.owner, {_FIRST}) AS owner,
-               arg_min(r.company, {_FIRST}) AS company,
-               arg_min(r.name, {_FIRST}) AS name,
-               arg_min(r.email_raw, {_FIRST}) AS email_raw,
-               min({{'f': r._file, 'r': r._row}}) AS first_row,
-               count(*) AS rows
-        FROM ma_rows r
-        LEFT JOIN status_levels s ON s.k = r.status
-        LEFT JOIN status_levels l ON l.k = r.lifecycle_stage
-        LEFT JOIN flags f ON f.k = r.converted_raw
-        WHERE r._key IS NOT NULL
-        GROUP BY r._key""")
+        WITH agg AS (
+            SELECT r._key AS lead_key, min(r._kf) AS kf, max(r._kl) AS kl,
+                   min(r.created_at) AS created_at,
+                   min(r.mql_at) AS mql_at, min(r.sql_at) AS sql_at, min(r.opp_at) AS opp_at,
+                   max(greatest({', '.join(levels)})) AS status_level,
+                   {flag} AS converted_flag,
+                   max(r.score) AS score,
+                   count(*) AS rows
+            FROM ma_rows r {' '.join(joins)}
+            WHERE r._key IS NOT NULL
+            GROUP BY r._key),
+        counts AS (
+            SELECT k.lead_key, count(*) AS n,
+                   count(*) FILTER (WHERE o.outcome = 'won') AS won,
+                   count(*) FILTER (WHERE o.outcome = 'lost') AS lost
+            FROM links k JOIN opps o USING (opp_key) GROUP BY k.lead_key)
+        SELECT a.lead_key, f.source AS source_first, l.source AS source_last, l.latest_source,
+               a.created_at, a.mql_at, a.sql_at, a.opp_at, a.status_level, a.converted_flag, a.score,
+               f.owner, f.company, f.name, f.email_raw, {{'f': f._file, 'r': f._row}} AS first_row, a.rows,
+               coalesce(c.n, 0) AS n_opps, coalesce(c.won, 0) AS n_won, coalesce(c.lost, 0) AS n_lost
+        FROM agg a
+        JOIN ma_rows f ON f._kf = a.kf
+        JOIN ma_rows l ON l._kl = a.kl
+        LEFT JOIN counts c USING (lead_key)""")
 
 
 def create_opps(con: duckdb.DuckDBPyConnection, *, has_is_won: bool, has_is_closed: bool,
@@ -110,7 +125,10 @@ def add_loss_categories(con: duckdb.DuckDBPyConnection) -> None:
 def create_link_values(con: duckdb.DuckDBPyConnection, kind: str, salesforce_15: bool) -> None:
     """``lead_values``/``opp_values``: each key's addresses (email link) or ID values."""
     if kind == "email":
-        run(con, "CREATE OR REPLACE TABLE lead_values AS SELECT DISTINCT _key AS lead_key, unnest(emails) AS v "
+        # A view: read once, by the join into links (which is DISTINCT); a million-row
+        # export need not be copied again.
+        drop_table(con, "lead_values")
+        run(con, "CREATE OR REPLACE VIEW lead_values AS SELECT _key AS lead_key, unnest(emails) AS v "
                  "FROM ma_rows WHERE _key IS NOT NULL")
         run(con, "CREATE OR REPLACE TABLE opp_values AS SELECT DISTINCT _key AS opp_key, unnest(emails) AS v "
                  "FROM sfa_rows WHERE _key IS NOT NULL")
@@ -119,6 +137,7 @@ def create_link_values(con: duckdb.DuckDBPyConnection, kind: str, salesforce_15:
     # Salesforce 18-character IDs are the 15-character ID plus a checksum: compare 15.
     value = "left(trim(x), 15)" if salesforce_15 else "trim(x)"
     for table, key, src in (("lead_values", "lead_key", "ma_rows"), ("opp_values", "opp_key", "sfa_rows")):
+        drop_table(con, table)
         run(con, f"""
             CREATE OR REPLACE TABLE {table} AS
             SELECT DISTINCT {key}, v FROM (

@@ -19,16 +19,7 @@ NO_LEAD = "\x00no lead"
 
 
 def finish_links(con: duckdb.DuckDBPyConnection) -> None:
-    """Add per-lead opportunity counts and per-opportunity lead counts after linking."""
-    run(con, """
-        CREATE OR REPLACE TABLE leads AS
-        SELECT l.* EXCLUDE (n_opps, n_won, n_lost),
-               coalesce(c.n, 0) AS n_opps, coalesce(c.won, 0) AS n_won, coalesce(c.lost, 0) AS n_lost
-        FROM (SELECT *, 0 AS n_opps, 0 AS n_won, 0 AS n_lost FROM leads) l
-        LEFT JOIN (SELECT k.lead_key, count(*) AS n,
-                          count(*) FILTER (WHERE o.outcome = 'won') AS won,
-                          count(*) FILTER (WHERE o.outcome = 'lost') AS lost
-                   FROM links k JOIN opps o USING (opp_key) GROUP BY k.lead_key) c USING (lead_key)""")
+    """Add to each opportunity the number of leads linked to it."""
     run(con, """
         CREATE OR REPLACE TABLE opps AS
         SELECT o.* EXCLUDE (n_leads), coalesce(c.n, 0) AS n_leads
@@ -114,10 +105,11 @@ def loss_counts(group_sql: str | None = None) -> str:
 
 
 def loss_by_lead_source(touch: str) -> str:
-    """Lost opportunities per category and the source of their linked lead(s)."""
+    """Lost opportunities per category and the source of their linked lead(s); binds
+    ``$no_lead`` (the group of deals linked to no lead)."""
     col = source_column(touch)
     return f"""
-        SELECT CASE WHEN l.opp_key IS NULL THEN {NO_LEAD!r} ELSE l.src END AS grp, o.loss_category, count(*)
+        SELECT CASE WHEN l.opp_key IS NULL THEN $no_lead ELSE l.src END AS grp, o.loss_category, count(*)
         FROM opps o
         LEFT JOIN (SELECT k.opp_key, min(ld.{col}) AS src FROM links k
                    JOIN leads ld USING (lead_key) GROUP BY k.opp_key) l USING (opp_key)

@@ -9,7 +9,7 @@ canonical fields normalised, and the row's key (NULL: the row has none and is co
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
@@ -50,9 +50,10 @@ class FilePlan:
     date_orders: Mapping[str, str]      # field → "mdy" | "dmy"
     link_column: str | None = None      # raw column holding the ID-link value
     has_id: bool = False                # the side's record-ID field is mapped in this file
+    date_formats: Mapping[str, str] = field(default_factory=dict)   # field → the column's own format
 
 
-def _expr(kind: str, col: str | None, order: str | None) -> str:
+def _expr(kind: str, col: str | None, order: str | None, fast: str | None = None) -> str:
     if col is None:
         return f"NULL::{_NULL_TYPES[kind]}"
     c = ident(col)
@@ -63,35 +64,59 @@ def _expr(kind: str, col: str | None, order: str | None) -> str:
     if kind == "text":
         return nz.text(c)
     if kind == "date":
-        return nz.date_value(c, order or "mdy")
+        return nz.date_value(c, order or "mdy", fast)
     return nz.amount_value(c)
 
 
-def _file_select(side: str, plan: FilePlan) -> tuple[str, set[str]]:
+def _file_select(side: str, plan: FilePlan, params: dict[str, Any]) -> tuple[str, set[str]]:
     parts = [f"{plan.index}::INTEGER AS _file", "rowid AS _row", f"{str(plan.has_id).upper()} AS _idcol"]
     orders: set[str] = set()
     for out, (fname, kind) in SIDE_COLUMNS[side].items():
         order = plan.date_orders.get(fname) if kind == "date" else None
+        fast = None
         if kind == "date" and plan.columns.get(fname):
             orders.add(order or "mdy")
-        parts.append(f"{_expr(kind, plan.columns.get(fname), order)} AS {ident(out)}")
+            if plan.date_formats.get(fname):
+                fast = f"df{plan.index}_{fname}"
+                params[fast] = plan.date_formats[fname]
+        parts.append(f"{_expr(kind, plan.columns.get(fname), order, fast)} AS {ident(out)}")
     link = nz.text(ident(plan.link_column)) if plan.link_column else "NULL::VARCHAR"
     parts.append(f"{link} AS link_raw")
     return f"SELECT {', '.join(parts)} FROM {ident(plan.table)} WHERE _drop IS NULL", orders
 
 
+# Orderings of a side's rows as one sortable number, computed once per row: "first" is the
+# earliest created (undated rows after dated ones; ties and undated rows in file order) and
+# "last" its mirror image. The number is created-at seconds, then the file, then the row; it is
+# unique per row, so min/max of it also point at the row itself. BIGINT holds it while files
+# have under 2^24 rows and there are under 32 of them; beyond that HUGEINT does.
+def _order_keys(big: bool) -> tuple[str, str]:
+    kind, shift, pos_bits = ("HUGEINT", 1 << 64, 1 << 40) if big else ("BIGINT", 1 << 29, 1 << 24)
+    pos = f"(_file::{kind} * {pos_bits} + _row)"
+    secs = f"(epoch(created_at)::BIGINT)::{kind} * {shift}"
+    undated = f"({(1 << 100) if big else (1 << 62)})::{kind}"
+    first = f"CASE WHEN created_at IS NULL THEN {undated} + {pos} ELSE {secs} + {pos} END"
+    last = f"CASE WHEN created_at IS NULL THEN {pos} - {undated} ELSE {secs} + {pos} END"
+    return first, last
+
+
 def create_side_rows(con: duckdb.DuckDBPyConnection, side: str, plans: Sequence[FilePlan],
-                     key_expr: str) -> None:
-    """Create ``<side>_rows`` from the raw tables of ``plans`` with the row key ``key_expr``."""
+                     key_expr: str, total_rows: int = 0) -> None:
+    """Create ``<side>_rows`` from the raw tables of ``plans`` with the row key ``key_expr``
+    and the row-order keys ``_kf`` (first) and ``_kl`` (last)."""
     selects, orders = [], set()
+    params: dict[str, Any] = {}
     for plan in plans:
-        sql, used = _file_select(side, plan)
+        sql, used = _file_select(side, plan, params)
         selects.append(sql)
         orders |= used
     union = " UNION ALL BY NAME ".join(selects)
-    sql = f"CREATE OR REPLACE TABLE {ident(side + '_rows')} AS SELECT *, {key_expr} AS _key FROM ({union})"
+    first, last = _order_keys(big=len(plans) >= 32 or total_rows >= (1 << 24))
+    sql = (f"CREATE OR REPLACE TABLE {ident(side + '_rows')} AS "
+           f"SELECT *, {key_expr} AS _key, {first} AS _kf, {last} AS _kl FROM ({union})")
     # DuckDB refuses bound parameters the statement does not use (no text column mapped).
-    params: dict[str, Any] = nz.date_params(orders) if orders else {}
+    if orders:
+        params.update(nz.date_params(orders))
     if "$placeholders" in sql:
         params.update(nz.text_params())
     run(con, sql, params)
