@@ -17,6 +17,7 @@ import duckdb
 from funnel.rules import vocabulary
 from funnel.sql import ident, rows, run
 
+
 def raw_column(i: int) -> str:
     """Name of the ``i``-th (0-based) column of a raw table."""
     return f"c{i + 1:04d}"
