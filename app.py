@@ -31,6 +31,13 @@ PAGES = {
         st.Page("pages/loss.py", title=t("nav.loss"), icon="🧩", url_path="loss"),
         st.Page("pages/benchmarks.py", title=t("nav.benchmarks"), icon="📏", url_path="benchmarks"),
     ],
+    t("nav.plan_section"): [
+        st.Page("pages/plan.py", title=t("nav.plan"), icon="🧮", url_path="plan"),
+        st.Page("pages/cost.py", title=t("nav.cost"), icon="💴", url_path="cost"),
+        st.Page("pages/mql.py", title=t("nav.mql"), icon="🎯", url_path="mql"),
+        st.Page("pages/sla.py", title=t("nav.sla"), icon="⏱️", url_path="sla"),
+        st.Page("pages/diagnosis.py", title=t("nav.diagnosis"), icon="🩺", url_path="diagnosis"),
+    ],
 }
 
 st.navigation(PAGES).run()

@@ -12,17 +12,14 @@ import streamlit as st
 
 from funnel import benchmarks as bm
 from funnel.charts.benchmarks import build_benchmark_chart
-from funnel.cost import CostData, cpa, read_costs
-from funnel.errors import FunnelError
+from funnel.cost import CostData, cpa
 from funnel.metrics import by_source
 from funnel.present import num, pct, source_label, yen
-from funnel.reader import Source
 from ui import state
 from ui.state import keep, lang, t
 from ui.widgets import definition, download_frame, require_current, show_table
 
 EDITOR = "bench_editor"
-SAMPLE_COST = state.ROOT / "sample_data" / "cost_by_source.csv"
 
 st.title(t("bench.title"))
 st.caption(t("bench.intro"))
@@ -102,28 +99,14 @@ with io_box:
 
 # -- the user's numbers ----------------------------------------------------------------------
 def costs() -> CostData | None:
-    """The cost file: the sample's with the sample data, else the one uploaded here (if any)."""
-    ws = cur.ws
-    if cur.state.mode == "sample":
-        data, name = SAMPLE_COST.read_bytes(), SAMPLE_COST.name
-    else:
+    """The session's cost data (shared with the cost and plan pages): the sample's cost file
+    with the sample data, else the one uploaded here or on the cost page (if any)."""
+    if cur.state.mode != "sample":
         up = st.file_uploader(t("bench.cost.upload"), type=["csv", "tsv", "txt", "xlsx", "xls"], key="bench_cost_up")
-        if up is not None:
-            ss["bench_cost_file"] = (up.name, up.getvalue())
-        if "bench_cost_file" not in ss:
-            return None
-        name, data = ss["bench_cost_file"]
-    digest = hashlib.sha256(data).hexdigest()
-    cached = ss.get("bench_cost")
-    if cached is None or cached[0] != digest:
-        try:
-            cached = (digest, read_costs(ws.con, Source.from_bytes(name, data), ws.workdir), None)
-        except FunnelError as exc:
-            cached = (digest, None, exc.render(lang()))
-        ss["bench_cost"] = cached
-    if cached[2]:
-        st.error(cached[2], icon="⛔")
-    return cached[1]
+        error = state.load_cost_file(up.name, up.getvalue()) if up is not None else state.load_cost_file(None, None)
+        if error:
+            st.error(error, icon="⛔")
+    return state.session_cost()
 
 
 with results:
@@ -132,7 +115,7 @@ with results:
     detected = bm.ad_sources(named)
     ad = st.multiselect(t("bench.ad.select"), named, default=[s for s in keep("bench_ad", detected) if s in named],
                         key="bench_ad", help=t("bench.ad.help"))
-    no_cost_yet = cur.state.mode == "user" and "bench_cost_file" not in ss
+    no_cost_yet = cur.state.mode == "user" and state.session_cost() is None
     with st.expander(t("bench.cost.title"), icon="💴", expanded=no_cost_yet):
         cost_data = costs()
         if cost_data is not None:

@@ -252,3 +252,99 @@ def session_benchmarks() -> list[Any]:
         if found:
             return found
     return list(bm.defaults().benchmarks)
+
+
+# -- cost data shared by the benchmark, plan and cost pages ------------------------------------
+# One cost data per data mode: the sample's cost file goes with the sample data (read on first
+# use), the user's upload or edited table with the user's exports, so the sample's cost never
+# prices a user's leads. Every page reads it through ``session_cost()``.
+SAMPLE_COST = ROOT / "sample_data" / "cost_by_source.csv"
+
+
+@dataclass
+class CostEntry:
+    """The session's cost data and where it came from."""
+
+    data: Any                       # funnel.cost.CostData
+    origin: str                     # "sample" | "upload" | "edited"
+    file: Any = None                # the CostData read from the last file (what "reset" restores)
+
+
+def _cost_store() -> dict[str, Any]:
+    return st.session_state.setdefault("cost_store", {})
+
+
+def _read_cost(name: str, data: bytes) -> Any:
+    """A cost file read through the engine's reader (raises FunnelError)."""
+    from funnel.cost import read_costs
+
+    ws = session_workspace()
+    return read_costs(ws.con, Source.from_bytes(name, data), ws.workdir)
+
+
+def session_cost_entry() -> CostEntry | None:
+    """The cost data of the data shown (the sample's cost file with the sample data)."""
+    store = _cost_store()
+    mode = data_state().mode
+    if mode == "sample" and "sample" not in store:
+        try:
+            read = _read_cost(SAMPLE_COST.name, SAMPLE_COST.read_bytes())
+            store["sample"] = CostEntry(read, "sample", read)
+        except (OSError, FunnelError):
+            store["sample"] = None
+    return store.get(mode)
+
+
+def session_cost() -> Any:
+    """The session's cost data (``funnel.cost.CostData``), or None when there is none (an
+    edited table left empty counts as none)."""
+    entry = session_cost_entry()
+    return entry.data if entry is not None and entry.data.amounts else None
+
+
+def cost_version() -> int:
+    """Bumped whenever the session's cost data changes (pages reset cost-based defaults)."""
+    return int(st.session_state.get("cost_version", 0))
+
+
+def set_session_cost(data: Any, origin: str = "edited") -> None:
+    """Replace the cost data of the data shown (``None`` removes it, file and all); an edited
+    table — even an emptied one — keeps the file it started from, so "reset" can go back."""
+    store = _cost_store()
+    mode = data_state().mode
+    previous = store.get(mode)
+    file = data if origin in ("sample", "upload") else (previous.file if previous else None)
+    store[mode] = None if data is None else CostEntry(data, origin, file)
+    st.session_state["cost_version"] = cost_version() + 1
+
+
+def load_cost_file(name: str | None, data: bytes | None) -> str | None:
+    """Make an uploaded cost file the session's cost data, once per file content (a file
+    uploader keeps its file across reruns; an edit made since must not be overwritten).
+    ``None`` (an empty uploader) forgets the last file, so giving it again re-reads it; the
+    cost data itself stays. Returns the error text when the file cannot be used."""
+    store = _cost_store()
+    mode = data_state().mode
+    if name is None or data is None:
+        store.setdefault("applied", {}).pop(mode, None)
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    applied = store.setdefault("applied", {})
+    if applied.get(mode) == digest:
+        failed = store.get("failed")
+        return failed[1].render(lang()) if failed and failed[0] == digest else None
+    applied[mode] = digest
+    try:
+        read = _read_cost(name, data)
+    except FunnelError as exc:
+        store["failed"] = (digest, exc)
+        return exc.render(lang())
+    set_session_cost(read, "upload")
+    return None
+
+
+def reset_session_cost() -> None:
+    """Back to the cost file the session's cost data came from (none: no cost data)."""
+    entry = session_cost_entry()
+    origin = "sample" if data_state().mode == "sample" else "upload"
+    set_session_cost(entry.file if entry is not None else None, origin)
