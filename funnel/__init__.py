@@ -1,14 +1,26 @@
 """funnel: link marketing-automation leads to sales opportunities and diagnose the funnel.
 
-The engine never imports Streamlit. Pages and the CLI use this public surface.
+The engine never imports Streamlit. The public names below are imported on first use, so
+that ``import funnel.x`` stays cheap (the CLI starts faster, and a transcoding worker
+process does not load DuckDB).
 """
 
-from funnel.errors import EmptyFileError, FunnelError, MappingError, NoKeyColumnError, UnreadableFileError
-from funnel.reader import LoadReport, Source
-from funnel.sql import connect
-from funnel.workspace import Build, LinkSpec, Workspace
+from __future__ import annotations
 
-__all__ = [
-    "Build", "EmptyFileError", "FunnelError", "LinkSpec", "LoadReport", "MappingError", "NoKeyColumnError",
-    "Source", "UnreadableFileError", "Workspace", "connect",
-]
+import importlib
+from typing import Any
+
+_PUBLIC = {
+    "Build": "funnel.workspace", "LinkSpec": "funnel.workspace", "Workspace": "funnel.workspace",
+    "EmptyFileError": "funnel.errors", "FunnelError": "funnel.errors", "MappingError": "funnel.errors",
+    "NoKeyColumnError": "funnel.errors", "UnreadableFileError": "funnel.errors",
+    "LoadReport": "funnel.reader", "Source": "funnel.reader", "connect": "funnel.sql",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'funnel' has no attribute {name!r}")

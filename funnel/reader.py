@@ -20,6 +20,7 @@ from funnel.errors import EmptyFileError, UnreadableFileError
 from funnel.layout import RowShape, classify_cell, clean_headers, find_header, is_numeric, trailing_drops
 from funnel.sniff import Encoding, detect_encoding, detect_kind, head_records, sniff_delimiter
 from funnel.sql import ingest
+from funnel.transcode import PARALLEL_MIN_BYTES, transcode
 from funnel.workbook import Sheet, cell_text, choose_sheet, read_html_tables, read_spreadsheetml, read_workbook
 
 Notice = tuple[str, dict[str, Any]]
@@ -248,14 +249,20 @@ def _utf8_path(source: Source, enc: Encoding, workdir: Path, table: str, report:
     if enc.utf8_compatible:
         out.write_bytes(data)
         return out
+    src = source.path if source.path is not None and source.data is None else None
+    if src is None and len(data) >= PARALLEL_MIN_BYTES:
+        src = workdir / f"{table}.src"      # an upload: parallel workers read it from a file
+        src.write_bytes(data)
     if enc.lossy:
         report.encoding = f"{enc.label} (?)"
-    try:
-        text = data.decode(enc.codec)
-    except UnicodeDecodeError:
-        text = data.decode(enc.codec, errors="replace")
-        report.notices.append(("notice.decode_replaced", {"chars": text.count("\ufffd")}))
-    out.write_text(text.lstrip("\ufeff"), encoding="utf-8", newline="")
+    if enc.codec.startswith("utf-16"):
+        text = data.decode(enc.codec, errors="replace")   # 0x0A can sit inside a UTF-16 unit
+        replaced = text.count("\ufffd")
+        out.write_bytes(text.lstrip("\ufeff").encode("utf-8"))
+    else:
+        replaced = transcode(src or out, data, enc.codec, out, int(setting("duckdb_threads")) if src else 1)
+    if replaced:
+        report.notices.append(("notice.decode_replaced", {"chars": replaced}))
     return out
 
 

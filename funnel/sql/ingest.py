@@ -37,6 +37,25 @@ def _alternation(patterns: Sequence[Any]) -> str:
 _BLANK_CHARS = " \t\r\n\u3000\u00a0"
 
 
+def _candidate_pattern(voc: Any) -> str:
+    """One case-insensitive regex that every first cell of a layout row matches, raw.
+
+    The layout patterns are written for the folded cell (NFKC, trimmed, whitespace collapsed,
+    case-folded); a raw cell may still hold leading/trailing space, tabs, double spaces or
+    characters NFKC changes. So: the anchored patterns after optional leading space and with
+    optional trailing space, a blank cell, any tab / double space / foldable character, and
+    the group patterns. One regex per row is several times cheaper than separate tests.
+    """
+    def loosen(pattern: str) -> str:
+        p = pattern[1:] if pattern.startswith("^") else pattern
+        return p[:-1] + "\\s*$" if p.endswith("$") else p
+
+    anchored = "|".join(f"(?:{loosen(p.pattern)})" for p in (*voc.total_patterns, *voc.footer_patterns))
+    groups = "|".join(f"(?:{loosen(p.pattern)})" for p in voc.group_patterns)
+    foldable = "[\\x{A0}\\x{2000}-\\x{200A}\\x{3000}\\x{FF01}-\\x{FF9F}]"
+    return f"(?i)^\\s*(?:{anchored})|^\\s*$|\\t|  |{foldable}|{groups}"
+
+
 def _filled(col: str) -> str:
     """NULL for an empty or whitespace-only cell (tabs and U+3000 included)."""
     return f"nullif(trim({ident(col)}, '{_BLANK_CHARS}'), '')"
@@ -59,12 +78,10 @@ def layout_case(cols: Sequence[str], header: Sequence[str], lead: str | None = N
     params: dict[str, Any] = {
         "tot": _alternation(voc.total_patterns), "foot": _alternation(voc.footer_patterns),
         "grp": _alternation(voc.group_patterns),
-        "cand": "(?i)" + _alternation((*voc.total_patterns, *voc.footer_patterns)),
-        "cand_grp": "(?i)" + _alternation(voc.group_patterns)}
+        "cand": _candidate_pattern(voc)}
     raw = [f"nullif({ident(c)}, '')" for c in cols] + ([f"nullif({ident(lead)}, '')"] if lead else [])
-    first_raw = f"coalesce({', '.join(raw[:3] + raw[len(cols):])})"
+    first_raw = "_fr"   # computed once per row by the caller: see first_cell()
     filled = [_filled(c) for c in cols]
-    first = f"coalesce({', '.join(filled[:3] + ([_filled(lead)] if lead else []))})"
     blank = f"coalesce({', '.join(filled)}) IS NULL"
     count = " + ".join(f"(CASE WHEN {f} IS NULL THEN 0 ELSE 1 END)" for f in filled)
     # A repeated header repeats the header's cells, perhaps padded: compare exactly, and trim
@@ -79,16 +96,9 @@ def layout_case(cols: Sequence[str], header: Sequence[str], lead: str | None = N
     if header and header[0].strip() == "レコードの開始行":
         # kintone sub-table export: only the row marked "*" starts a record (export_formats §6).
         cheap.append((f"coalesce(trim({ident(cols[0])}), '') <> '*'", "subtable_row"))
-    # A first cell that matches a layout pattern as it is, or that folding (NFKC, trimming,
-    # collapsing whitespace) could change: tabs, double or edge spaces, and — only in
-    # non-ASCII cells (strlen counts bytes, length characters) — full-width and special spaces.
     fr = first_raw
-    candidate = (f"({fr} IS NULL OR regexp_matches({fr}, $cand) "
-                 f"OR (ends_with({fr}, ')') AND regexp_matches({fr}, $cand_grp)) "
-                 f"OR contains({fr}, chr(9)) OR contains({fr}, '  ') OR starts_with({fr}, ' ') OR ends_with({fr}, ' ') "
-                 f"OR (strlen({fr}) <> length({fr}) AND regexp_matches({fr}, "
-                 f"'[\\x{{A0}}\\x{{2000}}-\\x{{200A}}\\x{{3000}}\\x{{FF01}}-\\x{{FF9F}}]')))")
-    folded = _folded(first)
+    candidate = f"({fr} IS NULL OR regexp_matches({fr}, $cand))"
+    folded = "_fo"   # _folded(first), computed once per candidate row by classify_rows
     exact = [(f"{blank} AND {_filled(lead)} IS NULL" if lead else blank, "blank"),
              (f"regexp_matches({folded}, $tot)", "total"),
              # A footer line fills a cell or two; a data row that merely starts with a footer
@@ -121,9 +131,23 @@ def classify_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str
     """
     case, where, params = layout_case(cols, header, lead)
     t = ident(table)
-    # Candidates that turn out to be data (an address with a leading space) are not written.
-    run(con, f"UPDATE {t} SET _drop = c.reason FROM (SELECT rowid AS rid, {case} AS reason FROM {t} "
-             f"WHERE {where}) c WHERE {t}.rowid = c.rid AND c.reason IS NOT NULL", params)
+    filled = [_filled(c) for c in cols[:3]] + ([_filled(lead)] if lead else [])
+    folded = _folded(f"coalesce({', '.join(filled)})")
+    found = rows(con, f"SELECT rid, reason FROM (SELECT rid, {case} AS reason FROM "
+                      f"(SELECT *, {folded} AS _fo FROM "
+                      f"(SELECT rowid AS rid, *, {first_cell(cols, lead)} AS _fr FROM {t}) WHERE {where})) "
+                      "WHERE reason IS NOT NULL", params)
+    # Most exports have a handful of such rows, often none: update just those (an UPDATE
+    # joined against the whole table costs a full pass).
+    if found:
+        run(con, f"UPDATE {t} SET _drop = m.reason FROM (SELECT unnest($ids) AS rid, unnest($reasons) AS reason) m "
+                 f"WHERE {t}.rowid = m.rid", {"ids": [r[0] for r in found], "reasons": [r[1] for r in found]})
+
+
+def first_cell(cols: Sequence[str], lead: str | None = None) -> str:
+    """The first non-empty of a row's first three cells (or the text left of the table)."""
+    cells = [f"nullif({ident(c)}, '')" for c in cols[:3]] + ([f"nullif({ident(lead)}, '')"] if lead else [])
+    return f"coalesce({', '.join(cells)})"
 
 
 def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, width: int,

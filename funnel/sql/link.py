@@ -53,13 +53,17 @@ def create_leads(con: duckdb.DuckDBPyConnection, *, status: bool, lifecycle: boo
                    count(*) FILTER (WHERE o.outcome = 'won') AS won,
                    count(*) FILTER (WHERE o.outcome = 'lost') AS lost
             FROM links k JOIN opps o USING (opp_key) GROUP BY k.lead_key)
-        SELECT a.lead_key, f.source AS source_first, l.source AS source_last, l.latest_source,
+        SELECT a.lead_key, f.source AS source_first,
+               CASE WHEN a.rows = 1 THEN f.source ELSE l.source END AS source_last,
+               CASE WHEN a.rows = 1 THEN f.latest_source ELSE l.latest_source END AS latest_source,
                a.created_at, a.mql_at, a.sql_at, a.opp_at, a.status_level, a.converted_flag, a.score,
                f.owner, f.company, f.name, f.email_raw, {{'f': f._file, 'r': f._row}} AS first_row, a.rows,
                coalesce(c.n, 0) AS n_opps, coalesce(c.won, 0) AS n_won, coalesce(c.lost, 0) AS n_lost
         FROM agg a
         JOIN ma_rows f ON f._kf = a.kf
-        JOIN ma_rows l ON l._kl = a.kl
+        -- A lead of one row is its own last row: only leads of several rows look it up.
+        LEFT JOIN (SELECT m.kl, r.source, r.latest_source FROM agg m JOIN ma_rows r ON r._kl = m.kl
+                   WHERE m.rows > 1) l ON l.kl = a.kl
         LEFT JOIN counts c USING (lead_key)""")
 
 
@@ -75,25 +79,27 @@ def create_opps(con: duckdb.DuckDBPyConnection, *, has_is_won: bool, has_is_clos
     run(con, """
         CREATE OR REPLACE TABLE opps_base AS
         SELECT _key AS opp_key,
-               arg_max_null(deal_id, (_file, _row)) AS deal_id,
-               arg_max_null(deal_name, (_file, _row)) AS deal_name,
-               arg_max_null(company, (_file, _row)) AS company,
-               arg_max_null(stage, (_file, _row)) AS stage,
-               arg_max_null(is_won_raw, (_file, _row)) AS is_won_raw,
-               arg_max_null(is_closed_raw, (_file, _row)) AS is_closed_raw,
+               arg_max_null(deal_id, _pos) AS deal_id,
+               arg_max_null(deal_name, _pos) AS deal_name,
+               arg_max_null(company, _pos) AS company,
+               arg_max_null(stage, _pos) AS stage,
+               arg_max_null(is_won_raw, _pos) AS is_won_raw,
+               arg_max_null(is_closed_raw, _pos) AS is_closed_raw,
                max(won_at) AS won_at,
-               arg_max_null(amount, (_file, _row)) AS amount,
-               arg_max_null(close_at, (_file, _row)) AS close_at,
+               arg_max_null(amount, _pos) AS amount,
+               arg_max_null(close_at, _pos) AS close_at,
                min(created_at) AS created_at,
-               arg_max_null(loss_reason, (_file, _row)) AS loss_reason,
-               arg_max_null(loss_detail, (_file, _row)) AS loss_detail,
-               arg_max_null(owner, (_file, _row)) AS owner,
-               arg_max_null(source, (_file, _row)) AS source,
-               arg_max_null(probability, (_file, _row)) AS probability,
-               arg_max_null(email_raw, (_file, _row)) AS email_raw,
+               arg_max_null(loss_reason, _pos) AS loss_reason,
+               arg_max_null(loss_detail, _pos) AS loss_detail,
+               arg_max_null(owner, _pos) AS owner,
+               arg_max_null(source, _pos) AS source,
+               arg_max_null(probability, _pos) AS probability,
+               arg_max_null(email_raw, _pos) AS email_raw,
                min({'f': _file, 'r': _row}) AS first_row,
                count(*) AS rows
-        FROM sfa_rows WHERE _key IS NOT NULL GROUP BY _key""")
+        -- The last row wins: its position in file order as one BIGINT (cheaper than a struct).
+        FROM (SELECT *, _file::BIGINT * 4294967296 + _row AS _pos FROM sfa_rows WHERE _key IS NOT NULL)
+        GROUP BY _key""")
     run(con, f"""
         CREATE OR REPLACE TABLE opps AS
         SELECT o.*,

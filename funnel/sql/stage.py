@@ -18,13 +18,16 @@ from funnel.sql import ident, rows, run
 from funnel.sql import normalize as nz
 
 # Output columns of each side: name → (field it comes from, how it is normalised).
+# Kinds: "text" is trimmed with placeholders made NULL (grouping keys users see); "plain" is a
+# native trim (display only: names, companies); "raw" is the cell as read (values classified
+# in Python from their distinct values, where fold() does the cleaning once per value).
 MA_COLUMNS: dict[str, tuple[str, str]] = {
     "email_raw": ("email", "raw"), "emails": ("email", "emails"), "lead_id": ("lead_id", "text"),
-    "name": ("name", "text"), "company": ("company", "text"), "source": ("source", "text"),
+    "name": ("name", "plain"), "company": ("company", "plain"), "source": ("source", "text"),
     "latest_source": ("latest_source", "text"), "created_at": ("created_at", "date"),
-    "status": ("status", "text"), "lifecycle_stage": ("lifecycle_stage", "text"),
+    "status": ("status", "raw"), "lifecycle_stage": ("lifecycle_stage", "raw"),
     "mql_at": ("mql_date", "date"), "sql_at": ("sql_date", "date"), "opp_at": ("opp_date", "date"),
-    "converted_raw": ("converted", "text"), "score": ("score", "amount"), "owner": ("owner", "text"),
+    "converted_raw": ("converted", "raw"), "score": ("score", "amount"), "owner": ("owner", "text"),
 }
 SFA_COLUMNS: dict[str, tuple[str, str]] = {
     "email_raw": ("email", "raw"), "emails": ("email", "emails"), "deal_id": ("deal_id", "text"),
@@ -36,8 +39,8 @@ SFA_COLUMNS: dict[str, tuple[str, str]] = {
     "source": ("source", "text"), "probability": ("probability", "amount"),
 }
 SIDE_COLUMNS = {"ma": MA_COLUMNS, "sfa": SFA_COLUMNS}
-_NULL_TYPES = {"raw": "VARCHAR", "emails": "VARCHAR[]", "text": "VARCHAR", "date": "TIMESTAMP",
-               "amount": "DOUBLE"}
+_NULL_TYPES = {"raw": "VARCHAR", "plain": "VARCHAR", "emails": "VARCHAR[]", "text": "VARCHAR",
+               "date": "TIMESTAMP", "amount": "DOUBLE"}
 
 
 @dataclass(frozen=True)
@@ -50,15 +53,17 @@ class FilePlan:
     date_orders: Mapping[str, str]      # field → "mdy" | "dmy"
     link_column: str | None = None      # raw column holding the ID-link value
     has_id: bool = False                # the side's record-ID field is mapped in this file
-    date_formats: Mapping[str, str] = field(default_factory=dict)   # field → the column's own format
+    date_formats: Mapping[str, Sequence[str]] = field(default_factory=dict)   # field → the column's own formats
 
 
-def _expr(kind: str, col: str | None, order: str | None, fast: str | None = None) -> str:
+def _expr(kind: str, col: str | None, order: str | None, fast: Sequence[str] | None = None) -> str:
     if col is None:
         return f"NULL::{_NULL_TYPES[kind]}"
     c = ident(col)
     if kind == "raw":
         return c
+    if kind == "plain":
+        return f"nullif(trim({c}), '')"
     if kind == "emails":
         return nz.email_list(c)
     if kind == "text":
@@ -77,8 +82,8 @@ def _file_select(side: str, plan: FilePlan, params: dict[str, Any]) -> tuple[str
         if kind == "date" and plan.columns.get(fname):
             orders.add(order or "mdy")
             if plan.date_formats.get(fname):
-                fast = f"df{plan.index}_{fname}"
-                params[fast] = plan.date_formats[fname]
+                fast = [f"df{plan.index}_{fname}_{i}" for i in range(len(plan.date_formats[fname]))]
+                params.update(zip(fast, plan.date_formats[fname], strict=True))
         parts.append(f"{_expr(kind, plan.columns.get(fname), order, fast)} AS {ident(out)}")
     link = nz.text(ident(plan.link_column)) if plan.link_column else "NULL::VARCHAR"
     parts.append(f"{link} AS link_raw")
