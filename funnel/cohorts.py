@@ -54,9 +54,14 @@ def maturity(con: duckdb.DuckDBPyConnection, quantile: float = MATURITY_QUANTILE
     and a rule that moved with every filter would make the same month mature on one view and
     maturing on the next.
     """
-    n, p, negative = rows(con, *q.conversion_lag(quantile))[0]
+    cached = q.cached_lag(con, quantile)
+    if cached is None:
+        n, p, negative = rows(con, *q.conversion_lag(quantile))[0]
+        latest = scalar(con, q.latest_date())
+        q.store_lag(con, quantile, int(n), p, int(negative), latest)
+    else:
+        n, p, negative, latest = cached
     n, negative = int(n), int(negative)
-    latest = scalar(con, q.latest_date())
     as_of = latest.date() if isinstance(latest, dt.datetime) else latest
     measured = None if p is None else float(p)
     if n >= min_lags and measured is not None:

@@ -8,7 +8,9 @@ that holds no table at all raises a :class:`~funnel.errors.FunnelError`.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from funnel.config import setting
 from funnel.errors import EmptyFileError, UnreadableFileError
 from funnel.layout import RowShape, classify_cell, clean_headers, find_header, is_numeric, trailing_drops
 from funnel.sniff import Encoding, detect_encoding, detect_kind, head_records, sniff_delimiter
-from funnel.sql import ingest
+from funnel.sql import ident, ingest
 from funnel.transcode import PARALLEL_MIN_BYTES, transcode
 from funnel.workbook import Sheet, cell_text, choose_sheet, read_html_tables, read_spreadsheetml, read_workbook
 
@@ -312,7 +314,13 @@ def _load_sheets(con: duckdb.DuckDBPyConnection, source: Source, sheets: list[Sh
     if guess.index:
         report.notices.append(("notice.rows_above_header", {"rows": guess.index}))
     body = sheet.rows[guess.index + 1:]
-    arrays = [pa.array(_column_texts(body, first + j), pa.string()) for j in range(width)]
+    # Rows from calamine are rectangular: one transpose gives the columns.
+    columns = list(zip(*body, strict=True)) if body else [() for _ in range(first + width)]
+    arrays, exprs = [], []
+    for j in range(width):
+        arr, expr = _arrow_column(columns[first + j] if first + j < len(columns) else (None,) * len(body))
+        arrays.append(arr)
+        exprs.append(expr.format(c=ident(ingest.raw_column(j))))
     names_out = [ingest.raw_column(j) for j in range(width)]
     lead = None
     if first:
@@ -321,20 +329,49 @@ def _load_sheets(con: duckdb.DuckDBPyConnection, source: Source, sheets: list[Sh
         arrays.append(pa.array([" ".join(cell_text(c) or "" for c in r[:first]).strip() or None for r in body],
                                pa.string()))
         names_out.append(lead)
+        exprs.append(ident(lead))
     arrow = pa.Table.from_arrays(arrays, names=names_out)
     view = f"{table}_arrow"
     con.register(view, arrow)
     try:
-        ingest.create_from_relation(con, table, view, raw_header, lead)
+        ingest.create_from_relation(con, table, view, raw_header, lead, exprs)
     finally:
         con.unregister(view)
 
 
-def _column_texts(body: list[list[object]], j: int) -> list[str | None]:
-    col = [r[j] if j < len(r) else None for r in body]
-    if all(type(v) is str for v in col):
-        return [v or None for v in col]  # type: ignore[misc]
-    return [cell_text(v) for v in col]
+# How a typed column becomes the text an export would have held (see workbook.cell_text):
+# numbers without a spurious ".0", dates without a midnight time, booleans as TRUE/FALSE.
+_AS_TEXT = {
+    str: "nullif({c}, '')",
+    float: "CASE WHEN {c} = floor({c}) AND abs({c}) < 1e15 THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) "
+           "ELSE CAST({c} AS VARCHAR) END",
+    int: "CAST({c} AS VARCHAR)",
+    bool: "CASE WHEN {c} THEN 'TRUE' ELSE 'FALSE' END",
+    dt.datetime: "CASE WHEN CAST({c} AS TIME) = TIME '00:00:00' THEN strftime({c}, '%Y-%m-%d') "
+                 "ELSE strftime({c}, '%Y-%m-%d %H:%M:%S') END",
+    dt.date: "strftime({c}, '%Y-%m-%d')",
+}
+
+
+def _arrow_column(values: Sequence[object]) -> tuple[Any, str]:
+    """An Arrow array for one column and the SQL that turns it into export text.
+
+    A column of one Python type goes to Arrow as that type in one C call and is formatted in
+    DuckDB; a mixed column (numbers and text, say) is formatted cell by cell in Python.
+    """
+    import pyarrow as pa
+
+    kinds = {type(v) for v in values if v is not None and v != ""}
+    if len(kinds) == 1:
+        (kind,) = kinds
+        if kind in _AS_TEXT and not (kind is float and any(v != v or v in (float("inf"), float("-inf"))
+                                                             for v in values if type(v) is float)):
+            cleaned = [None if v == "" else v for v in values] if kind is not str else values
+            return pa.array(cleaned, {str: pa.string(), float: pa.float64(), int: pa.int64(), bool: pa.bool_(),
+                                      dt.datetime: pa.timestamp("us"), dt.date: pa.date32()}[kind]), _AS_TEXT[kind]
+    if not kinds:
+        return pa.array([None] * len(values), pa.string()), "{c}"
+    return pa.array([cell_text(v) for v in values], pa.string()), "{c}"
 
 
 def _finish(con: duckdb.DuckDBPyConnection, table: str, report: LoadReport) -> None:

@@ -104,12 +104,12 @@ def choose_sheet(sheets: list[Sheet]) -> Sheet | None:
     best, best_key = None, (-1, -1)
     for sh in sheets:
         texts = [[cell_text(c) or "" for c in r] for r in sh.rows[:100]]
-        filled = sum(1 for r in sh.rows if any(c not in (None, "") for c in r))
-        if not filled:
+        if not any(any(c for c in r) for r in texts):
             continue
         guess = find_header(texts)
         hits = header_hits(texts[guess.index]) if texts else 0
-        key = (min(hits, 3), filled)
+        # Size breaks ties: the sheet with more rows (not scanning every cell of every sheet).
+        key = (min(hits, 3), len(sh.rows))
         if key > best_key:
             best, best_key = sh, key
     return best

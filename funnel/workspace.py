@@ -23,6 +23,7 @@ from funnel.errors import MappingError, NoKeyColumnError
 from funnel.mapping import SIDES, ColumnProfile, Mapping, detect_mapping, resolve_column
 from funnel.reader import LoadedTable, Notice, Source, load_file
 from funnel.rules import LossRules, classify_stage, parse_flag, status_level
+from funnel.sql import cohorts as cohort_sql
 from funnel.sql import connect, drop_table, forget_lock, ingest, lock_for, measure, scalar
 from funnel.sql import link as lk
 from funnel.sql import stage as st
@@ -182,6 +183,7 @@ class Workspace:
         from funnel.linking import resolve_link
 
         overrides = overrides or {}
+        drop_table(self.con, cohort_sql.LAG_CACHE)   # statistics of the previous build
         mappings = {s: self.detect(s, overrides.get(s)) for s in SIDES}
         link_spec, notices = resolve_link(self, mappings, link)
         identity = _identity(mappings["ma"])

@@ -58,8 +58,6 @@ def connect(threads: int | None = None, memory_limit: str | None = None,
     con = duckdb.connect(config=config)
     # A progress bar on stdout would break the CLI's one-JSON-object output.
     con.execute("SET enable_progress_bar = false").fetchall()
-    # Unicode NFKC has no DuckDB built-in; the UDF is only ever called on non-ASCII cells.
-    con.create_function("nfkc", _nfkc, ["VARCHAR"], "VARCHAR")
     return con
 
 
@@ -79,26 +77,42 @@ def lock_for(con: duckdb.DuckDBPyConnection) -> threading.RLock:
 
 
 def forget_lock(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget a closed connection's lock (ids are reused)."""
     with _LOCKS_GUARD:
         _LOCKS.pop(id(con), None)
+
+
+def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: Params) -> Any:
+    """Execute, registering the ``nfkc`` UDF the first time a statement needs it.
+
+    Unicode NFKC has no DuckDB built-in; the UDF is only called on non-ASCII cells, and
+    registering it costs a tenth of a second that many runs never need.
+    """
+    try:
+        return con.execute(sql, params)
+    except duckdb.CatalogException as exc:
+        if "nfkc" not in str(exc):
+            raise
+        con.create_function("nfkc", _nfkc, ["VARCHAR"], "VARCHAR")
+        return con.execute(sql, params)
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> None:
     """Execute a statement and consume its result (DuckDB 2.0 keeps unfinished results)."""
     with lock_for(con):
-        con.execute(sql, params).fetchall()
+        _execute(con, sql, params).fetchall()
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
     """All result rows as tuples."""
     with lock_for(con):
-        return con.execute(sql, params).fetchall()
+        return _execute(con, sql, params).fetchall()
 
 
 def records(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> list[dict[str, Any]]:
     """All result rows as dicts keyed by column name."""
     with lock_for(con):
-        result = con.execute(sql, params)
+        result = _execute(con, sql, params)
         names = [d[0] for d in result.description]
         return [dict(zip(names, r, strict=True)) for r in result.fetchall()]
 
@@ -106,14 +120,14 @@ def records(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> Any:
     """The first column of the first row (None when there is no row)."""
     with lock_for(con):
-        found = con.execute(sql, params).fetchall()
+        found = _execute(con, sql, params).fetchall()
     return found[0][0] if found else None
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> Any:
     """The result as a pandas DataFrame (imports pandas only when a caller asks for one)."""
     with lock_for(con):
-        return con.execute(sql, params).df()
+        return _execute(con, sql, params).df()
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -46,3 +46,27 @@ def latest_date() -> str:
 def created_bounds() -> str:
     """First and last lead-creation timestamps (the default date range)."""
     return "SELECT min(created_at), max(created_at) FROM leads"
+
+
+#: Per-build cache of the lag statistics: they describe the whole data, not a filter, so a
+#: filter change must not pay for them again. Workspace.build drops it with the data.
+LAG_CACHE = "cohort_lag_cache"
+
+
+def cached_lag(con: Any, quantile: float) -> tuple[Any, ...] | None:
+    """``(n, p, negative, latest)`` stored for ``quantile`` by :func:`store_lag`, if any."""
+    from funnel.sql import rows
+
+    if not rows(con, "SELECT 1 FROM duckdb_tables() WHERE table_name = $t", {"t": LAG_CACHE}):
+        return None
+    found = rows(con, f"SELECT n, p, negative, latest FROM {LAG_CACHE} WHERE quantile = $q", {"q": quantile})
+    return tuple(found[0]) if found else None
+
+
+def store_lag(con: Any, quantile: float, n: int, p: float | None, negative: int, latest: Any) -> None:
+    from funnel.sql import run
+
+    run(con, f"CREATE TABLE IF NOT EXISTS {LAG_CACHE} (quantile DOUBLE, n BIGINT, p DOUBLE, negative BIGINT, "
+             "latest TIMESTAMP)")
+    run(con, f"INSERT INTO {LAG_CACHE} VALUES ($q, $n, $p, $neg, $latest)",
+        {"q": quantile, "n": n, "p": p, "neg": negative, "latest": latest})

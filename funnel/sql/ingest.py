@@ -185,14 +185,21 @@ def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, wi
 
 
 def create_from_relation(con: duckdb.DuckDBPyConnection, table: str, view: str,
-                         header: Sequence[str], lead: str | None = None) -> None:
-    """Copy a registered view (Excel, HTML) of VARCHAR columns into ``table`` with ``_drop``."""
+                         header: Sequence[str], lead: str | None = None,
+                         exprs: Sequence[str] | None = None) -> None:
+    """Copy a registered view (Excel, HTML) into ``table`` as text columns with ``_drop``.
+
+    ``exprs`` (one per column, lead last) turn typed columns into text; by default the view's
+    columns are already text.
+    """
     cols = [raw_column(i) for i in range(len(header))]
+    names = cols + ([lead] if lead else [])
+    exprs = list(exprs) if exprs is not None else [ident(c) for c in names]
     for suffix in ("_rej", "_scan", "_lines"):
         run(con, f"DROP TABLE IF EXISTS {ident(table + suffix)}")
-    extra = f", {ident(lead)}" if lead else ""
+    select = ", ".join(f"{e} AS {ident(n)}" for e, n in zip(exprs, names, strict=True))
     _ordered(con, f"CREATE OR REPLACE TABLE {ident(table)} AS "
-                  f"SELECT {', '.join(ident(c) for c in cols)}{extra}, NULL::VARCHAR AS _drop FROM {ident(view)}", {})
+                  f"SELECT {select}, NULL::VARCHAR AS _drop FROM {ident(view)}", {})
     classify_rows(con, table, cols, header, lead)
     if lead:
         run(con, f"ALTER TABLE {ident(table)} DROP COLUMN {ident(lead)}")
