@@ -102,13 +102,17 @@ def _s(x: float) -> str:
     return f"{x:.2f} s"
 
 
+def _vs(theirs: float, ours: float) -> str:
+    return f"{theirs / ours:.1f}× faster than" if ours <= theirs else f"{ours / theirs:.1f}× slower than"
+
+
 def render(r: dict[str, Any]) -> str:
     a, i = r["analyze"], r["inputs"]
     lines = [f"# Benchmark: {r['leads']:,} leads (median of {r['repeat']} interleaved runs)", "",
              "| measure | time | peak RSS | compared with |", "|---|---|---|---|"]
     base, pandas, ours = a["duckdb_baseline"]["wall"], a["pandas_baseline"]["wall"], a["analyze"]["wall"]
     lines += [f"| `analyze --json` | {_s(ours)} | {a['analyze']['rss_mb']:.0f} MB | "
-              f"{ours / base:.1f}× the DuckDB baseline ({_s(base)}); {pandas / ours:.1f}× faster than pandas "
+              f"{ours / base:.1f}× the DuckDB baseline ({_s(base)}); {_vs(pandas, ours)} pandas "
               f"({_s(pandas)}, {a['pandas_baseline']['rss_mb']:.0f} MB) |"]
     utf8 = i["load_utf8"]["wall"]
     for kind, bare in (("cp932", "bare_decode_cp932"), ("xlsx", "bare_calamine_xlsx")):
