@@ -292,7 +292,7 @@ def _classify_rejects(con: duckdb.DuckDBPyConnection, table: str, delim: str,
 
 def _load_sheets(con: duckdb.DuckDBPyConnection, source: Source, sheets: list[Sheet], table: str,
                  report: LoadReport) -> None:
-    import pyarrow as pa
+    import numpy as np
 
     sheet = choose_sheet(sheets)
     if sheet is None:
@@ -318,7 +318,7 @@ def _load_sheets(con: duckdb.DuckDBPyConnection, source: Source, sheets: list[Sh
     columns = list(zip(*body, strict=True)) if body else [() for _ in range(first + width)]
     arrays, exprs = [], []
     for j in range(width):
-        arr, expr = _arrow_column(columns[first + j] if first + j < len(columns) else (None,) * len(body))
+        arr, expr = _numpy_column(columns[first + j] if first + j < len(columns) else (None,) * len(body))
         arrays.append(arr)
         exprs.append(expr.format(c=ident(ingest.raw_column(j))))
     names_out = [ingest.raw_column(j) for j in range(width)]
@@ -326,13 +326,12 @@ def _load_sheets(con: duckdb.DuckDBPyConnection, source: Source, sheets: list[Sh
     if first:
         # Text left of the table (a footer in column A) only helps to classify rows.
         lead = "_lead"
-        arrays.append(pa.array([" ".join(cell_text(c) or "" for c in r[:first]).strip() or None for r in body],
-                               pa.string()))
+        arrays.append(np.array([" ".join(cell_text(c) or "" for c in r[:first]).strip() or None for r in body],
+                               dtype=object))
         names_out.append(lead)
         exprs.append(ident(lead))
-    arrow = pa.Table.from_arrays(arrays, names=names_out)
-    view = f"{table}_arrow"
-    con.register(view, arrow)
+    view = f"{table}_cells"
+    con.register(view, dict(zip(names_out, arrays, strict=True)))
     try:
         ingest.create_from_relation(con, table, view, raw_header, lead, exprs)
     finally:
@@ -345,7 +344,6 @@ _AS_TEXT = {
     str: "nullif({c}, '')",
     float: "CASE WHEN {c} = floor({c}) AND abs({c}) < 1e15 THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) "
            "ELSE CAST({c} AS VARCHAR) END",
-    int: "CAST({c} AS VARCHAR)",
     bool: "CASE WHEN {c} THEN 'TRUE' ELSE 'FALSE' END",
     dt.datetime: "CASE WHEN CAST({c} AS TIME) = TIME '00:00:00' THEN strftime({c}, '%Y-%m-%d') "
                  "ELSE strftime({c}, '%Y-%m-%d %H:%M:%S') END",
@@ -353,25 +351,35 @@ _AS_TEXT = {
 }
 
 
-def _arrow_column(values: Sequence[object]) -> tuple[Any, str]:
-    """An Arrow array for one column and the SQL that turns it into export text.
+def _numpy_column(values: Sequence[object]) -> tuple[Any, str]:
+    """A NumPy array for one column and the SQL that turns it into export text.
 
-    A column of one Python type goes to Arrow as that type in one C call and is formatted in
-    DuckDB; a mixed column (numbers and text, say) is formatted cell by cell in Python.
+    A column of one Python type goes to DuckDB as that type in one C call and is formatted in
+    SQL; a mixed column (numbers and text, say) is formatted cell by cell in Python. NumPy
+    rather than Arrow: DuckDB scans a dict of arrays directly, and ``pa.array`` would import
+    pandas (half a second of a command-line run).
     """
-    import pyarrow as pa
+    import numpy as np
 
-    kinds = {type(v) for v in values if v is not None and v != ""}
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if str in kinds and len(kinds) > 1 and not any(v for v in values if type(v) is str):
+        kinds.discard(str)  # blank cells of a typed column
     if len(kinds) == 1:
         (kind,) = kinds
-        if kind in _AS_TEXT and not (kind is float and any(v != v or v in (float("inf"), float("-inf"))
-                                                             for v in values if type(v) is float)):
-            cleaned = [None if v == "" else v for v in values] if kind is not str else values
-            return pa.array(cleaned, {str: pa.string(), float: pa.float64(), int: pa.int64(), bool: pa.bool_(),
-                                      dt.datetime: pa.timestamp("us"), dt.date: pa.date32()}[kind]), _AS_TEXT[kind]
+        typed = [None if v == "" else v for v in values] if kind is not str else values
+        if kind is str or kind is bool:
+            return np.array(typed, dtype=object), _AS_TEXT[kind]
+        if kind is dt.datetime or kind is dt.date:
+            return np.array(typed, dtype="datetime64[us]"), _AS_TEXT[kind]
+        finite = [v for v in typed if v is not None]
+        if kind is float and all(-1e300 < v < 1e300 for v in finite):  # no NaN or inf
+            return np.array(typed, dtype=float), _AS_TEXT[float]
+        if kind is int and all(-(2**53) < v < 2**53 for v in finite):  # exact as a double
+            return np.array(typed, dtype=float), _AS_TEXT[float]
     if not kinds:
-        return pa.array([None] * len(values), pa.string()), "{c}"
-    return pa.array([cell_text(v) for v in values], pa.string()), "{c}"
+        return np.full(len(values), None, dtype=object), "{c}"
+    return np.array([cell_text(v) for v in values], dtype=object), "{c}"
 
 
 def _finish(con: duckdb.DuckDBPyConnection, table: str, report: LoadReport) -> None:
