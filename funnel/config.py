@@ -43,6 +43,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_upload_mb", 400,
             "Largest upload accepted by the app (mirrors server.maxUploadSize); fits a 1M-lead "
             "export of ~120 MB with room for a second file."),
+    Setting("max_rows", 5_000_000,
+            "Most rows read from one file (CLI and app). Five times the 1M-lead benchmark export, "
+            "which loads and links within duckdb_memory_limit; a bigger file is refused with a "
+            "message, checked as the rows are read (the read stops at the limit)."),
     Setting("preview_rows", 20, "Rows shown in previews of an uploaded file."),
     Setting("drop_examples", 20, "Example rows kept per drop reason in a load report."),
 )

@@ -18,10 +18,10 @@ from typing import Any
 import duckdb
 
 from funnel.config import setting
-from funnel.errors import EmptyFileError, UnreadableFileError
+from funnel.errors import EmptyFileError, FunnelError, TooLargeError, UnreadableFileError
 from funnel.layout import RowShape, classify_cell, clean_headers, find_header, is_numeric, trailing_drops
 from funnel.sniff import Encoding, detect_encoding, detect_kind, head_records, sniff_delimiter
-from funnel.sql import ident, ingest
+from funnel.sql import drop_table, ident, ingest
 from funnel.transcode import PARALLEL_MIN_BYTES, transcode
 from funnel.workbook import Sheet, cell_text, choose_sheet, read_html_tables, read_spreadsheetml, read_workbook
 
@@ -160,8 +160,35 @@ def load_file(con: duckdb.DuckDBPyConnection, source: Source, table: str, workdi
     Raises:
         UnreadableFileError: missing, binary, corrupt, encrypted, or not a table at all.
         EmptyFileError: no bytes, no header, or a header without data rows.
-        TooLargeError: a workbook that would expand beyond the limit.
+        TooLargeError: more rows than ``max_rows``, a workbook that would expand beyond the
+            limit, or a load that needs more than the workspace's DuckDB memory.
+
+    A failed load leaves no table behind (a refused 10M-row file must not keep its rows).
     """
+    try:
+        return _load_file(con, source, table, workdir)
+    except TooLargeError as exc:
+        _drop_partial(con, table, workdir)
+        if exc.file is None:    # raised by the SQL layer (out of memory), which knows no file
+            raise TooLargeError(source.name, key=exc.key, **exc.params) from exc
+        raise
+    except FunnelError:
+        _drop_partial(con, table, workdir)
+        raise
+
+
+def _drop_partial(con: duckdb.DuckDBPyConnection, table: str, workdir: Path) -> None:
+    drop_table(con, table)
+    ingest.drop_beside(con, table)
+    for suffix in (".csv", ".src"):     # a transcoded copy (see _utf8_path)
+        (workdir / f"{table}{suffix}").unlink(missing_ok=True)
+
+
+def _too_many_rows(source: Source) -> TooLargeError:
+    return TooLargeError(source.name, key="error.too_many_rows", limit=f"{int(setting('max_rows')):,}")
+
+
+def _load_file(con: duckdb.DuckDBPyConnection, source: Source, table: str, workdir: Path) -> LoadedTable:
     size = source.size()
     head, tail = source.head_and_tail(SNIFF_SAMPLE)
     data: bytes | None = None
@@ -218,9 +245,17 @@ def _load_text(con: duckdb.DuckDBPyConnection, source: Source, head_bytes: bytes
     def read_into_duckdb(enc: Encoding) -> None:
         report.encoding = enc.label
         path = _utf8_path(source, enc, workdir, table, report)
-        ingest.create_from_csv(con, table, str(path), width=guess.first_column + guess.width,
-                               first_column=guess.first_column, header=header_cells, skip=guess.index + 1,
-                               delimiter=delim, max_line_bytes=setting("max_line_bytes"))
+        try:
+            ingest.create_from_csv(con, table, str(path), width=guess.first_column + guess.width,
+                                   first_column=guess.first_column, header=header_cells, skip=guess.index + 1,
+                                   delimiter=delim, max_line_bytes=setting("max_line_bytes"),
+                                   max_rows=int(setting("max_rows")))
+        except duckdb.InvalidInputException as exc:
+            # DuckDB's CSV state machine gives up on some broken quoting (an unclosed quote
+            # after mixed line ends, typically a cut-off file) instead of rejecting the line.
+            raise UnreadableFileError(source.name, key="error.csv_broken") from exc
+        if ingest.row_count(con, table) > int(setting("max_rows")):
+            raise _too_many_rows(source)
 
     read_into_duckdb(enc)
     if enc.utf8_compatible and ingest.has_encoding_errors(con, table):
@@ -313,6 +348,8 @@ def _load_sheets(con: duckdb.DuckDBPyConnection, source: Source, sheets: list[Sh
     report.columns, report.renamed = names, renames
     if guess.index:
         report.notices.append(("notice.rows_above_header", {"rows": guess.index}))
+    if len(sheet.rows) - guess.index - 1 > int(setting("max_rows")):
+        raise _too_many_rows(source)
     body = sheet.rows[guess.index + 1:]
     # Rows from calamine are rectangular: one transpose gives the columns.
     columns = list(zip(*body, strict=True)) if body else [() for _ in range(first + width)]

@@ -162,9 +162,15 @@ def _guess_legacy(data: bytes) -> str:
     Short Western text often decodes as CP932 too ("Café™" → "Caf髯"), but Japanese text
     always has characters in a row that are kana or kanji; a Japanese reading without any
     such pair is not Japanese.
+
+    Half-width katakana (ﾌﾘｶﾞﾅ columns) is Japanese text, but it is also what EUC-JP bytes
+    look like read as CP932 (each EUC byte A1–DF is one half-width kana there): when both
+    readings look Japanese, the one with fewer half-width kana (and far fewer user-defined
+    characters, which EUC bytes F0–F9 read as CP932 lead to) is the right one.
     """
     sample = _sample(data, 1 << 18)
-    for codec in ("cp932", "euc_jp"):
+    found = []
+    for rank, codec in enumerate(("cp932", "euc_jp")):
         try:
             text = sample.decode(codec)
         except UnicodeDecodeError:
@@ -172,8 +178,14 @@ def _guess_legacy(data: bytes) -> str:
         # The whole file is decoded once, later; a byte the sample did not show is replaced
         # there and reported, rather than decoding 100 MB twice here.
         if _japanese_pair(text) and _plausibility(text) >= 0.8:
-            return codec
+            found.append((len(_HALFWIDTH_KANA.findall(text)) + 10 * len(_PRIVATE_USE.findall(text)), rank, codec))
+    if found:
+        return min(found)[2]
     return "cp1252" if _decodes(sample, "cp1252") else "latin-1"
+
+
+_HALFWIDTH_KANA = re.compile(r"[\uff61-\uff9f]")
+_PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
 
 
 def _is_japanese(c: str) -> bool:
@@ -209,11 +221,12 @@ def _sample(data: bytes, size: int = 1 << 20) -> bytes:
 
 def _plausibility(text: str, japanese: bool = True) -> float:
     """Share of non-ASCII characters that a Japanese export normally holds (kana, kanji,
-    full-width forms, Japanese punctuation, circled numbers, ㈱-style symbols)."""
+    full-width forms, half-width katakana as in ﾌﾘｶﾞﾅ columns, Japanese punctuation, circled
+    numbers, ㈱-style symbols)."""
     non_ascii = [c for c in text[:1 << 16] if ord(c) > 127]
     if not non_ascii:
         return 0.0
-    good = sum(1 for c in non_ascii if _is_japanese(c) or 0xFF01 <= ord(c) <= 0xFF5E or 0x3000 <= ord(c) <= 0x303F
+    good = sum(1 for c in non_ascii if _is_japanese(c) or 0xFF01 <= ord(c) <= 0xFF9F or 0x3000 <= ord(c) <= 0x303F
                or 0x2460 <= ord(c) <= 0x24FF or 0x3200 <= ord(c) <= 0x33FF
                or ord(c) in (0x2015, 0x2010, 0x301C, 0x2212, 0x00D7, 0x2606, 0x2605, 0x203B))
     return good / len(non_ascii)

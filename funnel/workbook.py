@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from xml.etree import ElementTree
@@ -19,9 +21,18 @@ from funnel.errors import TooLargeError, UnreadableFileError
 from funnel.layout import find_header
 from funnel.mapping import header_hits
 
-# A workbook expanding to more than this is refused before it is read (a zip bomb).
+# A workbook expanding to more than this is refused before it is read (a zip bomb), and so
+# is one expanding to more than RATIO_FLOOR at over MAX_RATIO times its size: real exports
+# expand about 10 times (the 1M-lead benchmark's 100k-row XLSX: 4.8 MB -> 50 MB), a deflate
+# bomb about 1,000 times, so a 1 MB file could otherwise unpack to a gigabyte of cells.
 MAX_EXPANDED_BYTES = 3 * 1024**3
 MAX_RATIO = 200
+RATIO_FLOOR = 100 * 1024**2
+# calamine reads a sheet into a dense grid up to its last row and column (32 bytes a cell):
+# one cell at XFD1048576 in a 5 KB file asks for terabytes and aborts the whole process, which
+# no ratio of sizes can see. A sheet whose grid would exceed this is refused: a full Excel
+# sheet (1,048,576 rows) of 32 columns, about 1 GB in calamine.
+MAX_CELLS = 2**25
 
 
 @dataclass
@@ -56,14 +67,75 @@ def check_expansion(data: bytes, file: str) -> None:
             total = sum(i.file_size for i in zf.infolist())
     except (zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
         raise UnreadableFileError(file, key="error.corrupt_workbook") from exc
-    if total > MAX_EXPANDED_BYTES or (len(data) > 1_000_000 and total > MAX_RATIO * len(data)):
+    if total > MAX_EXPANDED_BYTES or (total > RATIO_FLOOR and total > MAX_RATIO * len(data)):
         raise TooLargeError(file, key="error.zip_bomb", size_mb=total // 1024**2)
+
+
+_LETTERS, _DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789"
+# Sheet XML made upper case, with the other spellings of `r="…"` (tab, newline, single quote)
+# made a space and a double quote, so that one literal-prefixed pattern sees every cell reference.
+_NORMAL = bytes.maketrans(b"abcdefghijklmnopqrstuvwxyz\t\n\r'", (_LETTERS + '   "').encode())
+_REF = re.compile(rb' R *= *"([A-Z]*)([0-9]+)"')
+
+
+def _greater(s: str, alphabet: str) -> str:
+    """A regex for the strings over ``alphabet`` after ``s``: longer, or as long and later."""
+    lo, hi = alphabet[0], alphabet[-1]
+    alts = [f"[{lo}-{hi}]{{{len(s) + 1},}}"]
+    for i, ch in enumerate(s):
+        nxt = alphabet.index(ch) + 1
+        if nxt < len(alphabet):
+            alts.append(f"{s[:i]}[{alphabet[nxt]}-{hi}][{lo}-{hi}]{{{len(s) - i - 1}}}")
+    return "|".join(alts)
+
+
+def _sheet_grid(fh: io.BufferedIOBase) -> tuple[int, int]:
+    """(last row, last column) of the cell references in one sheet's XML, read in chunks.
+
+    Real sheets list rows in order, so the last reference of a chunk gives its last row; one
+    search per chunk then finds any reference beyond the grid so far (a planted far cell).
+    """
+    row, col, tail = 1, "A", b""
+    while chunk := fh.read(1 << 20):
+        buf = (tail + chunk).translate(_NORMAL)
+        for ref in _REF.finditer(buf, max(0, len(buf) - 4096)):
+            row = max(row, int(ref.group(2)))
+        pos = 0
+        while found := re.compile(rb' R *= *"(?:(?:%s)[0-9]|[A-Z]*(?:%s)")' % (
+                _greater(col, _LETTERS).encode(), _greater(str(row), _DIGITS).encode())).search(buf, pos):
+            ref = _REF.match(buf, found.start())
+            if ref is not None:
+                col = max(col, ref.group(1).decode(), key=lambda c: (len(c), c))
+                row = max(row, int(ref.group(2)))
+            pos = found.start() + 1
+        tail = buf[-64:]
+    n = 0
+    for ch in col:
+        n = n * 26 + ord(ch) - 64
+    return row, n
+
+
+def check_cells(data: bytes, file: str) -> None:
+    """Refuse an xlsx with a sheet whose dense grid would exceed :data:`MAX_CELLS` cells."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for info in zf.infolist():
+                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                    with zf.open(info) as fh:
+                        rows, cols = _sheet_grid(fh)
+                    if rows * cols > MAX_CELLS:
+                        raise TooLargeError(file, key="error.sheet_too_big", rows=f"{rows:,}", cols=f"{cols:,}",
+                                            limit=f"{MAX_CELLS:,}")
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError) as exc:  # cut off, bad CRC
+        raise UnreadableFileError(file, key="error.corrupt_workbook") from exc
 
 
 def read_workbook(data: bytes, file: str, kind: str) -> list[Sheet]:
     """All visible sheets of a workbook as rows of Python values."""
     if kind in ("xlsx", "ods"):
         check_expansion(data, file)
+    if kind == "xlsx":
+        check_cells(data, file)
     try:
         return _read_calamine(data)
     except Exception as first:  # calamine raises its own types; try openpyxl before giving up

@@ -83,18 +83,30 @@ def forget_lock(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: Params) -> Any:
-    """Execute, registering the ``nfkc`` UDF the first time a statement needs it.
+    """Execute, registering the ``nfkc`` UDF the first time a statement needs it; running out
+    of the connection's memory raises :class:`~funnel.errors.TooLargeError`.
 
     Unicode NFKC has no DuckDB built-in; the UDF is only called on non-ASCII cells, and
     registering it costs a tenth of a second that many runs never need.
     """
     try:
-        return con.execute(sql, params)
-    except duckdb.CatalogException as exc:
-        if "nfkc" not in str(exc):
-            raise
-        con.create_function("nfkc", _nfkc, ["VARCHAR"], "VARCHAR")
-        return con.execute(sql, params)
+        try:
+            return con.execute(sql, params)
+        except duckdb.CatalogException as exc:
+            if "nfkc" not in str(exc):
+                raise
+            con.create_function("nfkc", _nfkc, ["VARCHAR"], "VARCHAR")
+            return con.execute(sql, params)
+    except duckdb.OutOfMemoryException as exc:
+        # The workspace's memory cap was reached (what DuckDB cannot spill to disk): a message
+        # for the user instead of a traceback; the reader adds the file's name.
+        from funnel.errors import TooLargeError
+
+        try:
+            limit = str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        except duckdb.Error:
+            limit = str(setting("duckdb_memory_limit"))
+        raise TooLargeError(key="error.out_of_memory", limit=limit) from exc
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> None:

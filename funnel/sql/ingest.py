@@ -152,10 +152,12 @@ def first_cell(cols: Sequence[str], lead: str | None = None) -> str:
 
 def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, width: int,
                     first_column: int, header: Sequence[str], skip: int, delimiter: str,
-                    max_line_bytes: int) -> None:
+                    max_line_bytes: int, max_rows: int | None = None) -> None:
     """Read a UTF-8 CSV into ``table`` (rows with a wrong field count go to ``<table>_rej``).
 
-    ``header`` are the header cells as exported, for recognising repeated headers.
+    ``header`` are the header cells as exported, for recognising repeated headers. With
+    ``max_rows``, reading stops after ``max_rows + 1`` rows (a LIMIT costs nothing and the
+    scan ends there), so the caller can refuse a file over the limit without reading it all.
     """
     all_cols = [raw_column(i) for i in range(width)]
     keep = all_cols[first_column:]
@@ -170,6 +172,10 @@ def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, wi
         "path": path, "skip": skip, "delim": delimiter, "maxline": max_line_bytes,
         "cols": {c: "VARCHAR" for c in all_cols}, "rt": f"{table}_rej", "rs": f"{table}_scan",
     }
+    limit = ""
+    if max_rows is not None:
+        limit = " LIMIT $maxrows"
+        params["maxrows"] = int(max_rows) + 1
     for suffix in ("_rej", "_scan", "_lines"):
         run(con, f"DROP TABLE IF EXISTS {ident(table + suffix)}")
     _ordered(con, f"""
@@ -178,7 +184,7 @@ def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, wi
         FROM read_csv($path, auto_detect = false, header = false, skip = $skip, delim = $delim,
                       quote = '"', escape = '"', strict_mode = true, columns = $cols,
                       max_line_size = $maxline, store_rejects = true,
-                      rejects_table = $rt, rejects_scan = $rs)""", params)
+                      rejects_table = $rt, rejects_scan = $rs){limit}""", params)
     classify_rows(con, table, [raw_column(i) for i in range(len(keep))], header, lead)
     if lead:
         run(con, f"ALTER TABLE {ident(table)} DROP COLUMN {ident(lead)}")
@@ -277,6 +283,13 @@ def store_rejects(con: duckdb.DuckDBPyConnection, table: str,
     con.executemany(f"INSERT INTO {name} VALUES (?, ?, ?, ?)", [list(x) for x in lines])
     run(con, f"DROP TABLE IF EXISTS {ident(table + '_rej')}")
     run(con, f"DROP TABLE IF EXISTS {ident(table + '_scan')}")
+
+
+def drop_beside(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Drop the tables a CSV read creates beside ``table``: DuckDB's rejects tables (temporary,
+    so :func:`funnel.sql.drop_table` does not see them) and the kept rejected lines."""
+    for suffix in ("_rej", "_scan", "_lines"):
+        run(con, f"DROP TABLE IF EXISTS {ident(table + suffix)}")
 
 
 def dropped_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str],

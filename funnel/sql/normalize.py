@@ -192,12 +192,14 @@ def date_value(expr: str, order: str, fast: str | Sequence[str] | None = None) -
 
 def _general_date(expr: str, order: str) -> str:
     p = _prepared_date(expr)
+    # try(): make_date raises on a day that does not exist (令和7年2月30日), try_cast does not catch
+    # that. The era year is the number right after the era name; 元年 (no number) is year 1.
     era = (f"CASE WHEN regexp_matches({p}, '^(令和|平成|昭和|[RrHhSs])\\s*(\\d{{1,2}}|元)[年./-]\\s*\\d{{1,2}}[月./-]\\s*\\d{{1,2}}日?') "
-           f"THEN try_cast(make_date(CAST((CASE regexp_extract({p}, '^(令和|平成|昭和|[RrHhSs])', 1) "
+           f"THEN try_cast(try(make_date(CAST((CASE regexp_extract({p}, '^(令和|平成|昭和|[RrHhSs])', 1) "
            f"WHEN '令和' THEN 2018 WHEN 'R' THEN 2018 WHEN 'r' THEN 2018 WHEN '平成' THEN 1988 WHEN 'H' THEN 1988 "
-           f"WHEN 'h' THEN 1988 ELSE 1925 END) + coalesce(try_cast(regexp_extract({p}, '^\\D+\\s*(\\d+)', 1) AS INT), 1) AS BIGINT), "
+           f"WHEN 'h' THEN 1988 ELSE 1925 END) + coalesce(try_cast(regexp_extract({p}, '^(?:令和|平成|昭和|[RrHhSs])\\s*(\\d+)', 1) AS INT), 1) AS BIGINT), "
            f"CAST(regexp_extract({p}, '[年./-]\\s*(\\d{{1,2}})[月./-]', 1) AS BIGINT), "
-           f"CAST(regexp_extract({p}, '[月./-]\\s*(\\d{{1,2}})日?\\s*$', 1) AS BIGINT)) AS TIMESTAMP) END")
+           f"CAST(regexp_extract({p}, '[月./-]\\s*(\\d{{1,2}})日?\\s*$', 1) AS BIGINT))) AS TIMESTAMP) END")
     serial = (f"CASE WHEN regexp_matches({p}, '^\\d{{5}}(\\.\\d+)?$') AND try_cast({p} AS DOUBLE) BETWEEN 20000 AND 80000 "
               f"THEN TIMESTAMP '1899-12-30' + to_microseconds(CAST(round(try_cast({p} AS DOUBLE) * 86400000000) AS BIGINT)) END")
     compact = (f"CASE WHEN regexp_matches({p}, '^(19|20)\\d{{6}}$') THEN try_strptime({p}, '%Y%m%d') END")
