@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.privacy import sidebar_toggle
 from ui.state import ensure_loaded, t
 
 st.set_page_config(page_title="Funnel Diagnosis", page_icon="📊", layout="wide")
@@ -17,6 +18,7 @@ with st.sidebar:
              index=["ja", "en"].index(st.session_state.get("lang", "ja")),
              on_change=lambda: st.session_state.update(lang=st.session_state["lang_choice"]),
              format_func=lambda code: {"ja": "日本語", "en": "English"}[code])
+    sidebar_toggle()   # masking of personal data for screen sharing (ui/privacy.py)
 
 ensure_loaded()
 

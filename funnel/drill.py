@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ import duckdb
 
 from funnel.export import csv_bytes
 from funnel.metrics import Filters
+from funnel.privacy import mask_rows
 from funnel.sql import drill as q
 from funnel.sql import records, scalar
 
@@ -76,8 +77,9 @@ def _row(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def all_leads_csv(con: duckdb.DuckDBPyConnection, f: Filters, source: str | None, headers: Sequence[str], *,
-                  status: str = "all", search: str | None = None) -> bytes:
-    """Every lead of ``source`` (same filters as :func:`lead_page`) as Excel-safe CSV bytes.
+                  status: str = "all", search: str | None = None, mask: bool = False) -> bytes:
+    """Every lead of ``source`` (same filters as :func:`lead_page`) as Excel-safe CSV bytes;
+    ``mask``: emails and names masked (:mod:`funnel.privacy`, the app's screen-sharing switch).
 
     Meant for a download button's callable, which Streamlit runs on another thread than the
     script: a DuckDB connection must not be used by two threads at once, so the query runs
@@ -91,4 +93,7 @@ def all_leads_csv(con: duckdb.DuckDBPyConnection, f: Filters, source: str | None
         found = records(cur, *q.leads(where, status, search, f.touch, None))
     finally:
         cur.close()
-    return csv_bytes(list(headers), ([r[c] for c in COLUMNS] for r in found))
+    cells: Iterable[Sequence[Any]] = ([r[c] for c in COLUMNS] for r in found)
+    if mask:
+        cells = mask_rows(COLUMNS, cells)
+    return csv_bytes(list(headers), cells)

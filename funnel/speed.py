@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ import duckdb
 
 from funnel.export import csv_bytes
 from funnel.metrics import Filters, wilson
+from funnel.privacy import mask_rows
 from funnel.sql import records, rows, scalar
 from funnel.sql import speed as q
 
@@ -170,8 +171,10 @@ def stuck(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, days: int, *, pag
                  int(after or 0), items, page, page_size)
 
 
-def stuck_csv(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, days: int, headers: Sequence[str]) -> bytes:
-    """Every stuck opportunity as Excel-safe CSV bytes, same columns as the list.
+def stuck_csv(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, days: int, headers: Sequence[str],
+              mask: bool = False) -> bytes:
+    """Every stuck opportunity as Excel-safe CSV bytes, same columns as the list; ``mask``:
+    personal data masked (:mod:`funnel.privacy`, the app's screen-sharing switch).
 
     For a download button's callable, which runs on another thread: the query uses its own
     cursor (a DuckDB connection must not serve two threads at once).
@@ -183,7 +186,10 @@ def stuck_csv(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, days: int, he
         found = records(cur, *q.stuck_page(as_of_date, days, None))
     finally:
         cur.close()
-    return csv_bytes(list(headers), ([r[c] for c in STUCK_COLUMNS] for r in found))
+    cells: Iterable[Sequence[Any]] = ([r[c] for c in STUCK_COLUMNS] for r in found)
+    if mask:
+        cells = mask_rows(STUCK_COLUMNS, cells)
+    return csv_bytes(list(headers), cells)
 
 
 def spreads_table(items: Sequence[Spread]) -> list[dict[str, Any]]:

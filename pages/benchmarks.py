@@ -178,8 +178,7 @@ with results:
 
     st.subheader(t("bench.table.title"))
     table = pd.DataFrame(table_rows)
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={t("bench.col.url"): st.column_config.LinkColumn(t("bench.col.url"))})
+    show_table(table, column_config={t("bench.col.url"): st.column_config.LinkColumn(t("bench.col.url"))})
     download_frame(table, "benchmark_comparison.csv", "bench_dl_table")
 
     if cost_data is not None:

@@ -16,7 +16,7 @@ from funnel.charts.cost import build_cpa_chart, build_return_chart
 from funnel.present import num, yen
 from ui import state
 from ui.state import lang, session_benchmarks, t
-from ui.widgets import definition, download_frame, require_current
+from ui.widgets import definition, download_frame, require_current, show_table
 
 EDITOR = "cost_editor"
 
@@ -29,8 +29,7 @@ def table(frame: pd.DataFrame, key: str, *, integer: tuple[str, ...] = (), money
     config |= {c: st.column_config.NumberColumn(c, format="yen") for c in money}
     if pin:
         config[pin] = st.column_config.TextColumn(pin, pinned=True)
-    st.dataframe(frame, hide_index=True, column_config=config, width="stretch", placeholder="—", key=key,
-                 height=35 * (len(frame) + 1) + 3)
+    show_table(frame, column_config=config, placeholder="—", key=key, height=35 * (len(frame) + 1) + 3)
 
 
 st.title(t("cost.title"))

@@ -12,6 +12,7 @@ import streamlit as st
 
 from funnel import diagnosis as D
 from funnel.charts.diagnosis import build_category_chart, build_roadmap_chart
+from ui.privacy import masked
 from ui.state import lang, t
 from ui.widgets import definition, download_frame, require_current
 
@@ -146,7 +147,7 @@ with summary:
                           for n, a in enumerate(todo, 1)], columns=cols)
     if todo:
         # A static table: the questions and actions are sentences, and must wrap to be read.
-        st.table(table.drop(columns=[cols[5], cols[6]]), hide_index=True, border="horizontal")
+        st.table(masked(table.drop(columns=[cols[5], cols[6]])), hide_index=True, border="horizontal")
         download_frame(table, "diagnosis_priorities.csv", "diagnosis_dl_priorities")
     else:
         st.success(t("diagnosis.priorities.none"), icon="✅")

@@ -18,7 +18,7 @@ from funnel.errors import FunnelError
 from funnel.present import num, pct, source_label, yen
 from ui import state
 from ui.state import keep, lang, session_benchmarks, t
-from ui.widgets import definition, download_frame, require_current
+from ui.widgets import definition, download_frame, require_current, show_table
 
 st.title(t("plan.title"))
 st.caption(t("plan.intro"))
@@ -36,8 +36,7 @@ def table(frame: pd.DataFrame, key: str, *, percent: tuple[str, ...] = (), integ
     config: dict[str, Any] = {c: st.column_config.NumberColumn(c, format="percent") for c in percent}
     config |= {c: st.column_config.NumberColumn(c, format="localized") for c in integer}
     config |= {c: st.column_config.NumberColumn(c, format="yen") for c in money}
-    st.dataframe(frame, hide_index=True, column_config=config, width="stretch", placeholder="—", key=key,
-                 height=35 * (len(frame) + 1) + 3)
+    show_table(frame, column_config=config, placeholder="—", key=key, height=35 * (len(frame) + 1) + 3)
 
 
 def forget(*keys: str) -> None:

@@ -17,6 +17,8 @@ from funnel.charts.quality import build_match_chart
 from funnel.export import frame_csv_bytes
 from funnel.metrics import match
 from funnel.present import num, pct, source_label
+from funnel.privacy import mask_frame
+from ui.privacy import masking_on
 from ui.state import lang, t
 from ui.widgets import definition, download_frame, require_current, show_table
 
@@ -42,16 +44,18 @@ def memo(name: str, fn: Callable[[], Any]) -> Any:
 
 def csv_download(label: str, file_name: str, key: str, make: Callable[[], pd.DataFrame]) -> None:
     """A download built only when clicked (lists can hold a million rows); the frame is made
-    from a cursor of the session's connection, as the click is served outside the script."""
-    st.download_button(label, data=lambda: frame_csv_bytes(make()), file_name=file_name, mime="text/csv", key=key,
-                       icon="⬇️", on_click="ignore")
+    from a cursor of the session's connection, as the click is served outside the script (which
+    is also why the privacy switch is read now)."""
+    mask = masking_on()
+    st.download_button(label, data=lambda: frame_csv_bytes(mask_frame(make()) if mask else make()),
+                       file_name=file_name, mime="text/csv", key=key, icon="⬇️", on_click="ignore")
 
 
 def wide_table(frame: pd.DataFrame, wide: Sequence[str], percent: Sequence[str] = ()) -> None:
     """A table whose text columns ``wide`` get room (raw cells and explanations)."""
     config: dict[str, Any] = {c: st.column_config.TextColumn(c, width="large") for c in wide}
     config.update({c: st.column_config.NumberColumn(c, format="percent") for c in percent})
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+    show_table(frame, column_config=config)
 
 
 def paged(key: str, total: int, fetch: Callable[[int, int], pd.DataFrame], **fmt: Sequence[str]) -> None:

@@ -14,6 +14,7 @@ from funnel.config import setting
 from funnel.present import num, pct, source_label
 from funnel.targets import against_band, against_target, band_and_target
 from ui.filters import NO_SOURCE, describe, lead_filters
+from ui.privacy import masking_on
 from ui.state import keep, lang, session_benchmarks, t
 from ui.widgets import definition, download_frame, require_current, show_table
 
@@ -109,16 +110,17 @@ date_cols = {c: headers[drill.COLUMNS.index(c)] for c in ("created_at", "mql_at"
 drill_config = {h: st.column_config.DatetimeColumn(h, format="YYYY/MM/DD" if c != "created_at" else "YYYY/MM/DD HH:mm")
                 for c, h in date_cols.items()}
 drill_config[headers[drill.COLUMNS.index("converted")]] = st.column_config.CheckboxColumn()
-st.dataframe(leads_frame, hide_index=True, width="stretch", column_config=drill_config, placeholder="—",
-             key="drill_table")
+show_table(leads_frame, column_config=drill_config, placeholder="—", key="drill_table")
 safe = re.sub(r'[\\/:*?"<>|\s]+', "_", source_label(group, lang()))
 d1, d2 = st.columns(2)
 with d1:
     download_frame(leads_frame, f"leads_{safe}_p{page.page}.csv", "dl_drill_page", label=t("rate.drill.dl_page"))
 with d2:
+    mask = masking_on()   # read now: the download is built after the script run
     st.download_button(t("rate.drill.dl_all", n=num(page.total)), key="dl_drill_all", icon="⬇️", mime="text/csv",
                        file_name=f"leads_{safe}_all.csv", on_click="ignore",
-                       data=lambda: drill.all_leads_csv(con, f, group, headers, status=status, search=search or None))
+                       data=lambda: drill.all_leads_csv(con, f, group, headers, status=status, search=search or None,
+                                                        mask=mask))
 
 # -- monthly cohorts -----------------------------------------------------------------------
 st.header(t("rate.cohort.title"))

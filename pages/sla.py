@@ -15,8 +15,9 @@ from funnel.config import setting
 from funnel.present import num, pct, yen
 from funnel.speed import QUANTILES, Spread
 from ui.filters import describe, lead_filters
+from ui.privacy import masking_on
 from ui.state import keep, lang, t
-from ui.widgets import definition, download_frame, require_current
+from ui.widgets import definition, download_frame, require_current, show_table
 
 st.title(t("sla.title"))
 cur = require_current()
@@ -49,7 +50,7 @@ def show_spread_table(frame: pd.DataFrame, key: str, file_name: str) -> None:
     config |= {c: st.column_config.NumberColumn(c, format="localized") for c in ints if c in frame.columns}
     if share in frame.columns:
         config[share] = st.column_config.NumberColumn(share, format="percent")
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=config, key=key)
+    show_table(frame, column_config=config, key=key)
     download_frame(frame, file_name, f"dl_{key}")
 
 
@@ -190,13 +191,14 @@ if stuck.total:
               H["age_days"]: st.column_config.NumberColumn(H["age_days"], format="localized"),
               H["amount"]: st.column_config.NumberColumn(H["amount"], format="yen"),
               H["overdue"]: st.column_config.CheckboxColumn(H["overdue"])}
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=config, placeholder="—", key="stuck_table")
+    show_table(frame, column_config=config, placeholder="—", key="stuck_table")
     d1, d2 = st.columns(2)
     with d1:
         download_frame(frame, f"stuck_opportunities_p{stuck.page}.csv", "dl_stuck_page", label=t("sla.stuck.dl_page"))
     with d2:
+        mask = masking_on()   # read now: the download is built after the script run
         st.download_button(t("sla.stuck.dl_all", n=num(stuck.total)), key="dl_stuck_all", icon="⬇️", mime="text/csv",
                            file_name="stuck_opportunities_all.csv", on_click="ignore",
-                           data=lambda: speed.stuck_csv(con, as_of, stuck_days, headers))
+                           data=lambda: speed.stuck_csv(con, as_of, stuck_days, headers, mask=mask))
 else:
     st.success(t("sla.stuck.none", days=num(stuck_days)))

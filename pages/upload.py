@@ -10,10 +10,12 @@ from funnel.linking import suggest_links
 from funnel.mapping import SIDES
 from funnel.metrics import match
 from funnel.present import drop_label, field_label, num, pct
+from funnel.privacy import field_role, role_of
 from funnel.workspace import LinkSpec
 from ui import state
+from ui.privacy import masked_values
 from ui.state import Current, FileEntry, current, t
-from ui.widgets import download_frame, notices
+from ui.widgets import download_frame, notices, show_table
 
 TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "htm", "html", "xml"]
 
@@ -55,7 +57,7 @@ def file_list(side: str) -> None:
         assert r is not None
         label = t("upload.file_ok", file=entry.name, rows=num(r.rows_read), dropped=num(r.rows_dropped))
         with st.expander(label, icon="📄"):
-            st.dataframe(report_rows(entry), hide_index=True, width="stretch")
+            show_table(report_rows(entry))
             for key, params in r.notices:
                 st.caption("ℹ️ " + t(key, **params))
             for old, new in r.renamed:
@@ -102,6 +104,7 @@ def mapping_editor(side: str) -> None:
     rows = []
     for choice in detected.choices:
         sample = profiles[choice.column].sample[:3] if choice.column else ()
+        sample = masked_values(sample, role_of(choice.column) or field_role(side, choice.field))
         rows.append({"field": field_label(choice.field, state.lang()), "column": choice.column or none,
                      "how": t(f"upload.map.how.{choice.how}"), "sample": " / ".join(str(s)[:30] for s in sample)})
     frame = pd.DataFrame(rows)
@@ -167,11 +170,9 @@ else:
     suggestions = suggest_links(ws)
     if suggestions:
         st.caption(t("upload.link.suggestions"))
-        st.dataframe(pd.DataFrame([{t("upload.link.ma_column"): s.ma_column, t("upload.link.sfa_column"): s.sfa_column,
-                                    t("upload.link.shared"): s.shared, t("upload.link.share"): s.best_share}
-                                   for s in suggestions]),
-                     hide_index=True, width="stretch",
-                     column_config={t("upload.link.share"): st.column_config.NumberColumn(format="percent")})
+        show_table(pd.DataFrame([{t("upload.link.ma_column"): s.ma_column, t("upload.link.sfa_column"): s.sfa_column,
+                                  t("upload.link.shared"): s.shared, t("upload.link.share"): s.best_share}
+                                 for s in suggestions]), percent=[t("upload.link.share")])
 
 if not isinstance(cur, Current):
     st.stop()
@@ -192,7 +193,7 @@ for side in SIDES:
     for idx in range(len(ws.files[side])):
         with ptabs[i]:
             names, rows = preview(ws, side, idx, 20)
-            st.dataframe(pd.DataFrame(rows, columns=pd.Index(names)), hide_index=True, width="stretch")
+            show_table(pd.DataFrame(rows, columns=pd.Index(names)))
         i += 1
 
 st.header(t("upload.accounting.title"))
@@ -206,7 +207,7 @@ for side in SIDES:
                      t(f"upload.accounting.keys_{side}"): a.keys,
                      t("upload.accounting.balanced"): "✅" if a.balanced else "⚠️"})
 acc = pd.DataFrame(acc_rows)
-st.dataframe(acc, hide_index=True, width="stretch")
+show_table(acc)
 download_frame(acc, "row_accounting.csv", "dl_accounting")
 
 for side in SIDES:
@@ -220,12 +221,12 @@ for side in SIDES:
             df = pd.DataFrame([{t("upload.col.file"): d["file"], t("upload.col.where"): f"{t('upload.where.' + d['where'])} {d['position']}",
                                 t("upload.col.reason"): drop_label(d["reason"], state.lang()),
                                 t("upload.col.text"): d["text"][:300]} for d in dropped])
-            st.dataframe(df, hide_index=True, width="stretch", height=min(400, 40 + 35 * len(df)))
+            show_table(df, height=min(400, 40 + 35 * len(df)))
             download_frame(df, f"set_aside_{side}.csv", f"dl_drop_{side}")
         if nokey:
             df = pd.DataFrame([{t("upload.col.file"): d["file"], t("upload.col.row"): d["row"],
                                 t("upload.col.value"): d["value"], t("upload.col.reason"): t(f"upload.nokey.{d['reason']}")}
                                for d in nokey])
-            st.dataframe(df, hide_index=True, width="stretch", height=min(400, 40 + 35 * len(df)))
+            show_table(df, height=min(400, 40 + 35 * len(df)))
             download_frame(df, f"rows_without_key_{side}.csv", f"dl_nokey_{side}")
 

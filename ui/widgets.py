@@ -3,14 +3,15 @@ downloads of what is shown, and tables with readable formats."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from funnel.errors import FunnelError
-from funnel.export import frame_csv_bytes
+from funnel.export import frame_csv_bytes, frame_xlsx_bytes
+from ui.privacy import masked
 from ui.state import Current, current, t
 
 UPLOAD_PAGE = "pages/upload.py"
@@ -38,15 +39,26 @@ def definition(key: str, **params: Any) -> None:
         st.markdown(t(key, **params))
 
 
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def download_frame(frame: pd.DataFrame, file_name: str, key: str, label: str | None = None) -> None:
-    """A CSV download (UTF-8 with BOM, formula-safe) of exactly the table shown."""
-    st.download_button(label or t("app.download_csv"), data=frame_csv_bytes(frame), file_name=file_name,
-                       mime="text/csv", key=key, icon="⬇️", on_click="ignore")
+    """CSV (UTF-8 with BOM) and Excel downloads, both formula-safe, of exactly the table shown
+    (personal data masked when the privacy switch is on). The workbook is built on click."""
+    frame = masked(frame)
+    stem = file_name[:-4] if file_name.lower().endswith(".csv") else file_name
+    with st.container(horizontal=True, gap="small"):
+        st.download_button(label or t("app.download_csv"), data=frame_csv_bytes(frame), file_name=file_name,
+                           mime="text/csv", key=key, icon="⬇️", on_click="ignore")
+        st.download_button(t("export.download_xlsx"), data=lambda: frame_xlsx_bytes(frame, stem),
+                           file_name=stem + ".xlsx", mime=XLSX_MIME, key=f"{key}_xlsx", icon="📗", on_click="ignore")
 
 
 def show_table(frame: pd.DataFrame, *, percent: Sequence[str] = (), integer: Sequence[str] = (),
-               yen: Sequence[str] = (), height: int | None = None, key: str | None = None) -> None:
-    """A dataframe with percentages, counts and yen formatted; index hidden."""
+               yen: Sequence[str] = (), height: int | None = None, key: str | None = None,
+               column_config: Mapping[str, Any] | None = None, placeholder: str | None = None) -> None:
+    """A dataframe with percentages, counts and yen formatted (``column_config`` adds or
+    overrides columns); index hidden; personal data masked when the privacy switch is on."""
     config: dict[str, Any] = {}
     for c in percent:
         config[c] = st.column_config.NumberColumn(c, format="percent")
@@ -54,8 +66,9 @@ def show_table(frame: pd.DataFrame, *, percent: Sequence[str] = (), integer: Seq
         config[c] = st.column_config.NumberColumn(c, format="localized")
     for c in yen:
         config[c] = st.column_config.NumberColumn(c, format="yen")
-    st.dataframe(frame, hide_index=True, column_config=config, width="stretch",
-                 height=height if height is not None else "auto", key=key)
+    config.update(column_config or {})
+    st.dataframe(masked(frame), hide_index=True, column_config=config, width="stretch",
+                 height=height if height is not None else "auto", key=key, placeholder=placeholder)
 
 
 def notices(items: Sequence[tuple[str, dict[str, Any]]]) -> None:
