@@ -26,6 +26,7 @@ PAGES = {
     t("nav.data"): [
         st.Page("pages/upload.py", title=t("nav.upload"), icon="📂", url_path="upload", default=True),
         st.Page("pages/quality.py", title=t("nav.quality"), icon="🔗", url_path="quality"),
+        st.Page("pages/workspace.py", title=t("nav.workspace"), icon="💾", url_path="workspace"),
     ],
     t("nav.analysis"): [
         st.Page("pages/rate.py", title=t("nav.rate"), icon="📈", url_path="rate"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import shutil
 import tempfile
+from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ import duckdb
 from funnel.config import setting
 from funnel.errors import MappingError, NoKeyColumnError
 from funnel.mapping import SIDES, ColumnProfile, Mapping, detect_mapping, resolve_column
-from funnel.reader import LoadedTable, Notice, Source, load_file
+from funnel.reader import LoadedTable, LoadReport, Notice, Source, load_file
 from funnel.rules import LossRules, classify_stage, parse_flag, status_level
 from funnel.sql import cohorts as cohort_sql
 from funnel.sql import connect, drop_table, forget_lock, ingest, lock_for, measure, scalar
@@ -124,6 +125,21 @@ class Workspace:
             raise ValueError(f"side must be one of {SIDES}")
         self._serial += 1
         loaded = load_file(self.con, source, f"raw_{side}_{self._serial}", self.workdir)
+        self.files[side].append(loaded)
+        self.build_result = None
+        return loaded
+
+    @_locked
+    def adopt(self, side: str, report: LoadReport, fill: Callable[[str], None]) -> LoadedTable:
+        """Add a file without reading an export: ``fill(table)`` creates its raw table (and
+        ``<table>_lines``) in this connection, as :func:`funnel.saved.restore` does from a
+        saved workspace. The same bookkeeping as :meth:`load`."""
+        if side not in SIDES:
+            raise ValueError(f"side must be one of {SIDES}")
+        self._serial += 1
+        table = f"raw_{side}_{self._serial}"
+        fill(table)
+        loaded = LoadedTable(table, report)
         self.files[side].append(loaded)
         self.build_result = None
         return loaded

@@ -1,0 +1,66 @@
+"""SQL of a saved workspace file: raw tables to Parquet and back, and the cost table.
+
+Parquet is DuckDB's built-in format (no extension to install). Row order matters (a raw
+table's ``rowid`` is the row's position in the export, shown in the row accounting), so both
+directions run with ``preserve_insertion_order`` on: the file holds the rows in table order
+and the restored table gets the same ``rowid`` for each row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+from funnel.sql import ident, rows, run
+
+
+def _ordered(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> None:
+    run(con, "SET preserve_insertion_order = true")
+    try:
+        run(con, sql, params)
+    finally:
+        run(con, "SET preserve_insertion_order = false")
+
+
+def column_types(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    """``(column, DuckDB type)`` of ``table`` in column order."""
+    return [(str(r[0]), str(r[1])) for r in rows(
+        con, "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = $n "
+             "AND schema_name = 'main' AND database_name = current_database() ORDER BY column_index", {"n": table})]
+
+
+def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int(rows(con, f"SELECT count(*) FROM {ident(table)}")[0][0])
+
+
+def table_to_parquet(con: duckdb.DuckDBPyConnection, table: str, path: str) -> None:
+    """Write every row of ``table`` (in ``rowid`` order) to a zstd-compressed Parquet file."""
+    _ordered(con, f"COPY (SELECT * FROM {ident(table)}) TO $path (FORMAT parquet, COMPRESSION zstd)",
+             {"path": path})
+
+
+def table_from_parquet(con: duckdb.DuckDBPyConnection, table: str, path: str) -> None:
+    """Create ``table`` from a Parquet file, rows in file order (``rowid`` = position)."""
+    run(con, f"DROP TABLE IF EXISTS {ident(table)}")
+    _ordered(con, f"CREATE TABLE {ident(table)} AS SELECT * FROM read_parquet($path)", {"path": path})
+
+
+def rename_table(con: duckdb.DuckDBPyConnection, old: str, new: str) -> None:
+    run(con, f"ALTER TABLE {ident(old)} RENAME TO {ident(new)}")
+
+
+def costs_to_parquet(con: duckdb.DuckDBPyConnection, path: str, months: Sequence[dt.date],
+                     sources: Sequence[str], costs: Sequence[float]) -> None:
+    """Write the cost rows ``(month, source, cost)`` to a Parquet file."""
+    _ordered(con, "COPY (SELECT unnest($m::DATE[]) AS month, unnest($s::VARCHAR[]) AS source, "
+                  "unnest($c::DOUBLE[]) AS cost) TO $path (FORMAT parquet, COMPRESSION zstd)",
+             {"path": path, "m": list(months), "s": list(sources), "c": list(costs)})
+
+
+def costs_from_parquet(con: duckdb.DuckDBPyConnection, path: str) -> list[tuple[dt.date, str, float]]:
+    """The cost rows of a Parquet file written by :func:`costs_to_parquet`, in file order."""
+    found = rows(con, "SELECT month, source, cost FROM read_parquet($path)", {"path": path})
+    return [(r[0], str(r[1]), float(r[2])) for r in found]
