@@ -41,6 +41,9 @@ PAGES = {
         st.Page("pages/sla.py", title=t("nav.sla"), icon="⏱️", url_path="sla"),
         st.Page("pages/diagnosis.py", title=t("nav.diagnosis"), icon="🩺", url_path="diagnosis"),
     ],
+    t("nav.share"): [
+        st.Page("pages/report.py", title=t("nav.report"), icon="📗", url_path="report"),
+    ],
 }
 
 st.navigation(PAGES).run()

@@ -11,26 +11,29 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from funnel.config import setting
 from funnel.errors import FunnelError, MappingError
 from funnel.i18n import env_lang, t
 from funnel.present import drop_label, loss_label, num, pct, source_label, text_table, yen
+from funnel.report_cli import report_arguments
+
+if TYPE_CHECKING:
+    from funnel.workspace import Workspace
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m funnel", description="MA × SFA funnel diagnosis")
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("analyze", help="link MA and SFA exports and measure the funnel")
-    a.add_argument("--ma", nargs="+", required=True, metavar="FILE", help="MA exports (leads/contacts)")
-    a.add_argument("--sfa", nargs="+", required=True, metavar="FILE", help="SFA exports (opportunities/deals)")
-    a.add_argument("--link", metavar="MA_COLUMN=SFA_COLUMN", help="link on a pair of ID columns instead of email")
-    a.add_argument("--map", nargs="+", action="extend", default=[], metavar="SIDE.FIELD=COLUMN",
-                   help="override a column mapping, e.g. ma.email=\"E-mail 2\"")
-    a.add_argument("--touch", choices=("first", "last"), default="first", help="which row of a lead gives its source")
+    _input_arguments(a)
     a.add_argument("--json", action="store_true", help="print one JSON object")
+    r = sub.add_parser("report", help="write the Excel report (.xlsx) of the analysis")
+    _input_arguments(r)
+    report_arguments(r)
     pl = sub.add_parser("plan", help="work backward from a revenue target")
     pl.add_argument("--revenue", required=True, metavar="YEN")
     pl.add_argument("--deal-size", required=True, metavar="YEN")
@@ -39,6 +42,16 @@ def _parser() -> argparse.ArgumentParser:
     pl.add_argument("--cpa", metavar="YEN")
     pl.add_argument("--json", action="store_true")
     return p
+
+
+def _input_arguments(p: argparse.ArgumentParser) -> None:
+    """The exports and how to read and link them (shared by ``analyze`` and ``report``)."""
+    p.add_argument("--ma", nargs="+", required=True, metavar="FILE", help="MA exports (leads/contacts)")
+    p.add_argument("--sfa", nargs="+", required=True, metavar="FILE", help="SFA exports (opportunities/deals)")
+    p.add_argument("--link", metavar="MA_COLUMN=SFA_COLUMN", help="link on a pair of ID columns instead of email")
+    p.add_argument("--map", nargs="+", action="extend", default=[], metavar="SIDE.FIELD=COLUMN",
+                   help="override a column mapping, e.g. ma.email=\"E-mail 2\"")
+    p.add_argument("--touch", choices=("first", "last"), default="first", help="which row of a lead gives its source")
 
 
 def parse_maps(items: Sequence[str]) -> dict[str, dict[str, str | None]]:
@@ -55,19 +68,21 @@ def parse_maps(items: Sequence[str]) -> dict[str, dict[str, str | None]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    lang = env_lang()
+    lang = getattr(args, "lang", None) or env_lang()
     try:
         if args.command == "plan":
             return _plan(args, lang)
+        if args.command == "report":
+            return _report(args, lang)
         return _analyze(args, lang)
     except FunnelError as exc:
         print(f"{t('cli.error_prefix', lang)}: {exc.render(lang)}", file=sys.stderr)
         return 2
 
 
-def _analyze(args: argparse.Namespace, lang: str) -> int:
-    from funnel import analysis
-    from funnel.analysis import to_json
+@contextmanager
+def _built(args: argparse.Namespace) -> Iterator[Workspace]:
+    """A workspace with the ``--ma``/``--sfa`` files loaded and built with ``--map``/``--link``."""
     from funnel.reader import Source
     from funnel.workspace import LinkSpec, Workspace
 
@@ -79,6 +94,23 @@ def _analyze(args: argparse.Namespace, lang: str) -> int:
         for path in args.sfa:
             ws.load("sfa", Source.from_path(path))
         ws.build(overrides, link)
+        yield ws
+
+
+def _report(args: argparse.Namespace, lang: str) -> int:
+    from funnel.report_cli import run_report
+
+    with _built(args) as ws:
+        out = run_report(ws, args, lang)
+    print(t("report.cli.written", lang, path=str(out)))
+    return 0
+
+
+def _analyze(args: argparse.Namespace, lang: str) -> int:
+    from funnel import analysis
+    from funnel.analysis import to_json
+
+    with _built(args) as ws:
         result = analysis.measure(ws, args.touch)
         data = to_json(result)
     if args.json:
