@@ -33,6 +33,7 @@ PAGES = {
         st.Page("pages/funnel.py", title=t("nav.funnel"), icon="🔻", url_path="funnel"),
         st.Page("pages/loss.py", title=t("nav.loss"), icon="🧩", url_path="loss"),
         st.Page("pages/benchmarks.py", title=t("nav.benchmarks"), icon="📏", url_path="benchmarks"),
+        st.Page("pages/diff.py", title=t("nav.diff"), icon="🔁", url_path="diff"),
     ],
     t("nav.plan_section"): [
         st.Page("pages/plan.py", title=t("nav.plan"), icon="🧮", url_path="plan"),
