@@ -4,7 +4,6 @@ won and lost deals with their reasons, and how 商談化率 and win rate moved."
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -17,7 +16,7 @@ from funnel.mapping import SIDES
 from funnel.present import loss_label, num, pct, source_label, stage_label
 from ui import baseline as B
 from ui import state
-from ui.state import t
+from ui.state import remembered, t
 from ui.widgets import definition, download_frame, notices, require_current, show_table
 
 TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "htm", "html", "xml"]
@@ -28,14 +27,6 @@ ss = st.session_state
 NARROW = {t(f"diff.col.{c}"): st.column_config.TextColumn(t(f"diff.col.{c}"), width="medium")
           for c in ("deal_name", "loss_reason", "loss_detail", "email")}
 
-
-def remembered(name: str, default: Any, make: Callable[[Any, str], Any]) -> Any:
-    """A widget whose value survives page and language switches (its key carries the language:
-    option labels change in place otherwise, and the widget would lose its selection)."""
-    store = ss.setdefault("diff_kept", {})
-    value = make(store.get(name, default), f"{name}_{lang}")
-    store[name] = value
-    return value
 
 
 def baseline_files() -> None:

@@ -11,7 +11,7 @@ from funnel.charts.stages import VALUES, build_funnel_chart, build_stage_heat
 from funnel.metrics import FUNNEL_STAGES
 from funnel.present import num, source_label, stage_label
 from ui.filters import describe, lead_filters
-from ui.state import keep, lang, t
+from ui.state import lang, restate, t
 from ui.widgets import definition, download_frame, require_current, show_table
 
 MODES = ("reached", "recorded")
@@ -22,8 +22,9 @@ con = cur.ws.con
 lf = lead_filters(cur)
 f = lf.filters
 
+restate("funnel_mode", "reached", MODES)
 mode = st.radio(t("stages.mode"), list(MODES), key="funnel_mode", horizontal=True,
-                index=list(MODES).index(keep("funnel_mode", "reached")), format_func=lambda m: t(f"stages.mode.{m}"))
+                format_func=lambda m: t(f"stages.mode.{m}"))
 st.caption(t(f"stages.mode.{mode}.help"))
 
 fn = metrics.funnel(con, f, mode)
@@ -66,8 +67,8 @@ download_frame(steps_table, f"funnel_{mode}.csv", "dl_funnel")
 # -- by source -----------------------------------------------------------------------------
 st.header(t("stages.by_source.title"))
 st.caption(t("stages.by_source.caption"))
+restate("stages_value", "previous", VALUES)
 value = st.radio(t("stages.heat.value"), list(VALUES), key="stages_value", horizontal=True,
-                 index=list(VALUES).index(keep("stages_value", "previous")),
                  format_func=lambda v: t(f"stages.heat.value.{v}"))
 per_source = stages.funnel_by_source(con, f, mode)
 st.altair_chart(build_stage_heat(per_source, lang=lang(), value=value), theme=None, width="stretch")

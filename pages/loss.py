@@ -4,9 +4,6 @@ keyword that decided and the doubts), and the keyword rules, editable on the pag
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
@@ -16,7 +13,7 @@ from funnel.metrics import outcomes
 from funnel.present import loss_label, num, owner_label, pct, source_label
 from funnel.rules import LOSS_CATEGORIES, LossRules
 from ui import state
-from ui.state import t
+from ui.state import remembered, t
 from ui.widgets import definition, download_frame, require_current, show_table
 
 PAGE_SIZE = 50
@@ -92,18 +89,6 @@ def edit_rules() -> LossRules:
         st.warning(t(wkey, **params), icon="⚠️")
     return rules
 
-
-def remembered(name: str, default: Any, make: Callable[[Any, str], Any]) -> Any:
-    """A widget whose value survives page switches and language switches.
-
-    ``make(initial, key)`` draws it. The key carries the language: a widget whose labels change
-    in place showed no selection after a switch, so each language gets its own widget,
-    started from the value kept here (widget state itself is dropped when the user leaves).
-    """
-    store = ss.setdefault("loss_kept", {})
-    value = make(store.get(name, default), f"{name}_{lang}")
-    store[name] = value
-    return value
 
 
 def page_offset(key: str) -> int:

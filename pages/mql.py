@@ -4,8 +4,6 @@ marketing and sales can agree a numeric handoff rule."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pandas as pd
 import streamlit as st
 
@@ -15,19 +13,8 @@ from funnel.config import setting
 from funnel.metrics import Filters
 from funnel.present import num, pct
 from ui.filters import describe, lead_filters
-from ui.state import keep, lang, t
+from ui.state import keep, lang, restate, t
 from ui.widgets import UPLOAD_PAGE, definition, download_frame, require_current, show_table
-
-
-def restate(key: str, default: str, options: Sequence[str]) -> None:
-    """Give a radio its (kept) value before it is drawn, on every run.
-
-    The browser remembers a radio by its label text; after the language switch the labels
-    change and, left alone, no option would show as ticked. A value set here is sent along.
-    """
-    value = keep(key, default)
-    st.session_state[key] = value if value in options else default
-
 
 st.title(t("mql.title"))
 cur = require_current()

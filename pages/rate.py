@@ -15,7 +15,7 @@ from funnel.present import num, pct, source_label
 from funnel.targets import against_band, against_target, band_and_target
 from ui.filters import NO_SOURCE, describe, lead_filters
 from ui.privacy import masking_on
-from ui.state import keep, lang, session_benchmarks, t
+from ui.state import lang, restate, session_benchmarks, t
 from ui.widgets import definition, download_frame, require_current, show_table
 
 st.title(t("rate.title"))
@@ -51,8 +51,8 @@ definition("rate.def.body", filters=describe(lf), link=link_text, n=small_n)
 # -- by source -----------------------------------------------------------------------------
 st.header(t("rate.by_source.title"))
 rates = metrics.by_source(con, f)
-sort = st.radio(t("rate.sort"), list(SORTS), key="rate_sort", horizontal=True,
-                index=list(SORTS).index(keep("rate_sort", "rate")), format_func=lambda s: t(f"rate.sort.{s}"))
+restate("rate_sort", "rate", SORTS)
+sort = st.radio(t("rate.sort"), list(SORTS), key="rate_sort", horizontal=True, format_func=lambda s: t(f"rate.sort.{s}"))
 st.altair_chart(build_rate_by_source(rates, target=target, lang=lang(), sort=sort, band=band), theme=None,
                 width="stretch")
 st.caption(t("rate.by_source.legend", band=band_txt, target=pct(target), n=small_n))
@@ -74,9 +74,12 @@ st.caption(t("rate.drill.caption"))
 # Options are the source values themselves ("" = no source), so a choice survives a re-sort.
 leads_of = {NO_SOURCE if r.group is None else r.group: r.leads for r in ordered}
 c1, c2, c3 = st.columns([2, 2, 2])
+# Labels carry counts and the language, both of which change under the same choice.
+restate("drill_source", next(iter(leads_of), None), list(leads_of), kept=False)
 picked = c1.selectbox(t("rate.drill.source"), list(leads_of), key="drill_source",
                       format_func=lambda s: t("rate.drill.source_option", source=source_label(s or None, lang()),
                                               n=num(leads_of[s])))
+restate("drill_status", drill.STATUSES[0], drill.STATUSES, kept=False)
 status = c2.radio(t("rate.drill.status"), list(drill.STATUSES), key="drill_status", horizontal=True,
                   format_func=lambda s: t(f"rate.drill.status.{s}"))
 search = c3.text_input(t("rate.drill.search"), key="drill_search", placeholder=t("rate.drill.search_hint"))

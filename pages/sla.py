@@ -16,7 +16,7 @@ from funnel.present import num, pct, yen
 from funnel.speed import QUANTILES, Spread
 from ui.filters import describe, lead_filters
 from ui.privacy import masking_on
-from ui.state import keep, lang, t
+from ui.state import keep, lang, restate, t
 from ui.widgets import definition, download_frame, require_current, show_table
 
 st.title(t("sla.title"))
@@ -65,10 +65,7 @@ st.header(t("sla.lead.title"))
 has_mql = speed.has_mql_dates(con, f)
 c1, c2 = st.columns([1.4, 1])
 bases = list(speed.BASES) if has_mql else ["created"]
-# Re-stated on every run: the browser remembers a radio by its label text, which the language
-# switch changes (left alone, no option would show as ticked).
-kept_basis = keep("sla_basis", "created")
-st.session_state["sla_basis"] = kept_basis if kept_basis in bases else "created"
+restate("sla_basis", "created", bases)
 basis = c1.radio(t("sla.basis"), bases, key="sla_basis", horizontal=True,
                  format_func=lambda b: t(f"sla.basis.{b}"), help=t("sla.basis_help"))
 if not has_mql:

@@ -14,7 +14,7 @@ from funnel.privacy import field_role, role_of
 from funnel.workspace import LinkSpec
 from ui import state
 from ui.privacy import masked_values
-from ui.state import Current, FileEntry, current, t
+from ui.state import Current, FileEntry, current, restate, t
 from ui.widgets import download_frame, notices, show_table
 
 TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "htm", "html", "xml"]
@@ -144,8 +144,9 @@ for side, tab in zip(SIDES, tabs, strict=True):
 
 st.header(t("upload.link.title"))
 link_now = state.link_spec()
+restate("link_kind", "id" if (link_now and link_now.kind == "id") or (isinstance(cur, Current) and cur.build.link.auto)
+        else "email", ("email", "id"), kept=False)
 kind = st.radio(t("upload.link.kind"), ["email", "id"], horizontal=True, key="link_kind",
-                index=1 if (link_now and link_now.kind == "id") or (isinstance(cur, Current) and cur.build.link.auto) else 0,
                 format_func=lambda k: t(f"upload.link.{k}"))
 if kind == "email":
     if link_now is not None:

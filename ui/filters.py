@@ -18,7 +18,7 @@ from funnel.cohorts import created_range
 from funnel.metrics import Filters, by_source
 from funnel.present import pct, source_label
 from funnel.targets import band_and_target
-from ui.state import Current, keep, lang, session_benchmarks, t
+from ui.state import Current, keep, lang, restate, session_benchmarks, t
 
 # Multiselect options must be strings to survive reruns; "" stands for "no source" (sources
 # are trimmed and a blank one is stored as NULL, so "" is never a real source).
@@ -75,8 +75,8 @@ def lead_filters(cur: Current, *, with_target: bool = False) -> LeadFilters:
     bounds = created_range(con)
     cols = st.columns([1.1, 1.6, 2.4, 1] if with_target else [1.1, 1.6, 2.4])
     with cols[0]:
+        restate("touch", "first", ("first", "last"))
         touch = st.radio(t("filters.touch"), ["first", "last"], key="touch", horizontal=True,
-                         index=["first", "last"].index(keep("touch", "first")),
                          format_func=lambda v: t(f"term.touch.{v}"), help=t("filters.touch_help"))
     with cols[1]:
         date_from, date_to = _date_range(bounds)

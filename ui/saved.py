@@ -7,7 +7,7 @@ What a session holds besides the loaded files, and where it lives:
   — saved as the engine's :class:`funnel.saved.Settings` (the build needs them);
 - the benchmark set as edited ``bench_rows``; the checklist answers ``diagnosis_answers``;
 - every page input kept across page switches by :func:`ui.state.keep` (``kept``: the target
-  rate, filters, KPI plan inputs, MQL and SLA settings …) and the loss page's ``loss_kept``;
+  rate, filters, KPI plan inputs, MQL and SLA settings …) and :func:`ui.state.remembered`'s ``kept_by_language``;
 - the plan's month weights ``plan_weights`` and source mix ``plan_mix_rows``;
 - the cost data of the data shown (``cost_store``), saved as a Parquet table.
 
@@ -88,7 +88,7 @@ def collect_session() -> dict[str, Any]:
         "entries": {side: [{"name": e.name, "digest": e.digest, "size": e.size, "loaded": e.table is not None,
                             "error": list(e.error) if e.error else None} for e in data.files[side]]
                     for side in SIDES},
-        "kept": dict(ss.get("kept", {})), "loss_kept": dict(ss.get("loss_kept", {})),
+        "kept": dict(ss.get("kept", {})), "kept_by_language": dict(ss.get("kept_by_language", {})),
         "benchmarks": ss.get("bench_rows"), "answers": dict(ss.get("diagnosis_answers", {})),
         "plan": {"weights": dict(ss.get("plan_weights", {})), "mix_rows": ss.get("plan_mix_rows"),
                  "mix_lang": ss.get("plan_mix_lang")},
@@ -194,7 +194,7 @@ def apply_session(session: dict[str, Any], restored: saved.Restored) -> None:
         else:
             ss.pop(key, None)
     ss["diagnosis_answers"] = dict(session.get("answers") or {})
-    for key in ("kept", "loss_kept"):
+    for key in ("kept", "kept_by_language"):
         for old in ss.get(key, {}):
             ss.pop(old, None)          # a live widget value would win over the kept one
         ss[key] = dict(session.get(key) or {})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -240,6 +241,34 @@ def keep(key: str, default: Any) -> Any:
     if key in st.session_state:
         store[key] = st.session_state[key]
     return store.get(key, default)
+
+
+def restate(key: str, default: Any, options: Sequence[Any], *, kept: bool = True) -> None:
+    """Give a choice widget (radio, selectbox) its value before it is drawn, on every run; draw
+    it with ``key=key`` and no ``index``.
+
+    The browser remembers a choice by its label text, and the language switch changes the
+    labels in place: left alone, no option shows as ticked and the old-language label is what
+    comes back. A value set in the session state is sent along with the widget and wins.
+    ``kept``: the value survives page switches (:func:`keep`); otherwise it lasts while the
+    page is shown and ``default`` (computed by the caller) applies when it is opened again.
+    """
+    value = keep(key, default) if kept else st.session_state.get(key, default)
+    st.session_state[key] = value if value in options else default
+
+
+def remembered(name: str, default: Any, make: Callable[[Any, str], Any]) -> Any:
+    """A widget whose value survives page and language switches, for pages whose widget keys
+    carry the language anyway (the loss page's rule editor and paged lists, the diff page);
+    :func:`restate` is the lighter way for a single choice widget.
+
+    ``make(initial, key)`` draws it. The key carries the language, so each language gets its own
+    widget (labels never change in place), started from the value kept here.
+    """
+    store = st.session_state.setdefault("kept_by_language", {})
+    value = make(store.get(name, default), f"{name}_{lang()}")
+    store[name] = value
+    return value
 
 
 def session_benchmarks() -> list[Any]:
