@@ -47,4 +47,5 @@ PAGES = {
     ],
 }
 
-st.navigation(PAGES).run()
+# expanded: all pages listed (collapsed, 4 of the 14 hide behind "View more", unseen in a workshop).
+st.navigation(PAGES, expanded=True).run()

@@ -33,11 +33,12 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
 
 def url_paths() -> list[str]:
     """The URL of every page registered in app.py; the default page lives at the root."""
-    pages = re.findall(r'st\.Page\(([^)]*)\)', (ROOT / "app.py").read_text())
+    lines = [line for line in (ROOT / "app.py").read_text().splitlines() if "st.Page(" in line]
     out = []
-    for args in pages:
-        path = re.search(r'url_path="([a-z_]+)"', args)
-        out.append("" if "default=True" in args else (path.group(1) if path else ""))
+    for line in lines:
+        path = re.search(r'url_path="([a-z_]+)"', line)
+        assert path, f"every page in app.py has a url_path: {line.strip()}"
+        out.append("" if "default=True" in line else path.group(1))
     return out
 
 
@@ -96,6 +97,7 @@ def test_every_page_opens_without_an_exception(server):
 
     shots = os.environ.get("FUNNEL_SCREENSHOTS")
     problems: dict[str, str] = {}
+    titles: dict[str, str] = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
@@ -107,12 +109,16 @@ def test_every_page_opens_without_an_exception(server):
                 problems[path] = exceptions.first.inner_text()[:500]
             elif not page.locator("h1").count():
                 problems[path] = "no page title rendered"
+            else:
+                titles[path] = page.locator("h1").first.inner_text()
             if shots:
                 Path(shots).mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(Path(shots) / f"{path or 'home'}.png"), full_page=True)
         browser.close()
     assert problems == {}
-    assert len(url_paths()) >= 1
+    # Each URL really opened its own page (not the default page again).
+    assert len(titles) == len(url_paths()) >= 10
+    assert len(set(titles.values())) == len(titles), titles
 
 
 def test_language_switch_in_the_browser(server):
