@@ -1,6 +1,7 @@
-"""前回との比較: last month's exports (uploaded here, or a saved workspace file) against this
-month's data (the session's): new leads by source, newly converted leads, stage moves, newly
-won and lost deals with their reasons, and how 商談化率 and win rate moved."""
+"""前回との比較: last month's exports (uploaded here, or a saved workspace file; on the sample
+data, the sample's own last month) against this month's data (the session's): new leads by
+source, newly converted leads, stage moves, newly won and lost deals with their reasons, and
+how 商談化率 and win rate moved."""
 
 from __future__ import annotations
 
@@ -53,6 +54,8 @@ def baseline_files() -> None:
                     st.rerun()
     if found.saved is not None:
         st.caption(t("diff.baseline.saved_in_use", file=found.saved[0]))
+    if found.sample:
+        st.caption(t("diff.baseline.sample_files"))
     for side, col in zip(SIDES, st.columns(2), strict=True):
         for entry in found.files[side]:
             if entry.error:
@@ -148,7 +151,9 @@ state.ensure_loaded()
 st.title(t("diff.title"))
 st.caption(t("diff.caption"))
 cur = require_current()
-st.markdown(t("diff.this_month", leads=num(cur.build.counts["ma"].keys), opps=num(cur.build.counts["sfa"].keys)))
+sample_base = B.follow_data().sample       # the sample's last month, while the sample is shown
+st.markdown(t("diff.this_month_sample" if sample_base else "diff.this_month", leads=num(cur.build.counts["ma"].keys),
+              opps=num(cur.build.counts["sfa"].keys)))
 # Open until last month's data is ready; then folded, so the changes come first on a projector.
 ready = all(any(not f.error for f in B.baseline_state().files[s]) for s in SIDES)
 with st.expander(t("diff.baseline.title"), expanded=not ready, icon="📁"):
@@ -163,6 +168,8 @@ if isinstance(base, FunnelError):
     st.stop()
 st.success(t("diff.baseline.ready", leads=num(base.build.counts["ma"].keys), opps=num(base.build.counts["sfa"].keys)),
            icon="✅")
+if sample_base:
+    st.info(t("diff.baseline.sample_in_use"), icon="📌")
 notices(base.notices)
 
 st.header(t("diff.counts.title"))

@@ -1,7 +1,9 @@
 """Generate the bundled sample data in ``sample_data/`` (``make sample``): a fictional Japanese B2B
 SaaS company's year (2025-04-01 … 2026-03-31) as an MA lead export (CP932 CSV), a Salesforce
 formatted opportunity report (XLSX), monthly cost by source (UTF-8 BOM CSV) and a README whose
-counts of the deliberate messiness are computed here.
+counts of the deliberate messiness are computed here; and in ``sample_data/previous/`` the same
+two exports taken one month earlier (the baseline of 前回との比較 on the sample), derived from
+this month's data so the comparison shows exactly what happened in that month.
 
 Everything comes from one ``random.Random(SEED)`` over lists (never set order), so two runs write
 identical files. Only the standard library and openpyxl: the generator does not use the engine it
@@ -28,6 +30,8 @@ SEED = 20260402
 OUT_DIR = Path(__file__).resolve().parents[1] / "sample_data"
 START, END = dt.date(2025, 4, 1), dt.date(2026, 3, 31)
 EXPORTED = dt.datetime(2026, 4, 2, 9, 15)          # when both exports were taken
+PREVIOUS = dt.datetime(2026, 3, 2, 9, 15)          # last month's exports (sample_data/previous/)
+N_DELETED = 3                                      # leads in last month's export deleted since
 N_PEOPLE = 2880                                    # distinct people; duplicates bring rows to ~3,000
 DUP_SHARE = 0.04                                   # rows that repeat a person (re-registration)
 
@@ -96,8 +100,14 @@ MA_HEADER = ["メールアドレス", "苗字", "名前", "企業名", "部署�
              "スコア", "ステータス", "MQL日", "SQL日", "担当者"]
 SFA_HEADER = ["商談 ID", "商談名", "取引先名", "取引先責任者: メール", "商談 所有者", "フェーズ", "金額",
               "完了予定日", "作成日", "リードソース", "失注理由"]
-FOOTER = ["機密情報 - 配布禁止", "Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved.",
-          f"作成者: 佐藤 健一 / {EXPORTED:%Y/%m/%d} {EXPORTED.hour}:{EXPORTED:%M}", "株式会社ファネルラボ"]
+
+
+def footer(exported: dt.datetime) -> list[str]:
+    return ["機密情報 - 配布禁止", "Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved.",
+            f"作成者: 佐藤 健一 / {exported:%Y/%m/%d} {exported.hour}:{exported:%M}", "株式会社ファネルラボ"]
+
+
+FOOTER = footer(EXPORTED)
 
 
 @dataclass
@@ -130,6 +140,8 @@ class Person:
     won: bool = False
     n_opps: int = 0
     dup: bool = False                  # registered a second time (has an extra MA row)
+    second: bool = False               # this row is the second registration
+    latest_before: str = ""            # 最終流入元 before the second registration
 
 
 @dataclass
@@ -346,32 +358,35 @@ def duplicates(rng: random.Random, people: list[Person], tally: Counter[str]) ->
         email = {"case": recase(rng, e), "fullwidth": fullwidth(e.upper() if rng.random() < 0.5 else e),
                  "spaces": f"  {e} ", "ideographic_space": rng.choice([f"\u3000{e}", f"{e}\u3000", f" {e}\u3000"])}[kind]
         src = rng.choice([s for s in SOURCES if s not in ("", p.source)])
-        p.latest = src                 # the person's 最終流入元 is the newest touch on every row
-        out.append(replace(p, ma_email=email, source=src, latest=src, created=created_at(rng, src, p.created),
+        p.latest_before, p.latest = p.latest, src   # 最終流入元 is the newest touch on every row
+        out.append(replace(p, second=True, ma_email=email, source=src, latest=src, created=created_at(rng, src, p.created),
                            stage="リード", mql=None, sql=None, owner="", score=clamp(rng.gauss(30, 15), 0, 200)))
         tally[f"ma_duplicate_{kind}"] += 1
     tally["ma_duplicate_rows"] = len(out)
     return out
 
 
-def ma_rows(rng: random.Random, people: list[Person]) -> list[list[str]]:
+def ma_rows(rng: random.Random, people: list[Person]) -> list[tuple[list[str], Person]]:
+    """The MA rows in registration order, each with the person (registration) it shows."""
     rows = []
     for p in people:
         day = [f"{d:%Y/%m/%d}" if d else "" for d in (p.mql, p.sql)]
         company = p.company.name.replace("株式会社", "㈱") if rng.random() < 0.05 else p.company.name  # typed on a form
-        rows.append([p.ma_email, p.surname, p.given, company, p.dept, p.title, p.source, p.latest,
-                     f"{p.created:%Y/%m/%d %H:%M}", str(p.score), p.stage, *day, p.owner])
-    return sorted(rows, key=lambda r: r[8])    # stable: ties keep the generation order
+        rows.append(([p.ma_email, p.surname, p.given, company, p.dept, p.title, p.source, p.latest,
+                      f"{p.created:%Y/%m/%d %H:%M}", str(p.score), p.stage, *day, p.owner], p))
+    return sorted(rows, key=lambda r: r[0][8])    # stable: ties keep the generation order
 
 
-def build(rng: random.Random) -> tuple[list[list[str]], list[Opp], Counter[str]]:
-    """All people, their deals and the MA rows; ``tally`` counts each deliberate flaw."""
+def build(rng: random.Random) -> tuple[list[tuple[list[str], Person]], list[Opp], Counter[str]]:
+    """All people, their deals and the MA rows (each with its person); ``tally`` counts each
+    deliberate flaw."""
     tally: Counter[str] = Counter()
     used: set[str] = set()                     # every address handed out (membership tests only)
     companies = make_companies(rng)
     people = make_people(rng, companies, used, tally)
     opps = make_opps(rng, people, companies, used, tally)
-    rows = ma_rows(rng, people + duplicates(rng, people, tally))
+    pairs = ma_rows(rng, people + duplicates(rng, people, tally))
+    rows = [r for r, _ in pairs]
     # What a correct reader must find (the tests compare the engine with these and with pandas).
     tally["expected_leads"] = sum(1 for p in people if p.email)
     tally["expected_converted"] = sum(1 for p in people if p.n_opps)
@@ -390,7 +405,102 @@ def build(rng: random.Random) -> tuple[list[list[str]], list[Opp], Counter[str]]
         tally["ma_dept_maru1"] += "①" in r[4]
         tally["ma_person_cp932_kanji"] += "髙" in r[1] or "﨑" in r[1]
         tally["ma_blank_source"] += r[6] == ""
-    return rows, opps, tally
+    return pairs, opps, tally
+
+
+# -- last month's exports (sample_data/previous/) ------------------------------------------------
+# The same company as of PREVIOUS, one month before EXPORTED: this month's people and deals taken
+# back in time, so the two snapshots differ by exactly what happened in between. The few things
+# the current data does not fix (a score before it rose, an amount not yet quoted, the leads
+# deleted since) come from a generator of their own, so this month's files keep every byte.
+LEVEL = {"対象外": 0, "リード": 1, "MQL": 2, "SQL": 3, "商談化": 4, "受注": 5}
+
+
+def stage_then(o: Opp) -> str:
+    """A deal's フェーズ at PREVIOUS: a deal closed before then as now, an overdue deal already
+    stalled at its stage; any other the open stage its cycle had reached (as in settle())."""
+    if o.close < PREVIOUS.date() or (o.stage in OPEN_STAGES and o.close < EXPORTED.date()):
+        return o.stage
+    cycle = (o.close - o.created).days
+    return OPEN_STAGES[min(4, int((PREVIOUS.date() - o.created).days / cycle * 5))]
+
+
+def previous_opps(rng: random.Random, opps: list[Opp]) -> list[Opp]:
+    """The deals created before PREVIOUS, at their stage of then (open: no loss reason yet)."""
+    out = []
+    for o in opps:
+        if o.created >= PREVIOUS.date():
+            continue
+        stage = stage_then(o)
+        if o.stage == "7.失注" and stage in OPEN_STAGES:        # lost since: it had often stalled a stage or two back
+            i = OPEN_STAGES.index(stage)
+            stage = OPEN_STAGES[max(min(i, 1), i - rng.choice([0, 0, 1, 1, 2]))]
+        amount = o.amount
+        if stage != o.stage and stage in OPEN_STAGES[:2] and amount is not None and rng.random() < 0.3:
+            amount = None                                           # not quoted yet
+        out.append(replace(o, stage=stage, loss=o.loss if stage == o.stage else "", amount=amount,
+                           amount_text=o.amount_text and amount is not None))
+    return out
+
+
+def lead_then(rng: random.Random, row: list[str], p: Person, deals: list[Opp], second_at: dt.datetime | None) -> list[str]:
+    """A first registration's MA row at PREVIOUS: status from the deals and dates of then."""
+    day = PREVIOUS.date()
+    if deals:
+        stage = "受注" if any(o.stage == "6.受注" for o in deals) else "商談化"
+    elif row[10] == "対象外":
+        stage = "対象外"
+    else:
+        stage = "SQL" if p.sql and p.sql < day else "MQL" if p.mql and p.mql < day else "リード"
+    score = int(row[9])
+    if LEVEL[stage] < LEVEL[row[10]]:
+        score = clamp(score - rng.randint(15, 45), 0, 200)           # the score rose with the stage
+    mql, sql = (f"{d:%Y/%m/%d}" if d and d < day else "" for d in (p.mql, p.sql))
+    owner = "" if stage == "リード" and row[10] != "リード" else row[13]
+    latest = p.latest_before if second_at is not None and second_at >= PREVIOUS else row[7]
+    return [*row[:7], latest, row[8], str(score), stage, mql, sql, owner]
+
+
+def deleted_leads(rng: random.Random, pairs: list[tuple[list[str], Person]], opps: list[Opp]) -> list[list[str]]:
+    """Leads of last month's export that the MA has deleted since (unsubscribed, asked to be
+    removed): never contacted, at addresses nobody else has."""
+    used = {p.email for _, p in pairs if p.email} | {e.lower() for o in opps for e in o.emails if e}
+    out = []
+    for _ in range(N_DELETED):
+        c = rng.choice([p.company for _, p in pairs])
+        s, g, sr, gr = person_name(rng)
+        src = rng.choices(list(SOURCES)[:-1], [share for share, _ in list(SOURCES.values())[:-1]])[0]
+        while (created := created_at(rng, src)) >= PREVIOUS:
+            pass
+        out.append([address(c, sr, gr, used), s, g, c.name, rng.choice(DEPTS[:-2]), rng.choice(TITLES), src, src,
+                    f"{created:%Y/%m/%d %H:%M}", str(clamp(rng.gauss(20, 8), 0, 200)), "リード", "", "", ""])
+    return out
+
+
+def previous_month(rng: random.Random, pairs: list[tuple[list[str], Person]],
+                   opps: list[Opp]) -> tuple[list[list[str]], list[Opp], dict[str, int]]:
+    """Last month's MA rows and deals, and the changes the comparison must find (``previous_*``)."""
+    then_opps = previous_opps(rng, opps)
+    deals: dict[str, list[Opp]] = {}
+    for o in then_opps:
+        if o.linked:
+            deals.setdefault(o.emails[0].lower(), []).append(o)
+    seconds = {p.email: p.created for _, p in pairs if p.second}
+    rows = [row if p.second else lead_then(rng, row, p, deals.get(p.email, []) if p.email else [], seconds.get(p.email))
+            for row, p in pairs if p.created < PREVIOUS]
+    rows = sorted(rows + deleted_leads(rng, pairs, opps), key=lambda r: r[8])
+    firsts = [p for _, p in pairs if p.email and not p.second]
+    before = {o.deal_id: o.stage for o in then_opps}
+    new = [p for p in firsts if p.created >= PREVIOUS]
+    plan = {"previous_ma_rows": len(rows), "previous_leads": len(firsts) - len(new) + N_DELETED,
+            "previous_opps": len(then_opps), "previous_new_leads": len(new),
+            "previous_new_converted": sum(p.n_opps > 0 for p in new),
+            "previous_newly_converted": sum(p.n_opps > 0 and p.created < PREVIOUS and p.email not in deals for p in firsts),
+            "previous_removed_leads": N_DELETED, "previous_new_opps": len(opps) - len(then_opps),
+            "previous_moved": sum(o.stage != before[o.deal_id] for o in opps if o.deal_id in before)}
+    for stage, kind in (("6.受注", "won"), ("7.失注", "lost")):
+        plan[f"previous_{kind}"] = sum(o.stage == stage != before.get(o.deal_id) for o in opps)
+    return rows, then_opps, plan
 
 
 def write_ma(path: Path, rows: list[list[str]]) -> None:
@@ -399,7 +509,7 @@ def write_ma(path: Path, rows: list[list[str]]) -> None:
     path.write_bytes(buf.getvalue().encode("cp932"))   # strict: a character CP932 lacks is a bug here
 
 
-def write_sfa(path: Path, opps: list[Opp]) -> int:
+def write_sfa(path: Path, opps: list[Opp], exported: dt.datetime = EXPORTED) -> int:
     """The formatted report: title block, table from B4, total row, blank row, footer. Returns rows."""
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -423,19 +533,19 @@ def write_sfa(path: Path, opps: list[Opp]) -> int:
     ws.append([None, "総計", None, None, None, None, None, total])
     ws.cell(ws.max_row, 8).number_format = '"¥"#,##0'
     ws.append([])
-    for line in FOOTER:
+    for line in footer(exported):
         ws.append([None, line])
     for col, width in zip("ABCDEFGHIJKL", [2, 20, 58, 28, 40, 12, 12, 14, 12, 12, 12, 26], strict=True):
         ws.column_dimensions[col].width = width
     # Fixed document properties and zip timestamps: the same data gives the same bytes.
     wb.properties.creator = wb.properties.lastModifiedBy = "佐藤 健一"
-    wb.properties.created = wb.properties.modified = EXPORTED
+    wb.properties.created = wb.properties.modified = exported
     raw = io.BytesIO()
     ExcelWriter(wb, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED)).save()
     out = io.BytesIO()
     with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=EXPORTED.timetuple()[:6])
+            fixed = zipfile.ZipInfo(info.filename, date_time=exported.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
             dst.writestr(fixed, src.read(info.filename))
     path.write_bytes(out.getvalue())
@@ -465,7 +575,7 @@ def write_cost(path: Path, rows: list[list[str]], rng: random.Random) -> dict[st
 
 
 def write_readme(path: Path, t: Counter[str], n_rows: int, n_sfa_rows: int, opps: list[Opp],
-                 costs: dict[str, tuple[int, int]]) -> None:
+                 costs: dict[str, tuple[int, int]], p: dict[str, int]) -> None:
     won, lost = (sum(o.stage == st for o in opps) for st in ("6.受注", "7.失注"))
     cpa = "、".join(f"{s} ¥{c // max(n, 1):,}" for s, (c, n) in costs.items())
     text = f"""# サンプルデータ（sample_data/）
@@ -479,6 +589,8 @@ def write_readme(path: Path, t: Counter[str], n_rows: int, n_sfa_rows: int, opps
 | `ma_leads.csv` | MA（SATORI / Marketo 風）のリード一覧 {n_rows:,} 行 | **CP932**・CRLF・BOM なし。登録日時 `2025/04/01 10:23`、MQL日/SQL日 `2025/04/08` |
 | `sfa_opportunities.xlsx` | Salesforce の書式設定済みレポート（シート `商談レポート`）。商談 {len(opps):,} 件・{n_sfa_rows:,} 行 | タイトルとフィルタ条件の下、表は **B4 から**（A 列は空）。金額・日付は数値/日付セル。表の後に `総計` 行・空行・フッター {len(FOOTER)} 行 |
 | `cost_by_source.csv` | 有料の流入元の月別費用（`月, 流入元, 費用`） | **UTF-8（BOM 付き）**・CRLF。展示会は開催月のみ。年間の獲得単価（費用 ÷ 登録行数）: {cpa} |
+| `previous/ma_leads.csv` | 1 か月前（{PREVIOUS:%Y/%m/%d}）に同じ MA から取ったリード一覧 {p['previous_ma_rows']:,} 行 | `ma_leads.csv` と同じ形式・同じ汚れ（CP932・CRLF） |
+| `previous/sfa_opportunities.xlsx` | 同じ日の Salesforce レポート。商談 {p['previous_opps']:,} 件・{p['previous_sfa_rows']:,} 行 | `sfa_opportunities.xlsx` と同じ書式（フッターの作成日時が {PREVIOUS:%Y/%m/%d}） |
 
 ## 正しく読めたときの集計値
 
@@ -507,6 +619,21 @@ SFA（`sfa_opportunities.xlsx`）
 - 失注理由は自由記述（予算・タイミング・競合・ニーズ・その他が混在）。失注なのに空欄: {t['sfa_loss_blank']} 件
 - 完了予定日を過ぎても進行中: {t['sfa_open_overdue']} 件
 
+## 先月のエクスポート（`previous/`）
+
+「前回との比較」ページは、サンプルデータを表示している間この 2 ファイルを前回として使います。今月のデータを
+{PREVIOUS:%Y/%m/%d} {PREVIOUS.hour}:{PREVIOUS:%M} の時点に戻して作っているので、2 つの違いはこの 1 か月に起きたことだけです。
+前回のリードは {p['previous_leads']:,} 人・商談 {p['previous_opps']:,} 件。比較すると次の変化が出ます。
+
+- 新規リード（前回のエクスポート後に登録）: {p['previous_new_leads']} 人。うち既に商談があるもの {p['previous_new_converted']} 人
+- 消えたリード（前回の後に MA から削除: 配信停止・削除依頼）: {p['previous_removed_leads']} 人。前回のファイルにだけいる
+- 新たに商談化（前回からいたリードに初めて商談が付いた）: {p['previous_newly_converted']} 人。前回はその時点のステータス（SQL など）で、
+  前回より後の MQL日・SQL日 は空欄、スコアは低め
+- 新規商談（この 1 か月に作成）: {p['previous_new_opps']} 件
+- フェーズが動いた商談（前回もあった商談。受注・失注への移動を含む）: {p['previous_moved']} 件。前回は進行中のフェーズで、失注理由は空欄
+- 新たに受注 {p['previous_won']} 件・新たに失注 {p['previous_lost']} 件（今回初めて現れた商談を含む）
+- この 1 か月に 2 回目の登録をした人は、前回のファイルでは 1 行だけで、最終流入元も 1 回目のときの値
+
 ## English
 
 A fictional year of a Japanese B2B SaaS company, written by `scripts/make_sample_data.py` with a fixed seed
@@ -518,20 +645,33 @@ paid sources, UTF-8 with BOM. Read correctly (emails NFKC-normalised, trimmed, l
 {t['expected_linked']:,} link to a lead. The messiness listed above (re-registered people with differently written
 addresses, unusable addresses, CP932-only characters, unlinked and repeated deals, text amounts, free-text
 loss reasons) is deliberate.
+
+`previous/` holds last month's exports of the same company (taken {PREVIOUS:%Y/%m/%d}, same formats): this month's data
+taken back one month, so comparing the two (the 前回との比較 page does so while the sample is shown) finds
+{p['previous_new_leads']} new leads ({p['previous_new_converted']} already with an opportunity), {p['previous_removed_leads']} deleted leads,
+{p['previous_newly_converted']} newly converted leads, {p['previous_new_opps']} new opportunities, {p['previous_moved']} deals that moved stage, and
+{p['previous_won']} newly won and {p['previous_lost']} newly lost deals.
 """
     path.write_text(text, encoding="utf-8", newline="\n")
 
 
 def main(out_dir: Path = OUT_DIR) -> dict[str, int]:
-    """Write the four files into ``out_dir``; returns the messiness counts."""
+    """Write the four files into ``out_dir`` and last month's two into ``out_dir/previous``;
+    returns the messiness counts and (``previous_*``) what changed between the months."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(SEED)
-    rows, opps, tally = build(rng)
+    pairs, opps, tally = build(rng)
+    rows = [r for r, _ in pairs]
     write_ma(out_dir / "ma_leads.csv", rows)
     n_sfa_rows = write_sfa(out_dir / "sfa_opportunities.xlsx", opps)
     costs = write_cost(out_dir / "cost_by_source.csv", rows, rng)
-    write_readme(out_dir / "README.md", tally, len(rows), n_sfa_rows, opps, costs)
-    return dict(sorted(tally.items()))
+    # Its own generator, drawn from after this month's files are written: they stay as they were.
+    prev_rows, prev_opps, plan = previous_month(random.Random(SEED + 1), pairs, opps)
+    (out_dir / "previous").mkdir(exist_ok=True)
+    write_ma(out_dir / "previous" / "ma_leads.csv", prev_rows)
+    plan["previous_sfa_rows"] = write_sfa(out_dir / "previous" / "sfa_opportunities.xlsx", prev_opps, PREVIOUS)
+    write_readme(out_dir / "README.md", tally, len(rows), n_sfa_rows, opps, costs, plan)
+    return dict(sorted({**tally, **plan}.items()))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,15 @@
 """前回との比較 page through AppTest: this month's exports loaded on the upload page, last month's
 through the page's own uploaders; the KPIs and tables show the engine's numbers on a generated
 pair whose changes are known; English switch; a bad baseline file gives an error box while the
-page keeps working; a saved workspace file as the baseline; removing the baseline."""
+page keeps working; a saved workspace file as the baseline; removing the baseline. On the sample
+data the sample's last month is the baseline at once (numbers counted from the files in
+tests/sample_months.py), and never once the user's own data is shown."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
+from sample_months import sample_changes
 from snapshot_pair import make_pair
 
 from funnel.reader import Source
@@ -146,3 +149,77 @@ def test_masking_hides_people_in_the_drill_down(page, downloads):
     assert all("***@" in e for e in table["メールアドレス"])
     assert not any(e.startswith("n0_0@") for e in table["メールアドレス"])
     assert b"n0_0@" not in downloads["changes_new_leads.csv"]
+
+
+# -- the sample data: compared with the sample's last month at once ------------------------------
+
+def sample_baseline_shown(at) -> bool:
+    return any("サンプルの先月分" in x.value for x in [*at.info, *at.caption])
+
+
+def test_sample_is_compared_with_its_last_month_without_any_upload(app):
+    app.switch_page("pages/diff.py").run()
+    assert not app.exception and not app.error
+    assert all(not (u.value or []) for u in app.file_uploader)       # nothing was uploaded
+    want = sample_changes().counts
+    got = metrics_of(app)
+    assert got["リード数"] == (f"{want['leads_after']:,}", f"{want['leads_after'] - want['leads_before']:+,}")
+    assert [got[k][0] for k in ("新規リード", "新たに商談化", "ステージ移動", "新たに受注", "新たに失注")] == [
+        str(want[k]) for k in ("new_leads", "newly_converted", "moved", "won", "lost")]
+    assert sample_baseline_shown(app) and any("サンプルデータを表示中" in c.value for c in app.caption)
+    assert any("前回もサンプル" in i.value for i in app.info)
+    assert any("同じ架空の会社の1か月前" in m.value for m in app.markdown)
+    assert len(frame_with(app, "動き")) > 0 and len(frame_with(app, "失注理由")) == want["lost"]
+
+
+def test_users_own_data_is_never_compared_with_the_sample(app):
+    app.switch_page("pages/diff.py").run()
+    assert metrics_of(app)
+    app.switch_page("pages/upload.py").run()
+    app.file_uploader(key="up_ma").set_value(("leads_2025-06.csv", PAIR.cur_ma, "text/csv")).run()
+    app.file_uploader(key="up_sfa").set_value(("deals_2025-06.csv", PAIR.cur_sfa, "text/csv")).run()
+    app.switch_page("pages/diff.py").run()
+    assert not app.exception and not app.metric and not sample_baseline_shown(app)
+    assert any("前回（先月）のMAリードとSFA商談の両方" in i.value for i in app.info)
+    assert not any(c.value.startswith("✅") for c in app.caption)     # no baseline file listed
+    give_baseline(app)                                                # the user's own last month works
+    assert metrics_of(app)["リード数"] == ("55", "+7")
+
+
+def test_back_to_the_sample_brings_its_last_month_back(app):
+    app.switch_page("pages/upload.py").run()
+    app.file_uploader(key="up_ma").set_value(("leads_2025-06.csv", PAIR.cur_ma, "text/csv")).run()
+    app.file_uploader(key="up_sfa").set_value(("deals_2025-06.csv", PAIR.cur_sfa, "text/csv")).run()
+    app.switch_page("pages/diff.py").run()
+    assert not app.metric
+    app.switch_page("pages/upload.py").run()
+    app.button(key="back_to_sample").click().run()
+    app.switch_page("pages/diff.py").run()
+    assert not app.exception and sample_baseline_shown(app)
+    assert metrics_of(app)["新規リード"][0] == str(sample_changes().counts["new_leads"])
+
+
+def test_own_upload_replaces_the_sample_baseline(app):
+    app.switch_page("pages/diff.py").run()
+    app.file_uploader(key="diff_up_ma_0").set_value(("leads_2026-03.csv", PAIR.prev_ma, "text/csv")).run()
+    assert not app.exception and not app.metric and not sample_baseline_shown(app)
+    assert any("両方" in i.value for i in app.info)               # the sample's SFA file went with it
+    rows = len(PAIR.prev_ma.decode("utf-8-sig").splitlines()) - 1
+    assert [c.value for c in app.caption if c.value.startswith("✅")] == [f"✅ leads_2026-03.csv：{rows} 行"]
+
+
+def test_removed_sample_baseline_stays_removed(app):
+    app.switch_page("pages/diff.py").run()
+    app.button(key="diff_clear").click().run()
+    assert not app.exception and not app.metric and not sample_baseline_shown(app)
+    app.run()
+    assert not app.metric and any("両方" in i.value for i in app.info)
+
+
+def test_sample_baseline_in_english(app):
+    app.switch_page("pages/diff.py").run()
+    app.session_state["lang"] = "en"
+    app.run()
+    assert not app.exception
+    assert any("the sample's last month" in i.value for i in app.info)
+    assert metrics_of(app)["New leads"][0] == str(sample_changes().counts["new_leads"])

@@ -1,6 +1,8 @@
 """The bundled sample data (sample_data/): the formats a user relies on, the generator's
 determinism, and the engine's reading of it checked against counts computed here with plain
-pandas/Python (emails normalised independently: NFKC, strip, lower-case)."""
+pandas/Python (emails normalised independently: NFKC, strip, lower-case). Last month's exports
+(``sample_data/previous/``): the same formats, an earlier state of the same data, and the
+comparison (funnel.diff) against changes counted from the two months' files (tests/sample_months.py)."""
 
 from __future__ import annotations
 
@@ -18,14 +20,18 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
+from sample_months import PREVIOUS, count_changes, read_month
 
+from funnel import diff as D
 from funnel.analysis import run_analysis
 from funnel.reader import Source
+from funnel.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 MA, SFA, COST = SAMPLE / "ma_leads.csv", SAMPLE / "sfa_opportunities.xlsx", SAMPLE / "cost_by_source.csv"
-FILES = ("ma_leads.csv", "sfa_opportunities.xlsx", "cost_by_source.csv", "README.md")
+FILES = ("ma_leads.csv", "sfa_opportunities.xlsx", "cost_by_source.csv", "README.md",
+         "previous/ma_leads.csv", "previous/sfa_opportunities.xlsx")
 SFA_HEADER = ["商談 ID", "商談名", "取引先名", "取引先責任者: メール", "商談 所有者", "フェーズ", "金額",
               "完了予定日", "作成日", "リードソース", "失注理由"]
 
@@ -199,3 +205,99 @@ def test_sample_tells_a_believable_story(result: dict[str, Any]) -> None:
     assert 0.85 <= result["match"]["opportunities_linked"] / result["sfa"]["opportunities"] <= 0.92
     assert {x["category"] for x in result["loss_reasons"]} == {"budget", "timing", "competitor", "no_need",
                                                                "other", "blank"}
+
+
+# -- last month's exports (sample_data/previous/) ----------------------------------------------
+
+PREVIOUS_AT = dt.datetime(2026, 3, 2, 9, 15)
+
+
+@pytest.fixture(scope="module")
+def previous_ma() -> pd.DataFrame:
+    df = pd.read_csv(PREVIOUS / "ma_leads.csv", encoding="cp932", dtype=str, keep_default_na=False)
+    df["key"] = df["メールアドレス"].map(norm)
+    return df
+
+
+@pytest.fixture(scope="module")
+def previous_sheet() -> list[tuple[Any, ...]]:
+    wb = openpyxl.load_workbook(PREVIOUS / "sfa_opportunities.xlsx")
+    assert wb.sheetnames == ["商談レポート"]
+    return [tuple(r) for r in wb["商談レポート"].iter_rows(values_only=True)]
+
+
+def test_previous_files_have_the_same_formats(previous_sheet: list[tuple[Any, ...]], sheet: list[tuple[Any, ...]]) -> None:
+    raw = (PREVIOUS / "ma_leads.csv").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    text = raw.decode("cp932")
+    assert text.splitlines()[0] == MA.read_bytes().decode("cp932").splitlines()[0]
+    assert raw.count(b"\n") == raw.count(b"\r\n") and "㈱" in text and "髙" in text
+    assert previous_sheet[:4] == sheet[:4]             # title, filter line, blank row, header at B4
+    total = next(i for i, r in enumerate(previous_sheet) if r[1] == "総計")
+    footer = [r[1] for r in previous_sheet[total + 2:]]
+    assert footer[0] == "機密情報 - 配布禁止" and footer[2] == "作成者: 佐藤 健一 / 2026/03/02 9:15" and len(footer) == 4
+    body = previous_sheet[4:total]
+    assert previous_sheet[total][7] == sum(r[7] for r in body if isinstance(r[7], int | float)) + sum(
+        int(r[7].strip("¥").replace(",", "")) for r in body if isinstance(r[7], str))
+
+
+def test_previous_is_an_earlier_state_of_the_same_data(previous_ma: pd.DataFrame, ma: pd.DataFrame,
+                                                       previous_sheet: list[tuple[Any, ...]],
+                                                       deals: pd.DataFrame) -> None:
+    at = PREVIOUS_AT.strftime("%Y/%m/%d %H:%M")
+    assert (previous_ma["登録日時"] < at).all()
+    same = ["メールアドレス", "苗字", "名前", "企業名", "部署名", "流入元", "登録日時"]
+    then = previous_ma[same].apply(tuple, axis=1)
+    now = ma.loc[ma["登録日時"] < at, same].apply(tuple, axis=1)
+    assert set(now) <= set(then)                       # every earlier registration, as written
+    assert 0 < len(set(then) - set(now)) <= 5          # a few leads deleted since
+    for day in ("MQL日", "SQL日"):                     # no date after the export
+        assert (previous_ma[day] < "2026/03/02").all()
+    top = next(i for i, r in enumerate(previous_sheet) if r[1] == "商談 ID")
+    end = next(i for i, r in enumerate(previous_sheet) if r[1] == "総計")
+    old = pd.DataFrame([r[1:] for r in previous_sheet[top + 1:end]], columns=SFA_HEADER).drop_duplicates("商談 ID")
+    assert (old["作成日"] < PREVIOUS_AT).all() and set(old["商談 ID"]) <= set(deals["商談 ID"])
+    now_stage = dict(zip(deals["商談 ID"], deals["フェーズ"], strict=True))
+    closed = old[old["フェーズ"].isin(["6.受注", "7.失注"])]
+    assert all(now_stage[d] == s for d, s in zip(closed["商談 ID"], closed["フェーズ"], strict=True))
+    assert old.loc[~old["フェーズ"].isin(["6.受注", "7.失注"]), "失注理由"].isna().all()
+
+
+@pytest.fixture(scope="module")
+def sample_diff() -> Any:
+    sides = []
+    for folder in (PREVIOUS, SAMPLE):
+        ws = Workspace()
+        ws.load("ma", Source.from_path(folder / "ma_leads.csv"))
+        ws.load("sfa", Source.from_path(folder / "sfa_opportunities.xlsx"))
+        ws.build()
+        sides.append(ws)
+    yield D.compare(*sides), sides[1]
+    for ws in sides:
+        ws.close()
+
+
+def test_comparison_of_the_sample_months_finds_the_planned_changes(
+        sample_diff: Any, generated: tuple[Path, dict[str, int]]) -> None:
+    d, cur = sample_diff
+    s = d.summary
+    want = count_changes(read_month(PREVIOUS), read_month(SAMPLE))
+    assert {k: getattr(s, k) for k in want.counts} == want.counts
+    _, made = generated                                # and the generator's own plan
+    assert {k: made[f"previous_{k}"] for k in ("new_leads", "new_converted", "newly_converted", "removed_leads",
+                                                "new_opps", "moved", "won", "lost")} == {
+        k: want.counts[k] for k in ("new_leads", "new_converted", "newly_converted", "removed_leads", "new_opps",
+                                    "moved", "won", "lost")}
+    assert (made["previous_leads"], made["previous_opps"]) == (s.leads_before, s.opps_before)
+    # what the page shows: every kind of change the sample is meant to demonstrate is there
+    assert min(s.new_leads, s.new_converted, s.newly_converted, s.moved, s.won, s.lost, s.removed_leads) > 0
+    assert s.unconverted == s.removed_opps == s.reopened == 0
+    assert (s.rate_before.converted, s.rate_before.leads) == want.rate_before
+    assert (s.rate_after.converted, s.rate_after.leads) == want.rate_after
+    assert {r.group: (r.leads, r.converted) for r in d.new_leads_by_source} == want.new_by_source
+    assert {r.group: (r.leads, r.converted) for r in d.newly_converted} == want.conv_by_source
+    assert {(m.from_stage, m.to_stage): m.count for m in d.stage_moves} == want.stage_moves
+    lost = D.changes(cur.con, "lost", limit=None).items
+    assert {r["deal_id"]: r["loss_reason"] for r in lost} == want.lost_reasons
+    assert d.opp_method == "deal_id" and not d.notices

@@ -5,6 +5,10 @@ Like the session's own workspace (:func:`ui.state.session_workspace`), it is cre
 connection and temporary folder, never shared between sessions. "This month" is the session's
 current data; the baseline is built with the same link choice (when last month's files have
 its columns) and the same loss-reason rules, so both loads are measured alike.
+
+While the sample data is shown, the baseline is the sample's own last month
+(``sample_data/previous/``) until the user gives one; it goes as soon as the user's data is
+shown (:func:`follow_data`), so a user's exports are never compared with the sample.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from funnel.workspace import Build, Workspace
 from ui import state
 from ui.state import Current, FileEntry
 
+# The sample's last month: the same file names one folder down (scripts/make_sample_data.py).
+SAMPLE_FILES = {side: [p.parent / "previous" / p.name for p in paths] for side, paths in state.SAMPLE_FILES.items()}
+
 
 @st.cache_resource(scope="session", on_release=lambda ws: ws.close(), show_spinner=False)
 def baseline_workspace() -> Workspace:
@@ -42,6 +49,8 @@ class BaselineState:
     saved: tuple[str, str] | None = None    # (name, SHA-256) of the saved workspace file in use
     saved_settings: Any = None              # its funnel.saved.Settings (mapping, link)
     saved_error: str | None = None          # SHA-256 of a saved file that could not be opened
+    sample: bool = False                    # the files are the sample's last month
+    declined: int | None = None             # data version at which the user removed the sample's
 
 
 @dataclass
@@ -83,13 +92,13 @@ def use_uploads(side: str, uploads: list[tuple[str, bytes]]) -> bool:
     are the files already loaded (a rerun keeps the uploader's files)."""
     found = baseline_state()
     wanted = [(name, hashlib.sha256(data).hexdigest()) for name, data in uploads]
-    if wanted == [(f.name, f.digest) for f in found.files[side]]:
+    if not found.sample and wanted == [(f.name, f.digest) for f in found.files[side]]:
         return False
     ws = baseline_workspace()
-    if found.saved is not None:          # exports replace a saved file as the baseline
+    if found.saved is not None or found.sample:   # both sides of a saved file or of the sample go
         ws.clear()
         found.files = {s: [] for s in SIDES}
-        found.saved, found.saved_settings = None, None
+        found.saved, found.saved_settings, found.sample = None, None, False
     ws.clear(side)
     found.files[side] = [_load(ws, side, name, data, digest)
                          for (name, data), (_, digest) in zip(uploads, wanted, strict=True)]
@@ -109,7 +118,7 @@ def use_saved(name: str, data: bytes) -> FunnelError | None:
     ws = baseline_workspace()
     ws.clear()
     found.files = {s: [] for s in SIDES}
-    found.saved, found.saved_settings = None, None
+    found.saved, found.saved_settings, found.sample = None, None, False
     _changed(found)
     try:
         restored = saved.restore(ws, data, name, build=False)
@@ -124,13 +133,44 @@ def use_saved(name: str, data: bytes) -> FunnelError | None:
 
 def clear() -> None:
     """Forget the baseline's files (both sides) and the comparison's tables in this month's
-    workspace."""
+    workspace. The sample's last month, once removed, is not given again for the same data."""
     found = baseline_state()
     baseline_workspace().clear()
     forget(state.session_workspace().con)
     found.files = {s: [] for s in SIDES}
-    found.saved, found.saved_settings = None, None
+    found.saved, found.saved_settings, found.sample = None, None, False
+    found.declined = state.data_state().version
     _changed(found)
+
+
+def use_sample() -> None:
+    """Make the sample's last month (``sample_data/previous/``) the baseline."""
+    found = baseline_state()
+    ws = baseline_workspace()
+    ws.clear()
+    found.files = {s: [] for s in SIDES}
+    found.saved, found.saved_settings = None, None
+    for side, paths in SAMPLE_FILES.items():
+        for path in paths:
+            data = path.read_bytes()
+            found.files[side].append(_load(ws, side, path.name, data, hashlib.sha256(data).hexdigest()))
+    found.sample = True
+    _changed(found)
+
+
+def follow_data() -> BaselineState:
+    """Keep the baseline with the data shown: the sample's last month while the sample data is
+    shown and no other baseline was given (nor the sample's removed), none of it once the
+    user's own data is shown."""
+    found = baseline_state()
+    data = state.data_state()
+    if data.mode != "sample":
+        if found.sample:
+            clear()
+        found.declined = None
+    elif not found.sample and not has_files() and found.declined != data.version:
+        use_sample()
+    return found
 
 
 def _changed(found: BaselineState) -> None:
