@@ -7,16 +7,14 @@ the UI; the full list of one source is produced only when a download asks for it
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
-from funnel.export import csv_bytes
+from funnel.listing import Paged, clamp_page, query_csv
 from funnel.metrics import Filters
-from funnel.privacy import mask_rows
 from funnel.sql import drill as q
 from funnel.sql import records, scalar
 
@@ -29,7 +27,7 @@ COLUMNS: tuple[str, ...] = ("email_raw", "name", "company", "source", "created_a
 
 
 @dataclass(frozen=True)
-class LeadPage:
+class LeadPage(Paged):
     """One page of leads: ``items`` are rows ``offset`` .. ``offset + len(items) - 1`` of
     ``total``."""
 
@@ -37,14 +35,6 @@ class LeadPage:
     total: int
     page: int                   # 1-based, clamped into 1 .. pages
     page_size: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.page_size))
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.page_size
 
 
 def _of_source(f: Filters, source: str | None) -> Filters:
@@ -62,12 +52,9 @@ def lead_page(con: duckdb.DuckDBPyConnection, f: Filters, source: str | None, *,
         page: clamped into the pages that exist, so a page number kept from a longer list
             still shows rows.
     """
-    if page_size < 1:
-        raise ValueError("page_size must be at least 1")
     where = _of_source(f, source).where()
     total = int(scalar(con, *q.count(where, status, search)) or 0)
-    pages = max(1, math.ceil(total / page_size))
-    page = min(max(1, page), pages)
+    page = clamp_page(page, total, page_size)
     sql, params = q.leads(where, status, search, f.touch, page_size, (page - 1) * page_size)
     return LeadPage([_row(r) for r in records(con, sql, params)], total, page, page_size)
 
@@ -78,22 +65,8 @@ def _row(r: dict[str, Any]) -> dict[str, Any]:
 
 def all_leads_csv(con: duckdb.DuckDBPyConnection, f: Filters, source: str | None, headers: Sequence[str], *,
                   status: str = "all", search: str | None = None, mask: bool = False) -> bytes:
-    """Every lead of ``source`` (same filters as :func:`lead_page`) as Excel-safe CSV bytes;
-    ``mask``: emails and names masked (:mod:`funnel.privacy`, the app's screen-sharing switch).
-
-    Meant for a download button's callable, which Streamlit runs on another thread than the
-    script: a DuckDB connection must not be used by two threads at once, so the query runs
-    on its own cursor (a second connection to the same in-memory database).
-    """
-    if len(headers) != len(COLUMNS):
-        raise ValueError("one header per column is needed")
+    """Every lead of ``source`` (same filters as :func:`lead_page`) as Excel-safe CSV bytes,
+    for a download button (see :func:`funnel.listing.query_csv`); ``mask``: emails and names
+    masked."""
     where = _of_source(f, source).where()
-    cur = con.cursor()
-    try:
-        found = records(cur, *q.leads(where, status, search, f.touch, None))
-    finally:
-        cur.close()
-    cells: Iterable[Sequence[Any]] = ([r[c] for c in COLUMNS] for r in found)
-    if mask:
-        cells = mask_rows(COLUMNS, cells)
-    return csv_bytes(list(headers), cells)
+    return query_csv(con, *q.leads(where, status, search, f.touch, None), COLUMNS, headers, mask=mask)

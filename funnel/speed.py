@@ -25,16 +25,14 @@ takes.
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
-from funnel.export import csv_bytes
+from funnel.listing import Paged, clamp_page, query_csv
 from funnel.metrics import Filters, wilson
-from funnel.privacy import mask_rows
 from funnel.sql import records, rows, scalar
 from funnel.sql import speed as q
 
@@ -130,7 +128,7 @@ def as_of(con: duckdb.DuckDBPyConnection) -> dt.date | None:
 
 
 @dataclass(frozen=True)
-class Stuck:
+class Stuck(Paged):
     """Open opportunities older than ``days`` on ``as_of``, one page of them, and the counts
     the list cannot include."""
 
@@ -146,25 +144,14 @@ class Stuck:
     page: int
     page_size: int
 
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.page_size))
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.page_size
-
 
 def stuck(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, days: int, *, page: int = 1,
           page_size: int = PAGE_SIZE) -> Stuck:
     """Page ``page`` (1-based, clamped) of the open opportunities older than ``days`` days
     (days since creation, on ``as_of_date``), oldest first."""
-    if page_size < 1:
-        raise ValueError("page_size must be at least 1")
     n_open, total, amount, no_amount, no_created, after = rows(con, *q.stuck_summary(as_of_date, days))[0]
     total = int(total)
-    pages = max(1, math.ceil(total / page_size))
-    page = min(max(1, page), pages)
+    page = clamp_page(page, total, page_size)
     items = [{c: r[c] for c in STUCK_COLUMNS}
              for r in records(con, *q.stuck_page(as_of_date, days, page_size, (page - 1) * page_size))]
     return Stuck(as_of_date, days, int(n_open), total, float(amount or 0), int(no_amount), int(no_created),
@@ -173,23 +160,9 @@ def stuck(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, days: int, *, pag
 
 def stuck_csv(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, days: int, headers: Sequence[str],
               mask: bool = False) -> bytes:
-    """Every stuck opportunity as Excel-safe CSV bytes, same columns as the list; ``mask``:
-    personal data masked (:mod:`funnel.privacy`, the app's screen-sharing switch).
-
-    For a download button's callable, which runs on another thread: the query uses its own
-    cursor (a DuckDB connection must not serve two threads at once).
-    """
-    if len(headers) != len(STUCK_COLUMNS):
-        raise ValueError("one header per column is needed")
-    cur = con.cursor()
-    try:
-        found = records(cur, *q.stuck_page(as_of_date, days, None))
-    finally:
-        cur.close()
-    cells: Iterable[Sequence[Any]] = ([r[c] for c in STUCK_COLUMNS] for r in found)
-    if mask:
-        cells = mask_rows(STUCK_COLUMNS, cells)
-    return csv_bytes(list(headers), cells)
+    """Every stuck opportunity as Excel-safe CSV bytes, same columns as the list, for a
+    download button (see :func:`funnel.listing.query_csv`); ``mask``: personal data masked."""
+    return query_csv(con, *q.stuck_page(as_of_date, days, None), STUCK_COLUMNS, headers, mask=mask)
 
 
 def spreads_table(items: Sequence[Spread]) -> list[dict[str, Any]]:
