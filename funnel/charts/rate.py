@@ -47,6 +47,16 @@ def _color(kinds_present: Sequence[str], lang: str, context: str) -> alt.Color:
                                                      range=[_FILL[k] for k in shown]), legend=legend)
 
 
+
+def _rate_tooltips(group: alt.Tooltip, lang: str) -> list[alt.Tooltip]:
+    """The tooltip of a rate bar: its group (source or month), then the numbers of the table."""
+    return [group,
+            alt.Tooltip("leads:Q", title=t("rate.col.leads", lang), format=","),
+            alt.Tooltip("converted:Q", title=t("rate.col.converted", lang), format=","),
+            alt.Tooltip("rate:Q", title=t("term.opportunity_rate", lang), format=".1%"),
+            alt.Tooltip("ci_low:Q", title=t("rate.col.ci_low", lang), format=".1%"),
+            alt.Tooltip("ci_high:Q", title=t("rate.col.ci_high", lang), format=".1%")]
+
 def _reference_values(band: tuple[float, float], target: float, lang: str) -> tuple[list[dict[str, Any]],
                                                                                    list[dict[str, Any]]]:
     band_v = [{"lo": band[0], "hi": band[1], "mid": (band[0] + band[1]) / 2,
@@ -116,12 +126,7 @@ def build_rate_by_source(rates: Sequence[Rate], *, target: float, lang: str, sor
         x=x, color=_color([v["kind"] for v in values], lang, "source"),
         stroke=alt.condition("datum.kind == 'normal'", alt.value(None), alt.value(COLORS["data"])),
         strokeDash=alt.condition("datum.kind == 'normal'", alt.value([1, 0]), alt.value([5, 3])),
-        tooltip=[alt.Tooltip("label:N", title=t("term.source", lang)),
-                 alt.Tooltip("leads:Q", title=t("rate.col.leads", lang), format=","),
-                 alt.Tooltip("converted:Q", title=t("rate.col.converted", lang), format=","),
-                 alt.Tooltip("rate:Q", title=t("term.opportunity_rate", lang), format=".1%"),
-                 alt.Tooltip("ci_low:Q", title=t("rate.col.ci_low", lang), format=".1%"),
-                 alt.Tooltip("ci_high:Q", title=t("rate.col.ci_high", lang), format=".1%")])
+        tooltip=_rate_tooltips(alt.Tooltip("label:N", title=t("term.source", lang)), lang))
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
         x=alt.X("ci_low:Q", scale=x_scale, title=t("term.opportunity_rate", lang)), x2="ci_high:Q")
     labels = _haloed(base, {"x": alt.X("ci_high:Q", scale=x_scale), "text": "text:N"},
@@ -189,12 +194,7 @@ def build_rate_by_month(cohorts: Sequence[Cohort], *, target: float, lang: str,
         y=y, color=_color([v["kind"] for v in values], lang, "month"),
         stroke=alt.condition("datum.kind == 'normal'", alt.value(None), alt.value(COLORS["muted"])),
         strokeDash=alt.condition("datum.kind == 'normal'", alt.value([1, 0]), alt.value([5, 3])),
-        tooltip=[alt.Tooltip("month:O", title=t("rate.chart.month_axis", lang)),
-                 alt.Tooltip("leads:Q", title=t("rate.col.leads", lang), format=","),
-                 alt.Tooltip("converted:Q", title=t("rate.col.converted", lang), format=","),
-                 alt.Tooltip("rate:Q", title=t("term.opportunity_rate", lang), format=".1%"),
-                 alt.Tooltip("ci_low:Q", title=t("rate.col.ci_low", lang), format=".1%"),
-                 alt.Tooltip("ci_high:Q", title=t("rate.col.ci_high", lang), format=".1%")])
+        tooltip=_rate_tooltips(alt.Tooltip("month:O", title=t("rate.chart.month_axis", lang)), lang))
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
         y=alt.Y("ci_low:Q", scale=y_scale, title=t("term.opportunity_rate", lang)), y2="ci_high:Q")
     at_top = alt.Y("ci_high:Q", scale=y_scale)
