@@ -25,7 +25,7 @@ from funnel.mapping import SIDES, ColumnProfile, Mapping, detect_mapping, resolv
 from funnel.reader import LoadedTable, LoadReport, Notice, Source, load_file
 from funnel.rules import LossRules, classify_stage, parse_flag, status_level
 from funnel.sql import cohorts as cohort_sql
-from funnel.sql import connect, drop_table, forget_lock, ingest, lock_for, measure, scalar
+from funnel.sql import connect, drop_table, forget_lock, ingest, lock_for, scalar
 from funnel.sql import link as lk
 from funnel.sql import stage as st
 from funnel.sql.normalize import best_date_format, detect_date_order
@@ -216,17 +216,17 @@ class Workspace:
             st.create_side_rows(self.con, side, plans[side], key,
                                 max((lt.report.rows_read + lt.report.rows_dropped for lt in self.files[side]), default=0))
         self._lookups()
-        has = {f: any(m.column(f) for m in mappings["sfa"]) for f in ("is_won", "is_closed", "won_date")}
-        lk.create_opps(self.con, has_is_won=has["is_won"], has_is_closed=has["is_closed"],
-                       has_won_date=has["won_date"])
-        self.apply_loss_rules(loss_rules or LossRules.default())
+        lk.create_opps_base(self.con)
+        self._put_loss_lookup(lk.base_loss_reasons(self.con), loss_rules or LossRules.default())
         sf15 = link_spec.kind == "id" and lk.salesforce_id_mix(self.con)
         lk.create_link_values(self.con, link_spec.kind, sf15)
         lk.create_links(self.con)
+        has = {f: any(m.column(f) for m in mappings["sfa"]) for f in ("is_won", "is_closed", "won_date")}
+        lk.finish_opps(self.con, has_is_won=has["is_won"], has_is_closed=has["is_closed"],
+                       has_won_date=has["won_date"])
         mapped = {f: any(m.column(f) for m in mappings["ma"]) for f in ("status", "lifecycle_stage", "converted")}
         lk.create_leads(self.con, status=mapped["status"], lifecycle=mapped["lifecycle_stage"],
                         converted=mapped["converted"])
-        measure.finish_links(self.con)
         if sf15:
             notices.append(("notice.salesforce_15", {}))
         result = Build(mappings, link_spec, identity, self._counts(), orders, notices)
@@ -278,11 +278,13 @@ class Workspace:
     @_locked
     def apply_loss_rules(self, rules: LossRules) -> None:
         """(Re)classify the loss reasons of lost opportunities with ``rules``."""
-        texts = lk.lost_reason_texts(self.con)
+        self._put_loss_lookup(lk.lost_reason_texts(self.con), rules)
+        lk.add_loss_categories(self.con)
+
+    def _put_loss_lookup(self, texts: list[str], rules: LossRules) -> None:
         found = [rules.classify(t) for t in texts]
         st.put_lookup(self.con, "loss_lookup", texts, {
             "category": ("VARCHAR", [c for c, _ in found]), "keyword": ("VARCHAR", [k for _, k in found])})
-        lk.add_loss_categories(self.con)
 
     def _counts(self) -> dict[str, SideCounts]:
         out = {}

@@ -67,15 +67,9 @@ def create_leads(con: duckdb.DuckDBPyConnection, *, status: bool, lifecycle: boo
         LEFT JOIN counts c USING (lead_key)""")
 
 
-def create_opps(con: duckdb.DuckDBPyConnection, *, has_is_won: bool, has_is_closed: bool,
-                has_won_date: bool) -> None:
-    """``opps`` from ``sfa_rows``: the last row of each key wins (later monthly export)."""
-    # A mapped flag column that is blank means "no" (Salesforce API exports write IsWon as
-    # "1" or nothing); an unrecognisable value is NULL and the stage decides.
-    won_flag = "(CASE WHEN o.is_won_raw IS NULL THEN false ELSE wf.flag END)" if has_is_won else "NULL::BOOLEAN"
-    closed_flag = ("(CASE WHEN o.is_closed_raw IS NULL THEN false ELSE cf.flag END)" if has_is_closed
-                   else "NULL::BOOLEAN")
-    won_date = "o.won_at IS NOT NULL" if has_won_date else "false"
+def create_opps_base(con: duckdb.DuckDBPyConnection) -> None:
+    """``opps_base`` from ``sfa_rows``: one row per opportunity key, the last row of each key
+    winning (a later monthly export); :func:`finish_opps` turns it into ``opps``."""
     run(con, """
         CREATE OR REPLACE TABLE opps_base AS
         SELECT _key AS opp_key,
@@ -100,19 +94,51 @@ def create_opps(con: duckdb.DuckDBPyConnection, *, has_is_won: bool, has_is_clos
         -- The last row wins: its position in file order as one BIGINT (cheaper than a struct).
         FROM (SELECT *, _file::BIGINT * 4294967296 + _row AS _pos FROM sfa_rows WHERE _key IS NOT NULL)
         GROUP BY _key""")
+
+
+def finish_opps(con: duckdb.DuckDBPyConnection, *, has_is_won: bool, has_is_closed: bool,
+                has_won_date: bool) -> None:
+    """``opps`` from ``opps_base`` (which it drops): outcome, loss category and lead count.
+
+    Needs the lookups ``stage_outcomes``/``flags``, ``loss_lookup`` over
+    :func:`base_loss_reasons`, and ``links``: all three columns are added in the one statement
+    that writes ``opps`` (each rewrite of the table is a full pass).
+    """
+    # A mapped flag column that is blank means "no" (Salesforce API exports write IsWon as
+    # "1" or nothing); an unrecognisable value is NULL and the stage decides.
+    won_flag = "(CASE WHEN o.is_won_raw IS NULL THEN false ELSE wf.flag END)" if has_is_won else "NULL::BOOLEAN"
+    closed_flag = ("(CASE WHEN o.is_closed_raw IS NULL THEN false ELSE cf.flag END)" if has_is_closed
+                   else "NULL::BOOLEAN")
+    won_date = "o.won_at IS NOT NULL" if has_won_date else "false"
     run(con, f"""
         CREATE OR REPLACE TABLE opps AS
         SELECT o.*,
-               CASE WHEN {won_flag} THEN 'won'
-                    WHEN {won_flag} IS NULL AND ({won_date} OR coalesce(so.outcome, 'open') = 'won') THEN 'won'
-                    WHEN {closed_flag} THEN 'lost'
-                    WHEN {closed_flag} IS NULL AND coalesce(so.outcome, 'open') = 'lost' THEN 'lost'
-                    ELSE 'open' END AS outcome
-        FROM opps_base o
-        LEFT JOIN stage_outcomes so ON so.k = o.stage
-        LEFT JOIN flags wf ON wf.k = o.is_won_raw
-        LEFT JOIN flags cf ON cf.k = o.is_closed_raw""")
+               CASE WHEN o.outcome <> 'lost' THEN NULL
+                    WHEN o.loss_reason IS NULL THEN 'blank'
+                    ELSE coalesce(ll.category, 'other') END AS loss_category,
+               CASE WHEN o.outcome = 'lost' THEN ll.keyword END AS loss_keyword,
+               coalesce(c.n, 0) AS n_leads
+        FROM (SELECT o.*,
+                     CASE WHEN {won_flag} THEN 'won'
+                          WHEN {won_flag} IS NULL AND ({won_date} OR coalesce(so.outcome, 'open') = 'won') THEN 'won'
+                          WHEN {closed_flag} THEN 'lost'
+                          WHEN {closed_flag} IS NULL AND coalesce(so.outcome, 'open') = 'lost' THEN 'lost'
+                          ELSE 'open' END AS outcome
+              FROM opps_base o
+              LEFT JOIN stage_outcomes so ON so.k = o.stage
+              LEFT JOIN flags wf ON wf.k = o.is_won_raw
+              LEFT JOIN flags cf ON cf.k = o.is_closed_raw) o
+        LEFT JOIN loss_lookup ll ON ll.k = o.loss_reason
+        LEFT JOIN (SELECT opp_key, count(*) AS n FROM links GROUP BY opp_key) c USING (opp_key)""")
     run(con, "DROP TABLE opps_base")
+
+
+def base_loss_reasons(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Distinct loss-reason texts of ``opps_base``, whatever the outcome (a superset of the
+    lost ones: the outcome is only known in the statement that uses the lookup)."""
+    from funnel.sql import rows
+
+    return [r[0] for r in rows(con, "SELECT DISTINCT loss_reason FROM opps_base WHERE loss_reason IS NOT NULL")]
 
 
 def add_loss_categories(con: duckdb.DuckDBPyConnection) -> None:

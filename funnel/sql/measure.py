@@ -9,22 +9,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-import duckdb
-
-from funnel.sql import ident, run
+from funnel.sql import ident
 
 SqlParams = tuple[str, dict[str, Any]]
 #: Group of opportunities linked to no lead (distinct from a lead with no source, NULL).
 NO_LEAD = "\x00no lead"
-
-
-def finish_links(con: duckdb.DuckDBPyConnection) -> None:
-    """Add to each opportunity the number of leads linked to it."""
-    run(con, """
-        CREATE OR REPLACE TABLE opps AS
-        SELECT o.* EXCLUDE (n_leads), coalesce(c.n, 0) AS n_leads
-        FROM (SELECT *, 0 AS n_leads FROM opps) o
-        LEFT JOIN (SELECT opp_key, count(*) AS n FROM links GROUP BY opp_key) c USING (opp_key)""")
 
 
 def source_column(touch: str) -> str:
