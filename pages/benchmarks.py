@@ -17,7 +17,7 @@ from funnel.metrics import by_source
 from funnel.present import num, pct, source_label, yen
 from ui import state
 from ui.state import keep, lang, t
-from ui.widgets import definition, download_frame, require_current, show_table
+from ui.widgets import definition, download_frame, require_current, show_chart, show_table
 
 EDITOR = "bench_editor"
 
@@ -174,7 +174,7 @@ with results:
     for unit in ("percent", "yen"):
         part = frame[frame["unit"] == unit]
         if len(part):
-            st.altair_chart(build_benchmark_chart(part, unit, titles), theme=None, width="stretch")
+            show_chart(build_benchmark_chart(part, unit, titles))
 
     st.subheader(t("bench.table.title"))
     table = pd.DataFrame(table_rows)

@@ -16,7 +16,7 @@ from funnel.charts.cost import build_cpa_chart, build_return_chart
 from funnel.present import num, yen
 from ui import state
 from ui.state import lang, session_benchmarks, t
-from ui.widgets import definition, download_frame, require_current, show_table
+from ui.widgets import definition, download_frame, require_current, show_chart, show_table
 
 EDITOR = "cost_editor"
 
@@ -153,10 +153,10 @@ if any(r.won_without_amount for r in report.rows):
     st.caption(t("cost.won_without_amount", n=num(tot.won_without_amount)))
 
 st.subheader(t("cost.chart.cpa_title"))
-st.altair_chart(build_cpa_chart(report.rows, band, lang()), theme=None, width="stretch")
+show_chart(build_cpa_chart(report.rows, band, lang()))
 st.caption(t("cost.chart.cpa_caption", band=band_text, source=cpa_bench.source if cpa_bench else "—"))
 st.subheader(t("cost.chart.return_title"))
-st.altair_chart(build_return_chart(report.rows, lang()), theme=None, width="stretch")
+show_chart(build_return_chart(report.rows, lang()))
 st.caption(t("cost.chart.return_caption"))
 
 # -- per month -----------------------------------------------------------------------------------

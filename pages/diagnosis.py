@@ -14,7 +14,7 @@ from funnel import diagnosis as D
 from funnel.charts.diagnosis import build_category_chart, build_roadmap_chart
 from ui.privacy import masked
 from ui.state import lang, t
-from ui.widgets import definition, download_frame, require_current
+from ui.widgets import definition, download_frame, require_current, show_chart
 
 ss = st.session_state
 L = lang()
@@ -126,7 +126,7 @@ with summary:
     definition("diagnosis.def.score")
 
     st.header(t("diagnosis.roadmap.title"))
-    st.altair_chart(build_roadmap_chart(diag, checklist, L), theme=None, width="stretch")
+    show_chart(build_roadmap_chart(diag, checklist, L))
     if diag.current_step:
         step = checklist.step(diag.current_step)
         st.markdown(t("diagnosis.roadmap.current", n=checklist.step_number(step.id), name=step.name(L),
@@ -153,7 +153,7 @@ with summary:
         st.success(t("diagnosis.priorities.none"), icon="✅")
 
     st.header(t("diagnosis.category.title"))
-    st.altair_chart(build_category_chart(diag, checklist, L), theme=None, width="stretch")
+    show_chart(build_category_chart(diag, checklist, L))
 
 # -- saving ------------------------------------------------------------------------------------------
 with c_save:

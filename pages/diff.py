@@ -18,7 +18,7 @@ from funnel.present import loss_label, num, pct, source_label, stage_label
 from ui import baseline as B
 from ui import state
 from ui.state import remembered, t
-from ui.widgets import definition, download_frame, notices, require_current, show_table
+from ui.widgets import definition, download_frame, notices, require_current, show_chart, show_table
 
 TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "htm", "html", "xml"]
 PAGE_SIZE = 50
@@ -201,7 +201,7 @@ with kpi_area.expander(t("diff.counts.table")):
 st.header(t("diff.new.title"))
 st.caption(t("diff.new.caption"))
 if d.new_leads_by_source:
-    st.altair_chart(build_new_leads(d.new_leads_by_source, lang), theme=None, width="stretch")
+    show_chart(build_new_leads(d.new_leads_by_source, lang))
     new = pd.DataFrame([{t("diff.col.source"): source_label(r.group, lang), t("diff.col.new_leads"): r.leads,
                          t("diff.col.converted"): r.converted, t("diff.col.rate"): r.rate,
                          t("diff.col.ci_low"): r.ci[0], t("diff.col.ci_high"): r.ci[1]} for r in d.new_leads_by_source])
@@ -215,7 +215,7 @@ else:
 st.header(t("diff.rates.title"))
 st.caption(t("diff.rates.caption"))
 if any(m.before is not None and m.after is not None for m in d.rate_by_source):
-    st.altair_chart(build_rate_moves(d.rate_by_source, lang), theme=None, width="stretch")
+    show_chart(build_rate_moves(d.rate_by_source, lang))
 moves_t = pd.DataFrame([{
     t("diff.col.source"): source_label(m.group, lang),
     t("diff.col.leads_before"): m.before.leads if m.before else None,

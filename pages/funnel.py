@@ -12,7 +12,7 @@ from funnel.metrics import FUNNEL_STAGES
 from funnel.present import num, source_label, stage_label
 from ui.filters import describe, lead_filters
 from ui.state import lang, restate, t
-from ui.widgets import definition, download_frame, require_current, show_table
+from ui.widgets import definition, download_frame, require_current, show_chart, show_table
 
 MODES = ("reached", "recorded")
 
@@ -32,7 +32,7 @@ if fn.steps[0].count == 0:
     st.warning(t("rate.no_leads"))
     st.stop()
 
-st.altair_chart(build_funnel_chart(fn.steps, lang=lang()), theme=None, width="stretch")
+show_chart(build_funnel_chart(fn.steps, lang=lang()))
 
 
 def _note_params(params: dict[str, object]) -> dict[str, object]:
@@ -71,7 +71,7 @@ restate("stages_value", "previous", VALUES)
 value = st.radio(t("stages.heat.value"), list(VALUES), key="stages_value", horizontal=True,
                  format_func=lambda v: t(f"stages.heat.value.{v}"))
 per_source = stages.funnel_by_source(con, f, mode)
-st.altair_chart(build_stage_heat(per_source, lang=lang(), value=value), theme=None, width="stretch")
+show_chart(build_stage_heat(per_source, lang=lang(), value=value))
 
 rows, percent_cols = [], []
 for g in per_source:

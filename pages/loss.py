@@ -14,7 +14,7 @@ from funnel.present import loss_label, num, owner_label, pct, source_label
 from funnel.rules import LOSS_CATEGORIES, LossRules
 from ui import state
 from ui.state import remembered, t
-from ui.widgets import definition, download_frame, require_current, show_table
+from ui.widgets import definition, download_frame, require_current, show_chart, show_table
 
 PAGE_SIZE = 50
 CHART_GROUPS = 20          # groups drawn in a breakdown chart (the table lists all)
@@ -178,10 +178,9 @@ with head:
 with body:
     st.header(t("loss.pareto.title"))
     rows = L.pareto(con)
-    st.altair_chart(build_loss_pareto(rows, LABELS, count_title=t("loss.col.count"), share_title=t("loss.col.share"),
+    show_chart(build_loss_pareto(rows, LABELS, count_title=t("loss.col.count"), share_title=t("loss.col.share"),
                                       cumulative_title=t("loss.col.cumulative"), axis_title=t("loss.pareto.axis"),
-                                      unit=t("loss.unit")),
-                    theme=None, width="stretch")
+                                      unit=t("loss.unit")))
     top = next(i for i, r in enumerate(rows) if r.cumulative >= 0.8) + 1
     st.caption(t("loss.pareto.insight", n=top, categories="・".join(LABELS[r.category] for r in rows[:top]),
                  share=pct(rows[top - 1].cumulative)))
@@ -223,10 +222,10 @@ with body:
             groups = L.breakdown(con, by, touch)
             names = [group_label(by, g) for g in groups]
             shown = groups[:CHART_GROUPS]
-            st.altair_chart(build_loss_breakdown(
+            show_chart(build_loss_breakdown(
                 shown, [t("loss.by.group_n", group=n, count=num(g.total)) for n, g in zip(names, shown, strict=False)],
                 LABELS, normalize=normalize, value_title=t(f"loss.by.axis.{mode}"), count_title=t("loss.col.count"),
-                share_title=t("loss.col.share")), theme=None, width="stretch")
+                share_title=t("loss.col.share")))
             if len(groups) > CHART_GROUPS:
                 st.caption(t("loss.by.more_groups", shown=CHART_GROUPS, total=len(groups)))
             cats = [c for c in LOSS_CATEGORIES if any(g.counts.get(c) for g in groups)]

@@ -14,7 +14,7 @@ from funnel.metrics import Filters
 from funnel.present import num, pct
 from ui.filters import describe, lead_filters
 from ui.state import keep, lang, restate, t
-from ui.widgets import UPLOAD_PAGE, definition, download_frame, require_current, show_table
+from ui.widgets import UPLOAD_PAGE, definition, download_frame, require_current, show_chart, show_table
 
 st.title(t("mql.title"))
 cur = require_current()
@@ -116,8 +116,7 @@ st.success(t("mql.rule", threshold=score_text(chosen.threshold), passed=num(chos
 definition("mql.thr.def", filters=describe(lf), unscored=num(s.unscored), months=months or "—",
            criterion=t(f"mql.criterion.{criterion}"))
 
-st.altair_chart(build_threshold_curve(cuts, criterion=criterion, chosen=chosen, recommended=recommended, lang=lang()),
-                theme=None, width="stretch")
+show_chart(build_threshold_curve(cuts, criterion=criterion, chosen=chosen, recommended=recommended, lang=lang()))
 st.caption(t("mql.curve.caption", criterion=t(f"mql.criterion.{criterion}")))
 
 # -- comparison: chosen, recommended, the MA's current MQL marking, everything ---------------
@@ -171,8 +170,8 @@ with band_area:
             st.warning(t("mql.bands.too_many"))
             width = auto
     bands = scoring.bands(con, f, mode, width, s)
-    st.altair_chart(build_band_rates(bands, integral=s.integral, overall_rate=overall_rate, threshold=chosen.threshold,
-                                     lang=lang()), theme=None, width="stretch")
+    show_chart(build_band_rates(bands, integral=s.integral, overall_rate=overall_rate, threshold=chosen.threshold,
+                                     lang=lang()))
     st.caption(t("mql.bands.caption", n=small_n, threshold=score_text(chosen.threshold)))
     BC = {c: t(f"mql.col.{c}") for c in ("band", "leads", "converted", "rate", "ci_low", "ci_high", "small")}
     band_rows = [{BC["band"]: band_label(b, s.integral, lang()), BC["leads"]: b.leads, BC["converted"]: b.converted,

@@ -18,7 +18,7 @@ from funnel.errors import FunnelError
 from funnel.present import num, pct, source_label, yen
 from ui import state
 from ui.state import keep, lang, session_benchmarks, t
-from ui.widgets import definition, download_frame, require_current, show_table
+from ui.widgets import definition, download_frame, require_current, show_chart, show_table
 
 st.title(t("plan.title"))
 st.caption(t("plan.intro"))
@@ -159,7 +159,7 @@ formula = {
 }
 definition("plan.def.plan", **{f"f_{k}": v for k, v in formula.items()}, deals=num(plan.deals),
            opps=num(plan.opportunities), leads=num(plan.leads), budget=yen(plan.budget))
-st.altair_chart(build_plan_steps(plan, rate, win, lang()), theme=None, width="stretch")
+show_chart(build_plan_steps(plan, rate, win, lang()))
 PC = {c: t(f"plan.col.{c}") for c in ("item", "value", "unit", "formula")}
 plan_table = pd.DataFrame([
     {PC["item"]: t("plan.kpi.revenue"), PC["value"]: raw["revenue"], PC["unit"]: t("plan.unit.yen"),
@@ -215,8 +215,8 @@ except FunnelError as exc:
     st.error(exc.render(lang()), icon="⛔")
     by_month = []
 if by_month:
-    st.altair_chart(build_monthly_plan(by_month, "revenue", lang()), theme=None, width="stretch")
-    st.altair_chart(build_monthly_plan(by_month, "leads", lang()), theme=None, width="stretch")
+    show_chart(build_monthly_plan(by_month, "revenue", lang()))
+    show_chart(build_monthly_plan(by_month, "leads", lang()))
     MC = {c: t(f"plan.col.{c}") for c in ("month", "share", "revenue", "deals", "opportunities", "leads", "lead_month",
                                           "budget")}
     rows = [{MC["month"]: f"{m.month:%Y-%m}", MC["share"]: float(m.share), MC["revenue"]: round(float(m.revenue)),
@@ -297,7 +297,7 @@ if mix is not None:
     if mix.unpriced:
         st.info(t("plan.mix.unpriced", sources=("、" if lang() == "ja" else ", ").join(str(s) for s in mix.unpriced)),
                 icon="ℹ️")
-    st.altair_chart(build_mix_chart(mix, lang()), theme=None, width="stretch")
+    show_chart(build_mix_chart(mix, lang()))
     YC = {c: t(f"plan.col.{c}") for c in ("source", "share", "rate", "leads", "expected_opps", "cpa", "budget")}
     mix_table = pd.DataFrame([{YC["source"]: r.source, YC["share"]: float(r.share), YC["rate"]: float(r.rate),
                                YC["leads"]: r.leads, YC["expected_opps"]: round(float(r.opportunities), 1),

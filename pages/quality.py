@@ -20,7 +20,7 @@ from funnel.present import num, pct, source_label
 from funnel.privacy import mask_frame
 from ui.privacy import masking_on
 from ui.state import lang, t
-from ui.widgets import definition, download_frame, require_current, show_table
+from ui.widgets import definition, download_frame, require_current, show_chart, show_table
 
 PAGE_SIZE = 50
 
@@ -157,7 +157,7 @@ with tab_deal:
         groups = q.match_by_deal_source(ws.con)
         frame = pd.DataFrame([{"group": source_label(g.group, L), "linked": g.linked, "unlinked": g.unlinked,
                                "rate_text": pct(g.rate)} for g in groups])
-        st.altair_chart(build_match_chart(frame, labels), theme=None, width="stretch")
+        show_chart(build_match_chart(frame, labels))
         definition("quality.def.by_deal_source")
         table = pd.DataFrame([{t("quality.col.deal_source"): source_label(g.group, L), t("quality.col.opps"): g.opportunities,
                                t("quality.col.linked"): g.linked, t("quality.col.unlinked"): g.unlinked,
@@ -170,7 +170,7 @@ with tab_lead:
     frame = pd.DataFrame([{"group": source_label(s.source, L), "linked": s.opportunities, "unlinked": 0, "rate_text": ""}
                           for s in per] + [{"group": t("term.no_lead"), "linked": 0, "unlinked": m.unlinked,
                                             "rate_text": ""}])
-    st.altair_chart(build_match_chart(frame, labels), theme=None, width="stretch")
+    show_chart(build_match_chart(frame, labels))
     definition("quality.def.by_lead_source")
     table = pd.DataFrame([{t("quality.col.lead_source"): source_label(s.source, L), t("quality.col.leads"): s.leads,
                            t("quality.col.leads_linked"): s.leads_linked, t("quality.col.lead_rate"): s.lead_rate,

@@ -17,7 +17,7 @@ from funnel.speed import QUANTILES, Spread
 from ui.filters import describe, lead_filters
 from ui.privacy import masking_on
 from ui.state import keep, lang, restate, t
-from ui.widgets import definition, download_frame, require_current, show_table
+from ui.widgets import definition, download_frame, require_current, show_chart, show_table
 
 st.title(t("sla.title"))
 cur = require_current()
@@ -95,15 +95,13 @@ else:
     by_owner = speed.lead_to_opp(con, f, basis=basis, by="owner", sla_days=sla_days)
     st.subheader(t("sla.lead.by_source"))
     if any(s.measured for s in by_source):
-        st.altair_chart(build_spread(by_source, by="source", lang=lang(), sla_days=sla_days,
-                                     axis_title=t("sla.chart.lead_axis", start=start_word)),
-                        theme=None, width="stretch")
+        show_chart(build_spread(by_source, by="source", lang=lang(), sla_days=sla_days,
+                                     axis_title=t("sla.chart.lead_axis", start=start_word)))
         st.caption(t("sla.chart.spread_caption", days=num(sla_days)))
     show_spread_table(spread_table(by_source, "source", True), "sla_lead_source", "lead_to_opportunity_by_source.csv")
     st.subheader(t("sla.lead.by_owner", days=num(sla_days)))
     if any(s.measured for s in by_owner):
-        st.altair_chart(build_within(by_owner, by="owner", sla_days=sla_days, lang=lang()), theme=None,
-                        width="stretch")
+        show_chart(build_within(by_owner, by="owner", sla_days=sla_days, lang=lang()))
         st.caption(t("sla.chart.within_caption", days=num(sla_days), n=small_n))
     show_spread_table(spread_table(by_owner, "owner", True), "sla_lead_owner", "lead_to_opportunity_by_owner.csv")
 
@@ -129,8 +127,7 @@ else:
     close_source = speed.opp_to_close(con, by="source", touch=f.touch)
     st.subheader(t("sla.close.by_owner"))
     if any(s.measured for s in close_owner):
-        st.altair_chart(build_spread(close_owner, by="owner", lang=lang(), axis_title=t("sla.chart.close_axis")),
-                        theme=None, width="stretch")
+        show_chart(build_spread(close_owner, by="owner", lang=lang(), axis_title=t("sla.chart.close_axis")))
         st.caption(t("sla.chart.spread_caption_plain"))
     show_spread_table(spread_table(close_owner, "owner", False), "sla_close_owner", "opportunity_to_close_by_owner.csv")
     st.subheader(t("sla.close.by_source"))

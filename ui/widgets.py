@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import altair as alt
 import pandas as pd
 import streamlit as st
+from altair.utils import schemapi
 
 from funnel.errors import FunnelError
 from funnel.export import frame_csv_bytes, frame_xlsx_bytes
@@ -15,6 +17,12 @@ from ui.privacy import masked
 from ui.state import Current, current, t
 
 UPLOAD_PAGE = "pages/upload.py"
+
+# Altair validates every schema object as it is created and the whole spec again when
+# Streamlit renders it: two thirds of a 商談化率 page run at 100k leads, for specs built by
+# pure functions whose output the chart tests validate (tests/test_charts_*.py call
+# ``to_dict()``, which validates). The app skips both.
+schemapi.disable_debug_mode()
 
 
 def require_current() -> Current:
@@ -69,6 +77,11 @@ def show_table(frame: pd.DataFrame, *, percent: Sequence[str] = (), integer: Seq
     config.update(column_config or {})
     st.dataframe(masked(frame), hide_index=True, column_config=config, width="stretch",
                  height=height if height is not None else "auto", key=key, placeholder=placeholder)
+
+
+def show_chart(chart: alt.TopLevelMixin) -> None:
+    """A chart, full width, in the project's own theme (``funnel.charts``), not validated again."""
+    st.vega_lite_chart(chart.to_dict(validate=False), theme=None, width="stretch")
 
 
 def notices(items: Sequence[tuple[str, dict[str, Any]]]) -> None:
