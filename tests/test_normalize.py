@@ -147,6 +147,26 @@ def test_email_fast_path_agrees_with_the_general_path(con, cells):
     assert evaluate(con, nz.email_list, cells) == evaluate(con, general, cells)
 
 
+# "Name <address>" cells, with names that the named tier must take (ASCII, kana, kanji) and
+# must leave to the general path (half-width kana, full-width brackets, separators, tabs).
+_NAME = hs.text(hs.sampled_from(list("Ab9 ._-;,()\t") + ["山", "田", "タ", "ろ", "ｱ", "＜", "＞", "\u3000", "\u3099"]),
+                max_size=8)
+_ADDR = hs.text(hs.sampled_from(list("aZ0.-@+")), min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(hs.lists(hs.tuples(_NAME, _ADDR, hs.sampled_from(["", " ", ">", "\u3000"])), min_size=1, max_size=20))
+def test_named_email_tier_agrees_with_the_general_path(con, parts):
+    cells = [f"{name}<{addr}>{tail}" for name, addr, tail in parts]
+    general = lambda x: f"list_filter({nz.email_candidates(x)}, lambda e: regexp_matches(e, '{nz.EMAIL_VALID}'))"  # noqa: E731
+    assert evaluate(con, nz.email_list, cells) == evaluate(con, general, cells)
+
+
+def test_named_email_is_its_address(con):
+    cells = ["山田 太郎 <Taro.Yamada@Example.co.jp>", "Sato Hanako<h-sato@example.jp>", "<a@b.co>"]
+    assert evaluate(con, nz.email_list, cells) == [["taro.yamada@example.co.jp"], ["h-sato@example.jp"], ["a@b.co"]]
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(hs.lists(hs.text(hs.sampled_from(list("0123456789-.,¥$ 万億k()▲") + ["１", "円"]), max_size=12),
                 min_size=1, max_size=20))
