@@ -8,9 +8,7 @@ that holds no table at all raises a :class:`~funnel.errors.FunnelError`.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,8 +20,17 @@ from funnel.errors import EmptyFileError, FunnelError, TooLargeError, Unreadable
 from funnel.layout import RowShape, classify_cell, clean_headers, find_header, is_numeric, trailing_drops
 from funnel.sniff import Encoding, detect_encoding, detect_kind, head_records, sniff_delimiter
 from funnel.sql import drop_table, ident, ingest
-from funnel.transcode import PARALLEL_MIN_BYTES, transcode
-from funnel.workbook import Sheet, cell_text, choose_sheet, read_html_tables, read_spreadsheetml, read_workbook
+from funnel.transcode import transcode
+from funnel.workbook import (
+    Sheet,
+    cell_text,
+    choose_table,
+    paused_gc,
+    read_html_tables,
+    read_spreadsheetml,
+    read_workbook,
+    typed_columns,
+)
 
 Notice = tuple[str, dict[str, Any]]
 
@@ -180,8 +187,7 @@ def load_file(con: duckdb.DuckDBPyConnection, source: Source, table: str, workdi
 def _drop_partial(con: duckdb.DuckDBPyConnection, table: str, workdir: Path) -> None:
     drop_table(con, table)
     ingest.drop_beside(con, table)
-    for suffix in (".csv", ".src"):     # a transcoded copy (see _utf8_path)
-        (workdir / f"{table}{suffix}").unlink(missing_ok=True)
+    (workdir / f"{table}.csv").unlink(missing_ok=True)     # a transcoded copy (see _utf8_path)
 
 
 def _too_many_rows(source: Source) -> TooLargeError:
@@ -210,15 +216,17 @@ def _load_file(con: duckdb.DuckDBPyConnection, source: Source, table: str, workd
         _load_text(con, source, head, tail, table, workdir, report)
     else:
         data = data if data is not None else source.read_bytes()
-        if kind.name in ("xlsx", "xls", "ods"):
-            sheets = read_workbook(data, source.name, kind.name)
-        elif kind.name == "html":
-            enc = detect_encoding(data)
-            report.encoding = enc.label
-            sheets = read_html_tables(data.decode(enc.codec, errors="replace"))
-        else:
-            sheets = read_spreadsheetml(data, source.name)
-        _load_sheets(con, source, sheets, table, report)
+        with paused_gc():
+            if kind.name in ("xlsx", "xls", "ods"):
+                sheets = read_workbook(data, source.name, kind.name)
+            elif kind.name == "html":
+                enc = detect_encoding(data)
+                report.encoding = enc.label
+                sheets = read_html_tables(data.decode(enc.codec, errors="replace"))
+            else:
+                sheets = read_spreadsheetml(data, source.name)
+            _load_sheets(con, source, sheets, table, report)
+            del sheets      # freed while the collector is off: else its first pass walks every cell
     _finish(con, table, report)
     if report.rows_read == 0:
         raise EmptyFileError(source.name, key="error.header_only")
@@ -282,22 +290,25 @@ def _utf8_path(source: Source, enc: Encoding, workdir: Path, table: str, report:
     if enc.utf8_compatible and source.path is not None and source.data is None:
         return source.path
     out = workdir / f"{table}.csv"
-    data = source.read_bytes()
     if enc.utf8_compatible:
-        out.write_bytes(data)
+        out.write_bytes(source.read_bytes())
         return out
-    src = source.path if source.path is not None and source.data is None else None
-    if src is None and len(data) >= PARALLEL_MIN_BYTES:
-        src = workdir / f"{table}.src"      # an upload: parallel workers read it from a file
-        src.write_bytes(data)
     if enc.lossy:
         report.encoding = f"{enc.label} (?)"
     if enc.codec.startswith("utf-16"):
-        text = data.decode(enc.codec, errors="replace")   # 0x0A can sit inside a UTF-16 unit
+        text = source.read_bytes().decode(enc.codec, errors="replace")   # 0x0A can sit inside a UTF-16 unit
         replaced = text.count("\ufffd")
         out.write_bytes(text.lstrip("\ufeff").encode("utf-8"))
     else:
-        replaced = transcode(src or out, data, enc.codec, out, int(setting("duckdb_threads")) if src else 1)
+        # A file on disk is not read here: each process of the transcode reads its own part.
+        on_disk = source.path if source.path is not None and source.data is None else None
+        try:
+            replaced = transcode(on_disk, None if on_disk else source.read_bytes(), enc.codec, out,
+                                 int(setting("duckdb_threads")))
+        except OSError as exc:
+            if on_disk is None or exc.filename != str(on_disk):
+                raise
+            raise source._fail(exc) from exc    # the export vanished since it was sniffed
     if replaced:
         report.notices.append(("notice.decode_replaced", {"chars": replaced}))
     return out
@@ -329,16 +340,15 @@ def _load_sheets(con: duckdb.DuckDBPyConnection, source: Source, sheets: list[Sh
                  report: LoadReport) -> None:
     import numpy as np
 
-    sheet = choose_sheet(sheets)
-    if sheet is None:
+    chosen = choose_table(sheets)
+    if chosen is None:
         raise EmptyFileError(source.name, key="error.empty_workbook")
+    sheet, guess = chosen
     report.sheet = sheet.name
     if len(sheets) > 1:
         report.notices.append(("notice.sheet_chosen", {"sheet": sheet.name,
                                                          "sheets": ", ".join(s.name for s in sheets)}))
-    texts = [[cell_text(c) or "" for c in r] for r in sheet.rows[: setting("header_scan_rows") + 200]]
-    guess = find_header(texts)
-    width = max((len(r) for r in sheet.rows), default=0) - guess.first_column
+    width = max(map(len, sheet.rows), default=0) - guess.first_column
     first = guess.first_column
     header_row = sheet.rows[guess.index]
     header_cells = [header_row[first + j] if first + j < len(header_row) else None for j in range(width)]
@@ -351,11 +361,8 @@ def _load_sheets(con: duckdb.DuckDBPyConnection, source: Source, sheets: list[Sh
     if len(sheet.rows) - guess.index - 1 > int(setting("max_rows")):
         raise _too_many_rows(source)
     body = sheet.rows[guess.index + 1:]
-    # Rows from calamine are rectangular: one transpose gives the columns.
-    columns = list(zip(*body, strict=True)) if body else [() for _ in range(first + width)]
     arrays, exprs = [], []
-    for j in range(width):
-        arr, expr = _numpy_column(columns[first + j] if first + j < len(columns) else (None,) * len(body))
+    for j, (arr, expr) in enumerate(typed_columns(body, first, width)):
         arrays.append(arr)
         exprs.append(expr.format(c=ident(ingest.raw_column(j))))
     names_out = [ingest.raw_column(j) for j in range(width)]
@@ -373,50 +380,6 @@ def _load_sheets(con: duckdb.DuckDBPyConnection, source: Source, sheets: list[Sh
         ingest.create_from_relation(con, table, view, raw_header, lead, exprs)
     finally:
         con.unregister(view)
-
-
-# How a typed column becomes the text an export would have held (see workbook.cell_text):
-# numbers without a spurious ".0", dates without a midnight time, booleans as TRUE/FALSE.
-_AS_TEXT = {
-    str: "nullif({c}, '')",
-    float: "CASE WHEN {c} = floor({c}) AND abs({c}) < 1e15 THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) "
-           "ELSE CAST({c} AS VARCHAR) END",
-    bool: "CASE WHEN {c} THEN 'TRUE' ELSE 'FALSE' END",
-    dt.datetime: "CASE WHEN CAST({c} AS TIME) = TIME '00:00:00' THEN strftime({c}, '%Y-%m-%d') "
-                 "ELSE strftime({c}, '%Y-%m-%d %H:%M:%S') END",
-    dt.date: "strftime({c}, '%Y-%m-%d')",
-}
-
-
-def _numpy_column(values: Sequence[object]) -> tuple[Any, str]:
-    """A NumPy array for one column and the SQL that turns it into export text.
-
-    A column of one Python type goes to DuckDB as that type in one C call and is formatted in
-    SQL; a mixed column (numbers and text, say) is formatted cell by cell in Python. NumPy
-    rather than Arrow: DuckDB scans a dict of arrays directly, and ``pa.array`` would import
-    pandas (half a second of a command-line run).
-    """
-    import numpy as np
-
-    kinds = set(map(type, values))
-    kinds.discard(type(None))
-    if str in kinds and len(kinds) > 1 and not any(v for v in values if type(v) is str):
-        kinds.discard(str)  # blank cells of a typed column
-    if len(kinds) == 1:
-        (kind,) = kinds
-        typed = [None if v == "" else v for v in values] if kind is not str else values
-        if kind is str or kind is bool:
-            return np.array(typed, dtype=object), _AS_TEXT[kind]
-        if kind is dt.datetime or kind is dt.date:
-            return np.array(typed, dtype="datetime64[us]"), _AS_TEXT[kind]
-        finite = [v for v in typed if v is not None]
-        if kind is float and all(-1e300 < v < 1e300 for v in finite):  # no NaN or inf
-            return np.array(typed, dtype=float), _AS_TEXT[float]
-        if kind is int and all(-(2**53) < v < 2**53 for v in finite):  # exact as a double
-            return np.array(typed, dtype=float), _AS_TEXT[float]
-    if not kinds:
-        return np.full(len(values), None, dtype=object), "{c}"
-    return np.array([cell_text(v) for v in values], dtype=object), "{c}"
 
 
 def _finish(con: duckdb.DuckDBPyConnection, table: str, report: LoadReport) -> None:

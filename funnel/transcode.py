@@ -1,83 +1,271 @@
 """Transcoding a legacy-encoded export (CP932, EUC-JP, CP1252 …) to UTF-8 for DuckDB.
 
 A large file is cut into chunks at line feeds — a 0x0A byte is never inside a CP932, EUC-JP
-or single-byte character — and the chunks are decoded by parallel worker processes (Python's
-decoders hold the GIL, so threads would not help). Each worker is ``python -m
-funnel.transcode`` on a byte range of the file, writing its own part: no fork of a process
-running DuckDB and Streamlit threads, no re-import of the caller's main module. This module
-imports nothing heavy, so a worker starts in a few tens of milliseconds.
+or single-byte character — and the chunks are decoded in parallel (Python's decoders hold
+the GIL, so threads would not help). The calling process decodes the first chunk itself; each
+other chunk goes to a worker that runs this very file as a script (``python -I -S
+transcode.py``): no fork of a process running DuckDB and Streamlit threads, and no import of
+``funnel`` or ``site``, so a worker starts in about 10 ms. This is why the module imports only
+``os`` and ``sys`` at the top.
+
+Every chunk's UTF-8 is written straight into its place in the output file: a worker reports
+its length, the caller answers with the offset (the sum of the lengths before it), and the
+worker writes there. No part files, no second copy of 120 MB. An upload (bytes in memory)
+reaches the workers through an anonymous in-memory file, so nothing but the output is written.
+
+Each process decodes its chunk a slice of lines at a time (:data:`SLICE`), not in one piece:
+a 50 MB chunk decoded whole needs some 200 MB of fresh memory (its bytes, its text, its
+UTF-8), and faulting those pages in cost as much system time as the decoding itself; small
+slices reuse the same few allocations.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+import os
 import sys
-from pathlib import Path
+
+TYPE_CHECKING = False       # not ``typing``'s: importing typing would double a worker's start-up
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
 
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+SLICE = 1 << 15             # bytes decoded at a time: allocations this small are reused, not faulted in
+_BOM = b"\xef\xbb\xbf"
+_SCRIPT = os.path.abspath(__file__)     # the worker's script, whatever the working directory later
 
 
-def chunk_bounds(data: bytes, parts: int) -> list[tuple[int, int]]:
-    """``parts`` byte ranges covering ``data``, each ending just after a line feed."""
-    size = len(data)
+def chunk_bounds(find_newline: Callable[[int], int], size: int, parts: int) -> list[tuple[int, int]]:
+    """``parts`` byte ranges covering ``size`` bytes, each ending just after a line feed.
+
+    ``find_newline(pos)`` is the position of the first line feed at or after ``pos``, or -1
+    (``data.find(b"\\n", pos)`` for bytes in memory): a file on disk is not read whole for this.
+    """
     cuts = [0]
     for i in range(1, parts):
-        cut = data.find(b"\n", max(cuts[-1], size * i // parts))
+        cut = find_newline(max(cuts[-1], size * i // parts))
         cuts.append(size if cut < 0 else cut + 1)
     cuts.append(size)
     return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
 
 
-def decode_chunk(data: bytes, codec: str) -> tuple[bytes, int]:
-    """UTF-8 bytes of one chunk and how many characters had to be replaced."""
+def decode_chunk(data: bytes | memoryview, codec: str) -> tuple[bytes, int]:
+    """UTF-8 bytes of whole lines and how many characters had to be replaced.
+
+    The strict decode is tried first because it is the common case and as fast as any;
+    only a slice with an undecodable byte pays for a second, replacing decode. Slices end at
+    line feeds, so decoding them one by one gives the same text as decoding all at once.
+    """
     try:
-        return data.decode(codec).encode("utf-8"), 0
+        return str(data, codec).encode("utf-8"), 0
     except UnicodeDecodeError:
-        text = data.decode(codec, errors="replace")
+        text = str(data, codec, "replace")
         return text.encode("utf-8"), text.count("\ufffd")
 
 
-def transcode(src: Path, data: bytes, codec: str, out: Path, workers: int) -> int:
-    """Write ``data`` (the bytes of ``src``, in ``codec``) to ``out`` as UTF-8 without BOM.
+def transcode(src: Path | None, data: bytes | None, codec: str, out: Path, workers: int) -> int:
+    """Write the export (the file ``src``, or ``data`` in memory; in ``codec``) to ``out`` as
+    UTF-8 without BOM, with up to ``workers`` processes (the caller being one of them).
 
     Returns how many characters could not be decoded and were replaced.
     """
-    if workers <= 1 or len(data) < PARALLEL_MIN_BYTES:
-        utf8, replaced = decode_chunk(data, codec)
-        out.write_bytes(utf8[3:] if utf8.startswith(b"\xef\xbb\xbf") else utf8)
+    size = len(data) if data is not None else os.stat(src).st_size   # type: ignore[arg-type]
+    parts = min(workers, _cpus())        # more processes than CPUs would only take turns
+    if parts > 1 and size >= PARALLEL_MIN_BYTES and sys.executable and os.name == "posix":
+        replaced = _parallel(src, data, codec, out, parts)
+        if replaced is not None:
+            return replaced
+    # One process, or a worker that could not do its part: all of it here.
+    out_fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        if data is not None:
+            return _decode_into(_slices(data, 0, len(data)), codec, out_fd)[1]
+        fd = os.open(src, os.O_RDONLY)   # type: ignore[arg-type]
+        try:
+            return _decode_into(_file_slices(fd, 0, os.fstat(fd).st_size), codec, out_fd)[1]
+        finally:
+            os.close(fd)
+    finally:
+        os.close(out_fd)
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))     # the CPUs this process may run on (containers)
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _parallel(src: Path | None, data: bytes | None, codec: str, out: Path, parts: int) -> int | None:
+    """The chunks decoded by this process and ``parts - 1`` workers; None if a worker failed
+    (nothing is left running then, and the caller rewrites ``out`` from scratch)."""
+    import subprocess
+    import tempfile
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        if data is None:
+            fd = os.open(src, os.O_RDONLY)   # type: ignore[arg-type]
+            stack.callback(os.close, fd)
+            size = os.fstat(fd).st_size
+            bounds = chunk_bounds(lambda pos: _find_newline(fd, pos, size), size, parts)
+            base = 0
+        else:
+            bounds = chunk_bounds(lambda pos: data.find(b"\n", pos), len(data), parts)
+        if len(bounds) < 2:     # one long line: nothing to share
+            return None
+        if data is not None:
+            # Only the workers' part, in a file without a name: nothing to clean up, ever.
+            base = bounds[1][0]
+            if hasattr(os, "memfd_create"):
+                fd = os.memfd_create("funnel-transcode")
+                stack.callback(os.close, fd)
+            else:
+                fd = stack.enter_context(tempfile.TemporaryFile(dir=out.parent)).fileno()
+            _pwrite_all(fd, memoryview(data)[base:], 0)
+        out_fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        stack.callback(os.close, out_fd)
+        procs: list[subprocess.Popen[bytes]] = []
+        stack.callback(_reap, procs)
+        try:
+            for a, b in bounds[1:]:
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-I", "-S", _SCRIPT, codec, str(fd), str(a - base), str(b - base), str(out_fd),
+                     str(SLICE)],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                    pass_fds=(fd, out_fd)))
+        except OSError:
+            return None
+        a, b = bounds[0]
+        # Read, not mapped as in the workers: a file truncated meanwhile would kill this process
+        # (SIGBUS), which may be the app's server; a worker may die, the caller then decodes alone.
+        own = _slices(data, a, b) if data is not None else _file_slices(fd, a, b)
+        offset, replaced = _decode_into(own, codec, out_fd)
+        try:
+            for proc in procs:
+                _send(proc, offset)
+                length, bad = _receive(proc)
+                offset, replaced = offset + length, replaced + bad
+        except (OSError, ValueError):       # a worker died: a broken pipe, or no length line
+            return None
+        if any(proc.wait() != 0 for proc in procs):
+            return None
         return replaced
-    bounds = chunk_bounds(data, workers)
-    parts = [out.with_name(f"{out.name}.part{i}") for i in range(len(bounds))]
-    procs = [subprocess.Popen([sys.executable, "-m", "funnel.transcode", codec, str(src), str(a), str(b), str(p)],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-             for (a, b), p in zip(bounds, parts, strict=True)]
-    replaced = 0
+
+
+def _decode_into(slices: Iterator[bytes | memoryview], codec: str, out_fd: int) -> tuple[int, int]:
+    """Decode the first chunk slice by slice, writing each at once from the start of ``out_fd``
+    (its place is known); returns the bytes written and the characters replaced."""
+    written = replaced = 0
+    for i, piece in enumerate(slices):
+        utf8, bad = decode_chunk(piece, codec)
+        if not i and utf8.startswith(_BOM):
+            utf8 = utf8[3:]
+        _pwrite_all(out_fd, utf8, written)
+        written, replaced = written + len(utf8), replaced + bad
+    return written, replaced
+
+
+def _slices(buf: bytes, start: int, end: int, size: int = 0) -> Iterator[memoryview]:
+    """``buf[start:end]`` (bytes or a mapped file) in pieces of whole lines, about ``size``
+    (SLICE) long."""
+    size = size or SLICE
+    with memoryview(buf) as view:
+        while start < end:
+            cut = buf.find(b"\n", min(start + size, end) - 1, end)
+            stop = end if cut < 0 else cut + 1
+            with view[start:stop] as piece:     # released before a mapped file is closed
+                yield piece
+            start = stop
+
+
+def _file_slices(fd: int, start: int, end: int) -> Iterator[bytes]:
+    """Like :func:`_slices`, read from a file SLICE bytes at a time."""
+    carry: list[bytes] = []        # the start of a line longer than what was read so far
+    while start < end:
+        block = os.pread(fd, min(SLICE, end - start), start)
+        if not block:              # the file got shorter since it was measured
+            break
+        start += len(block)
+        cut = block.rfind(b"\n") + 1 if start < end else len(block)
+        if not cut:
+            carry.append(block)
+            continue
+        yield b"".join([*carry, block[:cut]]) if carry else block[:cut]
+        carry = [block[cut:]] if cut < len(block) else []
+    if carry:
+        yield b"".join(carry)
+
+
+def _send(proc: subprocess.Popen[bytes], offset: int) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write(b"%d\n" % offset)
+    proc.stdin.close()
+
+
+def _receive(proc: subprocess.Popen[bytes]) -> tuple[int, int]:
+    assert proc.stdout is not None
+    length, bad = proc.stdout.readline().split()     # ValueError when the worker said nothing
+    return int(length), int(bad)
+
+
+def _reap(procs: list[subprocess.Popen[bytes]]) -> None:
     for proc in procs:
-        stdout, _ = proc.communicate()
-        if proc.returncode != 0:   # a worker that could not run: do it here instead
-            return transcode(src, data, codec, out, workers=1)
-        replaced += int(stdout or 0)
-    with out.open("wb") as fh:
-        for i, part in enumerate(parts):
-            with part.open("rb") as piece:
-                if i == 0 and piece.read(3) != b"\xef\xbb\xbf":
-                    piece.seek(0)
-                shutil.copyfileobj(piece, fh, 1 << 22)
-            part.unlink()
-    return replaced
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
-def _main(argv: list[str]) -> int:
-    codec, src, start, end, dst = argv
-    with open(src, "rb") as fh:
-        fh.seek(int(start))
-        data = fh.read(int(end) - int(start))
-    utf8, replaced = decode_chunk(data, codec)
-    Path(dst).write_bytes(utf8)
-    sys.stdout.write(str(replaced))
+def _find_newline(fd: int, pos: int, size: int) -> int:
+    while pos < size:
+        window = os.pread(fd, 1 << 16, pos)
+        if not window:
+            break
+        hit = window.find(b"\n")
+        if hit >= 0:
+            return pos + hit
+        pos += len(window)
+    return -1
+
+
+def _pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        done = os.pwrite(fd, view, offset)
+        view, offset = view[done:], offset + done
+
+
+def _worker(argv: list[str]) -> int:
+    """Decode one byte range of ``src_fd``, report its UTF-8 length and replaced characters,
+    then write it at the offset the caller sends back (none: the caller gave up)."""
+    import mmap  # a mapped file is decoded in place: no copy into fresh buffers
+
+    codec, src_fd, start, end, out_fd, size = argv[0], *map(int, argv[1:])
+    # The UTF-8 waits here until its offset is known. Not as a list of slices: those would be
+    # interleaved on the heap with the decoder's scratch memory, which could then not be
+    # reused. A private anonymous map is only paged in as far as it is written; no character
+    # of these codecs takes more than 3 UTF-8 bytes per source byte (a larger one would be an
+    # IndexError: the worker fails and the caller decodes alone).
+    held = mmap.mmap(-1, 3 * (end - start), flags=mmap.MAP_PRIVATE)
+    length = replaced = 0
+    with mmap.mmap(src_fd, 0, access=mmap.ACCESS_READ) as mapped:
+        for piece in _slices(mapped, start, end, size):    # type: ignore[arg-type]
+            utf8, bad = decode_chunk(piece, codec)
+            held[length:length + len(utf8)] = utf8
+            length, replaced = length + len(utf8), replaced + bad
+    sys.stdout.write(f"{length} {replaced}\n")
+    sys.stdout.flush()
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 1
+    with memoryview(held) as view:
+        _pwrite_all(out_fd, view[:length], int(line))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+    sys.exit(_worker(sys.argv[1:]))
