@@ -115,6 +115,17 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> None
         _execute(con, sql, params).fetchall()
 
 
+def run_ordered(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> None:
+    """Run a statement that must keep row order (a file read into ``rowid`` order, a table
+    written out and read back): connections run with insertion order off elsewhere."""
+    with lock_for(con):
+        run(con, "SET preserve_insertion_order = true")
+        try:
+            run(con, sql, params)
+        finally:
+            run(con, "SET preserve_insertion_order = false")
+
+
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
     """All result rows as tuples."""
     with lock_for(con):

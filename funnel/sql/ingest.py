@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from funnel.rules import vocabulary
-from funnel.sql import ident, rows, run
+from funnel.sql import ident, rows, run, run_ordered
 
 
 def raw_column(i: int) -> str:
@@ -113,14 +113,6 @@ def layout_case(cols: Sequence[str], header: Sequence[str], lead: str | None = N
     return case, where, params
 
 
-def _ordered(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> None:
-    """Run a statement that must keep the file's row order in ``rowid``."""
-    run(con, "SET preserve_insertion_order = true")
-    try:
-        run(con, sql, params)
-    finally:
-        run(con, "SET preserve_insertion_order = false")
-
 
 def classify_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str], header: Sequence[str],
                   lead: str | None = None) -> None:
@@ -178,7 +170,7 @@ def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, wi
         params["maxrows"] = int(max_rows) + 1
     for suffix in ("_rej", "_scan", "_lines"):
         run(con, f"DROP TABLE IF EXISTS {ident(table + suffix)}")
-    _ordered(con, f"""
+    run_ordered(con, f"""
         CREATE OR REPLACE TABLE {ident(table)} AS
         SELECT {', '.join(select)}, NULL::VARCHAR AS _drop
         FROM read_csv($path, auto_detect = false, header = false, skip = $skip, delim = $delim,
@@ -204,7 +196,7 @@ def create_from_relation(con: duckdb.DuckDBPyConnection, table: str, view: str,
     for suffix in ("_rej", "_scan", "_lines"):
         run(con, f"DROP TABLE IF EXISTS {ident(table + suffix)}")
     select = ", ".join(f"{e} AS {ident(n)}" for e, n in zip(exprs, names, strict=True))
-    _ordered(con, f"CREATE OR REPLACE TABLE {ident(table)} AS "
+    run_ordered(con, f"CREATE OR REPLACE TABLE {ident(table)} AS "
                   f"SELECT {select}, NULL::VARCHAR AS _drop FROM {ident(view)}", {})
     classify_rows(con, table, cols, header, lead)
     if lead:

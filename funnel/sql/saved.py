@@ -10,19 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 import duckdb
 
-from funnel.sql import ident, rows, run
-
-
-def _ordered(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> None:
-    run(con, "SET preserve_insertion_order = true")
-    try:
-        run(con, sql, params)
-    finally:
-        run(con, "SET preserve_insertion_order = false")
+from funnel.sql import ident, rows, run, run_ordered
 
 
 def column_types(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
@@ -38,14 +29,14 @@ def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 def table_to_parquet(con: duckdb.DuckDBPyConnection, table: str, path: str) -> None:
     """Write every row of ``table`` (in ``rowid`` order) to a zstd-compressed Parquet file."""
-    _ordered(con, f"COPY (SELECT * FROM {ident(table)}) TO $path (FORMAT parquet, COMPRESSION zstd)",
+    run_ordered(con, f"COPY (SELECT * FROM {ident(table)}) TO $path (FORMAT parquet, COMPRESSION zstd)",
              {"path": path})
 
 
 def table_from_parquet(con: duckdb.DuckDBPyConnection, table: str, path: str) -> None:
     """Create ``table`` from a Parquet file, rows in file order (``rowid`` = position)."""
     run(con, f"DROP TABLE IF EXISTS {ident(table)}")
-    _ordered(con, f"CREATE TABLE {ident(table)} AS SELECT * FROM read_parquet($path)", {"path": path})
+    run_ordered(con, f"CREATE TABLE {ident(table)} AS SELECT * FROM read_parquet($path)", {"path": path})
 
 
 def rename_table(con: duckdb.DuckDBPyConnection, old: str, new: str) -> None:
@@ -55,7 +46,7 @@ def rename_table(con: duckdb.DuckDBPyConnection, old: str, new: str) -> None:
 def costs_to_parquet(con: duckdb.DuckDBPyConnection, path: str, months: Sequence[dt.date],
                      sources: Sequence[str], costs: Sequence[float]) -> None:
     """Write the cost rows ``(month, source, cost)`` to a Parquet file."""
-    _ordered(con, "COPY (SELECT unnest($m::DATE[]) AS month, unnest($s::VARCHAR[]) AS source, "
+    run_ordered(con, "COPY (SELECT unnest($m::DATE[]) AS month, unnest($s::VARCHAR[]) AS source, "
                   "unnest($c::DOUBLE[]) AS cost) TO $path (FORMAT parquet, COMPRESSION zstd)",
              {"path": path, "m": list(months), "s": list(sources), "c": list(costs)})
 
