@@ -153,10 +153,9 @@ def email_list(expr: str) -> str:
     padded = f"trim({expr}, ' \u3000')"
     translated = f"trim(translate({expr}, '{_NFKC_FROM}', '{_NFKC_TO}'))"
     # Only a cell holding full-width forms can pass the third tier: the others skip its costly
-    # translate() and go straight to the general path.
-    tier3 = (f"CASE WHEN NOT regexp_matches({expr}, '[\\x{{FF01}}-\\x{{FF5E}}]') THEN {general} ELSE "
-             + let(translated, "t", f"CASE WHEN regexp_full_match(t, '{FAST_EMAIL}') THEN [lower(t)] ELSE {general} END")
-             + " END")
+    # translate(). coalesce() evaluates the general path only for the rows still NULL.
+    wide = let(translated, "t", f"CASE WHEN regexp_full_match(t, '{FAST_EMAIL}') THEN [lower(t)] END")
+    tier3 = f"coalesce(CASE WHEN regexp_matches({expr}, '[\\x{{FF01}}-\\x{{FF5E}}]') THEN {wide} END, {general})"
     tier2 = let(padded, "t", f"CASE WHEN regexp_full_match(t, '{FAST_EMAIL}') THEN [lower(t)] ELSE {tier3} END")
     return (f"CASE WHEN {expr} IS NULL THEN NULL WHEN regexp_full_match({expr}, '{FAST_EMAIL}') "
             f"THEN [lower({expr})] WHEN regexp_full_match({expr}, '{NAMED_EMAIL}') "
