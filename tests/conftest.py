@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from funnel.reader import Source
 from funnel.sql import connect
 from funnel.workspace import Workspace
 
@@ -23,6 +24,13 @@ def real(*parts: str) -> Path:
         pytest.skip(f"real export not available: {path} (../shared/real_exports is test data kept "
                     "outside the project)")
     return path
+
+
+def load_sample(ws: Workspace) -> Workspace:
+    """Load the bundled sample exports (what the app opens on) into ``ws``; the caller builds."""
+    ws.load("ma", Source.from_path(SAMPLE / "ma_leads.csv"))
+    ws.load("sfa", Source.from_path(SAMPLE / "sfa_opportunities.xlsx"))
+    return ws
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -16,10 +15,9 @@ from funnel.cost import read_costs
 from funnel.present import pct, yen
 from funnel.reader import Source
 from funnel.workspace import Workspace
+from tests.conftest import ROOT, SAMPLE, load_sample
 from tests.test_page_quality import capture_downloads, clear_caches, open_page  # noqa: F401 (fixture)
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_data"
 PAGE = "pages/benchmarks.py"
 EDITOR = "bench_editor"
 
@@ -28,8 +26,7 @@ EDITOR = "bench_editor"
 def values() -> Iterator[dict[str, bm.UserValue]]:
     """The engine's values on the same sample files (ad sources as the page detects them)."""
     with Workspace() as ws:
-        ws.load("ma", Source.from_path(SAMPLE / "ma_leads.csv"))
-        ws.load("sfa", Source.from_path(SAMPLE / "sfa_opportunities.xlsx"))
+        load_sample(ws)
         ws.build()
         from funnel.metrics import by_source
 

@@ -9,7 +9,6 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +19,8 @@ from funnel.cost import CostData, read_costs
 from funnel.present import yen
 from funnel.reader import Source
 from funnel.workspace import Workspace
+from tests.conftest import SAMPLE, load_sample
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_data"
 PAGE = "pages/cost.py"
 EDITOR = "cost_editor"
 
@@ -30,8 +28,7 @@ EDITOR = "cost_editor"
 @pytest.fixture(scope="module")
 def engine() -> Iterator[tuple[Workspace, CostData]]:
     ws = Workspace()
-    ws.load("ma", Source.from_path(SAMPLE / "ma_leads.csv"))
-    ws.load("sfa", Source.from_path(SAMPLE / "sfa_opportunities.xlsx"))
+    load_sample(ws)
     ws.build()
     yield ws, read_costs(ws.con, Source.from_path(SAMPLE / "cost_by_source.csv"), ws.workdir)
     ws.close()

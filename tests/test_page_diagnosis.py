@@ -8,12 +8,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SAMPLE
 
 from funnel import diagnosis as D
 from funnel.i18n import t
-from funnel.reader import Source
 from funnel.workspace import Workspace
+from tests.conftest import load_sample
 
 PAGE = "pages/diagnosis.py"
 CHECKLIST = D.load_checklist()
@@ -24,8 +23,7 @@ ASSESS = [i.id for i in CHECKLIST.items if i.step == "assess"]
 def found():
     """The engine's evidence on the sample data, computed outside the app."""
     with Workspace() as w:
-        w.load("ma", Source.from_path(SAMPLE / "ma_leads.csv"))
-        w.load("sfa", Source.from_path(SAMPLE / "sfa_opportunities.xlsx"))
+        load_sample(w)
         return D.evidence(w.con, w.build(), CHECKLIST)
 
 

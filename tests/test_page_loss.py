@@ -9,14 +9,13 @@ import io
 
 import pandas as pd
 import pytest
-from conftest import SAMPLE
 
 from funnel import losses as L
 from funnel import metrics as m
 from funnel.present import loss_label, pct
-from funnel.reader import Source
 from funnel.rules import LossRules
 from funnel.workspace import Workspace
+from tests.conftest import load_sample
 
 DEFAULT = LossRules.default()
 EDITOR = "loss_rules_editor_{n}_{lang}"
@@ -33,8 +32,7 @@ WITH_RINGI = with_keyword(DEFAULT, "budget", "稟議")      # 「社内稟議が
 @pytest.fixture(scope="module")
 def sample():
     w = Workspace()
-    w.load("ma", Source.from_path(SAMPLE / "ma_leads.csv"))
-    w.load("sfa", Source.from_path(SAMPLE / "sfa_opportunities.xlsx"))
+    load_sample(w)
     w.build()
     yield w
     w.close()

@@ -20,9 +20,8 @@ from funnel.charts.mql import band_label
 from funnel.i18n import t
 from funnel.metrics import Filters
 from funnel.present import num, pct
-from funnel.reader import Source
 from funnel.workspace import Workspace
-from tests.conftest import SAMPLE
+from tests.conftest import load_sample
 
 pytestmark = pytest.mark.slow
 
@@ -30,8 +29,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def engine() -> Iterator[Workspace]:
     ws = Workspace()
-    ws.load("ma", Source.from_path(SAMPLE / "ma_leads.csv"))
-    ws.load("sfa", Source.from_path(SAMPLE / "sfa_opportunities.xlsx"))
+    load_sample(ws)
     ws.build()
     yield ws
     ws.close()

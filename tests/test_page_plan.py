@@ -8,7 +8,6 @@ import csv
 import io
 from collections.abc import Iterator
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +18,8 @@ from funnel.cost import read_costs
 from funnel.present import num, yen
 from funnel.reader import Source
 from funnel.workspace import Workspace
+from tests.conftest import SAMPLE, load_sample
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_data"
 PAGE = "pages/plan.py"
 
 
@@ -29,8 +27,7 @@ PAGE = "pages/plan.py"
 def actual() -> Iterator[pl.Actuals]:
     """The engine's actual values on the same sample files (with the sample's cost file)."""
     with Workspace() as ws:
-        ws.load("ma", Source.from_path(SAMPLE / "ma_leads.csv"))
-        ws.load("sfa", Source.from_path(SAMPLE / "sfa_opportunities.xlsx"))
+        load_sample(ws)
         ws.build()
         cost = read_costs(ws.con, Source.from_path(SAMPLE / "cost_by_source.csv"), ws.workdir)
         yield pl.actuals(ws.con, cost)

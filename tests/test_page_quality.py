@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +16,9 @@ from streamlit.testing.v1 import AppTest
 from funnel import quality as q
 from funnel.metrics import match
 from funnel.present import num, pct
-from funnel.reader import Source
 from funnel.workspace import Workspace
+from tests.conftest import ROOT, load_sample
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_data"
 PAGE = "pages/quality.py"
 
 
@@ -61,8 +58,7 @@ def open_page(path: str = PAGE) -> AppTest:
 def engine() -> Iterator[Workspace]:
     """The same sample files built directly by the engine: what the page must show."""
     ws = Workspace()
-    ws.load("ma", Source.from_path(SAMPLE / "ma_leads.csv"))
-    ws.load("sfa", Source.from_path(SAMPLE / "sfa_opportunities.xlsx"))
+    load_sample(ws)
     ws.build()
     yield ws
     ws.close()

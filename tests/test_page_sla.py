@@ -21,9 +21,8 @@ from funnel import speed
 from funnel.charts.sla import days_text, group_label
 from funnel.i18n import t
 from funnel.present import num, pct, yen
-from funnel.reader import Source
 from funnel.workspace import Workspace
-from tests.conftest import SAMPLE
+from tests.conftest import load_sample
 
 pytestmark = pytest.mark.slow
 AS_OF = dt.date(2026, 3, 31)          # the sample's latest lead / opportunity creation date
@@ -32,8 +31,7 @@ AS_OF = dt.date(2026, 3, 31)          # the sample's latest lead / opportunity c
 @pytest.fixture(scope="module")
 def engine() -> Iterator[Workspace]:
     ws = Workspace()
-    ws.load("ma", Source.from_path(SAMPLE / "ma_leads.csv"))
-    ws.load("sfa", Source.from_path(SAMPLE / "sfa_opportunities.xlsx"))
+    load_sample(ws)
     ws.build()
     yield ws
     ws.close()

@@ -12,14 +12,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import ROOT, SAMPLE
 
 from funnel import diagnosis as D
 from funnel import metrics as m
 from funnel.i18n import t
 from funnel.present import source_label
-from funnel.reader import Source
 from funnel.workspace import Workspace
+from tests.conftest import ROOT, SAMPLE, load_sample
 from ui.saved import file_name
 
 pytestmark = pytest.mark.slow
@@ -106,8 +105,7 @@ def test_saved_session_reopens_with_the_same_numbers_and_edits(downloads):
     assert metrics_b == metrics_a
     # The numbers are the mapping edit's: sources of the 最終流入元 column, as the engine says.
     with Workspace() as ws:
-        ws.load("ma", Source.from_path(SAMPLE / "ma_leads.csv"))
-        ws.load("sfa", Source.from_path(SAMPLE / "sfa_opportunities.xlsx"))
+        load_sample(ws)
         ws.build({"ma": {"source": "最終流入元"}})
         expected = {source_label(r.group, "ja"): r.leads for r in m.by_source(ws.con)}
     assert dict(zip(table_b.iloc[:, 0], table_b[t("rate.col.leads", "ja")], strict=True)) == expected

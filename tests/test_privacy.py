@@ -37,9 +37,8 @@ from funnel.analysis import measure
 from funnel.i18n import catalogue
 from funnel.mapping import fields
 from funnel.privacy import mask_email, mask_frame, mask_name, mask_phone, mask_value, role_of
-from funnel.reader import Source
 from funnel.workspace import Workspace
-from tests.conftest import ROOT, SAMPLE
+from tests.conftest import ROOT, SAMPLE, load_sample
 
 # -- the maskers ---------------------------------------------------------------------------------
 
@@ -323,8 +322,7 @@ def test_the_switch_label_in_both_languages() -> None:
 def test_no_personal_data_in_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     with Workspace() as ws:
-        ws.load("ma", Source.from_path(SAMPLE / "ma_leads.csv"))
-        ws.load("sfa", Source.from_path(SAMPLE / "sfa_opportunities.xlsx"))
+        load_sample(ws)
         ws.build()
         measure(ws)
         workdir = ws.workdir

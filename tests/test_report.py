@@ -30,7 +30,7 @@ from funnel.reader import Source
 from funnel.report import build_report, sheet_list
 from funnel.report_planning import PlanInputs, plan_inputs
 from funnel.workspace import Workspace
-from tests.conftest import ROOT, SAMPLE
+from tests.conftest import ROOT, SAMPLE, load_sample
 from tests.test_metrics import MA, SFA
 
 # The tiny exports with hostile cells: a formula, an @-command, a control character, and a lost
@@ -58,8 +58,7 @@ def tiny() -> Iterator[Workspace]:
 @pytest.fixture(scope="module")
 def sample() -> Iterator[Workspace]:
     ws = Workspace()
-    ws.load("ma", Source.from_path(SAMPLE / "ma_leads.csv"))
-    ws.load("sfa", Source.from_path(SAMPLE / "sfa_opportunities.xlsx"))
+    load_sample(ws)
     ws.build()
     yield ws
     ws.close()

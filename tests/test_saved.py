@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE
 
 from funnel import accounting, saved
 from funnel.analysis import measure, to_json
@@ -23,6 +22,7 @@ from funnel.reader import Source
 from funnel.rules import LossRules
 from funnel.sql import rows
 from funnel.workspace import LinkSpec, Workspace
+from tests.conftest import SAMPLE, load_sample
 
 MA = """リードID,メールアドレス,流入元,キャンペーン,登録日
 L1,a@x.jp,展示会,春フェア,2025/04/01
@@ -61,8 +61,7 @@ def snapshot(ws: Workspace) -> dict:
 @pytest.fixture(scope="module")
 def sample_saved() -> tuple[dict, bytes]:
     with Workspace() as ws:
-        ws.load("ma", Source.from_path(SAMPLE / "ma_leads.csv"))
-        ws.load("sfa", Source.from_path(SAMPLE / "sfa_opportunities.xlsx"))
+        load_sample(ws)
         ws.build()
         return snapshot(ws), saved.save_bytes(ws)
 
@@ -222,8 +221,7 @@ def _flip_byte(members: dict[str, bytes]) -> dict[str, bytes]:
 ])
 def test_damaged_or_foreign_files_are_refused_naming_the_file(inline_saved, make, key, part):
     with Workspace() as w:
-        w.load("ma", Source.from_path(SAMPLE / "ma_leads.csv"))
-        w.load("sfa", Source.from_path(SAMPLE / "sfa_opportunities.xlsx"))
+        load_sample(w)
         w.build()
         before = to_json(measure(w))
         err = refused(make(inline_saved[1]), w)

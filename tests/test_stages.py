@@ -9,7 +9,7 @@ from funnel import metrics as m
 from funnel import stages
 from funnel.reader import Source
 from funnel.workspace import Workspace
-from tests.conftest import SAMPLE
+from tests.conftest import load_sample
 from tests.test_metrics import MA, SFA
 
 
@@ -24,8 +24,7 @@ def _ws(ma: bytes, sfa: bytes) -> Workspace:
 @pytest.fixture(scope="module")
 def sample():
     ws = Workspace()
-    ws.load("ma", Source.from_path(SAMPLE / "ma_leads.csv"))
-    ws.load("sfa", Source.from_path(SAMPLE / "sfa_opportunities.xlsx"))
+    load_sample(ws)
     ws.build()
     yield ws
     ws.close()
