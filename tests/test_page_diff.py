@@ -26,13 +26,18 @@ def metrics_of(at) -> dict[str, tuple[str, str]]:
     return {mt.label: (mt.value, mt.delta) for mt in at.metric}
 
 
-@pytest.fixture
-def page(app):
-    """This month = the pair's current exports (loaded on the upload page), then the diff page."""
+def open_with_this_month(app) -> None:
+    """Upload the pair's current exports on the upload page (this month), then open the diff page."""
     app.switch_page("pages/upload.py").run()
     app.file_uploader(key="up_ma").set_value(("leads_2025-06.csv", PAIR.cur_ma, "text/csv")).run()
     app.file_uploader(key="up_sfa").set_value(("deals_2025-06.csv", PAIR.cur_sfa, "text/csv")).run()
     app.switch_page("pages/diff.py").run()
+
+
+@pytest.fixture
+def page(app):
+    """This month = the pair's current exports, on the diff page."""
+    open_with_this_month(app)
     assert not app.exception
     return app
 
@@ -175,10 +180,7 @@ def test_sample_is_compared_with_its_last_month_without_any_upload(app):
 def test_users_own_data_is_never_compared_with_the_sample(app):
     app.switch_page("pages/diff.py").run()
     assert metrics_of(app)
-    app.switch_page("pages/upload.py").run()
-    app.file_uploader(key="up_ma").set_value(("leads_2025-06.csv", PAIR.cur_ma, "text/csv")).run()
-    app.file_uploader(key="up_sfa").set_value(("deals_2025-06.csv", PAIR.cur_sfa, "text/csv")).run()
-    app.switch_page("pages/diff.py").run()
+    open_with_this_month(app)
     assert not app.exception and not app.metric and not sample_baseline_shown(app)
     assert any("前回（先月）のMAリードとSFA商談の両方" in i.value for i in app.info)
     assert not any(c.value.startswith("✅") for c in app.caption)     # no baseline file listed
@@ -187,10 +189,7 @@ def test_users_own_data_is_never_compared_with_the_sample(app):
 
 
 def test_back_to_the_sample_brings_its_last_month_back(app):
-    app.switch_page("pages/upload.py").run()
-    app.file_uploader(key="up_ma").set_value(("leads_2025-06.csv", PAIR.cur_ma, "text/csv")).run()
-    app.file_uploader(key="up_sfa").set_value(("deals_2025-06.csv", PAIR.cur_sfa, "text/csv")).run()
-    app.switch_page("pages/diff.py").run()
+    open_with_this_month(app)
     assert not app.metric
     app.switch_page("pages/upload.py").run()
     app.button(key="back_to_sample").click().run()
