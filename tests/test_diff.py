@@ -149,21 +149,16 @@ def test_lead_funnel_stages_match_metrics_funnel(case):
 
 def test_last_touch_uses_the_last_rows_source():
     pair = make_pair()
-    prev, cur = built(pair.prev_ma, pair.prev_sfa), built(pair.cur_ma, pair.cur_sfa)
-    try:
+    with built(pair.prev_ma, pair.prev_sfa) as prev, built(pair.cur_ma, pair.cur_sfa) as cur:
         d = D.compare(prev, cur, touch="last")
         assert d.touch == "last"
         assert {r.group: r.leads for r in d.new_leads_by_source} == pair.expected.new_leads   # one row per lead
         assert d.summary.rate_after == m.overall(cur.con, m.Filters(touch="last"))
-    finally:
-        prev.close()
-        cur.close()
 
 
 def test_identical_loads_change_nothing():
     pair = make_pair()
-    a, b = built(pair.prev_ma, pair.prev_sfa), built(pair.prev_ma, pair.prev_sfa)
-    try:
+    with built(pair.prev_ma, pair.prev_sfa) as a, built(pair.prev_ma, pair.prev_sfa) as b:
         d = D.compare(a, b)
         s = d.summary
         assert s.unchanged
@@ -174,57 +169,38 @@ def test_identical_loads_change_nothing():
         assert all(r.converted == 0 for r in d.newly_converted)
         assert all(mv.change_points == 0 for mv in d.rate_by_source)
         assert D.changes(b.con, "won").total == 0
-    finally:
-        a.close()
-        b.close()
 
 
 def test_a_new_baseline_replaces_the_previous_comparison():
     pair = make_pair()
-    a, same, cur = (built(pair.prev_ma, pair.prev_sfa), built(pair.cur_ma, pair.cur_sfa),
-                    built(pair.cur_ma, pair.cur_sfa))
-    try:
+    with (built(pair.prev_ma, pair.prev_sfa) as a, built(pair.cur_ma, pair.cur_sfa) as same,
+          built(pair.cur_ma, pair.cur_sfa) as cur):
         assert D.compare(a, cur).summary.won == 3
         assert D.compare(same, cur).summary.unchanged          # no stale prev_* / diff_* tables
         assert D.changes(cur.con, "won").total == 0
-    finally:
-        for w in (a, same, cur):
-            w.close()
 
 
 def test_previous_side_missing_gives_a_clear_message():
     pair = make_pair()
-    prev = Workspace()
-    prev.load("ma", Source.from_bytes("leads.csv", pair.prev_ma))
-    cur = built(pair.cur_ma, pair.cur_sfa)
-    try:
+    with Workspace() as prev, built(pair.cur_ma, pair.cur_sfa) as cur, Workspace() as empty:
+        prev.load("ma", Source.from_bytes("leads.csv", pair.prev_ma))
         with pytest.raises(D.DiffError) as info:
             D.compare(prev, cur)
         assert info.value.key == "diff.error.previous_missing"
         assert "SFA" in info.value.render("ja") and "前回" in info.value.render("ja")
         assert "Last month's data has no SFA file" in info.value.render("en")
-        empty = Workspace()
         with pytest.raises(D.DiffError) as info:
             D.compare(cur, empty)
         assert info.value.key == "diff.error.current_missing"
-        empty.close()
-    finally:
-        prev.close()
-        cur.close()
 
 
 def test_unbuilt_previous_is_refused():
     pair = make_pair()
-    prev = Workspace()
-    prev.load("ma", Source.from_bytes("leads.csv", pair.prev_ma))
-    prev.load("sfa", Source.from_bytes("deals.csv", pair.prev_sfa))
-    cur = built(pair.cur_ma, pair.cur_sfa)
-    try:
+    with Workspace() as prev, built(pair.cur_ma, pair.cur_sfa) as cur:
+        prev.load("ma", Source.from_bytes("leads.csv", pair.prev_ma))
+        prev.load("sfa", Source.from_bytes("deals.csv", pair.prev_sfa))
         with pytest.raises(D.DiffError, match="not built"):
             D.compare(prev, cur)
-    finally:
-        prev.close()
-        cur.close()
 
 
 def test_leads_identified_by_row_cannot_be_compared():
@@ -233,15 +209,11 @@ def test_leads_identified_by_row_cannot_be_compared():
     ma = b"Converted Opportunity ID,Lead Source\nO1,Web\nO2,Event\n"
     sfa = b"Opportunity ID,Stage\nO1,Closed Won\nO2,Prospecting\n"
     link = LinkSpec("id", "Converted Opportunity ID", "Opportunity ID")
-    a, b = built(ma, sfa, link), built(ma, sfa, link)
-    try:
+    with built(ma, sfa, link) as a, built(ma, sfa, link) as b:
         assert a.build_result is not None and a.build_result.identity == "row"
         with pytest.raises(D.DiffError) as info:
             D.compare(a, b)
         assert info.value.key == "diff.error.previous_row_identity"
-    finally:
-        a.close()
-        b.close()
 
 
 def test_leads_identified_differently_cannot_be_compared():
@@ -249,43 +221,31 @@ def test_leads_identified_differently_cannot_be_compared():
     by_email = b"Email,Converted Opportunity ID,Lead Source\na@x.jp,O1,Web\nb@x.jp,O2,Event\n"
     sfa = b"Opportunity ID,Stage\nO1,Closed Won\nO2,Prospecting\n"
     link = LinkSpec("id", "Converted Opportunity ID", "Opportunity ID")
-    a, b = built(by_id, sfa, link), built(by_email, sfa, link)
-    try:
+    with built(by_id, sfa, link) as a, built(by_email, sfa, link) as b:
         with pytest.raises(D.DiffError) as info:
             D.compare(a, b)
         assert info.value.key == "diff.error.identity_differs"
-    finally:
-        a.close()
-        b.close()
 
 
 def test_repeated_deal_names_are_paired_in_order_and_reported():
     ma = "メールアドレス,流入元\na@x.jp,展示会\nb@x.jp,展示会\n".encode()
     prev = "商談名,取引先名,メール,フェーズ,完了予定日\n更新,A社,a@x.jp,3.提案,2025/05/01\n更新,A社,b@x.jp,3.提案,2025/06/01\n"
     cur = "商談名,取引先名,メール,フェーズ,完了予定日\n更新,A社,a@x.jp,6.受注,2025/05/01\n更新,A社,b@x.jp,3.提案,2025/06/01\n"
-    a, b = built(ma, prev.encode()), built(ma, cur.encode())
-    try:
+    with built(ma, prev.encode()) as a, built(ma, cur.encode()) as b:
         d = D.compare(a, b)
         assert d.opp_method == "name"
         assert ("diff.notice.repeated", {"count": 2}) in d.notices
         assert (d.summary.moved, d.summary.won, d.summary.new_opps) == (1, 1, 0)
-    finally:
-        a.close()
-        b.close()
 
 
 def test_plan_variations_are_counted():
     plan = Plan(new={"紹介": 4}, new_with_deal={}, removed={}, converted={"紹介": 3}, moves=0, wins=1, losses=(),
                 reopen=False, remove_deal=False, unlinked_new_deal=False)
     pair = make_pair(plan)
-    a, b = built(pair.prev_ma, pair.prev_sfa), built(pair.cur_ma, pair.cur_sfa)
-    try:
+    with built(pair.prev_ma, pair.prev_sfa) as a, built(pair.cur_ma, pair.cur_sfa) as b:
         s = D.compare(a, b).summary
         assert (s.new_leads, s.newly_converted, s.new_opps, s.moved, s.won, s.lost, s.removed_leads) == (
             4, 3, 3, 1, 1, 0, 0)
-    finally:
-        a.close()
-        b.close()
 
 
 def test_stage_order_numbers_then_won_then_lost():
