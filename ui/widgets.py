@@ -52,11 +52,12 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def download_frame(frame: pd.DataFrame, file_name: str, key: str, label: str | None = None) -> None:
     """CSV (UTF-8 with BOM) and Excel downloads, both formula-safe, of exactly the table shown
-    (personal data masked when the privacy switch is on). The workbook is built on click."""
+    (personal data masked when the privacy switch is on). Both files are built on click, not on
+    every rerun of the page."""
     frame = masked(frame)
     stem = file_name[:-4] if file_name.lower().endswith(".csv") else file_name
     with st.container(horizontal=True, gap="small"):
-        st.download_button(label or t("app.download_csv"), data=frame_csv_bytes(frame), file_name=file_name,
+        st.download_button(label or t("app.download_csv"), data=lambda: frame_csv_bytes(frame), file_name=file_name,
                            mime="text/csv", key=key, icon="⬇️", on_click="ignore")
         st.download_button(t("export.download_xlsx"), data=lambda: frame_xlsx_bytes(frame, stem),
                            file_name=stem + ".xlsx", mime=XLSX_MIME, key=f"{key}_xlsx", icon="📗", on_click="ignore")

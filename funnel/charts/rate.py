@@ -117,27 +117,27 @@ def build_rate_by_source(rates: Sequence[Rate], *, target: float, lang: str, sor
     band_v, target_v = _reference_values(band, target, lang)
 
     band_rect = alt.Chart(alt.Data(values=band_v), description="benchmark-band").mark_rect(
-        color=COLORS["benchmark"], opacity=0.22).encode(x=alt.X("lo:Q", scale=x_scale), x2="hi:Q")
+        color=COLORS["benchmark"], opacity=0.22).encode(x=alt.X("lo:Q", scale=x_scale), x2=alt.X2("hi:Q"))
     band_text = alt.Chart(alt.Data(values=band_v)).mark_text(
         color=COLORS["muted"], fontSize=14, baseline="bottom", dy=-2).encode(
-        x=alt.X("mid:Q", scale=x_scale), y=alt.value(-22), text="text:N")
+        x=alt.X("mid:Q", scale=x_scale), y=alt.YValue(-22), text=alt.Text("text:N"))
     base = alt.Chart(alt.Data(values=values)).encode(y=y)
     bars = base.mark_bar(height={"band": 0.62}, strokeWidth=1.5).encode(
         x=x, color=_color([v["kind"] for v in values], lang, "source"),
-        stroke=alt.condition("datum.kind == 'normal'", alt.value(None), alt.value(COLORS["data"])),
-        strokeDash=alt.condition("datum.kind == 'normal'", alt.value([1, 0]), alt.value([5, 3])),
+        stroke=alt.StrokeValue(COLORS["data"], condition={"test": "datum.kind == 'normal'", "value": None}),
+        strokeDash=alt.StrokeDashValue([5, 3], condition={"test": "datum.kind == 'normal'", "value": [1, 0]}),
         tooltip=_rate_tooltips(alt.Tooltip("label:N", title=t("term.source", lang)), lang))
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
-        x=alt.X("ci_low:Q", scale=x_scale, title=t("term.opportunity_rate", lang)), x2="ci_high:Q")
-    labels = _haloed(base, {"x": alt.X("ci_high:Q", scale=x_scale), "text": "text:N"},
+        x=alt.X("ci_low:Q", scale=x_scale, title=t("term.opportunity_rate", lang)), x2=alt.X2("ci_high:Q"))
+    labels = _haloed(base, {"x": alt.X("ci_high:Q", scale=x_scale), "text": alt.Text("text:N")},
                      align="left", dx=8, fontSize=15, color=COLORS["text"])
     target_rule = alt.Chart(alt.Data(values=target_v), description="target").mark_rule(
         color=COLORS["target"], strokeWidth=3, strokeDash=[8, 4]).encode(x=alt.X("target:Q", scale=x_scale))
     target_text = alt.Chart(alt.Data(values=target_v)).mark_text(
         color=COLORS["target"], fontSize=14, fontWeight="bold", baseline="bottom", dy=-2).encode(
-        x=alt.X("target:Q", scale=x_scale), y=alt.value(-4), text="text:N")
-    return alt.layer(band_rect, bars, whiskers, target_rule, *labels, band_text, target_text).properties(
-        height=height_for(len(values), per_row=46, minimum=200))
+        x=alt.X("target:Q", scale=x_scale), y=alt.YValue(-4), text=alt.Text("text:N"))
+    return alt.layer(band_rect, bars, whiskers, target_rule, *labels, band_text, target_text,
+                     height=height_for(len(values), per_row=46, minimum=200))
 
 
 def cohort_values(cohorts: Sequence[Cohort], lang: str, small_n: int | None = None) -> list[dict[str, Any]]:
@@ -188,27 +188,26 @@ def build_rate_by_month(cohorts: Sequence[Cohort], *, target: float, lang: str,
               axis=alt.Axis(labelAngle=0, labelFontSize=13))
     band_v, target_v = _reference_values(band, target, lang)
     band_rect = alt.Chart(alt.Data(values=band_v), description="benchmark-band").mark_rect(
-        color=COLORS["benchmark"], opacity=0.22).encode(y=alt.Y("lo:Q", scale=y_scale), y2="hi:Q")
+        color=COLORS["benchmark"], opacity=0.22).encode(y=alt.Y("lo:Q", scale=y_scale), y2=alt.Y2("hi:Q"))
     base = alt.Chart(alt.Data(values=values)).encode(x=x)
     bars = base.mark_bar(width={"band": 0.62}, strokeWidth=1.5).encode(
         y=y, color=_color([v["kind"] for v in values], lang, "month"),
-        stroke=alt.condition("datum.kind == 'normal'", alt.value(None), alt.value(COLORS["muted"])),
-        strokeDash=alt.condition("datum.kind == 'normal'", alt.value([1, 0]), alt.value([5, 3])),
+        stroke=alt.StrokeValue(COLORS["muted"], condition={"test": "datum.kind == 'normal'", "value": None}),
+        strokeDash=alt.StrokeDashValue([5, 3], condition={"test": "datum.kind == 'normal'", "value": [1, 0]}),
         tooltip=_rate_tooltips(alt.Tooltip("month:O", title=t("rate.chart.month_axis", lang)), lang))
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
-        y=alt.Y("ci_low:Q", scale=y_scale, title=t("term.opportunity_rate", lang)), y2="ci_high:Q")
+        y=alt.Y("ci_low:Q", scale=y_scale, title=t("term.opportunity_rate", lang)), y2=alt.Y2("ci_high:Q"))
     at_top = alt.Y("ci_high:Q", scale=y_scale)
-    n_text = _haloed(base, {"y": at_top, "text": "n_text:N"}, baseline="bottom", dy=-5, fontSize=12,
+    n_text = _haloed(base, {"y": at_top, "text": alt.Text("n_text:N")}, baseline="bottom", dy=-5, fontSize=12,
                      color=COLORS["muted"])
-    rate_text = _haloed(base, {"y": at_top, "text": "rate_text:N"}, baseline="bottom", dy=-19, fontSize=14,
+    rate_text = _haloed(base, {"y": at_top, "text": alt.Text("rate_text:N")}, baseline="bottom", dy=-19, fontSize=14,
                         fontWeight="bold", color=COLORS["text"])
-    flag_text = _haloed(base, {"y": at_top, "text": "flag_text:N"}, baseline="bottom", dy=-36, fontSize=12,
+    flag_text = _haloed(base, {"y": at_top, "text": alt.Text("flag_text:N")}, baseline="bottom", dy=-36, fontSize=12,
                         fontWeight="bold", color=COLORS["warn"])
     target_rule = alt.Chart(alt.Data(values=target_v), description="target").mark_rule(
         color=COLORS["target"], strokeWidth=3, strokeDash=[8, 4]).encode(y=alt.Y("target:Q", scale=y_scale))
     side = alt.Chart(alt.Data(values=_side_labels(band, target, top, lang))).mark_text(
         align="left", baseline="middle", dx=8, fontSize=14, fontWeight="bold").encode(
-        y=alt.Y("y:Q", scale=y_scale), x=alt.value("width"), text="text:N",
-        color=alt.condition("datum.what == 'target'", alt.value(COLORS["target"]), alt.value(COLORS["muted"])))
-    return alt.layer(band_rect, bars, whiskers, target_rule, *n_text, *rate_text, *flag_text, side).properties(
-        height=440)
+        y=alt.Y("y:Q", scale=y_scale), x=alt.XValue("width"), text=alt.Text("text:N"),
+        color=alt.ColorValue(COLORS["muted"], condition={"test": "datum.what == 'target'", "value": COLORS["target"]}))
+    return alt.layer(band_rect, bars, whiskers, target_rule, *n_text, *rate_text, *flag_text, side, height=440)
