@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -109,7 +109,8 @@ def metrics_shown(at: Any) -> dict[str, str]:
     return {x.label: x.value for x in at.metric}
 
 
-def csv_frame(data: bytes) -> pd.DataFrame:
+def csv_frame(data: bytes | Callable[[], bytes]) -> pd.DataFrame:
+    data = data() if callable(data) else data      # tables' CSVs are built on click too
     assert data.startswith("\ufeff".encode())                      # Excel-friendly BOM
     return pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
 

@@ -44,14 +44,18 @@ def lead_where(date_from: dt.date | None, date_to: dt.date | None,
     return " AND ".join(conds), params
 
 
-def rate_by(group_sql: str, where: SqlParams, order: str = "leads DESC, grp NULLS LAST") -> SqlParams:
-    """Leads, converted, won per group of leads."""
+def rate_by(group_sql: str, where: SqlParams, order: str = "leads DESC, grp NULLS LAST",
+            label: str = "grp") -> SqlParams:
+    """Leads, converted, won per group of leads; ``label`` (an expression of ``grp``) is what
+    the group is called, computed once per group rather than once per lead."""
     cond, params = where
     return (f"""
-        SELECT {group_sql} AS grp, count(*) AS leads,
-               count(*) FILTER (WHERE n_opps > 0) AS converted,
-               count(*) FILTER (WHERE n_won > 0) AS won
-        FROM leads WHERE {cond} GROUP BY ALL ORDER BY {order}""", params)
+        SELECT {label} AS grp, leads, converted, won FROM (
+            SELECT {group_sql} AS grp, count(*) AS leads,
+                   count(*) FILTER (WHERE n_opps > 0) AS converted,
+                   count(*) FILTER (WHERE n_won > 0) AS won
+            FROM leads WHERE {cond} GROUP BY ALL)
+        ORDER BY {order}""", params)
 
 
 def overall(where: SqlParams) -> SqlParams:
