@@ -235,3 +235,67 @@ def test_only_a_byte_order_mark_at_the_very_start_is_dropped(parallel, tmp_path:
     text = data.decode("utf-8", errors="replace")
     expected = (text[1:].encode("utf-8"), 1)
     assert _both(tmp_path, data, "utf-8", 3) == [expected, expected]
+
+
+def _iconv_or_skip() -> tc.Converter:
+    convert = tc.checked_iconv("cp932")
+    if convert is None:
+        pytest.skip("this C library has no iconv that agrees with Python's CP932")
+    return convert
+
+
+def test_iconv_gives_pythons_bytes_for_every_character_it_accepts() -> None:
+    """Every one- and two-byte CP932 sequence, and a whole line of mixed text, converted by iconv
+    where it accepts them; what it refuses (the bytes Python maps to U+0080 and private use) is
+    left to Python, so the file's bytes are Python's whatever it holds."""
+    convert = _iconv_or_skip()
+    assert convert(LINE.encode("cp932")) == LINE.encode("utf-8")
+    refused = [b for b in range(256) if convert(bytes([b])) is None]
+    assert {0x80, 0xA0, 0xFD, 0xFE, 0xFF} <= set(refused) or not refused
+    for seq in (b"\x81\n", b"\x85\x40", b"\x80", b"\xa0"):    # cut, unassigned, Python-only
+        assert convert(seq) is None or convert(seq) == seq.decode("cp932").encode()
+
+
+def test_the_bytes_only_python_decodes_come_out_as_pythons(parallel, tmp_path: Path) -> None:
+    lines = [LINE.encode("cp932"), b"1,\x80,\xa0,\xfd\xfe\xff\r\n", b"2,\x81\n", LINE.encode("cp932")] * 20
+    data = b"".join(lines)
+    expected = _plain(data, "cp932")
+    assert "1,\u0080,\uf8f0,\uf8f1\uf8f2\uf8f3\r\n".encode() in expected[0] and expected[1] == 20
+    for workers in (1, 2, 3):
+        assert _both(tmp_path, data, "cp932", workers) == [expected, expected]
+
+
+def test_iconv_that_maps_one_character_differently_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A C library whose CP932 table differs from Python's anywhere (here: 0x8160, the wave
+    dash, the classic mismatch) is not trusted for any of it."""
+    real = tc.iconv_converter("cp932")
+    if real is None:
+        pytest.skip("no iconv for CP932 here")
+
+    def skewed(data: bytes) -> bytes | None:
+        return "\u301c".encode() if data == b"\x81\x60" else real(data)
+
+    monkeypatch.setattr(tc, "_CHECKED", {})
+    monkeypatch.setattr(tc, "iconv_converter", lambda codec: skewed)
+    assert tc.checked_iconv("cp932") is None
+    monkeypatch.setattr(tc, "iconv_converter", lambda codec: real)
+    monkeypatch.setattr(tc, "_CHECKED", {})
+    assert tc.checked_iconv("cp932") is real
+
+
+def test_workers_are_told_to_use_iconv_only_when_it_was_checked(parallel, monkeypatch: pytest.MonkeyPatch,
+                                                                 tmp_path: Path) -> None:
+    _iconv_or_skip()
+    seen = []
+    real = subprocess.Popen
+
+    def spy(cmd, *args, **kwargs):
+        seen.append(cmd[-1])
+        return real(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", spy)
+    data = (LINE * 50).encode("cp932")
+    assert _both(tmp_path, data, "cp932", 2) == [_plain(data, "cp932")] * 2
+    data = ("会社名,高橋一郎,セミナー\r\n" * 50).encode("euc_jp")
+    assert _both(tmp_path, data, "euc_jp", 2) == [_plain(data, "euc_jp")] * 2
+    assert seen == ["iconv", "iconv", "python", "python"]
