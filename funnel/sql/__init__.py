@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import threading
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import duckdb
 
 from funnel.config import setting
 
 Params = Mapping[str, Any] | Sequence[Any] | None
+T = TypeVar("T")
 
 
 def ident(name: str) -> str:
@@ -58,6 +59,7 @@ def connect(threads: int | None = None, memory_limit: str | None = None,
     con = duckdb.connect(config=config)
     # A progress bar on stdout would break the CLI's one-JSON-object output.
     con.execute("SET enable_progress_bar = false").fetchall()
+    con.execute(_NFKC_STANDIN).fetchall()
     return con
 
 
@@ -82,21 +84,35 @@ def forget_lock(con: duckdb.DuckDBPyConnection) -> None:
         _LOCKS.pop(id(con), None)
 
 
-def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: Params) -> Any:
-    """Execute, registering the ``nfkc`` UDF the first time a statement needs it; running out
-    of the connection's memory raises :class:`~funnel.errors.TooLargeError`.
+# Unicode NFKC has no DuckDB built-in, so ``nfkc`` is a Python UDF. Registering one costs
+# a tenth of a second (DuckDB imports NumPy for it), and most exports never have a cell that
+# needs it: the SQL only calls it on cells with characters NFKC changes and SQL cannot fold.
+# So a connection starts with a stand-in macro that fails when a row actually reaches it;
+# the statement (rolled back: no statement here runs inside an explicit transaction) is then
+# run again with the real UDF. Failing late, not at planning, keeps the saving for statements
+# that merely mention it.
+_NFKC_NEEDED = "funnel: nfkc UDF needed"
+_NFKC_STANDIN = f"CREATE MACRO nfkc(x) AS CASE WHEN x IS NULL THEN NULL ELSE error('{_NFKC_NEEDED}') END"
 
-    Unicode NFKC has no DuckDB built-in; the UDF is only called on non-ASCII cells, and
-    registering it costs a tenth of a second that many runs never need.
-    """
+
+def _register_nfkc(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DROP MACRO IF EXISTS nfkc").fetchall()
+    con.create_function("nfkc", _nfkc, ["VARCHAR"], "VARCHAR")
+
+
+def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: Params, take: Callable[[Any], T]) -> T:
+    """Execute and ``take`` what is wanted of the result, registering the ``nfkc`` UDF the first
+    time a row needs it (see above; a result streams, so the stand-in can fail in ``take``);
+    running out of the connection's memory raises :class:`~funnel.errors.TooLargeError`."""
     try:
         try:
-            return con.execute(sql, params)
-        except duckdb.CatalogException as exc:
-            if "nfkc" not in str(exc):
+            return take(con.execute(sql, params))
+        except (duckdb.CatalogException, duckdb.InvalidInputException) as exc:
+            # CatalogException: a connection not made by connect() has no stand-in.
+            if _NFKC_NEEDED not in str(exc) and "nfkc" not in str(exc).split("\n")[0]:
                 raise
-            con.create_function("nfkc", _nfkc, ["VARCHAR"], "VARCHAR")
-            return con.execute(sql, params)
+            _register_nfkc(con)
+            return take(con.execute(sql, params))
     except duckdb.OutOfMemoryException as exc:
         # The workspace's memory cap was reached (what DuckDB cannot spill to disk): a message
         # for the user instead of a traceback; the reader adds the file's name.
@@ -109,10 +125,19 @@ def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: Params) -> Any:
         raise TooLargeError(key="error.out_of_memory", limit=limit) from exc
 
 
+def _fetch(result: Any) -> list[tuple[Any, ...]]:
+    return result.fetchall()
+
+
+def _dicts(result: Any) -> list[dict[str, Any]]:
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, r, strict=True)) for r in result.fetchall()]
+
+
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> None:
     """Execute a statement and consume its result (DuckDB 2.0 keeps unfinished results)."""
     with lock_for(con):
-        _execute(con, sql, params).fetchall()
+        _execute(con, sql, params, _fetch)
 
 
 def run_ordered(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> None:
@@ -129,28 +154,26 @@ def run_ordered(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None)
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
     """All result rows as tuples."""
     with lock_for(con):
-        return _execute(con, sql, params).fetchall()
+        return _execute(con, sql, params, _fetch)
 
 
 def records(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> list[dict[str, Any]]:
     """All result rows as dicts keyed by column name."""
     with lock_for(con):
-        result = _execute(con, sql, params)
-        names = [d[0] for d in result.description]
-        return [dict(zip(names, r, strict=True)) for r in result.fetchall()]
+        return _execute(con, sql, params, _dicts)
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> Any:
     """The first column of the first row (None when there is no row)."""
     with lock_for(con):
-        found = _execute(con, sql, params).fetchall()
+        found = _execute(con, sql, params, _fetch)
     return found[0][0] if found else None
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> Any:
     """The result as a pandas DataFrame (imports pandas only when a caller asks for one)."""
     with lock_for(con):
-        return _execute(con, sql, params).df()
+        return _execute(con, sql, params, lambda result: result.df())
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
