@@ -47,7 +47,7 @@ def build_benchmark_chart(frame: pd.DataFrame, unit: str, titles: Mapping[str, s
     y = alt.Y("row:N", sort=None, title=None, axis=alt.Axis(labelLimit=320))
     base = alt.Chart(df).encode(y=y)
     band = base.mark_bar(height=22, color=COLORS["benchmark"], opacity=0.45).encode(
-        x=alt.X("low:Q", scale=scale, axis=axis), x2="high:Q",
+        x=alt.X("low:Q", scale=scale, axis=axis), x2=alt.X2("high:Q"),
         tooltip=[alt.Tooltip("row:N", title=titles.get("row", "")), alt.Tooltip("label:N", title=titles.get("value", ""))])
     # A single published value ("約20%") has no width as a band: draw it as a tick.
     point = base.transform_filter("datum.low == datum.high").mark_tick(
@@ -59,6 +59,7 @@ def build_benchmark_chart(frame: pd.DataFrame, unit: str, titles: Mapping[str, s
         x=alt.X("value:Q", scale=scale), tooltip=[alt.Tooltip("row:N", title=titles.get("row", "")),
                                                   alt.Tooltip("label:N", title=titles.get("value", ""))])
     text = base.transform_filter("isValid(datum.value)").mark_text(
-        align="left", dx=12, fontSize=13, color=COLORS["text"]).encode(x=alt.X("value:Q", scale=scale), text="label:N")
+        align="left", dx=12, fontSize=13, color=COLORS["text"]).encode(
+        x=alt.X("value:Q", scale=scale), text=alt.Text("label:N"))
     return alt.LayerChart(layer=[band, point, target, marker, text], height=height_for(len(df), per_row=44),
                           width="container")

@@ -46,10 +46,10 @@ def build_cpa_chart(rows: Sequence[SourceCost], band: tuple[float, float] | None
         band_v = [{"lo": band[0], "hi": band[1], "mid": (band[0] + band[1]) / 2,
                    "text": t("cost.chart.band", lang, low=yen(band[0]), high=yen(band[1]))}]
         layers.append(alt.Chart(alt.Data(values=band_v), description="benchmark-band").mark_rect(
-            color=COLORS["benchmark"], opacity=0.25).encode(x=alt.X("lo:Q", scale=scale), x2="hi:Q"))
+            color=COLORS["benchmark"], opacity=0.25).encode(x=alt.X("lo:Q", scale=scale), x2=alt.X2("hi:Q")))
         layers.append(alt.Chart(alt.Data(values=band_v)).mark_text(
             color=COLORS["muted"], fontSize=14, baseline="bottom", dy=-2).encode(
-            x=alt.X("mid:Q", scale=scale), y=alt.value(-4), text="text:N"))
+            x=alt.X("mid:Q", scale=scale), y=alt.YValue(-4), text=alt.Text("text:N")))
     base = alt.Chart(alt.Data(values=values)).encode(y=y)
     color = alt.Color("state:N", legend=None, scale=alt.Scale(
         domain=["above", "within", "below", "none"], range=[COLORS["warn"], COLORS["data"], COLORS["data"], COLORS["data"]]))
@@ -58,8 +58,8 @@ def build_cpa_chart(rows: Sequence[SourceCost], band: tuple[float, float] | None
                                    alt.Tooltip("text:N", title=t("cost.chart.cpa_axis", lang)),
                                    alt.Tooltip("registrations:Q", title=t("cost.col.registrations", lang), format=",")]))
     layers.append(base.mark_text(align="left", dx=8, fontSize=15, color=COLORS["text"]).encode(
-        x=alt.X("cpa:Q", scale=scale), text="text:N"))
-    return alt.layer(*layers).properties(height=height_for(len(values), per_row=44, minimum=180))
+        x=alt.X("cpa:Q", scale=scale), text=alt.Text("text:N")))
+    return alt.layer(*layers, height=height_for(len(values), per_row=44, minimum=180))
 
 
 def return_values(rows: Sequence[SourceCost], lang: str) -> list[dict[str, Any]]:
@@ -88,7 +88,7 @@ def build_return_chart(rows: Sequence[SourceCost], lang: str) -> alt.LayerChart:
         tooltip=[alt.Tooltip("source:N", title=" "), alt.Tooltip("text:N", title=t("cost.chart.return_axis", lang))])
     # A white halo under the label keeps it legible where it crosses the 1.0 line.
     label = {"align": "left", "dx": 8, "fontSize": 14}
-    enc = {"x": alt.X("ratio:Q", scale=scale), "text": "text:N"}
+    enc = {"x": alt.X("ratio:Q", scale=scale), "text": alt.Text("text:N")}
     halo = base.mark_text(**label, stroke="white", strokeWidth=5, strokeJoin="round").encode(**enc)
     text = base.mark_text(**label, color=COLORS["text"]).encode(**enc)
     one = [{"x": 1.0, "text": t("cost.chart.break_even", lang)}]
@@ -96,5 +96,5 @@ def build_return_chart(rows: Sequence[SourceCost], lang: str) -> alt.LayerChart:
         color=COLORS["text"], strokeDash=[6, 4], strokeWidth=2).encode(x=alt.X("x:Q", scale=scale))
     rule_text = alt.Chart(alt.Data(values=one)).mark_text(
         color=COLORS["text"], fontSize=13, baseline="bottom", align="left", dx=4, dy=-2).encode(
-        x=alt.X("x:Q", scale=scale), y=alt.value(-4), text="text:N")
-    return alt.layer(bars, rule, halo, text, rule_text).properties(height=height_for(len(values), per_row=44, minimum=180))
+        x=alt.X("x:Q", scale=scale), y=alt.YValue(-4), text=alt.Text("text:N"))
+    return alt.layer(bars, rule, halo, text, rule_text, height=height_for(len(values), per_row=44, minimum=180))

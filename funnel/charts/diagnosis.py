@@ -49,7 +49,7 @@ def build_roadmap_chart(diag: Diagnosis, checklist: Checklist, lang: str) -> alt
               axis=alt.Axis(format="%", tickCount=5))
     base = alt.Chart(alt.Data(values=values)).encode(x=x)
     track = base.mark_bar(size=90, color=TRACK["todo"]).encode(
-        y=alt.datum(1), color=alt.Color("status:N", legend=None,
+        y=alt.YDatum(1), color=alt.Color("status:N", legend=None,
                                         scale=alt.Scale(domain=list(STATUS), range=[TRACK[s] for s in STATUS])))
     bars = base.mark_bar(size=90).encode(
         y=y, color=alt.Color("status_label:N", title=None,
@@ -57,7 +57,7 @@ def build_roadmap_chart(diag: Diagnosis, checklist: Checklist, lang: str) -> alt
         tooltip=[alt.Tooltip("label:N", title=" "), alt.Tooltip("text:N", title=t("diagnosis.chart.items", lang)),
                  alt.Tooltip("share:Q", title=t("diagnosis.chart.share", lang), format=".0%")])
     text = base.mark_text(dy=-12, fontSize=17, fontWeight="bold", color=COLORS["text"]).encode(
-        y=alt.Y("share:Q"), text="text:N")
+        y=alt.Y("share:Q"), text=alt.Text("text:N"))
     return alt.LayerChart(layer=[track, bars, text], height=280, width="container").resolve_scale(color="independent")
 
 
@@ -94,5 +94,5 @@ def build_category_chart(diag: Diagnosis, checklist: Checklist, lang: str) -> al
     totals = [{"label": c.name(lang), "total": tl.total, "text": v["share_text"]}
               for c, tl, v in zip(checklist.categories, diag.by_category, values[::len(answers)], strict=True)]
     text = alt.Chart(alt.Data(values=totals)).mark_text(align="left", dx=6, fontSize=14, color=COLORS["text"]).encode(
-        y=alt.Y("label:N", sort=order), x="total:Q", text="text:N")
+        y=alt.Y("label:N", sort=order), x=alt.X("total:Q"), text=alt.Text("text:N"))
     return alt.LayerChart(layer=[bars, text], height=alt.Step(44), width="container")

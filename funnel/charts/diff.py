@@ -61,7 +61,7 @@ def build_new_leads(rows: Sequence[Rate], lang: str) -> alt.LayerChart:
     bars = base.mark_bar(height={"band": 0.62}).encode(
         x=alt.X("start:Q", title=t("diff.chart.new_leads_axis", lang), scale=scale,
                 axis=alt.Axis(format=",d", tickMinStep=1)),
-        x2="end:Q",
+        x2=alt.X2("end:Q"),
         color=alt.Color("part:N", scale=alt.Scale(domain=[conv, rest], range=[COLORS["data"], COLORS["data_light"]]),
                         legend=alt.Legend(title=None, orient="bottom", labelFontSize=14, symbolSize=200)),
         order=alt.Order("order:Q"),
@@ -70,8 +70,9 @@ def build_new_leads(rows: Sequence[Rate], lang: str) -> alt.LayerChart:
                  alt.Tooltip("converted:Q", title=t("diff.col.converted", lang), format=","),
                  alt.Tooltip("rate:Q", title=t("term.opportunity_rate", lang), format=".1%")])
     text = base.transform_filter("datum.order == 1").mark_text(
-        align="left", dx=8, fontSize=15, color=COLORS["text"]).encode(x=alt.X("end:Q", scale=scale), text="text:N")
-    return alt.layer(bars, text).properties(height=height_for(len(rows), per_row=46, minimum=160))
+        align="left", dx=8, fontSize=15, color=COLORS["text"]).encode(
+        x=alt.X("end:Q", scale=scale), text=alt.Text("text:N"))
+    return alt.layer(bars, text, height=height_for(len(rows), per_row=46, minimum=160))
 
 
 _TREND = {"up": COLORS["good"], "down": COLORS["warn"], "flat": COLORS["muted"]}
@@ -113,7 +114,7 @@ def build_rate_moves(moves: Sequence[RateMove], lang: str) -> alt.LayerChart:
                alt.Tooltip("leads_before:Q", title=t("diff.col.leads_before", lang), format=","),
                alt.Tooltip("leads_after:Q", title=t("diff.col.leads_after", lang), format=",")]
     line = base.mark_rule(strokeWidth=4).encode(
-        x=alt.X("lo:Q", scale=scale, title=t("term.opportunity_rate", lang), axis=x_axis), x2="hi:Q",
+        x=alt.X("lo:Q", scale=scale, title=t("term.opportunity_rate", lang), axis=x_axis), x2=alt.X2("hi:Q"),
         color=alt.Color("line_color:N", scale=None))      # its own colours: not in the legend
     # Before as a grey ring under now as a blue dot: both stay visible when they overlap. One
     # colour scale on both layers carries the legend.
@@ -126,6 +127,5 @@ def build_rate_moves(moves: Sequence[RateMove], lang: str) -> alt.LayerChart:
             for which, key, filled, size in ((before_t, "before", False, 210), (after_t, "after", True, 150))]
     hover = base.mark_point(opacity=0, size=400).encode(x=alt.X("after:Q", scale=scale), tooltip=tooltip)
     text = base.mark_text(align="left", dx=12, fontSize=15, color=COLORS["text"]).encode(
-        x=alt.X("hi:Q", scale=scale), text="text:N")
-    return alt.layer(line, *dots, hover, text).properties(
-        height=height_for(len(values), per_row=44, minimum=160))
+        x=alt.X("hi:Q", scale=scale), text=alt.Text("text:N"))
+    return alt.layer(line, *dots, hover, text, height=height_for(len(values), per_row=44, minimum=160))

@@ -77,21 +77,21 @@ def build_loss_pareto(rows: Sequence[ParetoRow], labels: Mapping[str, str], *, c
     line_height = 18
     text: dict[str, Any] = {"lineBreak": "\n", "fontSize": 16, "fontWeight": "bold", "lineHeight": line_height}
     inside = base.transform_filter("datum.inside").mark_text(baseline="top", dy=7, **text).encode(
-        y=y, text="bar_text:N", color=alt.Color("text_color:N", scale=None))
+        y=y, text=alt.Text("bar_text:N"), color=alt.Color("text_color:N", scale=None))
     # Vega anchors a multi-line text at its first line: lift it by the second line too.
     above = base.transform_filter("!datum.inside").mark_text(
-        baseline="bottom", dy=-5 - line_height, color=COLORS["text"], **text).encode(y=y, text="bar_text:N")
+        baseline="bottom", dy=-5 - line_height, color=COLORS["text"], **text).encode(y=y, text=alt.Text("bar_text:N"))
     cum_y = alt.Y("cumulative:Q", title=axis_title, scale=scale, axis=axis)
     line = base.mark_line(color=PARETO_LINE, strokeWidth=2.5).encode(y=cum_y)
     points = base.mark_point(color=PARETO_LINE, filled=True, size=70, opacity=1).encode(y=cum_y, tooltip=tooltip)
     # Up and to the left of each point: the line arrives from the lower left and leaves to the
     # upper right, so that corner is free.
     cum_text = base.mark_text(align="right", baseline="bottom", dx=-7, dy=-5, fontSize=14,
-                              color=PARETO_LINE).encode(y=cum_y, text="cum_text:N")
+                              color=PARETO_LINE).encode(y=cum_y, text=alt.Text("cum_text:N"))
     rule = alt.Chart(alt.Data(values=[{"cumulative": REFERENCE}])).mark_rule(
         color=COLORS["muted"], strokeDash=[6, 4], strokeWidth=1.5).encode(y=cum_y)
     # One y scale for all layers (same domain): bar heights and the line read on one axis.
-    return alt.layer(bars, inside, above, rule, line, points, cum_text).properties(height=height)
+    return alt.layer(bars, inside, above, rule, line, points, cum_text, height=height)
 
 
 def breakdown_values(rows: Sequence[BreakdownRow], group_labels: Sequence[str], labels: Mapping[str, str], *,
@@ -130,7 +130,7 @@ def build_loss_breakdown(rows: Sequence[BreakdownRow], group_labels: Sequence[st
     axis = alt.Axis(format="%") if normalize else alt.Axis(format=",d", tickMinStep=1)
     base = alt.Chart(alt.Data(values=values)).encode(y=y)
     bars = base.mark_bar(height={"band": 0.72}).encode(
-        x=alt.X("start:Q", title=value_title, scale=scale, axis=axis), x2="end:Q",
+        x=alt.X("start:Q", title=value_title, scale=scale, axis=axis), x2=alt.X2("end:Q"),
         color=alt.Color("label:N", scale=_scale(present, labels),
                         legend=alt.Legend(title=None, orient="top", labelFontSize=14, symbolSize=180)),
         order=alt.Order("order:Q"),
@@ -138,5 +138,5 @@ def build_loss_breakdown(rows: Sequence[BreakdownRow], group_labels: Sequence[st
                  alt.Tooltip("count:Q", title=count_title, format=","),
                  alt.Tooltip("share:Q", title=share_title, format=".1%")])
     text = base.mark_text(fontSize=13, fontWeight="bold").encode(
-        x=alt.X("mid:Q", scale=scale), text="text:N", color=alt.Color("text_color:N", scale=None))
-    return alt.layer(bars, text).properties(height=height_for(len(rows), per_row=40))
+        x=alt.X("mid:Q", scale=scale), text=alt.Text("text:N"), color=alt.Color("text_color:N", scale=None))
+    return alt.layer(bars, text, height=height_for(len(rows), per_row=40))

@@ -101,13 +101,13 @@ def build_band_rates(bands: Sequence[Band], *, integral: bool, overall_rate: flo
                  alt.Tooltip("ci_low:Q", title=t("mql.col.ci_low", lang), format=".1%"),
                  alt.Tooltip("ci_high:Q", title=t("mql.col.ci_high", lang), format=".1%")])
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
-        y=alt.Y("ci_low:Q", scale=y_scale, title=t("term.opportunity_rate", lang)), y2="ci_high:Q")
+        y=alt.Y("ci_low:Q", scale=y_scale, title=t("term.opportunity_rate", lang)), y2=alt.Y2("ci_high:Q"))
     at_top = alt.Y("ci_high:Q", scale=y_scale)
     halo = {"stroke": "white", "strokeWidth": 5, "strokeJoin": "round"}
     layers: list[alt.Chart] = []
     for field, dy, size, weight, colour in (("n_text", -5, 12, "normal", COLORS["muted"]),
                                             ("rate_text", -19, 14, "bold", COLORS["text"])):
-        enc = {"y": at_top, "text": f"{field}:N"}
+        enc = {"y": at_top, "text": alt.Text(f"{field}:N")}
         mark = {"baseline": "bottom", "dy": dy, "fontSize": size, "fontWeight": weight}
         layers += [base.mark_text(**mark, **halo).encode(**enc), base.mark_text(**mark, color=colour).encode(**enc)]
     ref = [{"rate": overall_rate, "text": t("mql.chart.overall", lang, rate=pct(overall_rate))}]
@@ -116,8 +116,8 @@ def build_band_rates(bands: Sequence[Band], *, integral: bool, overall_rate: flo
     # Named to the right of the plot, where no column or its labels can be.
     ref_text = alt.Chart(alt.Data(values=ref)).mark_text(
         align="left", baseline="middle", dx=8, fontSize=14, fontWeight="bold", color=COLORS["muted"]).encode(
-        y=alt.Y("rate:Q", scale=y_scale), x=alt.value("width"), text="text:N")
-    return alt.layer(bars, whiskers, rule, *layers, ref_text).properties(height=420)
+        y=alt.Y("rate:Q", scale=y_scale), x=alt.XValue("width"), text=alt.Text("text:N"))
+    return alt.layer(bars, whiskers, rule, *layers, ref_text, height=420)
 
 
 def curve_values(cuts: Sequence[Cut], criterion: str, lang: str) -> list[dict[str, Any]]:
@@ -159,7 +159,7 @@ def build_threshold_curve(cuts: Sequence[Cut], *, criterion: str, chosen: Cut | 
         x=x, y=alt.Y("value:Q", title=t("mql.chart.value_axis", lang), scale=y_scale,
                      axis=alt.Axis(format=".0%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0])),
         color=colour,
-        strokeDash=alt.condition(f"datum.metric == '{criterion}'", alt.value([6, 4]), alt.value([1, 0])),
+        strokeDash=alt.StrokeDashValue([1, 0], condition={"test": f"datum.metric == '{criterion}'", "value": [6, 4]}),
         tooltip=[alt.Tooltip("score:N", title=t("mql.col.threshold", lang)),
                  alt.Tooltip("label:N", title=" "), alt.Tooltip("value:Q", format=".1%", title="%"),
                  alt.Tooltip("passed:Q", format=",", title=t("mql.col.passed", lang))])
@@ -172,13 +172,15 @@ def build_threshold_curve(cuts: Sequence[Cut], *, criterion: str, chosen: Cut | 
     if markers:
         rules = alt.Chart(alt.Data(values=markers), description="thresholds").mark_rule(strokeWidth=3).encode(
             x=alt.X("threshold:Q", scale=x_scale),
-            color=alt.condition("datum.what == 'chosen'", alt.value(COLORS["target"]), alt.value(COLORS["muted"])),
-            strokeDash=alt.condition("datum.what == 'chosen'", alt.value([1, 0]), alt.value([6, 4])))
+            color=alt.ColorValue(COLORS["muted"],
+                                 condition={"test": "datum.what == 'chosen'", "value": COLORS["target"]}),
+            strokeDash=alt.StrokeDashValue([6, 4], condition={"test": "datum.what == 'chosen'", "value": [1, 0]}))
         # One text layer per marker: the recommended label sits a line lower, clear of the chosen one.
         texts = [alt.Chart(alt.Data(values=[m])).mark_text(
             align="left", dx=6, fontSize=14, fontWeight="bold", baseline="top",
             color=COLORS["target"] if m["what"] == "chosen" else COLORS["muted"]).encode(
-            x=alt.X("threshold:Q", scale=x_scale), y=alt.value(2 if m["what"] == "chosen" else 22), text="text:N")
+            x=alt.X("threshold:Q", scale=x_scale), y=alt.YValue(2 if m["what"] == "chosen" else 22),
+            text=alt.Text("text:N"))
             for m in markers]
         layers += [rules, *texts]
     if chosen is not None:
@@ -192,7 +194,8 @@ def build_threshold_curve(cuts: Sequence[Cut], *, criterion: str, chosen: Cut | 
         right = chosen.threshold <= lo + (hi - lo) * 0.66
         mark = {"align": "left" if right else "right", "dx": 9 if right else -9, "fontSize": 14,
                 "fontWeight": "bold", "baseline": "middle"}
-        enc = {"x": alt.X("threshold:Q", scale=x_scale), "y": alt.Y("value:Q", scale=y_scale), "text": "text:N"}
+        enc = {"x": alt.X("threshold:Q", scale=x_scale), "y": alt.Y("value:Q", scale=y_scale),
+               "text": alt.Text("text:N")}
         layers += [dots, base.mark_text(**mark, stroke="white", strokeWidth=5, strokeJoin="round").encode(**enc),
                    base.mark_text(**mark, color=COLORS["text"]).encode(**enc)]
-    return alt.layer(*layers).properties(height=420)
+    return alt.layer(*layers, height=420)

@@ -43,8 +43,9 @@ def build_plan_steps(plan: Plan, opp_rate: Fraction, win_rate: Fraction, lang: s
     bars = base.mark_bar(height={"band": 0.6}, color=COLORS["data"]).encode(
         tooltip=[alt.Tooltip("step:N", title=" "), alt.Tooltip("count:Q", title=t("plan.chart.count_axis", lang),
                                                                 format=",")])
-    text = base.mark_text(align="left", dx=8, fontSize=16, fontWeight="bold", color=COLORS["text"]).encode(text="text:N")
-    return alt.layer(bars, text).properties(height=height_for(3, per_row=64))
+    text = base.mark_text(align="left", dx=8, fontSize=16, fontWeight="bold", color=COLORS["text"]).encode(
+        text=alt.Text("text:N"))
+    return alt.layer(bars, text, height=height_for(3, per_row=64))
 
 
 def compact_yen(value: float, lang: str) -> str:
@@ -88,8 +89,9 @@ def build_monthly_plan(months: Sequence[MonthPlan], what: str, lang: str) -> alt
         tooltip=[alt.Tooltip("month:O", title=" "), alt.Tooltip("full:N", title=title)])
     small = len(values) > 12
     text = base.mark_text(baseline="bottom", dy=-4, fontSize=11 if small else 13, color=COLORS["text"],
-                          angle=270 if small else 0, align="left" if small else "center").encode(text="text:N")
-    return alt.layer(bars, text).properties(height=260)
+                          angle=270 if small else 0, align="left" if small else "center").encode(
+        text=alt.Text("text:N"))
+    return alt.layer(bars, text, height=260)
 
 
 def mix_values(mix: MixPlan, lang: str) -> list[dict[str, Any]]:
@@ -109,5 +111,5 @@ def build_mix_chart(mix: MixPlan, lang: str) -> alt.LayerChart:
     base = alt.Chart(alt.Data(values=values)).encode(y=y, x=x)
     bars = base.mark_bar(height={"band": 0.62}, color=COLORS["data"]).encode(
         tooltip=[alt.Tooltip("source:N", title=" "), alt.Tooltip("text:N", title=t("plan.chart.mix_axis", lang))])
-    text = base.mark_text(align="left", dx=8, fontSize=14, color=COLORS["text"]).encode(text="text:N")
-    return alt.layer(bars, text).properties(height=height_for(len(values), per_row=40))
+    text = base.mark_text(align="left", dx=8, fontSize=14, color=COLORS["text"]).encode(text=alt.Text("text:N"))
+    return alt.layer(bars, text, height=height_for(len(values), per_row=40))

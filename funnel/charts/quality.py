@@ -37,5 +37,5 @@ def build_match_chart(frame: pd.DataFrame, labels: Mapping[str, str]) -> alt.Lay
                  alt.Tooltip("n:Q", title=labels["x"], format=",")])
     totals = frame.assign(total=frame["linked"] + frame["unlinked"])
     text = alt.Chart(totals).mark_text(align="left", dx=6, fontSize=13, color=COLORS["text"]).encode(
-        y=alt.Y("group:N", sort=order), x="total:Q", text="rate_text:N")
+        y=alt.Y("group:N", sort=order), x=alt.X("total:Q"), text=alt.Text("rate_text:N"))
     return alt.LayerChart(layer=[bars, text], height=height_for(len(frame)), width="container")

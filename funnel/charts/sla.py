@@ -66,14 +66,14 @@ def build_spread(spreads: Sequence[Spread], *, by: str, lang: str, sla_days: int
                *(alt.Tooltip(f"{p}:Q", title=t(f"sla.col.{p}", lang), format=".1f")
                  for p in ("p10", "p25", "p50", "p75", "p90"))]
     whisker = base.mark_rule(strokeWidth=2, color=COLORS["text"]).encode(
-        x=alt.X("p10:Q", scale=x_scale, title=x_title), x2="p90:Q")
+        x=alt.X("p10:Q", scale=x_scale, title=x_title), x2=alt.X2("p90:Q"))
     box = base.mark_bar(height={"band": 0.6}, color=COLORS["data_light"], stroke=COLORS["data"],
-                        strokeWidth=1.5).encode(x=alt.X("p25:Q", scale=x_scale), x2="p75:Q", tooltip=tooltip)
+                        strokeWidth=1.5).encode(x=alt.X("p25:Q", scale=x_scale), x2=alt.X2("p75:Q"), tooltip=tooltip)
     median = base.mark_tick(thickness=4, size=30, color=COLORS["data"]).encode(
         x=alt.X("p50:Q", scale=x_scale), tooltip=tooltip)
     halo = {"stroke": "white", "strokeWidth": 5, "strokeJoin": "round"}
     mark = {"align": "left", "dx": 8, "fontSize": 14, "baseline": "middle"}
-    enc = {"x": alt.X("p90:Q", scale=x_scale), "text": "text:N"}
+    enc = {"x": alt.X("p90:Q", scale=x_scale), "text": alt.Text("text:N")}
     layers: list[Any] = [whisker, box, median, base.mark_text(**mark, **halo).encode(**enc),
                          base.mark_text(**mark, color=COLORS["text"]).encode(**enc)]
     if sla_days is not None:
@@ -82,8 +82,8 @@ def build_spread(spreads: Sequence[Spread], *, by: str, lang: str, sla_days: int
             color=COLORS["target"], strokeWidth=3, strokeDash=[8, 4]).encode(x=alt.X("days:Q", scale=x_scale)))
         layers.append(alt.Chart(alt.Data(values=ref)).mark_text(
             color=COLORS["target"], fontSize=14, fontWeight="bold", baseline="bottom", dy=-2).encode(
-            x=alt.X("days:Q", scale=x_scale), y=alt.value(-4), text="text:N"))
-    return alt.layer(*layers).properties(height=height_for(len(values), per_row=46, minimum=160))
+            x=alt.X("days:Q", scale=x_scale), y=alt.YValue(-4), text=alt.Text("text:N")))
+    return alt.layer(*layers, height=height_for(len(values), per_row=46, minimum=160))
 
 
 def within_values(spreads: Sequence[Spread], by: str, lang: str, small_n: int | None = None) -> list[dict[str, Any]]:
@@ -115,16 +115,16 @@ def build_within(spreads: Sequence[Spread], *, by: str, sla_days: int, lang: str
     bars = base.mark_bar(height={"band": 0.62}).encode(
         x=alt.X("share:Q", scale=x_scale, title=title,
                 axis=alt.Axis(format=".0%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0])),
-        color=alt.condition("datum.small", alt.value(COLORS["data_light"]), alt.value(COLORS["data"])),
+        color=alt.ColorValue(COLORS["data"], condition={"test": "datum.small", "value": COLORS["data_light"]}),
         tooltip=[alt.Tooltip("label:N", title=t(f"sla.col.{by}", lang)),
                  alt.Tooltip("n:Q", title=t("sla.col.measured", lang), format=","),
                  alt.Tooltip("within:Q", title=t("sla.col.within", lang), format=","),
                  alt.Tooltip("share:Q", title=t("sla.col.within_share", lang), format=".1%")])
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
-        x=alt.X("ci_low:Q", scale=x_scale, title=title), x2="ci_high:Q")
+        x=alt.X("ci_low:Q", scale=x_scale, title=title), x2=alt.X2("ci_high:Q"))
     halo = {"stroke": "white", "strokeWidth": 5, "strokeJoin": "round"}
     mark = {"align": "left", "dx": 8, "fontSize": 15, "baseline": "middle"}
-    enc = {"x": alt.X("ci_high:Q", scale=x_scale), "text": "text:N"}
+    enc = {"x": alt.X("ci_high:Q", scale=x_scale), "text": alt.Text("text:N")}
     return alt.layer(bars, whiskers, base.mark_text(**mark, **halo).encode(**enc),
-                     base.mark_text(**mark, color=COLORS["text"]).encode(**enc)).properties(
-        height=height_for(len(values), per_row=46, minimum=160))
+                     base.mark_text(**mark, color=COLORS["text"]).encode(**enc),
+                     height=height_for(len(values), per_row=46, minimum=160))

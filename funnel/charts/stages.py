@@ -76,15 +76,15 @@ def build_funnel_chart(steps: Sequence[FunnelStep], *, lang: str) -> alt.LayerCh
     bars = alt.Chart(alt.Data(values=bars_data)).mark_bar(height={"band": 0.7}).encode(
         y=y, x=alt.X("start:Q", scale=x_scale, title=t("stages.chart.x_axis", lang),
                      axis=alt.Axis(format=",d", grid=False, tickCount=6)),
-        x2="end:Q", color=color,
+        x2=alt.X2("end:Q"), color=color,
         tooltip=[alt.Tooltip("label:N", title=" "), alt.Tooltip("count:Q", format=","),
                  alt.Tooltip("pct_of_first:Q", title=t("stages.col.pct_of_first", lang), format=".1%"),
                  alt.Tooltip("pct_of_previous:Q", title=t("stages.col.pct_of_previous", lang), format=".1%")])
     labels_data = [v for v in values if v["part"] == "recorded"]
     labels = alt.Chart(alt.Data(values=labels_data)).mark_text(align="left", dx=10, fontSize=16).encode(
-        y=y, x=alt.X("text_at:Q", scale=x_scale), text="text:N",
-        color=alt.condition("datum.available", alt.value(COLORS["text"]), alt.value(COLORS["muted"])))
-    return alt.layer(bars, labels).properties(height=max(260, 70 * len(steps)))
+        y=y, x=alt.X("text_at:Q", scale=x_scale), text=alt.Text("text:N"),
+        color=alt.ColorValue(COLORS["muted"], condition={"test": "datum.available", "value": COLORS["text"]}))
+    return alt.layer(bars, labels, height=max(260, 70 * len(steps)))
 
 
 def heat_values(funnels: Sequence[GroupFunnel], lang: str, value: str = "previous",
@@ -131,13 +131,15 @@ def build_stage_heat(funnels: Sequence[GroupFunnel], *, lang: str, value: str = 
         x=alt.X("stage:N", sort=stages, title=None, axis=alt.Axis(orient="top", labelAngle=0, labelFontSize=16,
                                                                   labelFontWeight="bold")))
     title = t(f"stages.heat.legend.{value}", lang)
+    scale = alt.Scale(scheme="blues", domain=[0, 1]) if value == "previous" else alt.Scale(scheme="blues")
+    legend = alt.Legend(title=title, format=".0%", orient="bottom", gradientLength=320)
+    # Grey where there is no share (written as alt.condition() would, keys in the same order).
+    shaded = {"test": "datum.share != null", "field": "share", "legend": legend, "scale": scale, "type": "quantitative"}
     cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
-        color=alt.condition("datum.share != null", alt.Color(
-            "share:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]) if value == "previous" else alt.Scale(scheme="blues"),
-            legend=alt.Legend(title=title, format=".0%", orient="bottom", gradientLength=320)),
-            alt.value("#f3f4f6")),
+        color=alt.ColorValue("#f3f4f6", condition=shaded),
         tooltip=[alt.Tooltip("row:N", title=t("term.source", lang)), alt.Tooltip("stage:N", title=" "),
                  alt.Tooltip("count:Q", format=","), alt.Tooltip("share:Q", title=title, format=".1%")])
     text = base.mark_text(fontSize=15).encode(
-        text="text:N", color=alt.condition("datum.dark", alt.value("white"), alt.value(COLORS["text"])))
-    return alt.layer(cells, text).properties(height=max(200, 42 * len(rows)))
+        text=alt.Text("text:N"),
+        color=alt.ColorValue(COLORS["text"], condition={"test": "datum.dark", "value": "white"}))
+    return alt.layer(cells, text, height=max(200, 42 * len(rows)))
