@@ -120,23 +120,27 @@ def group_label(by: str, row: L.BreakdownRow) -> str:
     return row.group or t("term.undated")
 
 
+# Words of the two long tables, looked up once per run: the frames are also made on a download
+# click, outside the script run, where the session (and so t()) is not available.
+TEXT_HEAD = [t(k) for k in ("loss.texts.col.text", "loss.col.count", "loss.col.category", "loss.texts.col.keyword",
+                            "loss.texts.col.ambiguity")]
+EMPTY_TEXT = t("loss.texts.empty_text")
+AMBIGUITIES = {a.id: t(f"loss.ambiguity.{a.id}") for a in L.ambiguity_rules()}
+DEAL_COLS = ("deal_id", "deal_name", "company", "owner", "amount", "close_at", "loss_reason", "loss_detail",
+             "loss_category", "loss_keyword", "lead_source")
+DEAL_HEAD = [t(f"loss.deals.col.{c}") for c in DEAL_COLS]
+NO_LEAD = t("term.no_lead")
+
+
 def texts_frame(items: list[L.ReasonText]) -> pd.DataFrame:
-    return pd.DataFrame([{
-        t("loss.texts.col.text"): r.text if r.text is not None else t("loss.texts.empty_text"),
-        t("loss.col.count"): r.count, t("loss.col.category"): LABELS[r.category],
-        t("loss.texts.col.keyword"): r.keyword or "—",
-        t("loss.texts.col.ambiguity"): "・".join(t(f"loss.ambiguity.{a}") for a in r.ambiguities)}
-        for r in items], columns=[t("loss.texts.col.text"), t("loss.col.count"), t("loss.col.category"),
-                                  t("loss.texts.col.keyword"), t("loss.texts.col.ambiguity")])
+    return pd.DataFrame([(r.text if r.text is not None else EMPTY_TEXT, r.count, LABELS[r.category], r.keyword or "—",
+                          "・".join(AMBIGUITIES[a] for a in r.ambiguities)) for r in items], columns=TEXT_HEAD)
 
 
 def deals_frame(items: list[dict]) -> pd.DataFrame:
-    cols = ["deal_id", "deal_name", "company", "owner", "amount", "close_at", "loss_reason", "loss_detail",
-            "loss_category", "loss_keyword", "lead_source"]
-    return pd.DataFrame([{
-        t(f"loss.deals.col.{c}"): (LABELS[d[c]] if c == "loss_category" else
-                                   (t("term.no_lead") if c == "lead_source" and not d["n_leads"] else d[c]))
-        for c in cols} for d in items], columns=[t(f"loss.deals.col.{c}") for c in cols])
+    return pd.DataFrame([[LABELS[d[c]] if c == "loss_category" else
+                          NO_LEAD if c == "lead_source" and not d["n_leads"] else d[c] for c in DEAL_COLS]
+                         for d in items], columns=DEAL_HEAD)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,8 +262,8 @@ with body:
     if texts.total:
         show_table(texts_frame(texts.items), integer=[t("loss.col.count")], key="loss_texts_table")
         pager(texts.total, page_key)
-        every = L.all_reason_texts(con, rules, category)
-        download_frame(texts_frame([r for r in every if r.ambiguities or not amb_only]),
+        download_frame(lambda: texts_frame([r for r in L.all_reason_texts(con, rules, category)
+                                            if r.ambiguities or not amb_only]),
                        f"loss_reason_texts_{choice}.csv", "dl_loss_texts", label=t("loss.download_all"))
     else:
         st.info(t("loss.texts.none"), icon="ℹ️")
@@ -277,8 +281,9 @@ with body:
     if deals.total:
         show_table(deals_frame(deals.items), integer=[], yen=[t("loss.deals.col.amount")], key="loss_deals_table")
         pager(deals.total, deals_key)
-        everything = L.lost_opportunities(con, category=category, contains=contains, touch=touch, limit=deals.total)
-        download_frame(deals_frame(everything.items), f"lost_deals_{choice}.csv", "dl_loss_deals",
+        download_frame(lambda: deals_frame(L.lost_opportunities(con, category=category, contains=contains, touch=touch,
+                                                                limit=deals.total).items),
+                       f"lost_deals_{choice}.csv", "dl_loss_deals",
                        label=t("loss.download_all"))
 
 with rules_counts:

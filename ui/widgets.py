@@ -3,7 +3,7 @@ downloads of what is shown, and tables with readable formats."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import altair as alt
@@ -13,7 +13,8 @@ from altair.utils import schemapi
 
 from funnel.errors import FunnelError
 from funnel.export import frame_csv_bytes, frame_xlsx_bytes
-from ui.privacy import masked
+from funnel.privacy import mask_frame
+from ui.privacy import masked, masking_on
 from ui.state import Current, current, t
 
 UPLOAD_PAGE = "pages/upload.py"
@@ -50,16 +51,27 @@ def definition(key: str, **params: Any) -> None:
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def download_frame(frame: pd.DataFrame, file_name: str, key: str, label: str | None = None) -> None:
+def download_frame(frame: pd.DataFrame | Callable[[], pd.DataFrame], file_name: str, key: str,
+                   label: str | None = None) -> None:
     """CSV (UTF-8 with BOM) and Excel downloads, both formula-safe, of exactly the table shown
     (personal data masked when the privacy switch is on). Both files are built on click, not on
-    every rerun of the page."""
-    frame = masked(frame)
+    every rerun of the page.
+
+    ``frame`` may be a function making the table (a long list the page shows a page of): it
+    then runs only on click, on a thread outside the script run, so it must not touch the
+    session (labels looked up beforehand; the masking switch is read here, now).
+    """
+    mask = masking_on()
+
+    def table() -> pd.DataFrame:
+        made = frame() if callable(frame) else frame
+        return mask_frame(made) if mask else made
+
     stem = file_name[:-4] if file_name.lower().endswith(".csv") else file_name
     with st.container(horizontal=True, gap="small"):
-        st.download_button(label or t("app.download_csv"), data=lambda: frame_csv_bytes(frame), file_name=file_name,
-                           mime="text/csv", key=key, icon="⬇️", on_click="ignore")
-        st.download_button(t("export.download_xlsx"), data=lambda: frame_xlsx_bytes(frame, stem),
+        st.download_button(label or t("app.download_csv"), data=lambda: frame_csv_bytes(table()),
+                           file_name=file_name, mime="text/csv", key=key, icon="⬇️", on_click="ignore")
+        st.download_button(t("export.download_xlsx"), data=lambda: frame_xlsx_bytes(table(), stem),
                            file_name=stem + ".xlsx", mime=XLSX_MIME, key=f"{key}_xlsx", icon="📗", on_click="ignore")
 
 
