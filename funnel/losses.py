@@ -127,6 +127,7 @@ def breakdown(con: duckdb.DuckDBPyConnection, by: str, touch: str = "first") -> 
     grouped: dict[tuple[str, str | None], dict[str, int]] = {}
     if by == "source":
         # Own query: metrics.loss_reasons_by counts a linked lead without a source as "no lead".
+        metrics.prepare_opp_sources(con)
         for kind, grp, cat, n in rows(con, q.loss_by_source(touch)):
             grouped.setdefault((kind, grp), {})[cat] = int(n)
     else:
@@ -267,6 +268,7 @@ def lost_opportunities(con: duckdb.DuckDBPyConnection, *, category: str | None =
     with a reason or detail containing ``contains``; ``lead_source`` is that of the linked
     lead (None with ``n_leads == 0``: no lead)."""
     total = int(scalar(con, *q.lost_count(category, contains)) or 0)
+    metrics.prepare_opp_sources(con)
     return Page(records(con, *q.lost_page(category, contains, touch, limit, offset)), total, offset, limit)
 
 

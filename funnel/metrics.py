@@ -19,7 +19,7 @@ import duckdb
 from funnel.config import setting
 from funnel.rules import LOSS_CATEGORIES
 from funnel.sql import measure as q
-from funnel.sql import rows
+from funnel.sql import rows, run
 
 
 def wilson(k: int, n: int, z: float | None = None) -> tuple[float, float]:
@@ -145,11 +145,18 @@ def loss_reasons(con: duckdb.DuckDBPyConnection) -> list[LossShare]:
     return _shares({r[0]: int(r[1]) for r in rows(con, q.loss_counts())})
 
 
+def prepare_opp_sources(con: duckdb.DuckDBPyConnection) -> None:
+    """Make this build's table of each opportunity's lead source, if not made yet (see
+    :data:`funnel.sql.measure.OPP_SOURCES`); every loss query by source calls this first."""
+    run(con, q.opp_sources())
+
+
 def loss_reasons_by(con: duckdb.DuckDBPyConnection, by: str, touch: str = "first") -> dict[str | None, list[LossShare]]:
     """Loss categories per ``owner`` (deal owner), ``month`` (close month) or ``source``
     (first/last-touch source of the linked lead; None for a lead without a source, and
     :data:`NO_LEAD` for deals linked to no lead)."""
     if by == "source":
+        prepare_opp_sources(con)
         sql = q.loss_by_lead_source(touch)
     elif by == "owner":
         sql = q.loss_counts("owner")

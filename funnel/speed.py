@@ -32,7 +32,7 @@ from typing import Any
 import duckdb
 
 from funnel.listing import Paged, clamp_page, query_csv
-from funnel.metrics import Filters, wilson
+from funnel.metrics import Filters, prepare_opp_sources, wilson
 from funnel.sql import records, rows, scalar
 from funnel.sql import speed as q
 
@@ -113,6 +113,7 @@ def opp_to_close(con: duckdb.DuckDBPyConnection, *, by: str | None = None, touch
     the linked lead), ``owner`` (deal owner) or ``outcome``."""
     if by not in (None, "source", "owner", "outcome"):
         raise ValueError("by must be None, source, owner or outcome")
+    prepare_opp_sources(con)
     return _spreads(con, q.close_spread(touch, by, sla_days))
 
 

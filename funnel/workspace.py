@@ -28,6 +28,7 @@ from funnel.sql import cohorts as cohort_sql
 from funnel.sql import connect, drop_table, forget_lock, ingest, lock_for, scalar
 from funnel.sql import link as lk
 from funnel.sql import stage as st
+from funnel.sql.measure import OPP_SOURCES
 from funnel.sql.normalize import best_date_format, detect_date_order
 
 
@@ -199,7 +200,8 @@ class Workspace:
         from funnel.linking import resolve_link
 
         overrides = overrides or {}
-        drop_table(self.con, cohort_sql.LAG_CACHE)   # statistics of the previous build
+        for derived in (cohort_sql.LAG_CACHE, OPP_SOURCES):     # made from the previous build's data
+            drop_table(self.con, derived)
         mappings = {s: self.detect(s, overrides.get(s)) for s in SIDES}
         link_spec, notices = resolve_link(self, mappings, link)
         identity = _identity(mappings["ma"])

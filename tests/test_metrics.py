@@ -119,6 +119,22 @@ def test_loss_by_source_keeps_no_source_apart_from_no_lead():
         ws.close()
 
 
+def test_loss_by_source_follows_a_rebuild():
+    """The per-build table of each deal's lead source is made again after new data: a source
+    renamed in a re-uploaded MA export shows under its new name, first and last touch."""
+    deals = "deal id,stage,email,失注理由\nO1,失注,a@x.jp,予算\nO2,失注,b@x.jp,競合\n".encode()
+    with Workspace() as ws:
+        ws.load("ma", Source.from_bytes("l.csv", "email,source\na@x.jp,展示会\nb@x.jp,Web\n".encode()))
+        ws.load("sfa", Source.from_bytes("d.csv", deals))
+        ws.build()
+        assert set(m.loss_reasons_by(ws.con, "source", "last")) == {"展示会", "Web"}
+        ws.clear("ma")
+        ws.load("ma", Source.from_bytes("l.csv", "email,source\na@x.jp,セミナー\nb@x.jp,Web\n".encode()))
+        ws.build()
+        for touch in ("first", "last"):
+            assert set(m.loss_reasons_by(ws.con, "source", touch)) == {"セミナー", "Web"}
+
+
 def test_match(built):
     ws, _ = built
     assert m.match(ws.con) == m.Match(4, 1)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import duckdb
 
 from funnel.sql import drop_table, ident, lock_for, rows, run
-from funnel.sql.measure import SqlParams, source_column
+from funnel.sql.measure import OPP_SOURCES, SqlParams, opp_sources, source_column
 
 
 def reached(alias: str) -> str:
@@ -119,11 +119,9 @@ def prepare(con: duckdb.DuckDBPyConnection, method: str) -> dict[str, int]:
                                   f"count(*) FILTER (WHERE base IS NULL) FROM {ident('_diff_' + side)}")[0]
             found["repeated"] += int(rep)
             found["unidentified"] += int(unid)
-        run(con, """
+        run(con, opp_sources())
+        run(con, f"""
             CREATE OR REPLACE TABLE diff_opps AS
-            WITH src AS (
-                SELECT k.opp_key, min(l.source_first) AS source_first, min(l.source_last) AS source_last
-                FROM links k JOIN leads l USING (lead_key) GROUP BY k.opp_key)
             SELECT ident, p.ident IS NOT NULL AS was, c.ident IS NOT NULL AS now,
                    c.opp_key, coalesce(c.deal_id, p.deal_id) AS deal_id,
                    coalesce(c.deal_name, p.deal_name) AS deal_name, coalesce(c.company, p.company) AS company,
@@ -137,7 +135,7 @@ def prepare(con: duckdb.DuckDBPyConnection, method: str) -> dict[str, int]:
                    coalesce(c.n_leads, p.n_leads, 0) AS n_leads,
                    s.source_first, s.source_last
             FROM _diff_prev p FULL OUTER JOIN _diff_cur c USING (ident)
-            LEFT JOIN src s ON s.opp_key = c.opp_key""")
+            LEFT JOIN {OPP_SOURCES} s ON s.opp_key = c.opp_key""")
         for side in ("prev", "cur"):
             drop_table(con, "_diff_" + side)
     return found

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from funnel.sql.measure import source_column
+from funnel.sql.measure import OPP_SOURCES, source_column
 
 SqlParams = tuple[str, dict[str, Any]]
 
@@ -43,11 +43,9 @@ def loss_by_source(touch: str) -> str:
     smallest non-blank source among them."""
     col = source_column(touch)
     return f"""
-        SELECT CASE WHEN l.opp_key IS NULL THEN 'no_lead' WHEN l.src IS NULL THEN 'missing' ELSE 'value' END,
-               l.src, o.loss_category, count(*)
-        FROM opps o
-        LEFT JOIN (SELECT k.opp_key, min(ld.{col}) AS src FROM links k
-                   JOIN leads ld USING (lead_key) GROUP BY k.opp_key) l USING (opp_key)
+        SELECT CASE WHEN l.opp_key IS NULL THEN 'no_lead' WHEN l.{col} IS NULL THEN 'missing' ELSE 'value' END,
+               l.{col}, o.loss_category, count(*)
+        FROM opps o LEFT JOIN {OPP_SOURCES} l USING (opp_key)
         WHERE o.{_LOST} GROUP BY ALL"""
 
 
@@ -86,10 +84,8 @@ def lost_page(category: str | None, contains: str | None, touch: str, limit: int
     return (f"""
         SELECT o.deal_id, o.deal_name, o.company, o.owner, o.amount, o.close_at, o.stage,
                o.loss_reason, o.loss_detail, o.loss_category, o.loss_keyword,
-               o.n_leads, l.src AS lead_source
-        FROM opps o
-        LEFT JOIN (SELECT k.opp_key, min(ld.{col}) AS src FROM links k
-                   JOIN leads ld USING (lead_key) GROUP BY k.opp_key) l USING (opp_key)
+               o.n_leads, l.{col} AS lead_source
+        FROM opps o LEFT JOIN {OPP_SOURCES} l USING (opp_key)
         WHERE {cond}
         ORDER BY o.close_at DESC NULLS LAST, o.opp_key
         LIMIT $lim OFFSET $off""", {**params, "lim": limit, "off": offset})

@@ -97,15 +97,28 @@ def loss_counts(group_sql: str | None = None) -> str:
     return f"SELECT {grp}loss_category, count(*) FROM opps WHERE outcome = 'lost' {by}"
 
 
+#: Per build: the source of each linked opportunity's lead(s), first and last touch (a deal
+#: linked to several leads takes the smallest source among them). Every loss view by source
+#: needs it, and joining the links with a million leads was most of their cost on each click;
+#: made on first use (:func:`opp_sources`), dropped by ``Workspace.build`` with the data.
+OPP_SOURCES = "opp_lead_sources"
+
+
+def opp_sources() -> str:
+    """The statement that makes :data:`OPP_SOURCES` if this build has none yet."""
+    return f"""
+        CREATE TABLE IF NOT EXISTS {OPP_SOURCES} AS
+        SELECT k.opp_key, min(ld.source_first) AS source_first, min(ld.source_last) AS source_last
+        FROM links k JOIN leads ld USING (lead_key) GROUP BY k.opp_key"""
+
+
 def loss_by_lead_source(touch: str) -> str:
     """Lost opportunities per category and the source of their linked lead(s); binds
-    ``$no_lead`` (the group of deals linked to no lead)."""
+    ``$no_lead`` (the group of deals linked to no lead). Needs :func:`opp_sources`."""
     col = source_column(touch)
     return f"""
-        SELECT CASE WHEN l.opp_key IS NULL THEN $no_lead ELSE l.src END AS grp, o.loss_category, count(*)
-        FROM opps o
-        LEFT JOIN (SELECT k.opp_key, min(ld.{col}) AS src FROM links k
-                   JOIN leads ld USING (lead_key) GROUP BY k.opp_key) l USING (opp_key)
+        SELECT CASE WHEN l.opp_key IS NULL THEN $no_lead ELSE l.{col} END AS grp, o.loss_category, count(*)
+        FROM opps o LEFT JOIN {OPP_SOURCES} l USING (opp_key)
         WHERE o.outcome = 'lost' GROUP BY ALL"""
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from funnel.sql.measure import source_column
+from funnel.sql.measure import OPP_SOURCES, source_column
 
 SqlParams = tuple[str, dict[str, Any]]
 
@@ -45,7 +45,8 @@ def _lead_rows(where: SqlParams, basis: str, touch: str) -> SqlParams:
 def _close_rows(touch: str) -> str:
     """One row per closed (won or lost) opportunity: deal owner, outcome, the source of its
     linked lead(s) (the smallest when several; ``no_lead`` when none is linked), created date,
-    close date (won: the won date, else the close date; lost: the close date) and the days."""
+    close date (won: the won date, else the close date; lost: the close date) and the days.
+    Needs :func:`funnel.sql.measure.opp_sources`."""
     col = source_column(touch)
     end = "CASE WHEN o.outcome = 'won' THEN coalesce(o.won_at, o.close_at) ELSE o.close_at END"
     return f"""
@@ -53,9 +54,7 @@ def _close_rows(touch: str) -> str:
                o.created_at AS start_at, {end} AS end_at,
                o.outcome = 'won' AND o.won_at IS NULL AND o.close_at IS NOT NULL AS fallback,
                date_diff('day', CAST(o.created_at AS DATE), CAST({end} AS DATE)) AS days
-        FROM opps o
-        LEFT JOIN (SELECT k.opp_key, min(ld.{col}) AS src FROM links k JOIN leads ld USING (lead_key)
-                   GROUP BY k.opp_key) s USING (opp_key)
+        FROM opps o LEFT JOIN (SELECT opp_key, {col} AS src FROM {OPP_SOURCES}) s USING (opp_key)
         WHERE o.outcome IN ('won', 'lost')"""
 
 
