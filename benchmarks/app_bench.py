@@ -55,7 +55,9 @@ def engine_clicks(ma: Path, sfa: Path) -> dict[str, float]:
     def loss_page(touch: str) -> None:
         losses.quality(con)
         losses.pareto(con)
-        losses.breakdown(con, "source", touch)
+        for by in ("source", "owner", "month"):     # every tab is drawn on each run
+            losses.breakdown(con, by, touch)
+        losses.lost_opportunities(con, touch=touch, limit=50)
 
     out["rate_touch_last"] = _timed(lambda: rate_page(metrics.Filters(touch="last")))
     out["rate_date_range"] = _timed(lambda: rate_page(metrics.Filters(date_from=lo, date_to=mid)))
@@ -93,6 +95,7 @@ def app_clicks(ma: Path, sfa: Path) -> dict[str, float]:
     options = at.multiselect(key="sources").options
     run("rate_sources", lambda: at.multiselect(key="sources").set_value(options[:2]))
     run("loss_first_page", lambda: at.switch_page("pages/loss.py"))
+    run("loss_touch_last", lambda: at.radio(key="loss_touch_ja").set_value("last"))
     run("rate_again", lambda: at.switch_page("pages/rate.py"))
     return out
 
