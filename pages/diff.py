@@ -107,6 +107,14 @@ def stage_text(stage: str | None) -> str:
     return "—" if stage is None else stage
 
 
+# Words of the lists, looked up once per run: the frames are also made on a download click,
+# outside the script run, where the session (and so t()) is not available.
+COL = {c: t(f"diff.col.{c}") for c in ("deal_name", "company", "amount", "stages", "lead_source", "owner",
+                                        "loss_category", "loss_reason", "loss_detail", "deal_id", "email", "name",
+                                        "created_at", "opps", "reached")}
+NEW_DEAL, NO_LEAD = t("diff.new_deal"), t("diff.no_lead")
+
+
 def deals_frame(items: list[dict[str, Any]], lost: bool) -> pd.DataFrame:
     """Deals of one kind of change; the stage as "before → now" in one column (narrow enough
     for a projector), the deal ID last."""
@@ -116,12 +124,12 @@ def deals_frame(items: list[dict[str, Any]], lost: bool) -> pd.DataFrame:
     cols.append("deal_id")
     out = []
     for d in items:
-        before = t("diff.new_deal") if d["is_new"] else stage_text(d["stage_before"])
+        before = NEW_DEAL if d["is_new"] else stage_text(d["stage_before"])
         values = {**d, "stages": f"{before} → {stage_text(d['stage_after'])}",
                   "loss_category": loss_label(d["loss_category"], lang) if d["loss_category"] else None,
-                  "lead_source": t("diff.no_lead") if not d["n_leads"] else source_label(d["lead_source"], lang)}
-        out.append({t(f"diff.col.{c}"): values[c] for c in cols})
-    return pd.DataFrame(out, columns=[t(f"diff.col.{c}") for c in cols])
+                  "lead_source": NO_LEAD if not d["n_leads"] else source_label(d["lead_source"], lang)}
+        out.append({COL[c]: values[c] for c in cols})
+    return pd.DataFrame(out, columns=[COL[c] for c in cols])
 
 
 def leads_frame(items: list[dict[str, Any]]) -> pd.DataFrame:
@@ -133,13 +141,13 @@ def leads_frame(items: list[dict[str, Any]]) -> pd.DataFrame:
         present = r[f"reached_{side}"] is not None
         return num(r[f"opps_{side}"]) if present else "—"
 
-    rows = [{t("diff.col.email"): r["email_raw"], t("diff.col.name"): r["name"], t("diff.col.company"): r["company"],
-             t("diff.col.lead_source"): source_label(r["source"], lang), t("diff.col.created_at"): r["created_at"],
-             t("diff.col.owner"): r["owner"],
-             t("diff.col.opps"): f"{opps(r, 'before')} → {opps(r, 'after')}",
-             t("diff.col.reached"): f"{stage(r['reached_before'])} → {stage(r['reached_after'])}"} for r in items]
+    rows = [{COL["email"]: r["email_raw"], COL["name"]: r["name"], COL["company"]: r["company"],
+             COL["lead_source"]: source_label(r["source"], lang), COL["created_at"]: r["created_at"],
+             COL["owner"]: r["owner"],
+             COL["opps"]: f"{opps(r, 'before')} → {opps(r, 'after')}",
+             COL["reached"]: f"{stage(r['reached_before'])} → {stage(r['reached_after'])}"} for r in items]
     cols = ["email", "name", "company", "lead_source", "created_at", "owner", "opps", "reached"]
-    return pd.DataFrame(rows, columns=[t(f"diff.col.{c}") for c in cols])
+    return pd.DataFrame(rows, columns=[COL[c] for c in cols])
 
 
 def opp_rows_frame(items: list[dict[str, Any]]) -> pd.DataFrame:
@@ -274,8 +282,8 @@ for kind, tab in (("won", won_tab), ("lost", lost_tab)):
                    placeholder="—", column_config=NARROW)
         if page.total > PAGE_SIZE:
             st.caption(t("diff.drill.shown", shown=num(PAGE_SIZE), total=num(page.total)))
-        everything = D.changes(con, kind, touch, limit=None)
-        download_frame(deals_frame(everything.items, kind == "lost"), f"newly_{kind}.csv", f"dl_diff_{kind}",
+        download_frame(lambda kind=kind: deals_frame(D.changes(con, kind, touch, limit=None).items, kind == "lost"),
+                       f"newly_{kind}.csv", f"dl_diff_{kind}",
                        label=t("diff.download_all"))
 
 # -- drill-down --------------------------------------------------------------------------------
@@ -293,7 +301,7 @@ if page.total:
                placeholder="—", column_config=NARROW)
     if page.total > PAGE_SIZE:
         st.caption(t("diff.drill.shown", shown=num(PAGE_SIZE), total=num(page.total)))
-    download_frame(make(D.changes(con, choice, touch, limit=None).items), f"changes_{choice}.csv", "dl_diff_drill",
+    download_frame(lambda: make(D.changes(con, choice, touch, limit=None).items), f"changes_{choice}.csv", "dl_diff_drill",
                    label=t("diff.download_all"))
 else:
     st.info(t("diff.closed.none"), icon="ℹ️")
