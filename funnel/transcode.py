@@ -86,7 +86,7 @@ def transcode(src: Path | None, data: bytes | None, codec: str, out: Path, worke
     convert = checked_iconv(codec) if size >= PARALLEL_MIN_BYTES else None
     parts = min(workers, _cpus())        # more processes than CPUs would only take turns
     if parts > 1 and size >= PARALLEL_MIN_BYTES and sys.executable and os.name == "posix":
-        replaced = _parallel(src, data, codec, out, parts, convert is not None)
+        replaced = _parallel(src, data, codec, out, parts, convert)
         if replaced is not None:
             return replaced
     # One process, or a worker that could not do its part: all of it here.
@@ -184,9 +184,10 @@ def _cpus() -> int:
 
 
 def _parallel(src: Path | None, data: bytes | None, codec: str, out: Path, parts: int,
-              use_iconv: bool) -> int | None:
+              convert: Converter | None) -> int | None:
     """The chunks decoded by this process and ``parts - 1`` workers; None if a worker failed
-    (nothing is left running then, and the caller rewrites ``out`` from scratch)."""
+    (nothing is left running then, and the caller rewrites ``out`` from scratch). With
+    ``convert`` (checked here), the workers make their own from the same C library."""
     import subprocess
     import tempfile
     from contextlib import ExitStack
@@ -219,7 +220,7 @@ def _parallel(src: Path | None, data: bytes | None, codec: str, out: Path, parts
             for a, b in bounds[1:]:
                 procs.append(subprocess.Popen(
                     [sys.executable, "-I", "-S", _SCRIPT, codec, str(fd), str(a - base), str(b - base), str(out_fd),
-                     str(SLICE), "iconv" if use_iconv else "python"],
+                     str(SLICE), "python" if convert is None else "iconv"],
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                     pass_fds=(fd, out_fd)))
         except OSError:
@@ -228,7 +229,7 @@ def _parallel(src: Path | None, data: bytes | None, codec: str, out: Path, parts
         # Read, not mapped as in the workers: a file truncated meanwhile would kill this process
         # (SIGBUS), which may be the app's server; a worker may die, the caller then decodes alone.
         own = _slices(data, a, b) if data is not None else _file_slices(fd, a, b)
-        offset, replaced = _decode_into(own, codec, out_fd, checked_iconv(codec) if use_iconv else None)
+        offset, replaced = _decode_into(own, codec, out_fd, convert)
         try:
             for proc in procs:
                 _send(proc, offset)
