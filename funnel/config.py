@@ -35,11 +35,6 @@ SETTINGS: tuple[Setting, ...] = (
             "suggested as a link."),
     Setting("max_line_bytes", 64 * 1024 * 1024,
             "Longest CSV line accepted (a 10 MB free-text cell must still load)."),
-    Setting("parallel_line_bytes", 8 * 1024 * 1024,
-            "Longest CSV line of the first read of a file. DuckDB's read buffer must hold the "
-            "longest line, and with a limit of 32 MB or more it reads a file on one thread "
-            "(measured on DuckDB 2.0: 1M-lead export 0.34 s at 64 MB, 0.24 s at 8 MB on 2 "
-            "threads). A file with a longer line is read again allowing max_line_bytes."),
     Setting("wilson_z", 1.959963984540054, "z for the 95% Wilson score interval."),
     Setting("small_sample_n", 30,
             "Below this many leads a source's rate is flagged as a small sample."),
@@ -51,8 +46,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_rows", 5_000_000,
             "Most rows read from one file (CLI and app). Five times the 1M-lead benchmark export, "
             "which loads and links within duckdb_memory_limit; a bigger file is refused with a "
-            "message. A file that looks near the limit from its first megabyte is read with a "
-            "stop at the limit; others are counted after reading."),
+            "message, checked as the rows are read (the read stops at the limit)."),
     Setting("preview_rows", 20, "Rows shown in previews of an uploaded file."),
     Setting("drop_examples", 20, "Example rows kept per drop reason in a load report."),
 )

@@ -190,19 +190,6 @@ def _drop_partial(con: duckdb.DuckDBPyConnection, table: str, workdir: Path) -> 
     (workdir / f"{table}.csv").unlink(missing_ok=True)     # a transcoded copy (see _utf8_path)
 
 
-def _may_exceed(size: int, head: bytes, max_rows: int) -> bool:
-    """Whether a text file of ``size`` bytes may hold more than ``max_rows`` rows, judged from
-    the lines of its first bytes ``head`` with a margin of two.
-
-    A read that stops at a row limit runs on one thread (DuckDB keeps the file's row order),
-    about half the speed of a read without one, so the limit is only set where it may be
-    reached. Either way the rows read are counted and a file over ``max_rows`` is refused:
-    a file whose first megabyte misleads is only read further before it is refused.
-    """
-    lines = max(head.count(b"\n"), head.count(b"\r")) + 1
-    return lines * max(size, 1) / max(len(head), 1) > max_rows / 2
-
-
 def _too_many_rows(source: Source) -> TooLargeError:
     return TooLargeError(source.name, key="error.too_many_rows", limit=f"{int(setting('max_rows')):,}")
 
@@ -263,8 +250,6 @@ def _load_text(con: duckdb.DuckDBPyConnection, source: Source, head_bytes: bytes
     if guess.index:
         report.notices.append(("notice.rows_above_header", {"rows": guess.index}))
 
-    max_rows = int(setting("max_rows"))
-
     def read_into_duckdb(enc: Encoding) -> None:
         report.encoding = enc.label
         path = _utf8_path(source, enc, workdir, table, report)
@@ -272,13 +257,12 @@ def _load_text(con: duckdb.DuckDBPyConnection, source: Source, head_bytes: bytes
             ingest.create_from_csv(con, table, str(path), width=guess.first_column + guess.width,
                                    first_column=guess.first_column, header=header_cells, skip=guess.index + 1,
                                    delimiter=delim, max_line_bytes=setting("max_line_bytes"),
-                                   first_line_bytes=setting("parallel_line_bytes"),
-                                   max_rows=max_rows if _may_exceed(report.size_bytes, head_bytes, max_rows) else None)
+                                   max_rows=int(setting("max_rows")))
         except duckdb.InvalidInputException as exc:
             # DuckDB's CSV state machine gives up on some broken quoting (an unclosed quote
             # after mixed line ends, typically a cut-off file) instead of rejecting the line.
             raise UnreadableFileError(source.name, key="error.csv_broken") from exc
-        if ingest.row_count(con, table) > max_rows:
+        if ingest.row_count(con, table) > int(setting("max_rows")):
             raise _too_many_rows(source)
 
     read_into_duckdb(enc)

@@ -344,8 +344,6 @@ def test_one_ten_megabyte_cell(monkeypatch) -> None:
     ma = ma.replace("商談化,,,\n", f'商談化,,,,"{note}"\n')
     data = ma.encode("utf-8")
     assert 10 * 1024**2 < len(note.encode()) < setting("max_line_bytes")     # 10.06 MiB, under 64 MiB
-    # ... and over the first, parallel read's limit: the file is read a second time.
-    assert setting("parallel_line_bytes") < len(note.encode())
     ws, rate = analyse(Source.from_bytes("memo.csv", data))
     try:
         lt = ws.files["ma"][0]

@@ -144,16 +144,12 @@ def first_cell(cols: Sequence[str], lead: str | None = None) -> str:
 
 def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, width: int,
                     first_column: int, header: Sequence[str], skip: int, delimiter: str,
-                    max_line_bytes: int, first_line_bytes: int | None = None,
-                    max_rows: int | None = None) -> None:
+                    max_line_bytes: int, max_rows: int | None = None) -> None:
     """Read a UTF-8 CSV into ``table`` (rows with a wrong field count go to ``<table>_rej``).
 
     ``header`` are the header cells as exported, for recognising repeated headers. With
     ``max_rows``, reading stops after ``max_rows + 1`` rows (a LIMIT costs nothing and the
     scan ends there), so the caller can refuse a file over the limit without reading it all.
-    The file is first read allowing lines of ``first_line_bytes`` (DuckDB reads in parallel
-    only with a small line limit), and read again allowing ``max_line_bytes`` only when a
-    line was longer: the rare file with a huge free-text cell pays for it, not every file.
     """
     all_cols = [raw_column(i) for i in range(width)]
     keep = all_cols[first_column:]
@@ -165,27 +161,22 @@ def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, wi
     if lead:
         select.append(f"{ident(all_cols[0])} AS {ident(lead)}")
     params: dict[str, Any] = {
-        "path": path, "skip": skip, "delim": delimiter,
+        "path": path, "skip": skip, "delim": delimiter, "maxline": max_line_bytes,
         "cols": {c: "VARCHAR" for c in all_cols}, "rt": f"{table}_rej", "rs": f"{table}_scan",
     }
     limit = ""
     if max_rows is not None:
         limit = " LIMIT $maxrows"
         params["maxrows"] = int(max_rows) + 1
-    first = min(first_line_bytes or max_line_bytes, max_line_bytes)
-    for line_bytes in dict.fromkeys((first, max_line_bytes)):
-        for suffix in ("_rej", "_scan", "_lines"):
-            run(con, f"DROP TABLE IF EXISTS {ident(table + suffix)}")
-        run_ordered(con, f"""
-            CREATE OR REPLACE TABLE {ident(table)} AS
-            SELECT {', '.join(select)}, NULL::VARCHAR AS _drop
-            FROM read_csv($path, auto_detect = false, header = false, skip = $skip, delim = $delim,
-                          quote = '"', escape = '"', strict_mode = true, columns = $cols,
-                          max_line_size = $maxline, store_rejects = true,
-                          rejects_table = $rt, rejects_scan = $rs){limit}""",
-                    {**params, "maxline": line_bytes})
-        if not _rejected(con, table, "LINE SIZE OVER MAXIMUM"):
-            break
+    for suffix in ("_rej", "_scan", "_lines"):
+        run(con, f"DROP TABLE IF EXISTS {ident(table + suffix)}")
+    run_ordered(con, f"""
+        CREATE OR REPLACE TABLE {ident(table)} AS
+        SELECT {', '.join(select)}, NULL::VARCHAR AS _drop
+        FROM read_csv($path, auto_detect = false, header = false, skip = $skip, delim = $delim,
+                      quote = '"', escape = '"', strict_mode = true, columns = $cols,
+                      max_line_size = $maxline, store_rejects = true,
+                      rejects_table = $rt, rejects_scan = $rs){limit}""", params)
     classify_rows(con, table, [raw_column(i) for i in range(len(keep))], header, lead)
     if lead:
         run(con, f"ALTER TABLE {ident(table)} DROP COLUMN {ident(lead)}")
@@ -212,17 +203,12 @@ def create_from_relation(con: duckdb.DuckDBPyConnection, table: str, view: str,
         run(con, f"ALTER TABLE {ident(table)} DROP COLUMN {ident(lead)}")
 
 
-def _rejected(con: duckdb.DuckDBPyConnection, table: str, error_type: str) -> bool:
-    """True when DuckDB set aside a line of the CSV read into ``table`` for ``error_type``."""
+def has_encoding_errors(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """True when DuckDB rejected a line of the CSV as invalid UTF-8."""
     rej = f"{table}_rej"
     if not rows(con, "SELECT 1 FROM duckdb_tables() WHERE table_name = $n", {"n": rej}):
         return False
-    return bool(rows(con, f"SELECT 1 FROM {ident(rej)} WHERE error_type = $e LIMIT 1", {"e": error_type}))
-
-
-def has_encoding_errors(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """True when DuckDB rejected a line of the CSV as invalid UTF-8."""
-    return _rejected(con, table, "INVALID ENCODING")
+    return bool(rows(con, f"SELECT 1 FROM {ident(rej)} WHERE error_type = 'INVALID ENCODING' LIMIT 1"))
 
 
 def rejected_lines(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[int, str, str]]:
