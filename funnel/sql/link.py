@@ -96,6 +96,14 @@ def create_opps_base(con: duckdb.DuckDBPyConnection) -> None:
         GROUP BY _key""")
 
 
+# The loss category and matched keyword of an opportunity ``o`` joined with ``loss_lookup ll``:
+# written when ``opps`` is made and again when other loss rules are applied (add_loss_categories).
+_LOSS_COLUMNS = """CASE WHEN o.outcome <> 'lost' THEN NULL
+                    WHEN o.loss_reason IS NULL THEN 'blank'
+                    ELSE coalesce(ll.category, 'other') END AS loss_category,
+               CASE WHEN o.outcome = 'lost' THEN ll.keyword END AS loss_keyword"""
+
+
 def finish_opps(con: duckdb.DuckDBPyConnection, *, has_is_won: bool, has_is_closed: bool,
                 has_won_date: bool) -> None:
     """``opps`` from ``opps_base`` (which it drops): outcome, loss category and lead count.
@@ -112,12 +120,7 @@ def finish_opps(con: duckdb.DuckDBPyConnection, *, has_is_won: bool, has_is_clos
     won_date = "o.won_at IS NOT NULL" if has_won_date else "false"
     run(con, f"""
         CREATE OR REPLACE TABLE opps AS
-        SELECT o.*,
-               CASE WHEN o.outcome <> 'lost' THEN NULL
-                    WHEN o.loss_reason IS NULL THEN 'blank'
-                    ELSE coalesce(ll.category, 'other') END AS loss_category,
-               CASE WHEN o.outcome = 'lost' THEN ll.keyword END AS loss_keyword,
-               coalesce(c.n, 0) AS n_leads
+        SELECT o.*, {_LOSS_COLUMNS}, coalesce(c.n, 0) AS n_leads
         FROM (SELECT o.*,
                      CASE WHEN {won_flag} THEN 'won'
                           WHEN {won_flag} IS NULL AND ({won_date} OR coalesce(so.outcome, 'open') = 'won') THEN 'won'
@@ -143,13 +146,9 @@ def base_loss_reasons(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def add_loss_categories(con: duckdb.DuckDBPyConnection) -> None:
     """Add ``loss_category``/``loss_keyword`` to ``opps`` from the ``loss_lookup`` table."""
-    run(con, """
+    run(con, f"""
         CREATE OR REPLACE TABLE opps AS
-        SELECT o.* EXCLUDE (loss_category, loss_keyword),
-               CASE WHEN o.outcome <> 'lost' THEN NULL
-                    WHEN o.loss_reason IS NULL THEN 'blank'
-                    ELSE coalesce(ll.category, 'other') END AS loss_category,
-               CASE WHEN o.outcome = 'lost' THEN ll.keyword END AS loss_keyword
+        SELECT o.* EXCLUDE (loss_category, loss_keyword), {_LOSS_COLUMNS}
         FROM (SELECT *, NULL::VARCHAR AS loss_category, NULL::VARCHAR AS loss_keyword FROM opps) o
         LEFT JOIN loss_lookup ll ON ll.k = o.loss_reason""")
 
