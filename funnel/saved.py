@@ -46,6 +46,7 @@ from typing import IO, Any
 
 import duckdb
 
+from funnel.config import setting
 from funnel.cost import CostData
 from funnel.errors import TooLargeError, UnreadableFileError
 from funnel.mapping import SIDES
@@ -305,6 +306,16 @@ def _parse_files(manifest: Mapping[str, Any], name: str) -> list[_File]:
     return out
 
 
+def _check_rows(files: list[_File], name: str) -> None:
+    """Refuse a saved file holding a table over ``max_rows``, as loading that export would
+    be refused: saved by an app with a higher limit, or edited by hand. The manifest's count
+    is checked against the table when it is read."""
+    limit = int(setting("max_rows"))
+    for f in files:
+        if f.table.rows > limit:
+            raise TooLargeError(name, key="saved.error.too_many_rows", source=f.report.file, limit=f"{limit:,}")
+
+
 def _parse_settings(manifest: Mapping[str, Any], name: str) -> Settings:
     try:
         raw = manifest["settings"]
@@ -401,6 +412,7 @@ def restore(ws: Workspace, src: bytes | Path, name: str, *, build: bool = True) 
         manifest = _manifest(zf, name)
         files = _parse_files(manifest, name)
         settings = _parse_settings(manifest, name)
+        _check_rows(files, name)
         try:
             for k, f in enumerate(files):
                 stage = f"saved_stage_{k}"

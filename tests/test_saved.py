@@ -5,6 +5,7 @@ file is refused with the right error — leaving the workspace as it was."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from funnel import accounting, saved
+from funnel import accounting, config, saved
 from funnel.analysis import measure, to_json
 from funnel.cost import CostData
 from funnel.errors import TooLargeError, UnreadableFileError
@@ -247,6 +248,21 @@ def test_a_file_that_would_expand_too_far_is_refused(inline_saved, ws, monkeypat
     monkeypatch.setattr(saved, "MAX_EXPANDED_BYTES", 1000)
     err = refused(inline_saved[1], ws)
     assert isinstance(err, TooLargeError) and err.key == "saved.error.expands"
+
+
+def test_a_table_over_the_row_limit_is_refused_before_the_workspace_is_touched(inline_saved, ws, monkeypatch):
+    ws.load("ma", Source.from_bytes("kept.csv", MA))
+    monkeypatch.setitem(config._BY_NAME, "max_rows", dataclasses.replace(config._BY_NAME["max_rows"], default=3))
+    err = refused(inline_saved[1], ws, "big.funnel")
+    assert isinstance(err, TooLargeError) and err.key == "saved.error.too_many_rows"
+    assert err.params == {"source": "leads.csv", "limit": "3"}
+    assert err.render("ja").startswith("big.funnel: 中の leads.csv の行数が上限の 3 行を超えている")
+    assert [lt.report.file for lt in ws.files["ma"]] == ["kept.csv"] and not ws.files["sfa"]
+    assert not [t for (t,) in rows(ws.con, "SELECT table_name FROM duckdb_tables()") if t.startswith("saved_stage")]
+    # At the limit it opens: each file's table holds 4 rows.
+    monkeypatch.setitem(config._BY_NAME, "max_rows", dataclasses.replace(config._BY_NAME["max_rows"], default=4))
+    saved.restore(ws, inline_saved[1], "big.funnel")
+    assert [lt.report.file for lt in ws.files["ma"]] == ["leads.csv"]
 
 
 def test_a_missing_path_is_an_unreadable_file(ws, tmp_path):
