@@ -40,41 +40,42 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import duckdb
 
-from funnel.config import setting
 from funnel.cost import CostData
 from funnel.errors import TooLargeError, UnreadableFileError
+from funnel.manifest import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    Part,
+    SavedFile,
+    Settings,
+    check_rows,
+    checked_manifest,
+    corrupt,
+    parse_files,
+    parse_settings,
+    part_of,
+)
 from funnel.mapping import SIDES
-from funnel.reader import LoadedTable, LoadReport
-from funnel.rules import LossRules
+from funnel.reader import LoadedTable
 from funnel.sql import drop_table, lock_for, table_exists
-from funnel.sql import ingest as ingest_sql
 from funnel.sql import saved as q
 from funnel.workbook import MAX_EXPANDED_BYTES, MAX_RATIO
-from funnel.workspace import LinkSpec, Workspace
+from funnel.workspace import Workspace
 
-FORMAT = "funnel-workspace"
-FORMAT_VERSION = 1
+__all__ = ["MANIFEST", "SUFFIX", "Restored", "Settings", "app_version", "read_manifest", "restore", "save",
+           "save_bytes"]
+
 SUFFIX = ".funnel"
-MANIFEST = "manifest.json"
-MAX_MANIFEST_BYTES = 32 * 1024**2
 # A member name is relative, without "..", backslashes or drive letters (no path traversal).
 _SAFE_MEMBER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*/?")
 _CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What a build needs besides the data: mapping overrides, the link rule, loss rules."""
-
-    overrides: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
-    link: LinkSpec | None = None
-    loss_rules: LossRules | None = None
 
 
 @dataclass
@@ -188,10 +189,6 @@ def _digest(path: Path) -> tuple[str, int]:
 
 
 # -- opening ---------------------------------------------------------------------------------------
-def _corrupt(name: str, part: str) -> UnreadableFileError:
-    return UnreadableFileError(name, key="saved.error.corrupt", part=part)
-
-
 @contextmanager
 def _open_zip(src: bytes | Path, name: str) -> Iterator[zipfile.ZipFile]:
     """The archive, after checking it is one, with safe member names and a sane expanded size."""
@@ -207,7 +204,7 @@ def _open_zip(src: bytes | Path, name: str) -> Iterator[zipfile.ZipFile]:
         try:
             zf = zipfile.ZipFile(raw)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as exc:
-            raise _corrupt(name, "zip") from exc
+            raise corrupt(name, "zip") from exc
         with zf:
             infos = zf.infolist()
             names = [i.filename for i in infos]
@@ -217,157 +214,58 @@ def _open_zip(src: bytes | Path, name: str) -> Iterator[zipfile.ZipFile]:
                 if not _SAFE_MEMBER.fullmatch(member) or ".." in member.split("/"):
                     raise UnreadableFileError(name, key="saved.error.unsafe_member", member=member[:120])
             if len(set(names)) != len(names):
-                raise _corrupt(name, "zip")
+                raise corrupt(name, "zip")
             total = sum(i.file_size for i in infos)
             if total > MAX_EXPANDED_BYTES or (size > 1_000_000 and total > MAX_RATIO * size):
                 raise TooLargeError(name, key="saved.error.expands", size_mb=total // 1024**2)
             yield zf
 
 
-def _manifest(zf: zipfile.ZipFile, name: str) -> dict[str, Any]:
-    info = zf.getinfo(MANIFEST)
-    if info.file_size > MAX_MANIFEST_BYTES:
-        raise _corrupt(name, MANIFEST)
-    try:
-        manifest = json.loads(zf.read(info).decode("utf-8"))
-    except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError, ValueError) as exc:
-        raise _corrupt(name, MANIFEST) from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise UnreadableFileError(name, key="saved.error.no_manifest")
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _corrupt(name, MANIFEST)
-    if version > FORMAT_VERSION:
-        raise UnreadableFileError(name, key="saved.error.newer", found=version, supported=FORMAT_VERSION,
-                                  app=str(manifest.get("app_version") or "?"))
-    return manifest
-
-
 def read_manifest(src: bytes | Path, name: str) -> dict[str, Any]:
     """The checked manifest of a saved file (no table is read): what a preview shows."""
     with _open_zip(src, name) as zf:
-        manifest = _manifest(zf, name)
-        _parse_files(manifest, name)
-        _parse_settings(manifest, name)
+        manifest = checked_manifest(zf, name)
+        parse_files(manifest, name)
+        parse_settings(manifest, name)
         return manifest
 
 
-@dataclass
-class _Part:
-    member: str
-    sha256: str
-    size: int
-    rows: int
-    columns: list[tuple[str, str]]
-
-
-@dataclass
-class _File:
-    side: str
-    report: LoadReport
-    digest: str
-    table: _Part
-    lines: _Part | None
-
-
-def _part(d: Mapping[str, Any], *, columns: bool = True) -> _Part:
-    cols = [(str(c), str(t)) for c, t in d["columns"]] if columns else []
-    if not isinstance(d["member"], str) or not isinstance(d["bytes"], int) or not isinstance(d["rows"], int):
-        raise TypeError("part")
-    return _Part(d["member"], str(d["sha256"]), d["bytes"], d["rows"], cols)
-
-
-def _report(d: Mapping[str, Any]) -> LoadReport:
-    known = {f.name for f in fields(LoadReport)}
-    report = LoadReport(**{k: v for k, v in d.items() if k in known})
-    report.columns = [str(c) for c in report.columns]
-    report.renamed = [(str(a), str(b)) for a, b in d.get("renamed") or []]
-    report.notices = [(str(n["key"]), dict(n["params"])) for n in d.get("notices") or []]
-    report.dropped = {str(k): int(v) for k, v in (d.get("dropped") or {}).items()}
-    if not isinstance(report.file, str) or not isinstance(report.rows_read, int):
-        raise TypeError("report")
-    return report
-
-
-def _parse_files(manifest: Mapping[str, Any], name: str) -> list[_File]:
-    out = []
-    try:
-        for side in SIDES:
-            for f in manifest["files"].get(side) or []:
-                report = _report(f["report"])
-                table = _part(f["table"])
-                expected = [ingest_sql.raw_column(i) for i in range(len(report.columns))] + ["_drop"]
-                if [c for c, _ in table.columns] != expected:
-                    raise ValueError("columns")
-                lines = _part(f["lines"]) if f.get("lines") else None
-                out.append(_File(side, report, str(f.get("sha256") or ""), table, lines))
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise _corrupt(name, MANIFEST) from exc
-    return out
-
-
-def _check_rows(files: list[_File], name: str) -> None:
-    """Refuse a saved file holding a table over ``max_rows``, as loading that export would
-    be refused: saved by an app with a higher limit, or edited by hand. The manifest's count
-    is checked against the table when it is read."""
-    limit = int(setting("max_rows"))
-    for f in files:
-        if f.table.rows > limit:
-            raise TooLargeError(name, key="saved.error.too_many_rows", source=f.report.file, limit=f"{limit:,}")
-
-
-def _parse_settings(manifest: Mapping[str, Any], name: str) -> Settings:
-    try:
-        raw = manifest["settings"]
-        overrides = {s: {str(k): (None if v is None else str(v)) for k, v in (raw["overrides"].get(s) or {}).items()}
-                     for s in SIDES}
-        link = raw.get("link")
-        spec = None if not link else LinkSpec(str(link["kind"]), link.get("ma_column"), link.get("sfa_column"))
-        rules = LossRules.from_toml(raw["loss_rules"]) if raw.get("loss_rules") else None
-        session = manifest.get("session") or {}
-        if not isinstance(session, dict) or not isinstance(manifest.get("costs") or {}, dict):
-            raise TypeError("session")
-    except Exception as exc:   # any shape error of a hand-edited manifest: the file is unusable
-        raise _corrupt(name, MANIFEST) from exc
-    return Settings(overrides, spec, rules)
-
-
-def _extract(zf: zipfile.ZipFile, part: _Part, dest: Path, name: str) -> Path:
+def _extract(zf: zipfile.ZipFile, part: Part, dest: Path, name: str) -> Path:
     """Copy one member to ``dest``, checking its size and SHA-256 against the manifest."""
     try:
         info = zf.getinfo(part.member)
     except KeyError:
-        raise _corrupt(name, part.member) from None
+        raise corrupt(name, part.member) from None
     if info.file_size != part.size:
-        raise _corrupt(name, part.member)
+        raise corrupt(name, part.member)
     h, size = hashlib.sha256(), 0
     try:
         with zf.open(info) as src, dest.open("wb") as out:
             while chunk := src.read(_CHUNK):
                 size += len(chunk)
                 if size > part.size:
-                    raise _corrupt(name, part.member)
+                    raise corrupt(name, part.member)
                 h.update(chunk)
                 out.write(chunk)
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
-        raise _corrupt(name, part.member) from exc
+        raise corrupt(name, part.member) from exc
     if size != part.size or h.hexdigest() != part.sha256:
-        raise _corrupt(name, part.member)
+        raise corrupt(name, part.member)
     return dest
 
 
-def _stage(con: duckdb.DuckDBPyConnection, zf: zipfile.ZipFile, part: _Part, table: str, tmp: Path,
+def _stage(con: duckdb.DuckDBPyConnection, zf: zipfile.ZipFile, part: Part, table: str, tmp: Path,
            name: str) -> None:
     """Create ``table`` from a Parquet member; it must have the manifest's columns and rows."""
     path = _extract(zf, part, tmp / f"{table}.parquet", name)
     try:
         q.table_from_parquet(con, table, str(path))
     except duckdb.Error as exc:
-        raise _corrupt(name, part.member) from exc
+        raise corrupt(name, part.member) from exc
     finally:
         path.unlink(missing_ok=True)
     if q.column_types(con, table) != part.columns or q.row_count(con, table) != part.rows:
-        raise _corrupt(name, part.member)
+        raise corrupt(name, part.member)
 
 
 def _costs(con: duckdb.DuckDBPyConnection, zf: zipfile.ZipFile, manifest: Mapping[str, Any], tmp: Path,
@@ -375,19 +273,19 @@ def _costs(con: duckdb.DuckDBPyConnection, zf: zipfile.ZipFile, manifest: Mappin
     out = {}
     for key, d in (manifest.get("costs") or {}).items():
         try:
-            part = _part(d, columns=False)
+            part = part_of(d, columns=False)
             file, skipped = str(d["file"]), int(d["skipped"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise _corrupt(name, MANIFEST) from exc
+            raise corrupt(name, MANIFEST) from exc
         path = _extract(zf, part, tmp / "cost.parquet", name)
         try:
             found = q.costs_from_parquet(con, str(path))
         except (duckdb.Error, TypeError, ValueError) as exc:
-            raise _corrupt(name, part.member) from exc
+            raise corrupt(name, part.member) from exc
         finally:
             path.unlink(missing_ok=True)
         if len(found) != part.rows or not all(isinstance(m, dt.date) for m, _, _ in found):
-            raise _corrupt(name, part.member)
+            raise corrupt(name, part.member)
         amounts: dict[tuple[dt.date, str], float] = {}
         for month, source, cost in found:
             amounts[(month, source)] = cost
@@ -406,13 +304,13 @@ def restore(ws: Workspace, src: bytes | Path, name: str, *, build: bool = True) 
         TooLargeError: the archive would expand beyond the limit.
     """
     con = ws.con
-    staged: list[tuple[_File, str, str | None]] = []
+    staged: list[tuple[SavedFile, str, str | None]] = []
     with _open_zip(src, name) as zf, tempfile.TemporaryDirectory(dir=ws.workdir, prefix="open-") as tmp_dir:
         tmp = Path(tmp_dir)
-        manifest = _manifest(zf, name)
-        files = _parse_files(manifest, name)
-        settings = _parse_settings(manifest, name)
-        _check_rows(files, name)
+        manifest = checked_manifest(zf, name)
+        files = parse_files(manifest, name)
+        settings = parse_settings(manifest, name)
+        check_rows(files, name)
         try:
             for k, f in enumerate(files):
                 stage = f"saved_stage_{k}"
