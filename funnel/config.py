@@ -47,6 +47,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Most rows read from one file (CLI and app). Five times the 1M-lead benchmark export, "
             "which loads and links within duckdb_memory_limit; a bigger file is refused with a "
             "message, checked as the rows are read (the read stops at the limit)."),
+    Setting("memo_entries", 200,
+            "Query results a workspace keeps until its tables change (Workspace.remember): "
+            "the reads a page repeats on every rerun, and the pages of its long lists."),
     Setting("preview_rows", 20, "Rows shown in previews of an uploaded file."),
     Setting("drop_examples", 20, "Example rows kept per drop reason in a load report."),
 )

@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -30,6 +30,8 @@ from funnel.sql import link as lk
 from funnel.sql import stage as st
 from funnel.sql.measure import OPP_SOURCES
 from funnel.sql.normalize import best_date_format, detect_date_order
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ class Workspace:
         self._profiles: dict[str, dict[str, ColumnProfile]] = {}
         self._serial = 0
         self.build_result: Build | None = None
+        self._memo: dict[Hashable, Any] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -118,6 +121,29 @@ class Workspace:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- results kept per state of the tables -----------------------------------------------
+    def remember(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` for ``key``, computed once until the tables next change (a load,
+        removal, build or loss-rule change forgets everything kept).
+
+        For what a page reads on every rerun but a widget elsewhere on it does not change: a
+        filter change then queries only what it filters. ``key`` names the query and all its
+        arguments. At most ``memo_entries`` results are kept, the oldest dropped first.
+        """
+        with lock_for(self.con):        # a build in progress finishes (and forgets) first
+            if key in self._memo:
+                return self._memo[key]  # type: ignore[no-any-return]
+            value = compute()
+            self._memo[key] = value
+            while len(self._memo) > int(setting("memo_entries")):
+                del self._memo[next(iter(self._memo))]
+            return value
+
+    def _forget(self) -> None:
+        """The tables changed: no build stands, nothing kept is valid."""
+        self.build_result = None
+        self._memo.clear()
+
     # -- reading ---------------------------------------------------------------------------
     @_locked
     def load(self, side: str, source: Source) -> LoadedTable:
@@ -127,7 +153,7 @@ class Workspace:
         self._serial += 1
         loaded = load_file(self.con, source, f"raw_{side}_{self._serial}", self.workdir)
         self.files[side].append(loaded)
-        self.build_result = None
+        self._forget()
         return loaded
 
     @_locked
@@ -142,7 +168,7 @@ class Workspace:
         fill(table)
         loaded = LoadedTable(table, report)
         self.files[side].append(loaded)
-        self.build_result = None
+        self._forget()
         return loaded
 
     @_locked
@@ -152,7 +178,7 @@ class Workspace:
             drop_table(self.con, table + suffix)
         self._profiles.pop(table, None)
         self.files[side] = [lt for lt in self.files[side] if lt.table != table]
-        self.build_result = None
+        self._forget()
 
     @_locked
     def clear(self, side: str | None = None) -> None:
@@ -162,7 +188,7 @@ class Workspace:
                     drop_table(self.con, lt.table + suffix)
                 self._profiles.pop(lt.table, None)
             self.files[s] = []
-        self.build_result = None
+        self._forget()
 
     def profiles(self, loaded: LoadedTable) -> dict[str, ColumnProfile]:
         """Per column of a loaded file: non-empty count and a sample (computed once)."""
@@ -199,6 +225,7 @@ class Workspace:
         """Map, normalise and link the loaded files; returns what was decided and counted."""
         from funnel.linking import resolve_link
 
+        self._forget()      # a build that fails half-way leaves nothing that looks current
         overrides = overrides or {}
         for derived in (cohort_sql.LAG_CACHE, OPP_SOURCES):     # made from the previous build's data
             drop_table(self.con, derived)
@@ -280,6 +307,7 @@ class Workspace:
     @_locked
     def apply_loss_rules(self, rules: LossRules) -> None:
         """(Re)classify the loss reasons of lost opportunities with ``rules``."""
+        self._memo.clear()
         self._put_loss_lookup(lk.lost_reason_texts(self.con), rules)
         lk.add_loss_categories(self.con)
 

@@ -7,6 +7,7 @@ Every expected number in this file was worked out by hand from those rows.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -133,6 +134,46 @@ def test_loss_by_source_follows_a_rebuild():
         ws.build()
         for touch in ("first", "last"):
             assert set(m.loss_reasons_by(ws.con, "source", touch)) == {"セミナー", "Web"}
+
+
+def test_remembered_results_last_until_the_tables_change(monkeypatch):
+    """Workspace.remember keeps a query's result for the pages' reruns, and forgets it on every
+    change to the tables: a load, a removal, a build, new loss rules."""
+    from funnel import config, losses
+    from funnel.rules import LossRules
+
+    deals = "deal id,stage,email,失注理由\nO1,失注,a@x.jp,予算\nO2,失注,b@x.jp,稟議が通らず\n".encode()
+    calls: list[str] = []
+
+    def lost_by_category(ws: Workspace) -> dict[str, int]:
+        def compute() -> dict[str, int]:
+            calls.append("q")
+            return {r.category: r.count for r in losses.pareto(ws.con)}
+        return ws.remember(("pareto",), compute)
+
+    with Workspace() as ws:
+        ws.load("ma", Source.from_bytes("l.csv", "email,source\na@x.jp,展示会\nb@x.jp,Web\n".encode()))
+        ws.load("sfa", Source.from_bytes("d.csv", deals))
+        ws.build()
+        assert lost_by_category(ws) == lost_by_category(ws) == {"budget": 1, "other": 1} and len(calls) == 1
+        budget = LossRules(tuple((c, (*k, "稟議") if c == "budget" else k) for c, k in LossRules.default().categories))
+        ws.apply_loss_rules(budget)
+        assert lost_by_category(ws) == {"budget": 2} and len(calls) == 2
+        ws.build()                                   # the default rules again
+        assert lost_by_category(ws) == {"budget": 1, "other": 1} and len(calls) == 3
+        ws.load("sfa", Source.from_bytes("d2.csv", "deal id,stage,email,失注理由\nO3,失注,a@x.jp,競合\n".encode()))
+        assert ws.build_result is None
+        ws.build()
+        assert lost_by_category(ws) == {"budget": 1, "other": 1, "competitor": 1} and len(calls) == 4
+        ws.remove("sfa", ws.files["sfa"][1].table)
+        ws.build()
+        assert lost_by_category(ws) == {"budget": 1, "other": 1} and len(calls) == 5
+        # At most memo_entries results are kept, the oldest dropped first.
+        monkeypatch.setitem(config._BY_NAME, "memo_entries",
+                            dataclasses.replace(config._BY_NAME["memo_entries"], default=2))
+        for k in ("a", "b", "c"):
+            ws.remember(k, lambda k=k: k.upper())
+        assert ws.remember("a", lambda: "again") == "again" and ws.remember("c", lambda: "x") == "C"
 
 
 def test_match(built):

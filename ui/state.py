@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -24,6 +24,8 @@ from funnel.mapping import SIDES
 from funnel.reader import LoadReport, Source
 from funnel.rules import LossRules
 from funnel.workspace import Build, LinkSpec, Workspace
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_FILES = {"ma": [ROOT / "sample_data" / "ma_leads.csv"],
@@ -233,6 +235,16 @@ def current() -> Current | FunnelError | None:
         return exc
     assert ws.build_result is not None
     return Current(ws, ws.build_result, state)
+
+
+def query(fn: Callable[..., T], *args: Hashable, **kwargs: Hashable) -> T:
+    """``fn(con, *args, **kwargs)`` on the session's workspace, queried once until its tables
+    change (:meth:`Workspace.remember`): for the engine reads a page repeats on every rerun,
+    so a widget change queries only what that widget filters. Not for a download callable,
+    which runs outside the script run (no session to find the workspace by)."""
+    ws = session_workspace()
+    key = (fn.__module__, fn.__qualname__, args, tuple(sorted(kwargs.items())))
+    return ws.remember(key, lambda: fn(ws.con, *args, **kwargs))
 
 
 def keep(key: str, default: Any) -> Any:
