@@ -53,10 +53,9 @@ def engine_clicks(ma: Path, sfa: Path) -> dict[str, float]:
         drill.lead_page(con, f, sources[0], page=1, page_size=drill.PAGE_SIZE)
 
     def loss_page(touch: str) -> None:
-        losses.quality(con)
-        losses.pareto(con)
-        for by in ("source", "owner", "month"):     # every tab is drawn on each run
-            losses.breakdown(con, by, touch)
+        # What a touch change queries: the open breakdown tab (only it is drawn) and the page of
+        # lost deals. The page's other reads are kept per build (Workspace.remember).
+        losses.breakdown(con, "source", touch)
         losses.lost_opportunities(con, touch=touch, limit=50)
 
     out["rate_touch_last"] = _timed(lambda: rate_page(metrics.Filters(touch="last")))

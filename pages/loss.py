@@ -4,6 +4,8 @@ keyword that decided and the doubts), and the keyword rules, editable on the pag
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -13,11 +15,12 @@ from funnel.metrics import outcomes
 from funnel.present import loss_label, num, owner_label, pct, source_label
 from funnel.rules import LOSS_CATEGORIES, LossRules
 from ui import state
-from ui.state import remembered, t
+from ui.state import query, remembered, t
 from ui.widgets import definition, download_frame, require_current, show_chart, show_table
 
 PAGE_SIZE = 50
 CHART_GROUPS = 20          # groups drawn in a breakdown chart (the table lists all)
+BY_TABS = ("source", "owner", "month")
 EDITOR = "loss_rules_editor"
 
 lang = state.lang()
@@ -158,8 +161,8 @@ with rules_box:
 with head:
     cur = require_current()
 con = cur.ws.con
-quality = L.quality(con)
-oc = outcomes(con)
+quality = query(L.quality)
+oc = query(outcomes)
 order = "→".join(LABELS[c] for c, _ in rules.categories)
 
 with head:
@@ -181,7 +184,7 @@ with head:
 
 with body:
     st.header(t("loss.pareto.title"))
-    rows = L.pareto(con)
+    rows = query(L.pareto)
     show_chart(build_loss_pareto(rows, LABELS, count_title=t("loss.col.count"), share_title=t("loss.col.share"),
                                       cumulative_title=t("loss.col.cumulative"), axis_title=t("loss.pareto.axis"),
                                       unit=t("loss.unit")))
@@ -195,7 +198,7 @@ with body:
                yen=[t("loss.col.amount")], key="loss_pareto_table")
     download_frame(pareto, "loss_reasons.csv", "dl_loss_pareto")
 
-    flagged = [a for a in L.ambiguity_summary(con, rules) if a.opportunities]
+    flagged = [a for a in query(L.ambiguity_summary, rules) if a.opportunities]
     if flagged:
         with st.container(border=True):
             st.subheader(t("loss.amb.title"), anchor=False)
@@ -220,26 +223,35 @@ with body:
     with c_def:
         definition("loss.by.definition")
     normalize = mode == "share"
-    for by, tab in zip(("source", "owner", "month"), st.tabs([t(f"loss.by.{b}") for b in ("source", "owner", "month")]),
-                       strict=True):
-        with tab:
-            groups = L.breakdown(con, by, touch)
-            names = [group_label(by, g) for g in groups]
-            shown = groups[:CHART_GROUPS]
-            show_chart(build_loss_breakdown(
-                shown, [t("loss.by.group_n", group=n, count=num(g.total)) for n, g in zip(names, shown, strict=False)],
-                LABELS, normalize=normalize, value_title=t(f"loss.by.axis.{mode}"), count_title=t("loss.col.count"),
-                share_title=t("loss.col.share")))
-            if len(groups) > CHART_GROUPS:
-                st.caption(t("loss.by.more_groups", shown=CHART_GROUPS, total=len(groups)))
-            cats = [c for c in LOSS_CATEGORIES if any(g.counts.get(c) for g in groups)]
-            table = pd.DataFrame([{t(f"loss.by.{by}"): n, t("loss.by.total"): g.total,
-                                   **{LABELS[c]: (g.share(c) if normalize else g.counts.get(c, 0)) for c in cats}}
-                                  for n, g in zip(names, groups, strict=True)])
-            show_table(table, percent=[LABELS[c] for c in cats] if normalize else [],
-                       integer=[t("loss.by.total")] + ([] if normalize else [LABELS[c] for c in cats]),
-                       key=f"loss_by_{by}_table")
-            download_frame(table, f"loss_by_{by}_{mode}.csv", f"dl_loss_by_{by}")
+    # Only the open tab is drawn (each tab is a breakdown query, a chart and a table): a filter
+    # change at a million leads draws one breakdown, and a tab click is a rerun of one.
+    tab_labels = {b: t(f"loss.by.{b}") for b in BY_TABS}
+    tabs: dict[str, Any] = {}
+
+    def draw_tabs(initial: str, key: str) -> str:
+        tabs.update(zip(BY_TABS, st.tabs(list(tab_labels.values()), default=tab_labels[initial], key=key,
+                                         on_change="rerun"), strict=True))
+        return next((b for b, tab in tabs.items() if tab.open), BY_TABS[0])
+
+    by = remembered("loss_by_tab", BY_TABS[0], draw_tabs)
+    with tabs[by]:
+        groups = query(L.breakdown, by, touch)
+        names = [group_label(by, g) for g in groups]
+        shown = groups[:CHART_GROUPS]
+        show_chart(build_loss_breakdown(
+            shown, [t("loss.by.group_n", group=n, count=num(g.total)) for n, g in zip(names, shown, strict=False)],
+            LABELS, normalize=normalize, value_title=t(f"loss.by.axis.{mode}"), count_title=t("loss.col.count"),
+            share_title=t("loss.col.share")))
+        if len(groups) > CHART_GROUPS:
+            st.caption(t("loss.by.more_groups", shown=CHART_GROUPS, total=len(groups)))
+        cats = [c for c in LOSS_CATEGORIES if any(g.counts.get(c) for g in groups)]
+        table = pd.DataFrame([{t(f"loss.by.{by}"): n, t("loss.by.total"): g.total,
+                               **{LABELS[c]: (g.share(c) if normalize else g.counts.get(c, 0)) for c in cats}}
+                              for n, g in zip(names, groups, strict=True)])
+        show_table(table, percent=[LABELS[c] for c in cats] if normalize else [],
+                   integer=[t("loss.by.total")] + ([] if normalize else [LABELS[c] for c in cats]),
+                   key=f"loss_by_{by}_table")
+        download_frame(table, f"loss_by_{by}_{mode}.csv", f"dl_loss_by_{by}")
 
     st.header(t("loss.texts.title"))
     st.caption(t("loss.texts.caption"))
@@ -254,11 +266,11 @@ with body:
         t("loss.texts.ambiguous_only"), key=k, value=v))
     category = None if choice == "all" else choice
     page_key = f"loss_text_page_{choice}_{amb_only}_{lang}"
-    texts = L.reason_texts(con, rules, category, limit=PAGE_SIZE, offset=page_offset(page_key),
-                           ambiguous_only=amb_only)
+    texts = query(L.reason_texts, rules, category, limit=PAGE_SIZE, offset=page_offset(page_key),
+                  ambiguous_only=amb_only)
     if not texts.items and texts.total:     # past the end (an edit shrank the list): the last page
-        texts = L.reason_texts(con, rules, category, limit=PAGE_SIZE, offset=last_offset(texts.total),
-                               ambiguous_only=amb_only)
+        texts = query(L.reason_texts, rules, category, limit=PAGE_SIZE, offset=last_offset(texts.total),
+                      ambiguous_only=amb_only)
     if texts.total:
         show_table(texts_frame(texts.items), integer=[t("loss.col.count")], key="loss_texts_table")
         pager(texts.total, page_key)
@@ -272,11 +284,11 @@ with body:
     contains = remembered("loss_deals_contains", "", lambda v, k: st.text_input(
         t("loss.deals.contains"), key=k, placeholder=t("loss.deals.placeholder"), value=v)).strip() or None
     deals_key = f"loss_deals_page_{choice}_{contains}_{lang}"
-    deals = L.lost_opportunities(con, category=category, contains=contains, touch=touch, limit=PAGE_SIZE,
-                                 offset=page_offset(deals_key))
+    deals = query(L.lost_opportunities, category=category, contains=contains, touch=touch, limit=PAGE_SIZE,
+                  offset=page_offset(deals_key))
     if not deals.items and deals.total:
-        deals = L.lost_opportunities(con, category=category, contains=contains, touch=touch, limit=PAGE_SIZE,
-                                     offset=last_offset(deals.total))
+        deals = query(L.lost_opportunities, category=category, contains=contains, touch=touch, limit=PAGE_SIZE,
+                      offset=last_offset(deals.total))
     st.caption(t("loss.deals.caption", count=num(deals.total)))
     if deals.total:
         show_table(deals_frame(deals.items), integer=[], yen=[t("loss.deals.col.amount")], key="loss_deals_table")
@@ -288,7 +300,7 @@ with body:
 
 with rules_counts:
     now = {r.category: r.count for r in rows}
-    moved = L.reclassified(con, LossRules.default(), rules)
+    moved = query(L.reclassified, LossRules.default(), rules)
     if moved:
         st.info(t("loss.rules.changed", count=num(sum(n for _, _, n in moved))), icon="✏️")
         show_table(pd.DataFrame([{t("loss.rules.col.from"): LABELS[a], t("loss.rules.col.to"): LABELS[b],

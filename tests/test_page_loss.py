@@ -12,7 +12,8 @@ import pytest
 
 from funnel import losses as L
 from funnel import metrics as m
-from funnel.present import loss_label, pct
+from funnel.i18n import t
+from funnel.present import loss_label, owner_label, pct
 from funnel.rules import LossRules
 from funnel.workspace import Workspace
 from tests.conftest import load_sample
@@ -82,8 +83,8 @@ def test_opens_with_the_engines_numbers(page, sample):
     assert metrics["データ品質：理由を分類できた割合"] == pct(q.share)
     assert metrics["受注率"] == pct(oc.win_rate)
     assert len(page.get("vega_lite_chart")) >= 2               # the Pareto and a breakdown
-    by_owner = frame_with(page, "担当者別")
-    assert by_owner["失注件数"].sum() == q.lost
+    by_source = frame_with(page, "リードソース別")
+    assert by_source["失注件数"].sum() == q.lost
     flagged = [a for a in L.ambiguity_summary(sample.con, DEFAULT) if a.opportunities]
     shown = "\n".join(md.value for md in page.markdown)
     assert flagged and all(f"（{a.opportunities} 件）" in shown for a in flagged)
@@ -182,6 +183,22 @@ def test_without_a_loss_reason_column_every_loss_is_not_entered(app):
     assert not app.exception
     assert any("失注理由の列が見つからない" in w.value for w in app.warning)
     assert pareto_counts(app) == {"未入力": 1}
+
+
+def test_only_the_open_breakdown_tab_is_drawn_and_the_choice_is_kept(page, sample):
+    """Each breakdown tab is a query, a chart and a table: only the open one is drawn."""
+    assert [tab.label for tab in page.tabs] == ["リードソース別", "担当者別", "月別（完了月）"]
+    assert [len(tab.dataframe) for tab in page.tabs] == [1, 0, 0]
+    page.session_state["loss_by_tab_ja"] = "担当者別"            # what a click on the tab sets
+    page.run()
+    assert [len(tab.dataframe) for tab in page.tabs] == [0, 1, 0]
+    by_owner = page.tabs[1].dataframe[0].value
+    assert dict(zip(by_owner["担当者別"], by_owner["失注件数"], strict=True)) == {
+        (t("term.no_lead", "ja") if g.kind == "no_lead" else owner_label(g.group, "ja")): g.total
+        for g in L.breakdown(sample.con, "owner", "first")}
+    english(page)
+    page.run()                                       # the open tab survives the language switch
+    assert [len(tab.dataframe) for tab in page.tabs] == [0, 1, 0] and page.tabs[1].label == "By owner"
 
 
 def test_english(page, sample):
