@@ -74,8 +74,8 @@ def _plan(ws: Workspace, args: argparse.Namespace, bench: list[Any], cost: Any) 
 def run_report(ws: Workspace, args: argparse.Namespace, lang: str) -> Path:
     """Read the optional inputs, build the workbook of the built ``ws`` and write it."""
     from funnel import benchmarks as bm
+    from funnel.answers import read_answers
     from funnel.cost import read_costs
-    from funnel.diagnosis import read_answers
     from funnel.reader import Source
     from funnel.report import build_report
 

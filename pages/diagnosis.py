@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from funnel import answers as A
 from funnel import diagnosis as D
 from funnel.charts.diagnosis import build_category_chart, build_roadmap_chart
 from ui.privacy import masked
@@ -59,8 +60,8 @@ with files:
                                   key=f"diagnosis_upload_{ss.get(GEN_KEY, 0)}")
     if upload is not None:
         try:
-            loaded = D.read_answers(upload.getvalue(), checklist, upload.name)
-        except D.DiagnosisFileError as exc:
+            loaded = A.read_answers(upload.getvalue(), checklist, upload.name)
+        except A.DiagnosisFileError as exc:
             c_load.error(exc.render(L), icon="⛔")
         else:
             answers.clear()
@@ -157,9 +158,9 @@ with summary:
 
 # -- saving ------------------------------------------------------------------------------------------
 with c_save:
-    st.download_button(t("diagnosis.files.json"), data=D.answers_json(diag, answers), file_name="diagnosis_answers.json",
+    st.download_button(t("diagnosis.files.json"), data=A.answers_json(diag, answers), file_name="diagnosis_answers.json",
                        mime="application/json", key="diagnosis_dl_json", icon="⬇️", on_click="ignore", width="stretch")
-    st.download_button(t("diagnosis.files.csv"), data=D.answers_csv(diag, answers, checklist, L),
+    st.download_button(t("diagnosis.files.csv"), data=A.answers_csv(diag, answers, checklist, L),
                        file_name="diagnosis_answers.csv", mime="text/csv", key="diagnosis_dl_csv", icon="⬇️",
                        on_click="ignore", width="stretch")
     st.button(t("diagnosis.files.reset"), key="diagnosis_reset", icon="↩️", on_click=clear_answers,

@@ -26,6 +26,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from funnel import answers as A
 from funnel import diagnosis as D
 from funnel.charts.diagnosis import build_category_chart, build_roadmap_chart, category_values, roadmap_values
 from funnel.reader import Source
@@ -200,27 +201,27 @@ USER = {"rate_measured": "yes", "loss_recorded": "yes", "shared_kpi": "no", "sla
 
 def test_json_round_trip(found):
     diag = D.diagnose(CHECKLIST, found, USER)
-    data = D.answers_json(diag, USER)
+    data = A.answers_json(diag, USER)
     doc = json.loads(data)
     assert (doc["format"], doc["version"], doc["answers"]) == ("funnel-diagnosis", 1, USER)
     assert doc["result"]["score"] == diag.points and doc["result"]["current_step"] == diag.current_step
-    assert D.read_answers(data, CHECKLIST) == USER
+    assert A.read_answers(data, CHECKLIST) == USER
 
 
 def test_csv_round_trip_and_excel_resave(found):
     diag = D.diagnose(CHECKLIST, found, USER)
-    data = D.answers_csv(diag, USER, CHECKLIST, "ja")
+    data = A.answers_csv(diag, USER, CHECKLIST, "ja")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert [r["id"] for r in rows] == [i.id for i in CHECKLIST.items]
     loss = next(r for r in rows if r["id"] == "loss_recorded")
     assert (loss["answer"], loss["data_answer"], loss["result"]) == ("yes", "no", "yes")
     assert loss["evidence"].startswith("失注 4 件のうち 3 件")
-    assert D.read_answers(data, CHECKLIST) == USER
+    assert A.read_answers(data, CHECKLIST) == USER
     # Re-saved by Japanese Excel: CP932, answers typed as labels, blank answers.
     excel = "id,answer\r\nrate_measured,はい\r\nshared_kpi,いいえ\r\nsla_response,わからない\r\nhandoff_numeric,\r\n"
-    assert D.read_answers(excel.encode("cp932"), CHECKLIST) == {
+    assert A.read_answers(excel.encode("cp932"), CHECKLIST) == {
         "rate_measured": "yes", "shared_kpi": "no", "sla_response": "unknown"}
-    assert D.read_answers(b"id,answer\nrate_measured,Don't know\n", CHECKLIST) == {"rate_measured": "unknown"}
+    assert A.read_answers(b"id,answer\nrate_measured,Don't know\n", CHECKLIST) == {"rate_measured": "unknown"}
 
 
 @pytest.mark.parametrize(("data", "key", "needle"), [
@@ -238,11 +239,11 @@ def test_csv_round_trip_and_excel_resave(found):
     (b"name,value\na,b\n", "diagnosis.file.csv_columns", ""),
     (b"  \n", "diagnosis.file.empty", ""),
     (b"\xff\xfe\x00\xfd\xff", "diagnosis.file.not_text", ""),
-    (b"x" * (D.MAX_FILE_BYTES + 1), "diagnosis.file.too_large", "1024 KB"),
+    (b"x" * (A.MAX_FILE_BYTES + 1), "diagnosis.file.too_large", "1024 KB"),
 ])
 def test_bad_files_are_refused_with_a_message(data, key, needle):
-    with pytest.raises(D.DiagnosisFileError) as info:
-        D.read_answers(data, CHECKLIST, "answers.json")
+    with pytest.raises(A.DiagnosisFileError) as info:
+        A.read_answers(data, CHECKLIST, "answers.json")
     assert info.value.key == key
     ja, en = info.value.render("ja"), info.value.render("en")
     assert ja.startswith("answers.json: ") and ja != en and "{" not in ja + en
@@ -253,8 +254,8 @@ def test_bad_files_are_refused_with_a_message(data, key, needle):
 @given(st.binary(max_size=400) | st.text(max_size=200).map(lambda s: s.encode("utf-8")))
 def test_any_bytes_either_load_or_are_refused(data):
     try:
-        got = D.read_answers(data, CHECKLIST)
-    except D.DiagnosisFileError:
+        got = A.read_answers(data, CHECKLIST)
+    except A.DiagnosisFileError:
         return
     assert set(got) <= {i.id for i in CHECKLIST.items} and set(got.values()) <= set(D.ANSWERS)
 
