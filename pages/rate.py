@@ -15,7 +15,7 @@ from funnel.present import num, pct, source_label
 from funnel.targets import against_band, against_target, band_and_target
 from ui.filters import NO_SOURCE, describe, lead_filters
 from ui.privacy import masking_on
-from ui.state import lang, restate, session_benchmarks, t
+from ui.state import lang, query, restate, session_benchmarks, t
 from ui.widgets import definition, download_frame, require_current, show_chart, show_table
 
 st.title(t("rate.title"))
@@ -28,7 +28,7 @@ small_n = int(setting("small_sample_n"))
 link = cur.build.link
 link_text = t(f"rate.def.link.{link.kind}", ma=link.ma_column or "—", sfa=link.sfa_column or "—")
 
-overall = metrics.overall(con, f)
+overall = query(metrics.overall, f)
 if overall.leads == 0:
     st.warning(t("rate.no_leads"))
     st.stop()
@@ -50,7 +50,7 @@ definition("rate.def.body", filters=describe(lf), link=link_text, n=small_n)
 
 # -- by source -----------------------------------------------------------------------------
 st.header(t("rate.by_source.title"))
-rates = metrics.by_source(con, f)
+rates = query(metrics.by_source, f)
 restate("rate_sort", "rate", SORTS)
 sort = st.radio(t("rate.sort"), list(SORTS), key="rate_sort", horizontal=True, format_func=lambda s: t(f"rate.sort.{s}"))
 show_chart(build_rate_by_source(rates, target=target, lang=lang(), sort=sort, band=band))
@@ -87,8 +87,8 @@ group = None if picked in (None, NO_SOURCE) else picked
 sig = (f, group, status, search)
 if st.session_state.get("drill_sig") != sig:
     st.session_state["drill_sig"], st.session_state["drill_page"] = sig, 1
-page = drill.lead_page(con, f, group, status=status, search=search or None,
-                       page=st.session_state["drill_page"], page_size=drill.PAGE_SIZE)
+page = query(drill.lead_page, f, group, status=status, search=search or None,
+             page=st.session_state["drill_page"], page_size=drill.PAGE_SIZE)
 st.session_state["drill_page"] = page.page
 
 
@@ -126,7 +126,7 @@ with d2:
 
 # -- monthly cohorts -----------------------------------------------------------------------
 st.header(t("rate.cohort.title"))
-months, rule = cohorts.cohorts(con, f)
+months, rule = query(cohorts.cohorts, f)
 as_of = f"{rule.as_of:%Y/%m/%d}" if rule.as_of else "—"
 maturing = [c.month for c in months if c.maturing]
 if rule.basis == "data":

@@ -20,6 +20,7 @@ from funnel import cohorts, drill
 from funnel import metrics as m
 from funnel.i18n import t
 from funnel.present import num, source_label
+from funnel.reader import Source
 from funnel.workspace import Workspace
 from tests.conftest import ROOT, load_sample
 
@@ -154,6 +155,25 @@ def test_source_filter_changes_the_numbers(page, engine):
     f = m.Filters(sources=("展示会", None))
     assert_same(shown_rates(page), expected_rates(m.by_source(engine.con, f)))
     assert metrics_shown(page)[t("rate.kpi.leads", "ja")] == num(726 + 56)
+
+
+def test_new_uploads_replace_the_numbers_kept_for_the_old_data(page):
+    """The page's reads are kept between reruns (Workspace.remember): after other exports are
+    uploaded, it shows their numbers, not the sample's."""
+    ma = "メールアドレス,流入元\na@x.jp,展示会\nb@x.jp,展示会\nc@x.jp,紹介\n".encode()
+    sfa = "商談 ID,フェーズ,メール\nO1,7.失注,a@x.jp\n".encode()
+    page.switch_page("pages/upload.py").run()
+    page.file_uploader(key="up_ma").set_value(("ma.csv", ma, "text/csv")).run()
+    page.file_uploader(key="up_sfa").set_value(("sfa.csv", sfa, "text/csv")).run()
+    page.switch_page("pages/rate.py").run()
+    assert not page.exception
+    with Workspace() as ws:
+        ws.load("ma", Source.from_bytes("ma.csv", ma))
+        ws.load("sfa", Source.from_bytes("sfa.csv", sfa))
+        ws.build()
+        assert_same(shown_rates(page), expected_rates(m.by_source(ws.con)))
+    assert metrics_shown(page)[t("rate.kpi.leads", "ja")] == "3"
+    assert page.multiselect(key="sources").options == ["展示会", "紹介"]
 
 
 def test_target_is_editable(page):

@@ -18,7 +18,7 @@ from funnel.cohorts import created_range
 from funnel.metrics import Filters, by_source
 from funnel.present import pct, source_label
 from funnel.targets import band_and_target
-from ui.state import Current, keep, lang, restate, session_benchmarks, t
+from ui.state import Current, keep, lang, query, restate, session_benchmarks, t
 
 # Multiselect options must be strings to survive reruns; "" stands for "no source" (sources
 # are trimmed and a blank one is stored as NULL, so "" is never a real source).
@@ -71,8 +71,7 @@ def _date_range(bounds: tuple[dt.date, dt.date] | None) -> tuple[dt.date | None,
 def lead_filters(cur: Current, *, with_target: bool = False) -> LeadFilters:
     """Draw the filter row and return what it selects."""
     _forget_other_data(cur)
-    con = cur.ws.con
-    bounds = created_range(con)
+    bounds = query(created_range)
     cols = st.columns([1.1, 1.6, 2.4, 1] if with_target else [1.1, 1.6, 2.4])
     with cols[0]:
         restate("touch", "first", ("first", "last"))
@@ -81,7 +80,7 @@ def lead_filters(cur: Current, *, with_target: bool = False) -> LeadFilters:
     with cols[1]:
         date_from, date_to = _date_range(bounds)
     with cols[2]:
-        options = [NO_SOURCE if r.group is None else r.group for r in by_source(con, Filters(touch=touch))]
+        options = [NO_SOURCE if r.group is None else r.group for r in query(by_source, Filters(touch=touch))]
         kept = [s for s in keep("sources", []) if s in options]
         picked = st.multiselect(t("filters.sources"), options, default=kept, key="sources",
                                 format_func=lambda s: source_label(None if s == NO_SOURCE else s, lang()),
