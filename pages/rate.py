@@ -16,7 +16,7 @@ from funnel.targets import against_band, against_target, band_and_target
 from ui.filters import NO_SOURCE, describe, lead_filters
 from ui.privacy import masking_on
 from ui.state import lang, query, restate, session_benchmarks, t
-from ui.widgets import definition, download_frame, require_current, show_chart, show_table
+from ui.widgets import definition, download_frame, require_current, show_chart_of, show_table
 
 st.title(t("rate.title"))
 cur = require_current()
@@ -53,7 +53,7 @@ st.header(t("rate.by_source.title"))
 rates = query(metrics.by_source, f)
 restate("rate_sort", "rate", SORTS)
 sort = st.radio(t("rate.sort"), list(SORTS), key="rate_sort", horizontal=True, format_func=lambda s: t(f"rate.sort.{s}"))
-show_chart(build_rate_by_source(rates, target=target, lang=lang(), sort=sort, band=band))
+show_chart_of(build_rate_by_source, tuple(rates), target=target, lang=lang(), sort=sort, band=band)
 st.caption(t("rate.by_source.legend", band=band_txt, target=pct(target), n=small_n))
 
 key = (lambda r: (-r.rate, -r.leads)) if sort == "rate" else (lambda r: (-r.leads, -r.rate))
@@ -142,7 +142,7 @@ definition("rate.cohort.def", q=round(rule.quantile * 100), days=rule.days, fall
            min=cohorts.MIN_LAGS, n=num(rule.lags), negative=num(rule.negative), as_of=as_of,
            filters=describe(lf), link=link_text)
 if any(c.month for c in months):
-    show_chart(build_rate_by_month(months, target=target, lang=lang(), band=band))
+    show_chart_of(build_rate_by_month, tuple(months), target=target, lang=lang(), band=band)
 MC = {c: t(f"rate.col.{c}") for c in ("month", "leads", "converted", "rate", "ci_low", "ci_high", "small",
                                       "maturing", "age_days")}
 cohort_table = pd.DataFrame([{MC["month"]: c.month or t("term.undated"), MC["leads"]: c.rate.leads,

@@ -176,6 +176,32 @@ def test_new_uploads_replace_the_numbers_kept_for_the_old_data(page):
     assert page.multiselect(key="sources").options == ["展示会", "紹介"]
 
 
+def test_charts_are_built_again_only_when_their_inputs_change(page, monkeypatch):
+    """A chart's spec is kept while its inputs repeat: a drill-down click draws the same two
+    charts without building them; a new target builds them again, with the new line."""
+    import funnel.charts.rate as charts
+
+    built: list[str] = []
+    for name in ("build_rate_by_source", "build_rate_by_month"):
+        real = getattr(charts, name)
+
+        def counting(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            built.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(charts, name, counting)
+    page.run()
+    before = [c.proto.spec for c in page.get("vega_lite_chart")]
+    assert sorted(built) == ["build_rate_by_month", "build_rate_by_source"]
+    page.button(key="drill_next").click().run()
+    assert not page.exception and len(built) == 2
+    assert [c.proto.spec for c in page.get("vega_lite_chart")] == before
+    page.number_input(key="target_rate").set_value(12.5).run()
+    assert len(built) == 4
+    after = [c.proto.spec for c in page.get("vega_lite_chart")]
+    assert all(a != b for a, b in zip(after, before, strict=True))
+
+
 def test_target_is_editable(page):
     page.number_input(key="target_rate").set_value(5.0).run()
     assert not page.exception
