@@ -81,8 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 @contextmanager
-def _built(args: argparse.Namespace) -> Iterator[Workspace]:
-    """A workspace with the ``--ma``/``--sfa`` files loaded and built with ``--map``/``--link``."""
+def _built(args: argparse.Namespace, *, keep_raw: bool = True) -> Iterator[Workspace]:
+    """A workspace with the ``--ma``/``--sfa`` files loaded and built with ``--map``/``--link``
+    (``keep_raw=False``: measures only, see :meth:`Workspace.build`)."""
     from funnel.reader import Source
     from funnel.workspace import LinkSpec, Workspace
 
@@ -93,7 +94,7 @@ def _built(args: argparse.Namespace) -> Iterator[Workspace]:
             ws.load("ma", Source.from_path(path))
         for path in args.sfa:
             ws.load("sfa", Source.from_path(path))
-        ws.build(overrides, link)
+        ws.build(overrides, link, keep_raw=keep_raw)
         yield ws
 
 
@@ -110,7 +111,7 @@ def _analyze(args: argparse.Namespace, lang: str) -> int:
     from funnel import analysis
     from funnel.analysis import to_json
 
-    with _built(args) as ws:
+    with _built(args, keep_raw=False) as ws:
         result = analysis.measure(ws, args.touch)
         data = to_json(result)
     if args.json:

@@ -105,6 +105,7 @@ class Workspace:
         self._serial = 0
         self.build_result: Build | None = None
         self._memo: dict[Hashable, Any] = {}
+        self._raw_dropped = False
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -221,10 +222,19 @@ class Workspace:
 
     @_locked
     def build(self, overrides: MappingABC[str, MappingABC[str, str | None]] | None = None,
-              link: LinkSpec | None = None, loss_rules: LossRules | None = None) -> Build:
-        """Map, normalise and link the loaded files; returns what was decided and counted."""
+              link: LinkSpec | None = None, loss_rules: LossRules | None = None, *,
+              keep_raw: bool = True) -> Build:
+        """Map, normalise and link the loaded files; returns what was decided and counted.
+
+        ``keep_raw=False`` is for a caller that builds once and then only measures (``analyze``):
+        the files' raw tables are dropped as soon as their rows are normalised, which frees
+        their memory for the lead aggregation (at 1M leads it no longer spills to disk:
+        0.7-0.9 s -> 0.55-0.7 s). Such a workspace cannot be built again or show its files.
+        """
         from funnel.linking import resolve_link
 
+        if self._raw_dropped:
+            raise RuntimeError("the raw tables were dropped by build(keep_raw=False)")
         self._forget()      # a build that fails half-way leaves nothing that looks current
         overrides = overrides or {}
         for derived in (cohort_sql.LAG_CACHE, OPP_SOURCES):     # made from the previous build's data
@@ -244,6 +254,11 @@ class Workspace:
         for side, key in (("ma", st.ma_key_expr(identity, email_link)), ("sfa", st.sfa_key_expr())):
             st.create_side_rows(self.con, side, plans[side], key,
                                 max((lt.report.rows_read + lt.report.rows_dropped for lt in self.files[side]), default=0))
+        if not keep_raw:
+            for lt in self.files["ma"] + self.files["sfa"]:
+                drop_table(self.con, lt.table)
+                ingest.drop_beside(self.con, lt.table)
+            self._raw_dropped = True
         self._lookups()
         lk.create_opps_base(self.con)
         self._put_loss_lookup(lk.base_loss_reasons(self.con), loss_rules or LossRules.default())

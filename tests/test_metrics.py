@@ -176,6 +176,27 @@ def test_remembered_results_last_until_the_tables_change(monkeypatch):
         assert ws.remember("a", lambda: "again") == "again" and ws.remember("c", lambda: "x") == "C"
 
 
+def test_a_build_without_raw_tables_measures_the_same_and_cannot_build_again():
+    """build(keep_raw=False), as analyze uses it, drops the files' raw tables once their rows
+    are normalised: the measures are those of a normal build; building again is refused."""
+    from funnel.analysis import measure, to_json
+    from funnel.sql import rows
+    from tests.conftest import load_sample
+
+    found = []
+    for keep in (True, False):
+        with Workspace() as ws:
+            load_sample(ws)
+            ws.build(keep_raw=keep)
+            found.append(to_json(measure(ws, "last")))
+            raw = [t for (t,) in rows(ws.con, "SELECT table_name FROM duckdb_tables()") if t.startswith("raw_")]
+            assert bool(raw) == keep
+            if not keep:
+                with pytest.raises(RuntimeError):
+                    ws.build()
+    assert found[0] == found[1] and found[0]["overall"]["leads"] > 0
+
+
 def test_match(built):
     ws, _ = built
     assert m.match(ws.con) == m.Match(4, 1)
