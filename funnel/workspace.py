@@ -175,8 +175,7 @@ class Workspace:
     @_locked
     def remove(self, side: str, table: str) -> None:
         """Forget one loaded file of ``side`` (by its raw table)."""
-        for suffix in ("", "_lines"):
-            drop_table(self.con, table + suffix)
+        self._drop_file_tables(table)
         self._profiles.pop(table, None)
         self.files[side] = [lt for lt in self.files[side] if lt.table != table]
         self._forget()
@@ -185,11 +184,16 @@ class Workspace:
     def clear(self, side: str | None = None) -> None:
         for s in [side] if side else list(SIDES):
             for lt in self.files[s]:
-                for suffix in ("", "_lines"):
-                    drop_table(self.con, lt.table + suffix)
+                self._drop_file_tables(lt.table)
                 self._profiles.pop(lt.table, None)
             self.files[s] = []
         self._forget()
+
+    def _drop_file_tables(self, table: str) -> None:
+        """A file's raw table and what its read left beside it (rejected lines, and DuckDB's
+        rejects tables, which a clean CSV leaves empty)."""
+        drop_table(self.con, table)
+        ingest.drop_beside(self.con, table)
 
     def profiles(self, loaded: LoadedTable) -> dict[str, ColumnProfile]:
         """Per column of a loaded file: non-empty count and a sample (computed once)."""
@@ -256,8 +260,7 @@ class Workspace:
                                 max((lt.report.rows_read + lt.report.rows_dropped for lt in self.files[side]), default=0))
         if not keep_raw:
             for lt in self.files["ma"] + self.files["sfa"]:
-                drop_table(self.con, lt.table)
-                ingest.drop_beside(self.con, lt.table)
+                self._drop_file_tables(lt.table)
             self._raw_dropped = True
         self._lookups()
         lk.create_opps_base(self.con)
