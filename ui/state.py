@@ -237,14 +237,19 @@ def current() -> Current | FunnelError | None:
     return Current(ws, ws.build_result, state)
 
 
+def call_key(fn: Callable[..., Any], args: tuple[Hashable, ...], kwargs: dict[str, Hashable]) -> Hashable:
+    """What :meth:`Workspace.remember` keeps a call's result under: the function and all its
+    arguments."""
+    return (fn.__module__, fn.__qualname__, args, tuple(sorted(kwargs.items())))
+
+
 def query(fn: Callable[..., T], *args: Hashable, **kwargs: Hashable) -> T:
     """``fn(con, *args, **kwargs)`` on the session's workspace, queried once until its tables
     change (:meth:`Workspace.remember`): for the engine reads a page repeats on every rerun,
     so a widget change queries only what that widget filters. Not for a download callable,
     which runs outside the script run (no session to find the workspace by)."""
     ws = session_workspace()
-    key = (fn.__module__, fn.__qualname__, args, tuple(sorted(kwargs.items())))
-    return ws.remember(key, lambda: fn(ws.con, *args, **kwargs))
+    return ws.remember(call_key(fn, args, kwargs), lambda: fn(ws.con, *args, **kwargs))
 
 
 def keep(key: str, default: Any) -> Any:

@@ -15,7 +15,7 @@ from funnel.errors import FunnelError
 from funnel.export import frame_csv_bytes, frame_xlsx_bytes
 from funnel.privacy import mask_frame
 from ui.privacy import masked, masking_on
-from ui.state import Current, current, session_workspace, t
+from ui.state import Current, call_key, current, session_workspace, t
 
 UPLOAD_PAGE = "pages/upload.py"
 
@@ -102,7 +102,7 @@ def show_chart_of(build: Callable[..., alt.TopLevelMixin], *args: Hashable, **kw
     its data changes) while the same inputs come again: a rerun that leaves a chart's inputs as
     they were (a drill-down click, a touch change for the monthly chart) skips Altair, 20-40 ms
     a chart. The inputs must be hashable (tuples of the engine's frozen rows)."""
-    key = ("chart", build.__module__, build.__qualname__, args, tuple(sorted(kwargs.items())))
+    key = ("chart", call_key(build, args, kwargs))     # the spec, not the chart object, is kept
     _show_spec(session_workspace().remember(key, lambda: build(*args, **kwargs).to_dict(validate=False)))
 
 
