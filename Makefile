@@ -22,13 +22,13 @@ test: venv  ## the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
 lint: venv
-	$(BIN)/ruff check funnel ui pages tests app.py scripts benchmarks
+	$(BIN)/ruff check funnel ui views tests app.py scripts bench
 
 sample: venv  ## regenerate sample_data/ (fixed seed: the files do not change)
 	$(BIN)/python scripts/make_sample_data.py
 
 bench: venv  ## the performance benchmark (see README)
-	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

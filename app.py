@@ -24,26 +24,26 @@ ensure_loaded()
 
 PAGES = {
     t("nav.data"): [
-        st.Page("pages/upload.py", title=t("nav.upload"), icon="📂", url_path="upload", default=True),
-        st.Page("pages/quality.py", title=t("nav.quality"), icon="🔗", url_path="quality"),
-        st.Page("pages/workspace.py", title=t("nav.workspace"), icon="💾", url_path="workspace"),
+        st.Page("views/upload.py", title=t("nav.upload"), icon="📂", url_path="upload", default=True),
+        st.Page("views/quality.py", title=t("nav.quality"), icon="🔗", url_path="quality"),
+        st.Page("views/workspace.py", title=t("nav.workspace"), icon="💾", url_path="workspace"),
     ],
     t("nav.analysis"): [
-        st.Page("pages/rate.py", title=t("nav.rate"), icon="📈", url_path="rate"),
-        st.Page("pages/funnel.py", title=t("nav.funnel"), icon="🔻", url_path="funnel"),
-        st.Page("pages/loss.py", title=t("nav.loss"), icon="🧩", url_path="loss"),
-        st.Page("pages/benchmarks.py", title=t("nav.benchmarks"), icon="📏", url_path="benchmarks"),
-        st.Page("pages/diff.py", title=t("nav.diff"), icon="🔁", url_path="diff"),
+        st.Page("views/rate.py", title=t("nav.rate"), icon="📈", url_path="rate"),
+        st.Page("views/stages.py", title=t("nav.funnel"), icon="🔻", url_path="funnel"),
+        st.Page("views/loss.py", title=t("nav.loss"), icon="🧩", url_path="loss"),
+        st.Page("views/benchmarks.py", title=t("nav.benchmarks"), icon="📏", url_path="benchmarks"),
+        st.Page("views/diff.py", title=t("nav.diff"), icon="🔁", url_path="diff"),
     ],
     t("nav.plan_section"): [
-        st.Page("pages/plan.py", title=t("nav.plan"), icon="🧮", url_path="plan"),
-        st.Page("pages/cost.py", title=t("nav.cost"), icon="💴", url_path="cost"),
-        st.Page("pages/mql.py", title=t("nav.mql"), icon="🎯", url_path="mql"),
-        st.Page("pages/sla.py", title=t("nav.sla"), icon="⏱️", url_path="sla"),
-        st.Page("pages/diagnosis.py", title=t("nav.diagnosis"), icon="🩺", url_path="diagnosis"),
+        st.Page("views/plan.py", title=t("nav.plan"), icon="🧮", url_path="plan"),
+        st.Page("views/cost.py", title=t("nav.cost"), icon="💴", url_path="cost"),
+        st.Page("views/mql.py", title=t("nav.mql"), icon="🎯", url_path="mql"),
+        st.Page("views/sla.py", title=t("nav.sla"), icon="⏱️", url_path="sla"),
+        st.Page("views/diagnosis.py", title=t("nav.diagnosis"), icon="🩺", url_path="diagnosis"),
     ],
     t("nav.share"): [
-        st.Page("pages/report.py", title=t("nav.report"), icon="📗", url_path="report"),
+        st.Page("views/report.py", title=t("nav.report"), icon="📗", url_path="report"),
     ],
 }
 

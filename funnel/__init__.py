@@ -11,10 +11,10 @@ import importlib
 from typing import Any
 
 _PUBLIC = {
-    "Build": "funnel.workspace", "LinkSpec": "funnel.workspace", "Workspace": "funnel.workspace",
+    "Build": "funnel.model.workspace", "LinkSpec": "funnel.model.workspace", "Workspace": "funnel.model.workspace",
     "EmptyFileError": "funnel.errors", "FunnelError": "funnel.errors", "MappingError": "funnel.errors",
     "NoKeyColumnError": "funnel.errors", "UnreadableFileError": "funnel.errors",
-    "LoadReport": "funnel.reader", "Source": "funnel.reader", "connect": "funnel.sql",
+    "LoadReport": "funnel.ingest.reader", "Source": "funnel.ingest.reader", "connect": "funnel.sql",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 from funnel.config import setting
 from funnel.errors import FunnelError, MappingError
 from funnel.i18n import env_lang, t
-from funnel.present import drop_label, loss_label, num, pct, source_label, text_table, yen
-from funnel.report_cli import report_arguments
+from funnel.present.format import drop_label, loss_label, num, pct, source_label, text_table, yen
+from funnel.report.cli import report_arguments
 
 if TYPE_CHECKING:
-    from funnel.workspace import Workspace
+    from funnel.model.workspace import Workspace
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,8 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _built(args: argparse.Namespace, *, keep_raw: bool = True) -> Iterator[Workspace]:
     """A workspace with the ``--ma``/``--sfa`` files loaded and built with ``--map``/``--link``
     (``keep_raw=False``: measures only, see :meth:`Workspace.build`)."""
-    from funnel.reader import Source
-    from funnel.workspace import LinkSpec, Workspace
+    from funnel.ingest.reader import Source
+    from funnel.model.link import LinkSpec
+    from funnel.model.workspace import Workspace
 
     link = LinkSpec.parse(args.link) if args.link else None
     overrides = parse_maps(args.map)
@@ -99,7 +100,7 @@ def _built(args: argparse.Namespace, *, keep_raw: bool = True) -> Iterator[Works
 
 
 def _report(args: argparse.Namespace, lang: str) -> int:
-    from funnel.report_cli import run_report
+    from funnel.report.cli import run_report
 
     with _built(args) as ws:
         out = run_report(ws, args, lang)
@@ -108,8 +109,8 @@ def _report(args: argparse.Namespace, lang: str) -> int:
 
 
 def _analyze(args: argparse.Namespace, lang: str) -> int:
-    from funnel import analysis
-    from funnel.analysis import to_json
+    from funnel.measures import analysis
+    from funnel.measures.analysis import to_json
 
     with _built(args, keep_raw=False) as ws:
         result = analysis.measure(ws, args.touch)
@@ -178,7 +179,7 @@ def _delim(d: str | None) -> str:
 
 
 def _plan(args: argparse.Namespace, lang: str) -> int:
-    from funnel.plan import parse_amount, parse_rate, plan_backward
+    from funnel.planning.plan import parse_amount, parse_rate, plan_backward
 
     result = plan_backward(parse_amount(args.revenue, "--revenue"), parse_amount(args.deal_size, "--deal-size"),
                            parse_rate(args.win_rate, "--win-rate"), parse_rate(args.opp_rate, "--opp-rate"),

@@ -8,7 +8,12 @@ the two in agreement.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+# The engine's data files (synonyms, vocabularies, taxonomy, benchmarks, messages): one place,
+# so a module moved between subpackages never loses them.
+DATA_DIR = Path(__file__).parent / "data"
 
 
 @dataclass(frozen=True)

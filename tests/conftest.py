@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from funnel.reader import Source
+from funnel.ingest.reader import Source
+from funnel.model.workspace import Workspace
 from funnel.sql import connect
-from funnel.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "real_exports"

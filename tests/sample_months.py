@@ -1,6 +1,6 @@
 """The sample's two months (``sample_data/previous/`` → ``sample_data/``) read with csv and
 openpyxl only, no engine code, and what changed between them counted here: the numbers the
-前回との比較 comparison (funnel/diff.py) must find on the sample, for the engine and page tests.
+前回との比較 comparison (funnel/measures/diff.py) must find on the sample, for the engine and page tests.
 
 Same definitions as the engine's: a lead is a normalised address (NFKC, trimmed, lower-cased)
 and its source the 流入元 of its earliest row; a lead is converted when some deal row's contact
@@ -62,7 +62,7 @@ def read_month(folder: Path) -> Month:
 
 @dataclass(frozen=True)
 class Changes:
-    counts: dict[str, int]                              # as funnel.diff.Summary's fields
+    counts: dict[str, int]                              # as funnel.measures.diff.Summary's fields
     new_by_source: dict[str | None, tuple[int, int]]    # source → (new leads, of which converted)
     conv_by_source: dict[str | None, tuple[int, int]]   # source → (leads of both without a deal before, with one now)
     stage_moves: dict[tuple[str, str], int]             # (フェーズ before, now) → deals

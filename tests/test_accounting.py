@@ -8,8 +8,8 @@ For one side of a built workspace:
 
 The number of records is counted here without the engine (Python's csv module, or openpyxl
 for a workbook), the merged rows are the sum of ``leads.rows``/``opps.rows``, and the two lists
-the upload page shows and offers for download (:func:`funnel.accounting.set_aside_rows`,
-:func:`funnel.accounting.rows_without_key`) must hold exactly the rows the report counts.
+the upload page shows and offers for download (:func:`funnel.model.accounting.set_aside_rows`,
+:func:`funnel.model.accounting.rows_without_key`) must hold exactly the rows the report counts.
 
 Every file of ``tests/fixtures/``, ``sample_data/`` and ``../shared/real_exports/`` is loaded
 on the side its name suggests (opportunities, deals, a pipeline: SFA; anything else: MA) next
@@ -30,12 +30,13 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from funnel.accounting import account, rows_without_key, set_aside_rows
 from funnel.errors import EmptyFileError, NoKeyColumnError
 from funnel.i18n import t
-from funnel.reader import LoadedTable, Source
+from funnel.ingest.reader import LoadedTable, Source
+from funnel.model.accounting import account, rows_without_key, set_aside_rows
+from funnel.model.link import LinkSpec
+from funnel.model.workspace import Workspace
 from funnel.sql import scalar
-from funnel.workspace import LinkSpec, Workspace
 from tests.conftest import REAL, ROOT, SAMPLE
 
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -25,14 +25,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from funnel import metrics
 from funnel.cli import main
 from funnel.config import setting
 from funnel.errors import EmptyFileError, FunnelError, NoKeyColumnError, UnreadableFileError
 from funnel.i18n import t
-from funnel.reader import Source
+from funnel.ingest.reader import Source
+from funnel.measures import metrics
+from funnel.model.workspace import Workspace
 from funnel.sql import rows, scalar
-from funnel.workspace import Workspace
 from tests.conftest import ROOT
 from tests.test_limits import override
 from tests.test_metrics import MA, SFA
@@ -196,7 +196,7 @@ def session():
 
 
 def rate_page_numbers(at) -> list[str]:
-    at.switch_page("pages/rate.py").run()
+    at.switch_page("views/rate.py").run()
     assert not at.exception
     return [m.value for m in at.metric][:3]
 
@@ -205,7 +205,7 @@ def rate_page_numbers(at) -> list[str]:
 def test_app_shows_an_error_box_and_keeps_working(session, bad: Bad) -> None:
     at = session
     expected = engine_error(bad, Source.from_bytes(bad.name, bad.data or b""))
-    at.switch_page("pages/upload.py").run()
+    at.switch_page("views/upload.py").run()
     at.file_uploader(key="up_ma").set_value([("leads.csv", MA_BYTES, "text/csv"),
                                              (bad.name, bad.data, "application/octet-stream")]).run()
     assert not at.exception
@@ -213,7 +213,7 @@ def test_app_shows_an_error_box_and_keeps_working(session, bad: Bad) -> None:
     assert any(lab.startswith("leads.csv — ") for lab in (e.label for e in at.expander))
     # Every page goes on with the file that could be read.
     assert rate_page_numbers(at) == ["5", "3", "60.0%"]
-    at.switch_page("pages/funnel.py").run()
+    at.switch_page("views/stages.py").run()
     assert not at.exception and not at.error
 
 
@@ -221,13 +221,13 @@ def test_app_without_a_key_column_says_so_on_every_page_and_recovers(session) ->
     at = session
     bad = BY_WHAT["no email or ID column"]
     expected = engine_error(bad, Source.from_bytes(bad.name, bad.data or b""))
-    at.switch_page("pages/upload.py").run()
+    at.switch_page("views/upload.py").run()
     at.file_uploader(key="up_ma").set_value([(bad.name, bad.data, "text/csv")]).run()
     assert not at.exception
     assert expected.render("ja") in [e.value for e in at.error]
     assert rate_page_numbers(at) == []
     assert [e.value for e in at.error] == [expected.render("ja")]
-    at.switch_page("pages/upload.py").run()
+    at.switch_page("views/upload.py").run()
     at.file_uploader(key="up_ma").set_value([("leads.csv", MA_BYTES, "text/csv")]).run()
     assert not at.exception and not at.error
     assert rate_page_numbers(at) == ["5", "3", "60.0%"]
@@ -309,7 +309,7 @@ def test_formula_cells_stay_text_and_are_neutralised_in_downloads(app, downloads
         ws.close()
     app.file_uploader(key="up_sfa").set_value([("deals.csv", SFA_BYTES, "text/csv")]).run()
     app.file_uploader(key="up_ma").set_value([("leads.csv", ma.encode(), "text/csv")]).run()
-    app.switch_page("pages/rate.py").run()
+    app.switch_page("views/rate.py").run()
     assert not app.exception
     shown = next(d.value for d in app.dataframe if FORMULA in set(d.value.iloc[:, 0].astype(str)))
     assert FORMULA in set(shown.iloc[:, 0])                   # on screen: the text as exported

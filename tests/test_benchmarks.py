@@ -8,10 +8,10 @@ import math
 
 import pytest
 
-from funnel import benchmarks as bm
-from funnel.cost import cpa, read_costs
 from funnel.i18n import catalogue
-from funnel.reader import Source
+from funnel.ingest.reader import Source
+from funnel.measures import benchmarks as bm
+from funnel.model.cost_data import cpa, read_costs
 from tests.test_quality import make
 
 B = bm.Benchmark
@@ -184,8 +184,8 @@ def chart_frame():
 
 
 def test_benchmark_chart_layers():
-    from funnel.charts import COLORS
-    from funnel.charts.benchmarks import build_benchmark_chart
+    from funnel.present.charts import COLORS
+    from funnel.present.charts.benchmarks import build_benchmark_chart
 
     spec = build_benchmark_chart(chart_frame(), "percent", {"percent": "率", "yen": "円"}).to_dict()
     band, point, target, marker, text = spec["layer"]
@@ -205,7 +205,7 @@ def test_benchmark_chart_layers():
 def test_benchmark_chart_in_yen_and_bad_frames():
     import pandas as pd
 
-    from funnel.charts.benchmarks import build_benchmark_chart
+    from funnel.present.charts.benchmarks import build_benchmark_chart
 
     frame = pd.DataFrame([{"row": "CPA", "low": 5000, "high": 10000, "target": None, "value": 13294, "label": "¥13,294"}])
     spec = build_benchmark_chart(frame, "yen", {"yen": "円"}).to_dict()

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from funnel.charts.rate import build_rate_by_month, build_rate_by_source, cohort_values
-from funnel.cohorts import Cohort
-from funnel.metrics import Rate, wilson
+from funnel.measures.cohorts import Cohort
+from funnel.measures.metrics import Rate, wilson
+from funnel.present.charts.rate import build_rate_by_month, build_rate_by_source, cohort_values
 
 RATES = [Rate("展示会", 200, 20), Rate("紹介", 12, 6), Rate(None, 40, 2), Rate("Web広告", 100, 15)]
 

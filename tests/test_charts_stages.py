@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from funnel.charts.stages import build_funnel_chart, build_stage_heat, heat_values
-from funnel.metrics import FunnelStep
-from funnel.stages import GroupFunnel, build_steps
+from funnel.measures.metrics import FunnelStep
+from funnel.measures.stages import GroupFunnel, build_steps
+from funnel.present.charts.stages import build_funnel_chart, build_stage_heat, heat_values
 from tests.test_charts_rate import layers, of
 
 STEPS = [FunnelStep("lead", 100, 1.0, None), FunnelStep("mql", 0, 0.0, None, False),

@@ -17,11 +17,11 @@ import io
 
 import pytest
 
-from funnel import cohorts, drill
-from funnel import metrics as m
-from funnel.reader import Source
-from funnel.targets import against_band, against_target
-from funnel.workspace import Workspace
+from funnel.ingest.reader import Source
+from funnel.measures import cohorts, drill
+from funnel.measures import metrics as m
+from funnel.model.workspace import Workspace
+from funnel.planning.targets import against_band, against_target
 
 MA = """メールアドレス,流入元,登録日時,ステータス
 a@x.jp,展示会,2025/01/10,MQL

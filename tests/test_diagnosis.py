@@ -26,11 +26,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from funnel import answers as A
-from funnel import diagnosis as D
-from funnel.charts.diagnosis import build_category_chart, build_roadmap_chart, category_values, roadmap_values
-from funnel.reader import Source
-from funnel.workspace import Workspace
+from funnel.ingest.reader import Source
+from funnel.measures import answers as A
+from funnel.measures import diagnosis as D
+from funnel.model.workspace import Workspace
+from funnel.present.charts.diagnosis import build_category_chart, build_roadmap_chart, category_values, roadmap_values
 
 MA = """メールアドレス,流入元,登録日時,ステータス,MQL日,SQL日,担当者
 a@x.jp,展示会,2025/04/01,MQL,2025/04/05,,佐藤

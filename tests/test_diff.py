@@ -1,4 +1,4 @@
-"""The comparison of two loads (funnel/diff.py) on generated snapshot pairs whose changes are
+"""The comparison of two loads (funnel/measures/diff.py) on generated snapshot pairs whose changes are
 known: every count is checked exactly against the generator's own plan (tests/snapshot_pair.py,
 which writes CSV without engine code), the rates against metrics run on each workspace alone,
 and the edge cases — identical loads, a missing side, leads without identity, renamed headers
@@ -11,13 +11,20 @@ from collections.abc import Iterator
 import pytest
 from snapshot_pair import LOST, MOVED_TO, OPEN, REOPENED_TO, SOURCES, WON, Pair, Plan, make_pair
 
-from funnel import diff as D
-from funnel import metrics as m
-from funnel.charts.diff import build_new_leads, build_rate_moves, new_leads_values, points_text, rate_move_values
-from funnel.present import source_label
-from funnel.reader import Source
-from funnel.rules import LossRules
-from funnel.workspace import LinkSpec, Workspace
+from funnel.ingest.reader import Source
+from funnel.measures import diff as D
+from funnel.measures import metrics as m
+from funnel.model.link import LinkSpec
+from funnel.model.rules import LossRules
+from funnel.model.workspace import Workspace
+from funnel.present.charts.diff import (
+    build_new_leads,
+    build_rate_moves,
+    new_leads_values,
+    points_text,
+    rate_move_values,
+)
+from funnel.present.format import source_label
 
 VARIANTS = {
     "plain": {},

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from funnel.export import csv_bytes, frame_csv_bytes, frame_xlsx_bytes, safe_cell
+from funnel.present.export import csv_bytes, frame_csv_bytes, frame_xlsx_bytes, safe_cell
 
 # (cell as the table holds it, what the downloaded cell must hold)
 DANGEROUS = [

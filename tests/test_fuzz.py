@@ -30,8 +30,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
 from funnel.errors import FunnelError
-from funnel.plan import parse_amount, parse_rate
-from funnel.reader import LoadedTable, Source, load_file
+from funnel.ingest.reader import LoadedTable, Source, load_file
+from funnel.planning.plan import parse_amount, parse_rate
 from funnel.sql import connect, rows, run
 from funnel.sql import normalize as nz
 

@@ -25,9 +25,9 @@ import pandas as pd
 import pytest
 
 from funnel.i18n import t
-from funnel.present import loss_label
+from funnel.model.workspace import Workspace
+from funnel.present.format import loss_label
 from funnel.sql import scalar
-from funnel.workspace import Workspace
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -110,14 +110,14 @@ def new_app() -> Any:
 
 
 def upload(at: Any, ma: tuple[str, bytes], sfa: tuple[str, bytes]) -> None:
-    at.switch_page("pages/upload.py").run()
+    at.switch_page("views/upload.py").run()
     at.file_uploader(key="up_ma").set_value((*ma, "text/csv")).run()
     at.file_uploader(key="up_sfa").set_value((*sfa, "text/csv")).run()
     assert not at.exception, [e.value for e in at.exception]
 
 
 def visit(at: Any, page: str) -> Any:
-    at.switch_page(f"pages/{page}.py").run()
+    at.switch_page(f"views/{page}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -13,14 +13,14 @@ import pytest
 
 CHOICES = [
     # page, widget key, option chosen in Japanese
-    ("pages/funnel.py", "funnel_mode", "recorded"),
-    ("pages/funnel.py", "stages_value", "first"),
-    ("pages/funnel.py", "touch", "last"),
-    ("pages/rate.py", "rate_sort", "leads"),
-    ("pages/rate.py", "drill_status", "converted"),
-    ("pages/upload.py", "link_kind", "id"),
-    ("pages/sla.py", "sla_basis", "mql"),
-    ("pages/mql.py", "mql_criterion", "youden"),
+    ("views/stages.py", "funnel_mode", "recorded"),
+    ("views/stages.py", "stages_value", "first"),
+    ("views/stages.py", "touch", "last"),
+    ("views/rate.py", "rate_sort", "leads"),
+    ("views/rate.py", "drill_status", "converted"),
+    ("views/upload.py", "link_kind", "id"),
+    ("views/sla.py", "sla_basis", "mql"),
+    ("views/mql.py", "mql_criterion", "youden"),
 ]
 
 
@@ -44,7 +44,7 @@ def test_choice_survives_the_language_switch(app, page: str, key: str, choice: s
 
 
 def test_drill_source_survives_the_language_switch(app) -> None:
-    app.switch_page("pages/rate.py").run()
+    app.switch_page("views/rate.py").run()
     box = app.selectbox(key="drill_source")
     picked = box.options[2]                                # a label: source name and count
     box.select(picked).run()

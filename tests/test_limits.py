@@ -19,12 +19,13 @@ from typing import Any
 import duckdb
 import pytest
 
-from funnel import config, workbook
+from funnel import config
 from funnel.config import setting
 from funnel.errors import FunnelError, TooLargeError
-from funnel.reader import Source
+from funnel.ingest import sheets as workbook
+from funnel.ingest.reader import Source
+from funnel.model.workspace import Workspace
 from funnel.sql import connect, rows, run, scalar
-from funnel.workspace import Workspace
 from tests.conftest import ROOT
 from tests.test_metrics import MA, SFA
 from tests.test_reader import simple_xlsx

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from funnel.errors import MappingError
-from funnel.mapping import ColumnProfile, detect_mapping, match_header, normalize_header, resolve_column
+from funnel.model.mapping import ColumnProfile, detect_mapping, resolve_column
+from funnel.vocabulary import match_header, normalize_header
 
 
 def best(side: str, header: str) -> str | None:

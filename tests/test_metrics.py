@@ -12,9 +12,9 @@ import datetime as dt
 
 import pytest
 
-from funnel import metrics as m
-from funnel.reader import Source
-from funnel.workspace import Workspace
+from funnel.ingest.reader import Source
+from funnel.measures import metrics as m
+from funnel.model.workspace import Workspace
 
 MA = """メールアドレス,流入元,登録日時,ステータス,MQL日,SQL日,担当者
 a@x.jp,展示会,2025/04/01,MQL,2025/04/05,,佐藤
@@ -139,8 +139,9 @@ def test_loss_by_source_follows_a_rebuild():
 def test_remembered_results_last_until_the_tables_change(monkeypatch):
     """Workspace.remember keeps a query's result for the pages' reruns, and forgets it on every
     change to the tables: a load, a removal, a build, new loss rules."""
-    from funnel import config, losses
-    from funnel.rules import LossRules
+    from funnel import config
+    from funnel.measures import loss as losses
+    from funnel.model.rules import LossRules
 
     deals = "deal id,stage,email,失注理由\nO1,失注,a@x.jp,予算\nO2,失注,b@x.jp,稟議が通らず\n".encode()
     calls: list[str] = []
@@ -179,7 +180,7 @@ def test_remembered_results_last_until_the_tables_change(monkeypatch):
 def test_a_build_without_raw_tables_measures_the_same_and_cannot_build_again():
     """build(keep_raw=False), as analyze uses it, drops the files' raw tables once their rows
     are normalised: the measures are those of a normal build; building again is refused."""
-    from funnel.analysis import measure, to_json
+    from funnel.measures.analysis import measure, to_json
     from funnel.sql import rows
     from tests.conftest import load_sample
 
@@ -230,7 +231,7 @@ def test_by_owner_and_month(built):
 
 def test_rows_without_key_are_listed(built):
     ws, _ = built
-    from funnel.sql.stage import unkeyed_rows
+    from funnel.sql.staging import unkeyed_rows
 
     assert sorted(r[2] or "" for r in unkeyed_rows(ws.con, "ma")) == ["", "bad-email"]
 
@@ -268,7 +269,7 @@ def test_a_workspace_builds_again_with_either_link():
     try:
         ws.load("ma", Source.from_bytes("l.csv", "メールアドレス,mql_id\na@x.jp,m1\n".encode()))
         ws.load("sfa", Source.from_bytes("d.csv", "商談 ID,メールアドレス,mql_id\nO1,a@x.jp,m1\n".encode()))
-        from funnel.workspace import LinkSpec
+        from funnel.model.link import LinkSpec
 
         for link in (None, LinkSpec.parse("mql_id=mql_id"), None, None):
             ws.build(link=link)

@@ -211,9 +211,9 @@ def _vary(word: str, how: int) -> str:
 def test_layout_prefilter_never_misses_a_layout_row(con, picks):
     """Whatever the exact rules (on the folded cell) call a total, footer or group label, the
     cheap SQL pre-filter on the raw cell lets through — otherwise it would be kept as data."""
-    from funnel.layout import classify_cell
-    from funnel.rules import fold, vocabulary
+    from funnel.ingest.layout import classify_cell
     from funnel.sql.ingest import _candidate_pattern
+    from funnel.vocabulary import fold, vocabulary
 
     cells = [_vary(w, how) for w, how in picks]
     passed = evaluate(con, lambda x: "regexp_matches(x, $cand)", cells, {"cand": _candidate_pattern(vocabulary())})

@@ -10,15 +10,15 @@ from collections.abc import Iterator
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from funnel import benchmarks as bm
-from funnel.cost import read_costs
-from funnel.present import pct, yen
-from funnel.reader import Source
-from funnel.workspace import Workspace
+from funnel.ingest.reader import Source
+from funnel.measures import benchmarks as bm
+from funnel.model.cost_data import read_costs
+from funnel.model.workspace import Workspace
+from funnel.present.format import pct, yen
 from tests.conftest import ROOT, SAMPLE, load_sample
 from tests.test_page_quality import capture_downloads, clear_caches, open_page  # noqa: F401 (fixture)
 
-PAGE = "pages/benchmarks.py"
+PAGE = "views/benchmarks.py"
 EDITOR = "bench_editor"
 
 
@@ -28,7 +28,7 @@ def values() -> Iterator[dict[str, bm.UserValue]]:
     with Workspace() as ws:
         load_sample(ws)
         ws.build()
-        from funnel.metrics import by_source
+        from funnel.measures.metrics import by_source
 
         ad = bm.ad_sources([r.group for r in by_source(ws.con)])
         costs = read_costs(ws.con, Source.from_path(SAMPLE / "cost_by_source.csv"), ws.workdir)
@@ -134,6 +134,6 @@ def test_edits_survive_a_language_switch_and_leaving_the_page() -> None:
     en = [d.value for d in at.dataframe if "Status" in d.value.columns][0]
     assert en.iloc[0]["Benchmark"] == "1.0%–5.0%" and en.iloc[0]["Status"] == "Above range · good"
     at.session_state["lang"] = "ja"
-    at.switch_page("pages/quality.py").run()
+    at.switch_page("views/quality.py").run()
     at.switch_page(PAGE).run()
     assert not at.exception and table(at).iloc[0]["目安"] == "1.0%〜5.0%"

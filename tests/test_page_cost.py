@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from funnel import costs
-from funnel.cost import CostData, read_costs
-from funnel.present import yen
-from funnel.reader import Source
-from funnel.workspace import Workspace
+from funnel.ingest.reader import Source
+from funnel.measures import cost as costs
+from funnel.model.cost_data import CostData, read_costs
+from funnel.model.workspace import Workspace
+from funnel.present.format import yen
 from tests.conftest import SAMPLE, load_sample
 
-PAGE = "pages/cost.py"
+PAGE = "views/cost.py"
 EDITOR = "cost_editor"
 
 
@@ -106,9 +106,9 @@ def test_editing_a_cost_changes_cpa_everywhere(app: AppTest, engine: tuple[Works
     saved = csv_rows(downloads["cost_by_source_month.csv"])
     assert (saved[0]["月"], saved[0]["ソース"], float(saved[0]["費用"])) == ("2025-04", "Web広告", 1_060_000)
     # One cost data: the benchmark page and the plan page now use the edited cost.
-    at.switch_page("pages/benchmarks.py").run()
+    at.switch_page("views/benchmarks.py").run()
     assert {m.label: m.value for m in at.metric}["CPA（リード獲得単価）"] == yen(edited.total.cpa)
-    at.switch_page("pages/plan.py").run()
+    at.switch_page("views/plan.py").run()
     assert at.number_input(key="plan_cpa").value == round(edited.total.cpa or 0)
     # Back on the cost page the edit is still there, and "reset" brings back the file's values.
     at.switch_page(PAGE).run()
@@ -150,7 +150,7 @@ def test_own_exports_start_without_cost_and_an_upload_fills_the_table(app: AppTe
     assert not at.exception and not at.error
     assert kpis(at)["総費用"] == "¥900,000"
     assert list(source_table(at)["ソース"]) == ["Web広告", "ウェビナー", "合計"]
-    at.switch_page("pages/benchmarks.py").run()
+    at.switch_page("views/benchmarks.py").run()
     full = costs.source_costs(ws.con, CostData("f", {(dt.date(2025, 4, 1), "Web広告"): 530_000.0,
                                                       (dt.date(2025, 4, 1), "ウェビナー"): 370_000.0}))
     assert {m.label: m.value for m in at.metric}["CPA（リード獲得単価）"] == yen(full.total.cpa)

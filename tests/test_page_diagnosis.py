@@ -9,12 +9,12 @@ import json
 
 import pytest
 
-from funnel import diagnosis as D
 from funnel.i18n import t
-from funnel.workspace import Workspace
+from funnel.measures import diagnosis as D
+from funnel.model.workspace import Workspace
 from tests.conftest import load_sample
 
-PAGE = "pages/diagnosis.py"
+PAGE = "views/diagnosis.py"
 CHECKLIST = D.load_checklist()
 ASSESS = [i.id for i in CHECKLIST.items if i.step == "assess"]
 
@@ -129,7 +129,7 @@ def test_bad_files_are_refused_in_the_users_language(page):
 
 def test_answers_survive_a_page_switch(page):
     answer(page, "rate_measured", "yes")
-    page.switch_page("pages/rate.py").run()
+    page.switch_page("views/rate.py").run()
     page.switch_page(PAGE).run()
     assert not page.exception
     assert control(page, "rate_measured").value == "yes"

@@ -12,8 +12,8 @@ import pytest
 from sample_months import sample_changes
 from snapshot_pair import make_pair
 
-from funnel.reader import Source
-from funnel.workspace import Workspace
+from funnel.ingest.reader import Source
+from funnel.model.workspace import Workspace
 
 PAIR = make_pair()
 
@@ -28,10 +28,10 @@ def metrics_of(at) -> dict[str, tuple[str, str]]:
 
 def open_with_this_month(app) -> None:
     """Upload the pair's current exports on the upload page (this month), then open the diff page."""
-    app.switch_page("pages/upload.py").run()
+    app.switch_page("views/upload.py").run()
     app.file_uploader(key="up_ma").set_value(("leads_2025-06.csv", PAIR.cur_ma, "text/csv")).run()
     app.file_uploader(key="up_sfa").set_value(("deals_2025-06.csv", PAIR.cur_sfa, "text/csv")).run()
-    app.switch_page("pages/diff.py").run()
+    app.switch_page("views/diff.py").run()
 
 
 @pytest.fixture
@@ -131,7 +131,7 @@ def test_remove_baseline(page):
 
 
 def test_saved_workspace_as_baseline(page):
-    saved = pytest.importorskip("funnel.saved")
+    saved = pytest.importorskip("funnel.model.saved")
     ws = Workspace()
     try:
         ws.load("ma", Source.from_bytes("leads_2025-05.csv", PAIR.prev_ma))
@@ -163,7 +163,7 @@ def sample_baseline_shown(at) -> bool:
 
 
 def test_sample_is_compared_with_its_last_month_without_any_upload(app):
-    app.switch_page("pages/diff.py").run()
+    app.switch_page("views/diff.py").run()
     assert not app.exception and not app.error
     assert all(not (u.value or []) for u in app.file_uploader)       # nothing was uploaded
     want = sample_changes().counts
@@ -178,7 +178,7 @@ def test_sample_is_compared_with_its_last_month_without_any_upload(app):
 
 
 def test_users_own_data_is_never_compared_with_the_sample(app):
-    app.switch_page("pages/diff.py").run()
+    app.switch_page("views/diff.py").run()
     assert metrics_of(app)
     open_with_this_month(app)
     assert not app.exception and not app.metric and not sample_baseline_shown(app)
@@ -191,15 +191,15 @@ def test_users_own_data_is_never_compared_with_the_sample(app):
 def test_back_to_the_sample_brings_its_last_month_back(app):
     open_with_this_month(app)
     assert not app.metric
-    app.switch_page("pages/upload.py").run()
+    app.switch_page("views/upload.py").run()
     app.button(key="back_to_sample").click().run()
-    app.switch_page("pages/diff.py").run()
+    app.switch_page("views/diff.py").run()
     assert not app.exception and sample_baseline_shown(app)
     assert metrics_of(app)["新規リード"][0] == str(sample_changes().counts["new_leads"])
 
 
 def test_own_upload_replaces_the_sample_baseline(app):
-    app.switch_page("pages/diff.py").run()
+    app.switch_page("views/diff.py").run()
     app.file_uploader(key="diff_up_ma_0").set_value(("leads_2026-03.csv", PAIR.prev_ma, "text/csv")).run()
     assert not app.exception and not app.metric and not sample_baseline_shown(app)
     assert any("両方" in i.value for i in app.info)               # the sample's SFA file went with it
@@ -208,7 +208,7 @@ def test_own_upload_replaces_the_sample_baseline(app):
 
 
 def test_removed_sample_baseline_stays_removed(app):
-    app.switch_page("pages/diff.py").run()
+    app.switch_page("views/diff.py").run()
     app.button(key="diff_clear").click().run()
     assert not app.exception and not app.metric and not sample_baseline_shown(app)
     app.run()
@@ -216,7 +216,7 @@ def test_removed_sample_baseline_stays_removed(app):
 
 
 def test_sample_baseline_in_english(app):
-    app.switch_page("pages/diff.py").run()
+    app.switch_page("views/diff.py").run()
     app.session_state["lang"] = "en"
     app.run()
     assert not app.exception

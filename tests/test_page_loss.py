@@ -10,12 +10,12 @@ import io
 import pandas as pd
 import pytest
 
-from funnel import losses as L
-from funnel import metrics as m
 from funnel.i18n import t
-from funnel.present import loss_label, owner_label, pct
-from funnel.rules import LossRules
-from funnel.workspace import Workspace
+from funnel.measures import loss as L
+from funnel.measures import metrics as m
+from funnel.model.rules import LossRules
+from funnel.model.workspace import Workspace
+from funnel.present.format import loss_label, owner_label, pct
 from tests.conftest import load_sample
 
 DEFAULT = LossRules.default()
@@ -69,7 +69,7 @@ def english(at) -> None:
 
 @pytest.fixture
 def page(app):
-    app.switch_page("pages/loss.py").run()
+    app.switch_page("views/loss.py").run()
     assert not app.exception
     return app
 
@@ -179,7 +179,7 @@ def test_without_a_loss_reason_column_every_loss_is_not_entered(app):
     app.file_uploader(key="up_ma").set_value(("ma.csv", "メールアドレス,流入元\na@x.jp,展示会\n".encode(), "text/csv")).run()
     app.file_uploader(key="up_sfa").set_value(
         ("sfa.csv", "商談 ID,フェーズ,メール\nO1,7.失注,a@x.jp\nO2,6.受注,a@x.jp\n".encode(), "text/csv")).run()
-    app.switch_page("pages/loss.py").run()
+    app.switch_page("views/loss.py").run()
     assert not app.exception
     assert any("失注理由の列が見つからない" in w.value for w in app.warning)
     assert pareto_counts(app) == {"未入力": 1}

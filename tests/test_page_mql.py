@@ -15,12 +15,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from funnel import scoring
-from funnel.charts.mql import band_label
 from funnel.i18n import t
-from funnel.metrics import Filters
-from funnel.present import num, pct
-from funnel.workspace import Workspace
+from funnel.measures import mql as scoring
+from funnel.measures.metrics import Filters
+from funnel.model.workspace import Workspace
+from funnel.present.charts.mql import band_label
+from funnel.present.format import num, pct
 from tests.conftest import load_sample
 
 pytestmark = pytest.mark.slow
@@ -42,7 +42,7 @@ def cuts(engine: Workspace) -> list[scoring.Cut]:
 
 @pytest.fixture
 def page(app: Any, downloads: dict[str | None, Any]) -> Any:
-    app.switch_page("pages/mql.py").run()
+    app.switch_page("views/mql.py").run()
     assert not app.exception, app.exception
     assert [x.value for x in app.title] == ["MQL定義の検証"]
     return app
@@ -199,7 +199,7 @@ def test_upload_without_a_score_column_says_how_to_map_one(app):
     app.file_uploader(key="up_ma").set_value(("leads.csv", ma, "text/csv")).run()
     app.file_uploader(key="up_sfa").set_value(("deals.csv", sfa, "text/csv")).run()
     assert not app.exception
-    app.switch_page("pages/mql.py").run()
+    app.switch_page("views/mql.py").run()
     assert not app.exception
     assert [w.value for w in app.warning] == [t("mql.no_score", "ja")]
     how = " ".join(x.value for x in app.markdown)

@@ -1,5 +1,5 @@
 """The KPI逆算 page on the sample data, as a user sees it: the defaults are the engine's actual
-values, the plan equals funnel.plan's on the same inputs, editing an input or applying a
+values, the plan equals funnel.planning.plan's on the same inputs, editing an input or applying a
 benchmark changes the plan, the month and mix tables add up, and downloads hold what is shown."""
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from funnel import plan as pl
-from funnel.cost import read_costs
-from funnel.present import num, yen
-from funnel.reader import Source
-from funnel.workspace import Workspace
+from funnel.ingest.reader import Source
+from funnel.model.cost_data import read_costs
+from funnel.model.workspace import Workspace
+from funnel.planning import plan as pl
+from funnel.present.format import num, yen
 from tests.conftest import SAMPLE, load_sample
 
-PAGE = "pages/plan.py"
+PAGE = "views/plan.py"
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +194,7 @@ def test_english_and_own_exports_without_cost(app: AppTest) -> None:
     assert "Leads needed" in kpis(at)
     # Own exports without a cost file: the CPA starts at the first CPA benchmark and says why.
     at.session_state["lang"] = "ja"
-    at.switch_page("pages/upload.py").run()
+    at.switch_page("views/upload.py").run()
     at.file_uploader(key="up_ma").set_value(("ma.csv", (SAMPLE / "ma_leads.csv").read_bytes(), "text/csv")).run()
     at.file_uploader(key="up_sfa").set_value(
         ("sfa.xlsx", (SAMPLE / "sfa_opportunities.xlsx").read_bytes(), "application/octet-stream")).run()

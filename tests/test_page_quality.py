@@ -13,13 +13,13 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
-from funnel import quality as q
-from funnel.metrics import match
-from funnel.present import num, pct
-from funnel.workspace import Workspace
+from funnel.measures import quality as q
+from funnel.measures.metrics import match
+from funnel.model.workspace import Workspace
+from funnel.present.format import num, pct
 from tests.conftest import ROOT, load_sample
 
-PAGE = "pages/quality.py"
+PAGE = "views/quality.py"
 
 
 @pytest.fixture(autouse=True)

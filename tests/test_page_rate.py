@@ -16,12 +16,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from funnel import cohorts, drill
-from funnel import metrics as m
 from funnel.i18n import t
-from funnel.present import num, source_label
-from funnel.reader import Source
-from funnel.workspace import Workspace
+from funnel.ingest.reader import Source
+from funnel.measures import cohorts, drill
+from funnel.measures import metrics as m
+from funnel.model.workspace import Workspace
+from funnel.present.format import num, source_label
 from tests.conftest import ROOT, load_sample
 
 pytestmark = pytest.mark.slow
@@ -72,7 +72,7 @@ def open_page(page: str) -> Any:
 
 @pytest.fixture
 def page(downloads: dict[str | None, Any]) -> Any:
-    at = open_page("pages/rate.py")
+    at = open_page("views/rate.py")
     assert [x.value for x in at.title] == ["商談化率"]
     return at
 
@@ -162,10 +162,10 @@ def test_new_uploads_replace_the_numbers_kept_for_the_old_data(page):
     uploaded, it shows their numbers, not the sample's."""
     ma = "メールアドレス,流入元\na@x.jp,展示会\nb@x.jp,展示会\nc@x.jp,紹介\n".encode()
     sfa = "商談 ID,フェーズ,メール\nO1,7.失注,a@x.jp\n".encode()
-    page.switch_page("pages/upload.py").run()
+    page.switch_page("views/upload.py").run()
     page.file_uploader(key="up_ma").set_value(("ma.csv", ma, "text/csv")).run()
     page.file_uploader(key="up_sfa").set_value(("sfa.csv", sfa, "text/csv")).run()
-    page.switch_page("pages/rate.py").run()
+    page.switch_page("views/rate.py").run()
     assert not page.exception
     with Workspace() as ws:
         ws.load("ma", Source.from_bytes("ma.csv", ma))
@@ -179,7 +179,7 @@ def test_new_uploads_replace_the_numbers_kept_for_the_old_data(page):
 def test_charts_are_built_again_only_when_their_inputs_change(page, monkeypatch):
     """A chart's spec is kept while its inputs repeat: a drill-down click draws the same two
     charts without building them; a new target builds them again, with the new line."""
-    import funnel.charts.rate as charts
+    import funnel.present.charts.rate as charts
 
     built: list[str] = []
     for name in ("build_rate_by_source", "build_rate_by_month"):
@@ -280,12 +280,12 @@ def test_drill_down_filters(page):
 def test_filters_are_kept_across_pages(page):
     page.radio(key="touch").set_value("last").run()
     page.multiselect(key="sources").set_value(["紹介"]).run()
-    page.switch_page("pages/funnel.py").run()
+    page.switch_page("views/stages.py").run()
     assert not page.exception
     assert [x.value for x in page.title] == ["ファネル"]
     assert page.radio(key="touch").value == "last"
     assert page.multiselect(key="sources").value == ["紹介"]
-    page.switch_page("pages/rate.py").run()
+    page.switch_page("views/rate.py").run()
     assert page.radio(key="touch").value == "last" and page.multiselect(key="sources").value == ["紹介"]
     assert list(shown_rates(page)) == ["紹介"]
 

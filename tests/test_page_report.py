@@ -14,12 +14,12 @@ from openpyxl import load_workbook
 from openpyxl.workbook import Workbook
 from streamlit.testing.v1 import AppTest
 
-from funnel.diagnosis import load_checklist
 from funnel.i18n import t
-from funnel.present import num, pct
+from funnel.measures.diagnosis import load_checklist
+from funnel.present.format import num, pct
 
 pytestmark = pytest.mark.slow
-PAGE = "pages/report.py"
+PAGE = "views/report.py"
 
 
 def workbook(downloads: dict[str | None, Any]) -> Workbook:
@@ -48,7 +48,7 @@ def open_report(app: AppTest) -> AppTest:
 
 
 def test_the_download_is_the_rate_pages_numbers(app: AppTest, downloads: dict[str | None, Any]) -> None:
-    app.switch_page("pages/rate.py").run()
+    app.switch_page("views/rate.py").run()
     shown = {x.label: x.value for x in app.metric}
     downloads.clear()
     open_report(app)
@@ -82,7 +82,7 @@ def test_report_language_can_differ_from_the_ui(app: AppTest, downloads: dict[st
 
 
 def test_plan_answers_and_masking_are_carried_over(app: AppTest, downloads: dict[str | None, Any]) -> None:
-    app.switch_page("pages/plan.py").run()
+    app.switch_page("views/plan.py").run()
     app.number_input(key="plan_revenue").set_value(200_000_000.0).run()
     item = next(i for i in load_checklist().items if i.rule is None)
     app.session_state["diagnosis_answers"] = {item.id: "yes"}

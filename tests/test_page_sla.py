@@ -17,11 +17,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from funnel import speed
-from funnel.charts.sla import days_text, group_label
 from funnel.i18n import t
-from funnel.present import num, pct, yen
-from funnel.workspace import Workspace
+from funnel.measures import sla as speed
+from funnel.model.workspace import Workspace
+from funnel.present.charts.sla import days_text, group_label
+from funnel.present.format import num, pct, yen
 from tests.conftest import load_sample
 
 pytestmark = pytest.mark.slow
@@ -39,7 +39,7 @@ def engine() -> Iterator[Workspace]:
 
 @pytest.fixture
 def page(app: Any, downloads: dict[str | None, Any]) -> Any:
-    app.switch_page("pages/sla.py").run()
+    app.switch_page("views/sla.py").run()
     assert not app.exception, app.exception
     assert [x.value for x in app.title] == ["SLA・スピード"]
     return app
@@ -210,7 +210,7 @@ def test_upload_without_mql_dates_counts_from_lead_creation(app):
            "O2,3.提案,b@x.jp,,2025/06/30\n").encode()
     app.file_uploader(key="up_ma").set_value(("leads.csv", ma, "text/csv")).run()
     app.file_uploader(key="up_sfa").set_value(("deals.csv", sfa, "text/csv")).run()
-    app.switch_page("pages/sla.py").run()
+    app.switch_page("views/sla.py").run()
     assert not app.exception
     assert app.radio(key="sla_basis").options == [t("sla.basis.created", "ja")]
     assert t("sla.no_mql_dates", "ja") in [x.value for x in app.caption]

@@ -11,11 +11,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from funnel import metrics as m
-from funnel import stages
 from funnel.i18n import t
-from funnel.metrics import FUNNEL_STAGES
-from funnel.present import num, source_label, stage_label
+from funnel.measures import metrics as m
+from funnel.measures import stages
+from funnel.measures.metrics import FUNNEL_STAGES
+from funnel.present.format import num, source_label, stage_label
 from tests import test_page_rate as rate_page
 from tests.test_page_rate import csv_frame, frame_with, open_page
 
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def page(downloads: dict[str | None, Any]) -> Any:
-    at = open_page("pages/funnel.py")
+    at = open_page("views/stages.py")
     assert [x.value for x in at.title] == ["ファネル"]
     return at
 
@@ -119,14 +119,14 @@ def test_heat_table_value_switch(page):
 
 
 def test_stage_the_exports_cannot_measure(downloads):
-    at = open_page("pages/upload.py")
+    at = open_page("views/upload.py")
     # Leads with neither an MQL/SQL date nor a status: those two stages cannot be measured.
     at.file_uploader(key="up_ma").set_value(("leads.csv", b"email,lead source\na@x.jp,Web\nb@x.jp,Web\n"
                                                           b"c@x.jp,Event\n", "text/csv")).run()
     at.file_uploader(key="up_sfa").set_value(("deals.csv", b"deal id,stage,email\n1,Closed Won,a@x.jp\n"
                                                            b"2,Proposal,c@x.jp\n", "text/csv")).run()
     assert not at.exception
-    at.switch_page("pages/funnel.py").run()
+    at.switch_page("views/stages.py").run()
     assert not at.exception
     shown = steps_shown(at)
     assert shown[col("measured")].tolist() == [True, False, False, True, True]

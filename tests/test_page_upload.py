@@ -10,8 +10,8 @@ import openpyxl
 import pandas as pd
 from conftest import SAMPLE
 
-from funnel.analysis import run_analysis
-from funnel.reader import Source
+from funnel.ingest.reader import Source
+from funnel.measures.analysis import run_analysis
 
 MA_CP932 = ("メールアドレス,会社名,リードソース,作成日\r\n"
             "yamada@takahashi.example.jp,㈱髙橋製作所,展示会,2025/04/01\r\n"

@@ -13,16 +13,16 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from funnel import diagnosis as D
-from funnel import metrics as m
 from funnel.i18n import t
-from funnel.present import source_label
-from funnel.workspace import Workspace
+from funnel.measures import diagnosis as D
+from funnel.measures import metrics as m
+from funnel.model.workspace import Workspace
+from funnel.present.format import source_label
 from tests.conftest import ROOT, SAMPLE, load_sample
 from ui.saved import file_name
 
 pytestmark = pytest.mark.slow
-PAGE = "pages/workspace.py"
+PAGE = "views/workspace.py"
 ASSESS = next(i.id for i in D.load_checklist().items if i.step == "assess" and not i.rule)
 
 
@@ -46,7 +46,7 @@ def go(at: Any, page: str) -> Any:
 
 def rate_page(at: Any) -> tuple[pd.DataFrame, dict[str, str]]:
     """The rate page's table by source and its headline numbers."""
-    go(at, "pages/rate.py")
+    go(at, "views/rate.py")
     table = next(d.value for d in at.dataframe if d.value.columns[0] == t("rate.col.source", "ja"))
     return table.reset_index(drop=True), {x.label: x.value for x in at.metric}
 
@@ -69,13 +69,13 @@ def edit_session(at: Any) -> None:
                                   "added_rows": [], "deleted_rows": []}
     at.run()
     assert not at.exception, at.exception
-    go(at, "pages/rate.py").number_input(key="target_rate").set_value(12.5).run()
-    go(at, "pages/plan.py").number_input(key="plan_revenue").set_value(250_000_000.0).run()
-    go(at, "pages/loss.py")
+    go(at, "views/rate.py").number_input(key="target_rate").set_value(12.5).run()
+    go(at, "views/plan.py").number_input(key="plan_revenue").set_value(250_000_000.0).run()
+    go(at, "views/loss.py")
     at.session_state["loss_rules_editor_0_ja"] = {"edited_rows": {0: {"keywords": "競合, 他社"}},
                                                   "added_rows": [], "deleted_rows": []}
     at.run()
-    go(at, "pages/diagnosis.py").segmented_control(key=f"diagnosis_{ASSESS}_0").set_value("no").run()
+    go(at, "views/diagnosis.py").segmented_control(key=f"diagnosis_{ASSESS}_0").set_value("no").run()
     assert not at.exception, at.exception
 
 
@@ -93,7 +93,7 @@ def test_saved_session_reopens_with_the_same_numbers_and_edits(downloads):
     assert isinstance(data, bytes) and zipfile.is_zipfile(io.BytesIO(data))
 
     b = fresh_app()
-    go(b, "pages/rate.py").number_input(key="target_rate").set_value(30.0).run()   # replaced by the file
+    go(b, "views/rate.py").number_input(key="target_rate").set_value(30.0).run()   # replaced by the file
     open_saved(b, file_name(), data)
     assert any(t("saved.open.confirm", "ja") == w.value for w in b.warning)
     b.button(key="saved_open").click().run()
@@ -113,8 +113,8 @@ def test_saved_session_reopens_with_the_same_numbers_and_edits(downloads):
     assert b.session_state["overrides"]["ma"] == {"source": "最終流入元"}
     assert b.session_state["loss_rules_toml"] == rules
     assert b.session_state["diagnosis_answers"] == {ASSESS: "no"}
-    assert go(b, "pages/plan.py").number_input(key="plan_revenue").value == kept["plan_revenue"] == 250_000_000.0
-    go(b, "pages/upload.py")
+    assert go(b, "views/plan.py").number_input(key="plan_revenue").value == kept["plan_revenue"] == 250_000_000.0
+    go(b, "views/upload.py")
     assert any("アップロードしたデータを表示中" in s.value for s in b.success)
     assert {e.label.split(" — ")[0] for e in b.expander} >= {"leads.csv", "deals.xlsx"}
     assert b.data_editor(key="map_ma") is not None
@@ -122,7 +122,7 @@ def test_saved_session_reopens_with_the_same_numbers_and_edits(downloads):
 
 def test_the_sample_with_its_cost_data_round_trips(downloads):
     a = fresh_app()
-    go(a, "pages/cost.py")
+    go(a, "views/cost.py")
     cost_a = {x.label: x.value for x in a.metric}
     table_a, metrics_a = rate_page(a)
     go(a, PAGE)
@@ -131,12 +131,12 @@ def test_the_sample_with_its_cost_data_round_trips(downloads):
     b = fresh_app()
     open_saved(b, "mine.funnel", data)
     b.button(key="saved_open").click().run()
-    go(b, "pages/cost.py")
+    go(b, "views/cost.py")
     assert {x.label: x.value for x in b.metric} == cost_a
     table_b, metrics_b = rate_page(b)
     pd.testing.assert_frame_equal(table_b, table_a)
     assert metrics_b == metrics_a
-    go(b, "pages/upload.py")
+    go(b, "views/upload.py")
     assert any("サンプルデータを表示中" in i.value for i in b.info)
 
 
@@ -182,7 +182,7 @@ def test_session_values_survive_json():
 
     import numpy as np
 
-    from funnel.metrics import Filters
+    from funnel.measures.metrics import Filters
     from ui.saved import decode, encode
 
     value = {"plan_start": dt.date(2025, 4, 1), "date_range": (dt.date(2025, 4, 1), dt.date(2025, 6, 30)),

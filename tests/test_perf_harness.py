@@ -1,4 +1,4 @@
-"""The benchmark harness (``python -m benchmarks``) keeps working, and its workload means the
+"""The benchmark harness (``python -m bench``) keeps working, and its workload means the
 same thing in every encoding it is measured in.
 
 No timing is asserted here: speed is reported by the harness, not checked by a unit test that
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.workload import generate, to_cp932, to_xlsx
-from funnel.analysis import run_analysis
-from funnel.reader import Source
+from bench.workload import generate, to_cp932, to_xlsx
+from funnel.ingest.reader import Source
+from funnel.measures.analysis import run_analysis
 
 ROOT = Path(__file__).resolve().parents[1]
 

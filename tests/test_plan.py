@@ -24,13 +24,13 @@ from typing import Any
 
 import pytest
 
-from funnel import plan as pl
-from funnel.benchmarks import Benchmark
-from funnel.charts.plan import build_mix_chart, build_monthly_plan, build_plan_steps
-from funnel.cost import CostData
 from funnel.errors import FunnelError
-from funnel.reader import Source
-from funnel.workspace import Workspace
+from funnel.ingest.reader import Source
+from funnel.measures.benchmarks import Benchmark
+from funnel.model.cost_data import CostData
+from funnel.model.workspace import Workspace
+from funnel.planning import plan as pl
+from funnel.present.charts.plan import build_mix_chart, build_monthly_plan, build_plan_steps
 
 MA = """メールアドレス,流入元,登録日時
 a@x.jp,Web広告,2025/04/01

@@ -32,12 +32,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from funnel import privacy
-from funnel.analysis import measure
 from funnel.i18n import catalogue
-from funnel.mapping import fields
-from funnel.privacy import mask_email, mask_frame, mask_name, mask_phone, mask_value, role_of
-from funnel.workspace import Workspace
+from funnel.measures.analysis import measure
+from funnel.model.workspace import Workspace
+from funnel.present import privacy
+from funnel.present.privacy import mask_email, mask_frame, mask_name, mask_phone, mask_value, role_of
+from funnel.vocabulary import fields
 from tests.conftest import ROOT, SAMPLE, load_sample
 
 # -- the maskers ---------------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def test_masked_frame_holds_no_original_local_part(people: list[tuple[str, str, 
 
 # -- the app, masking on and off ----------------------------------------------------------------
 
-PAGES = re.findall(r'st\.Page\("(pages/[^"]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
+PAGES = re.findall(r'st\.Page\("(views/[^"]+\.py)"', (ROOT / "app.py").read_text(encoding="utf-8"))
 _TOKEN = re.compile(r"([^\s@<>()\[\]{};,:\"'`「」『』（）＜＞【】、，；：|\\]+)@")
 
 
@@ -251,7 +251,7 @@ def open_pages(app: Any) -> Iterator[tuple[str, Any]]:
 def test_masking_on_every_page_and_download(app: Any, downloads: dict[str | None, Any]) -> None:
     app.session_state["mask_pii"] = True
     app.run()
-    assert PAGES and "pages/upload.py" in PAGES
+    assert PAGES and "views/upload.py" in PAGES
     found: dict[str, set[str]] = {}
     names_checked = 0
     for page, at in open_pages(app):
@@ -276,7 +276,7 @@ def test_masking_on_every_page_and_download(app: Any, downloads: dict[str | None
 @pytest.mark.slow
 def test_masking_off_shows_the_addresses(app: Any) -> None:
     seen = set()
-    for page in ("pages/upload.py", "pages/quality.py", "pages/rate.py"):
+    for page in ("views/upload.py", "views/quality.py", "views/rate.py"):
         app.switch_page(page).run()
         seen |= set().union(*(leaks(x) for x in tree_texts(app)))
     assert len(seen) > 20, "without masking, the previews and lists show addresses (the check works)"
@@ -290,7 +290,7 @@ def test_the_switch_in_the_sidebar_stays_on_across_pages(app: Any) -> None:
     assert app.session_state["mask_pii"] is True
     preview = next(d.value for d in app.dataframe if "メールアドレス" in d.value.columns)
     assert preview["メールアドレス"].str.contains(r"\*\*\*@").all()
-    app.switch_page("pages/rate.py").run()                   # the page runs without the sidebar
+    app.switch_page("views/rate.py").run()                   # the page runs without the sidebar
     drill = next(d.value for d in app.dataframe if "氏名" in d.value.columns)
     assert drill["氏名"].dropna().str.endswith("***").all()
     assert drill["担当者"].dropna().map(lambda v: "***" not in v).all()   # owners stay readable

@@ -12,11 +12,11 @@ import pytest
 
 from funnel.config import SETTINGS, setting
 from funnel.i18n import LANGS, catalogue
-from funnel.mapping import SIDES, fields
+from funnel.vocabulary import SIDES, fields
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE = sorted((ROOT / "funnel").rglob("*.py"))
-UI = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
+UI = [ROOT / "app.py", *sorted((ROOT / "views").glob("*.py"))]
 
 
 def test_engine_never_imports_streamlit():
@@ -75,3 +75,81 @@ def test_modules_stay_small():
     big = {p.relative_to(ROOT).as_posix(): n for p in [*ENGINE, *[u for u in UI if u.exists()]]
            if (n := len(p.read_text().splitlines())) > 450}
     assert big == {}
+
+
+# -- the layout follows the data path ---------------------------------------------------------
+def _imports() -> dict[str, set[str]]:
+    """Module → project modules it imports, counting every import statement wherever it is
+    (inside a function or under ``TYPE_CHECKING`` too): an import moved into a function to
+    dodge a cycle is still a cycle."""
+    import ast
+
+    mods: dict[str, Path] = {}
+    for pkg in ("funnel", "ui"):
+        for p in (ROOT / pkg).rglob("*.py"):
+            name = ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+            mods[name] = p
+
+    def owner(name: str) -> str:
+        while name and name not in mods:
+            name = name.rpartition(".")[0]
+        return name
+
+    graph: dict[str, set[str]] = {}
+    for name, path in mods.items():
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                deps |= {owner(a.name) for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                deps |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in mods else owner(node.module)
+                         for a in node.names}
+        graph[name] = {d for d in deps if d in mods and d != name}
+    return graph
+
+
+def test_no_import_cycles():
+    graph = _imports()
+    done: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str, path: list[str]) -> None:
+        if node in path:
+            cycles.append(path[path.index(node):] + [node])
+            return
+        if node in done:
+            return
+        for dep in sorted(graph[node]):
+            visit(dep, [*path, node])
+        done.add(node)
+
+    for node in sorted(graph):
+        visit(node, [])
+    assert cycles == []
+
+
+# Each stage of the data path may use the stages before it, never one after it.
+LAYERS = ["funnel.config", "funnel.i18n", "funnel.errors", "funnel.vocabulary", "funnel.sql", "funnel.ingest",
+          "funnel.model", "funnel.measures", "funnel.planning", "funnel.present", "funnel.report", "funnel.cli"]
+# present.format/export/privacy/paging are leaf helpers (number formats, safe cells, masking,
+# paging) that the measures use to shape what they return; the charts are the presenting layer.
+LEAF_HELPERS = {"funnel.present", "funnel.present.format", "funnel.present.export", "funnel.present.privacy",
+                "funnel.present.paging"}
+
+
+def _layer(module: str) -> int | None:
+    found = [i for i, prefix in enumerate(LAYERS) if module == prefix or module.startswith(prefix + ".")]
+    return found[-1] if found else None
+
+
+def test_the_engine_imports_only_along_the_data_path():
+    backwards = []
+    for module, deps in _imports().items():
+        here = _layer(module)
+        if here is None:
+            continue
+        for dep in deps:
+            there = _layer(dep)
+            if there is not None and there > here and dep not in LEAF_HELPERS:
+                backwards.append(f"{module} -> {dep}")
+    assert sorted(backwards) == []

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from funnel import quality as q
-from funnel.reader import Source
+from funnel.ingest.reader import Source
+from funnel.measures import quality as q
+from funnel.model.link import LinkSpec
+from funnel.model.workspace import Workspace
 from funnel.sql import quality as sq
-from funnel.workspace import LinkSpec, Workspace
 
 MA = """メールアドレス,流入元,登録日時
 TARO@X.JP,展示会,2025/04/01
@@ -172,8 +173,8 @@ def test_id_link_reasons_and_no_email_column():
 def test_match_chart():
     import pandas as pd
 
-    from funnel.charts import COLORS
-    from funnel.charts.quality import build_match_chart
+    from funnel.present.charts import COLORS
+    from funnel.present.charts.quality import build_match_chart
 
     frame = pd.DataFrame([{"group": "営業開拓", "linked": 0, "unlinked": 2, "rate_text": "0%"},
                           {"group": "展示会", "linked": 1, "unlinked": 0, "rate_text": "100%"}])

@@ -1,4 +1,4 @@
-"""funnel.reader.load_file on every export quirk of ../shared/reference/export_formats.md.
+"""funnel.ingest.reader.load_file on every export quirk of ../shared/reference/export_formats.md.
 
 What a user depends on is asserted: which rows are data, which are set aside and why, the
 decoded cell text, where the header is, and the column names. The named fixtures under
@@ -26,7 +26,7 @@ import openpyxl
 import pytest
 
 from funnel.errors import EmptyFileError, FunnelError, UnreadableFileError
-from funnel.reader import LoadedTable, Source, load_file
+from funnel.ingest.reader import LoadedTable, Source, load_file
 from funnel.sql import rows
 from funnel.sql.ingest import dropped_rows
 

@@ -28,11 +28,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from funnel import metrics
-from funnel.analysis import run_analysis
 from funnel.errors import EmptyFileError, FunnelError, NoKeyColumnError
-from funnel.reader import Source
-from funnel.workspace import LinkSpec, Workspace
+from funnel.ingest.reader import Source
+from funnel.measures import metrics
+from funnel.measures.analysis import run_analysis
+from funnel.model.link import LinkSpec
+from funnel.model.workspace import Workspace
 from tests.conftest import real
 
 pytestmark = pytest.mark.real

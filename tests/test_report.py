@@ -22,14 +22,14 @@ from openpyxl import load_workbook
 from openpyxl.chart import BarChart, PieChart
 from openpyxl.workbook import Workbook
 
-from funnel import metrics as m
-from funnel.diagnosis import load_checklist
 from funnel.i18n import t
-from funnel.plan import MixInput
-from funnel.reader import Source
-from funnel.report import build_report, sheet_list
-from funnel.report_planning import PlanInputs, plan_inputs
-from funnel.workspace import Workspace
+from funnel.ingest.reader import Source
+from funnel.measures import metrics as m
+from funnel.measures.diagnosis import load_checklist
+from funnel.model.workspace import Workspace
+from funnel.planning.inputs import PlanInputs, plan_inputs
+from funnel.planning.plan import MixInput
+from funnel.report.workbook import build_report, sheet_list
 from tests.conftest import ROOT, SAMPLE, load_sample
 from tests.test_metrics import MA, SFA
 
@@ -191,7 +191,7 @@ def test_formula_injection_comes_out_as_text_and_numbers_stay_numbers() -> None:
 
 
 def test_masking_hides_the_emails(tiny: Workspace) -> None:
-    pytest.importorskip("funnel.privacy")
+    pytest.importorskip("funnel.present.privacy")
     plain_wb = read(build_report(tiny, lang="ja"))
     masked_wb = read(build_report(tiny, lang="ja", mask=True))
     assert "z@x.jp" in texts(plain_wb)                     # the unlinked deal's contact
@@ -258,8 +258,8 @@ def test_checklist_shows_the_teams_answers(tiny: Workspace) -> None:
 
 
 def test_cost_sheet_with_cost_data(sample: Workspace) -> None:
-    from funnel.cost import read_costs
-    from funnel.costs import source_costs
+    from funnel.measures.cost import source_costs
+    from funnel.model.cost_data import read_costs
 
     cost = read_costs(sample.con, Source.from_path(SAMPLE / "cost_by_source.csv"), sample.workdir)
     wb = read(build_report(sample, lang="ja", cost=cost))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from funnel.rules import LossRules, classify_stage, fold, is_placeholder, parse_flag, status_level
+from funnel.model.rules import LossRules, classify_stage, parse_flag, status_level
+from funnel.vocabulary import fold, is_placeholder
 
 
 @pytest.mark.parametrize(("stage", "outcome"), [

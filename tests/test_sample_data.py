@@ -2,7 +2,7 @@
 determinism, and the engine's reading of it checked against counts computed here with plain
 pandas/Python (emails normalised independently: NFKC, strip, lower-case). Last month's exports
 (``sample_data/previous/``): the same formats, an earlier state of the same data, and the
-comparison (funnel.diff) against changes counted from the two months' files (tests/sample_months.py)."""
+comparison (funnel.measures.diff) against changes counted from the two months' files (tests/sample_months.py)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ import pandas as pd
 import pytest
 from sample_months import PREVIOUS, count_changes, read_month
 
-from funnel import diff as D
-from funnel.analysis import run_analysis
-from funnel.reader import Source
-from funnel.workspace import Workspace
+from funnel.ingest.reader import Source
+from funnel.measures import diff as D
+from funnel.measures.analysis import run_analysis
+from funnel.model.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"

@@ -15,14 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from funnel import accounting, config, saved
-from funnel.analysis import measure, to_json
-from funnel.cost import CostData
+from funnel import config
 from funnel.errors import TooLargeError, UnreadableFileError
-from funnel.reader import Source
-from funnel.rules import LossRules
+from funnel.ingest.reader import Source
+from funnel.measures.analysis import measure, to_json
+from funnel.model import accounting, saved
+from funnel.model.cost_data import CostData
+from funnel.model.link import LinkSpec
+from funnel.model.rules import LossRules
+from funnel.model.workspace import Workspace
 from funnel.sql import rows
-from funnel.workspace import LinkSpec, Workspace
 from tests.conftest import SAMPLE, load_sample
 
 MA = """リードID,メールアドレス,流入元,キャンペーン,登録日

@@ -1,4 +1,4 @@
-"""The grid check that runs before calamine reads an xlsx sheet (funnel.sheetgrid).
+"""The grid check that runs before calamine reads an xlsx sheet (funnel.ingest.sheetgrid).
 
 calamine allocates a dense grid over every cell position it meets, and a failed allocation
 aborts the process: the estimate must never be below calamine's own grid, whatever the
@@ -17,8 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from funnel import sheetgrid, workbook
 from funnel.errors import TooLargeError
+from funnel.ingest import sheetgrid
+from funnel.ingest import sheets as workbook
 from tests.test_reader import simple_xlsx
 
 

@@ -1,4 +1,4 @@
-"""funnel.sniff: what a file is (container, encoding, delimiter) decided from its bytes alone."""
+"""funnel.ingest.sniff: what a file is (container, encoding, delimiter) decided from its bytes alone."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from funnel.sniff import DELIMITERS, detect_encoding, detect_kind, head_records, sniff_delimiter
+from funnel.ingest.sniff import DELIMITERS, detect_encoding, detect_kind, head_records, sniff_delimiter
 
 JA = "メールアドレス,会社名,備考\na@example.jp,㈱髙橋製作所,①初回\nb@example.jp,株式会社サンプル,テスト\n"
 

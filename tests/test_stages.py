@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from funnel import metrics as m
-from funnel import stages
-from funnel.reader import Source
-from funnel.workspace import Workspace
+from funnel.ingest.reader import Source
+from funnel.measures import metrics as m
+from funnel.measures import stages
+from funnel.model.workspace import Workspace
 from tests.conftest import load_sample
 from tests.test_metrics import MA, SFA
 

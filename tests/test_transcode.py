@@ -1,4 +1,4 @@
-"""funnel.transcode: a legacy-encoded export decoded in parallel chunks comes out exactly as one
+"""funnel.ingest.transcode: a legacy-encoded export decoded in parallel chunks comes out exactly as one
 plain ``bytes.decode`` of the whole file would, whatever falls at a chunk boundary.
 
 The parallel path normally starts at 16 MB; here the threshold is lowered so that tiny files
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from funnel import transcode as tc
 from funnel.errors import UnreadableFileError
-from funnel.reader import Source, load_file
+from funnel.ingest import transcode as tc
+from funnel.ingest.reader import Source, load_file
 from funnel.sql import rows
 from funnel.sql.ingest import dropped_rows
 
@@ -210,7 +210,7 @@ def test_an_export_that_vanishes_before_its_transcode_is_unreadable(con, monkeyp
                                                                     tmp_path: Path) -> None:
     """The transcode reads the file itself (the reader no longer does): a file gone since it
     was sniffed is still reported as not found, and leaves nothing behind."""
-    import funnel.reader as reader
+    import funnel.ingest.reader as reader
 
     path = tmp_path / "leads.csv"
     path.write_bytes(("番号,会社名\r\n" + "1,㈱髙橋\r\n" * 10).encode("cp932"))

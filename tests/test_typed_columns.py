@@ -1,6 +1,6 @@
-"""Workbook cells into DuckDB (funnel.workbook.typed_columns): each column goes over as one
+"""Workbook cells into DuckDB (funnel.ingest.sheets.typed_columns): each column goes over as one
 NumPy array and SQL that writes the text an export would have held. That text is checked
-against :func:`funnel.workbook.cell_text`, which formats one Python value at a time.
+against :func:`funnel.ingest.sheets.cell_text`, which formats one Python value at a time.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from funnel.workbook import cell_text, paused_gc, typed_columns
+from funnel.ingest.sheets import cell_text, paused_gc, typed_columns
 from tests.test_reader import data_rows, load
 
 

@@ -21,11 +21,11 @@ from typing import Any
 import streamlit as st
 
 from funnel.config import setting
-from funnel.diff import Diff, compare, forget
 from funnel.errors import FunnelError, MappingError
-from funnel.mapping import SIDES
-from funnel.reader import Source
-from funnel.workspace import Build, Workspace
+from funnel.ingest.reader import Source
+from funnel.measures.diff import Diff, compare, forget
+from funnel.model.workspace import Build, Workspace
+from funnel.vocabulary import SIDES
 from ui import state
 from ui.state import Current, FileEntry
 
@@ -47,7 +47,7 @@ class BaselineState:
     built: tuple[str, str] | None = None    # (files+link signature, rules signature) of the build
     notices: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     saved: tuple[str, str] | None = None    # (name, SHA-256) of the saved workspace file in use
-    saved_settings: Any = None              # its funnel.saved.Settings (mapping, link)
+    saved_settings: Any = None              # its funnel.model.saved.Settings (mapping, link)
     saved_error: str | None = None          # SHA-256 of a saved file that could not be opened
     sample: bool = False                    # the files are the sample's last month
     declined: int | None = None             # data version at which the user removed the sample's
@@ -107,9 +107,9 @@ def use_uploads(side: str, uploads: list[tuple[str, bytes]]) -> bool:
 
 
 def use_saved(name: str, data: bytes) -> FunnelError | None:
-    """Make a saved workspace file (``.funnel``, :mod:`funnel.saved`) the baseline, once per
+    """Make a saved workspace file (``.funnel``, :mod:`funnel.model.saved`) the baseline, once per
     file content; returns why it cannot be opened (the baseline is then left empty)."""
-    from funnel import saved
+    from funnel.model import saved
 
     found = baseline_state()
     digest = hashlib.sha256(data).hexdigest()

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from funnel.cohorts import created_range
-from funnel.metrics import Filters, by_source
-from funnel.present import pct, source_label
-from funnel.targets import band_and_target
+from funnel.measures.cohorts import created_range
+from funnel.measures.metrics import Filters, by_source
+from funnel.planning.targets import band_and_target
+from funnel.present.format import pct, source_label
 from ui.state import Current, keep, lang, query, restate, session_benchmarks, t
 
 # Multiselect options must be strings to survive reruns; "" stands for "no source" (sources

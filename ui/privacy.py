@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from funnel import privacy
+from funnel.present import privacy
 from ui.state import t
 
 KEY = "mask_pii"            # the switch (True: masked)

@@ -1,10 +1,10 @@
-"""The session's side of a saved workspace (:mod:`funnel.saved`): every edit the app keeps in
+"""The session's side of a saved workspace (:mod:`funnel.model.saved`): every edit the app keeps in
 ``st.session_state`` gathered into one JSON-safe dict, and put back after a file is opened.
 
 What a session holds besides the loaded files, and where it lives:
 
 - column-mapping overrides ``overrides``, the link ``link``, the loss rules ``loss_rules_toml``
-  — saved as the engine's :class:`funnel.saved.Settings` (the build needs them);
+  — saved as the engine's :class:`funnel.model.saved.Settings` (the build needs them);
 - the benchmark set as edited ``bench_rows``; the checklist answers ``diagnosis_answers``;
 - every page input kept across page switches by :func:`ui.state.keep` (``kept``: the target
   rate, filters, KPI plan inputs, MQL and SLA settings …) and :func:`ui.state.remembered`'s ``kept_by_language``;
@@ -23,11 +23,11 @@ from typing import Any
 
 import streamlit as st
 
-from funnel import saved
 from funnel.errors import UnreadableFileError
-from funnel.mapping import SIDES
-from funnel.metrics import Filters
-from funnel.present import field_label, num, pct
+from funnel.measures.metrics import Filters
+from funnel.model import saved
+from funnel.present.format import field_label, num, pct
+from funnel.vocabulary import SIDES
 from ui import state
 from ui.state import CostEntry, FileEntry, lang, t
 
@@ -96,7 +96,7 @@ def collect_session() -> dict[str, Any]:
 
 
 def save_arguments() -> dict[str, Any]:
-    """Everything :func:`funnel.saved.save` needs from this session (cheap: no data copied)."""
+    """Everything :func:`funnel.model.saved.save` needs from this session (cheap: no data copied)."""
     entry = state.session_cost_entry()
     costs = {}
     if entry is not None:

@@ -20,10 +20,11 @@ import streamlit as st
 from funnel import i18n
 from funnel.config import setting
 from funnel.errors import FunnelError
-from funnel.mapping import SIDES
-from funnel.reader import LoadReport, Source
-from funnel.rules import LossRules
-from funnel.workspace import Build, LinkSpec, Workspace
+from funnel.ingest.reader import LoadReport, Source
+from funnel.model.link import LinkSpec
+from funnel.model.rules import LossRules
+from funnel.model.workspace import Build, Workspace
+from funnel.vocabulary import SIDES
 
 T = TypeVar("T")
 
@@ -153,30 +154,8 @@ def _changed(state: DataState) -> None:
     session_workspace().build_result = None
 
 
-def ensure_router() -> None:
-    """Make sure app.py routes, even when a fresh server's first request is a page's URL.
-
-    With a ``pages/`` folder beside app.py, Streamlit starts in its legacy multipage mode and
-    runs ``pages/<x>.py`` directly (no router, no language switch) until some session calls
-    ``st.navigation``. When a page finds itself run that way, switch the server to
-    navigation mode and rerun, so app.py runs and routes to the same page.
-    """
-    from streamlit.runtime import Runtime
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if not PagesManager.uses_pages_directory:
-        return
-    PagesManager.uses_pages_directory = False
-    # AppTest resets that flag before every run and drives page scripts directly; a rerun
-    # there would swallow button clicks. On a real server the legacy mode lasts only until
-    # the first st.navigation, so this one rerun costs nothing.
-    if type(Runtime._instance) is Runtime:
-        st.rerun()
-
-
 def ensure_loaded() -> DataState:
     """Open on the sample data; if the session's workspace was recreated, start over on it."""
-    ensure_router()
     ws = session_workspace()
     state = data_state()
     if state.workspace_id != id(ws):
@@ -290,7 +269,7 @@ def remembered(name: str, default: Any, make: Callable[[Any, str], Any]) -> Any:
 
 def session_benchmarks() -> list[Any]:
     """The benchmark set as edited on the benchmark page (else the bundled one)."""
-    from funnel import benchmarks as bm
+    from funnel.measures import benchmarks as bm
 
     rows = st.session_state.get("bench_rows")
     if rows:
@@ -311,7 +290,7 @@ SAMPLE_COST = ROOT / "sample_data" / "cost_by_source.csv"
 class CostEntry:
     """The session's cost data and where it came from."""
 
-    data: Any                       # funnel.cost.CostData
+    data: Any                       # funnel.model.cost_data.CostData
     origin: str                     # "sample" | "upload" | "edited"
     file: Any = None                # the CostData read from the last file (what "reset" restores)
 
@@ -322,7 +301,7 @@ def _cost_store() -> dict[str, Any]:
 
 def _read_cost(name: str, data: bytes) -> Any:
     """A cost file read through the engine's reader (raises FunnelError)."""
-    from funnel.cost import read_costs
+    from funnel.model.cost_data import read_costs
 
     ws = session_workspace()
     return read_costs(ws.con, Source.from_bytes(name, data), ws.workdir)
@@ -342,7 +321,7 @@ def session_cost_entry() -> CostEntry | None:
 
 
 def session_cost() -> Any:
-    """The session's cost data (``funnel.cost.CostData``), or None when there is none (an
+    """The session's cost data (``funnel.model.cost_data.CostData``), or None when there is none (an
     edited table left empty counts as none)."""
     entry = session_cost_entry()
     return entry.data if entry is not None and entry.data.amounts else None

@@ -12,12 +12,12 @@ import streamlit as st
 from altair.utils import schemapi
 
 from funnel.errors import FunnelError
-from funnel.export import frame_csv_bytes, frame_xlsx_bytes
-from funnel.privacy import mask_frame
+from funnel.present.export import frame_csv_bytes, frame_xlsx_bytes
+from funnel.present.privacy import mask_frame
 from ui.privacy import masked, masking_on
 from ui.state import Current, call_key, current, session_workspace, t
 
-UPLOAD_PAGE = "pages/upload.py"
+UPLOAD_PAGE = "views/upload.py"
 
 # Altair validates every schema object as it is created and the whole spec again when
 # Streamlit renders it: two thirds of a 商談化率 page run at 100k leads, for specs built by
@@ -93,7 +93,7 @@ def show_table(frame: pd.DataFrame, *, percent: Sequence[str] = (), integer: Seq
 
 
 def show_chart(chart: alt.TopLevelMixin) -> None:
-    """A chart, full width, in the project's own theme (``funnel.charts``), not validated again."""
+    """A chart, full width, in the project's own theme (``funnel.present.charts``), not validated again."""
     _show_spec(chart.to_dict(validate=False))
 
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 import duckdb
 
 from funnel.sql import drop_table, ident, lock_for, rows, run
-from funnel.sql.measure import OPP_SOURCES, SqlParams, opp_sources, source_column
+from funnel.sql.metrics import OPP_SOURCES, SqlParams, opp_sources, source_column
 
 
 def reached(alias: str) -> str:
     """The furthest funnel stage a lead of ``alias`` reached (0 lead, 1 MQL, 2 SQL, 3 商談,
-    4 受注): the per-lead expression of :func:`funnel.sql.measure.funnel_counts` ("reached"
+    4 受注): the per-lead expression of :func:`funnel.sql.metrics.funnel_counts` ("reached"
     mode). A test checks that counting it on ``diff_leads`` gives the steps of
     ``metrics.funnel`` on each workspace, so the two cannot drift apart unnoticed."""
     a = alias + "."

@@ -14,8 +14,8 @@ from typing import Any
 
 import duckdb
 
-from funnel.rules import vocabulary
 from funnel.sql import ident, rows, run, run_ordered
+from funnel.vocabulary import vocabulary
 
 
 def raw_column(i: int) -> str:
@@ -24,7 +24,7 @@ def raw_column(i: int) -> str:
 
 
 def _folded(expr: str) -> str:
-    """SQL for ``funnel.rules.fold`` of a short text: NFKC, whitespace collapsed, lower-case."""
+    """SQL for ``funnel.vocabulary.fold`` of a short text: NFKC, whitespace collapsed, lower-case."""
     from funnel.sql.normalize import nfkc_if_needed
 
     return f"lower(trim(regexp_replace({nfkc_if_needed(expr)}, '\\s+', ' ', 'g')))"
@@ -240,9 +240,11 @@ def mark_rows(con: duckdb.DuckDBPyConnection, table: str, reasons: dict[int, str
 
 
 def drop_counts(con: duckdb.DuckDBPyConnection, table: str) -> dict[str | None, int]:
-    """Rows per ``_drop`` value (None = data rows)."""
+    """Rows per ``_drop`` value (None = data rows), in the order each reason first occurs in the
+    file: an unordered GROUP BY came back in a different order from run to run (2 threads), and
+    the load report lists the reasons in this order."""
     return {r[0]: int(r[1]) for r in rows(
-        con, f"SELECT _drop, count(*) FROM {ident(table)} GROUP BY _drop")}
+        con, f"SELECT _drop, count(*) FROM {ident(table)} GROUP BY _drop ORDER BY min(rowid)")}
 
 
 def dropped_examples(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str],

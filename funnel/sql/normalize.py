@@ -104,7 +104,7 @@ def text(expr: str) -> str:
 
 
 def text_params() -> dict[str, Any]:
-    from funnel.rules import vocabulary
+    from funnel.vocabulary import vocabulary
 
     found = sorted(vocabulary().placeholders)
     # The same set as a case-insensitive whole-cell pattern, for cells that need no trimming.

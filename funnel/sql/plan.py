@@ -1,5 +1,5 @@
 """SQL behind the reverse plan: the actual average won deal size (the other actuals come
-from :mod:`funnel.metrics` and :mod:`funnel.cost`)."""
+from :mod:`funnel.measures.metrics` and :mod:`funnel.model.cost_data`)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,13 @@
 """SQL of the stage funnel per group of leads (one query for every source at once).
 
 The per-lead evidence and "furthest stage reached" are the expressions of
-:func:`funnel.sql.measure.funnel_counts`; a test checks that every group's counts equal
+:func:`funnel.sql.metrics.funnel_counts`; a test checks that every group's counts equal
 ``metrics.funnel`` run on that group alone, so the two cannot drift apart unnoticed.
 """
 
 from __future__ import annotations
 
-from funnel.sql.measure import SqlParams
+from funnel.sql.metrics import SqlParams
 
 
 def funnel_counts_by(group_sql: str, where: SqlParams) -> SqlParams:

@@ -1,0 +1,1 @@
+"""Reading exports: containers, encodings, layouts, and the load report."""

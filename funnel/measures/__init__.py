@@ -1,0 +1,1 @@
+"""What the pages, the CLI and the report measure: one module per analysis, named as its page."""

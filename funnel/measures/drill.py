@@ -1,0 +1,72 @@
+"""The leads behind a number (drill-down), one page at a time.
+
+A page is read with ``LIMIT``/``OFFSET`` in DuckDB so a million-lead export never travels to
+the UI; the full list of one source is produced only when a download asks for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from funnel.measures.metrics import Filters
+from funnel.present.paging import Paged, clamp_page, query_csv
+from funnel.sql import drill as q
+from funnel.sql import records, scalar
+
+STATUSES = q.STATUSES
+#: Leads per page of the drill-down (a screenful; the download gives the rest).
+PAGE_SIZE = 50
+#: Columns of a drill-down row, in the order they are shown and downloaded.
+COLUMNS: tuple[str, ...] = ("email_raw", "name", "company", "source", "created_at", "owner", "mql_at",
+                            "sql_at", "converted", "n_opps", "n_won", "n_lost", "first_opp_at", "stages")
+
+
+@dataclass(frozen=True)
+class LeadPage(Paged):
+    """One page of leads: ``items`` are rows ``offset`` .. ``offset + len(items) - 1`` of
+    ``total``."""
+
+    items: list[dict[str, Any]]
+    total: int
+    page: int                   # 1-based, clamped into 1 .. pages
+    page_size: int
+
+
+def _of_source(f: Filters, source: str | None) -> Filters:
+    """The rate's filters narrowed to one source (``None`` = leads without a source)."""
+    return dataclasses.replace(f, sources=(source,))
+
+
+def lead_page(con: duckdb.DuckDBPyConnection, f: Filters, source: str | None, *, status: str = "all",
+              search: str | None = None, page: int = 1, page_size: int = PAGE_SIZE) -> LeadPage:
+    """Page ``page`` (1-based) of the leads of ``source`` under the filters ``f``.
+
+    Args:
+        status: ``all``, ``converted`` (≥ 1 linked opportunity) or ``not_converted``.
+        search: case-insensitive text within email, name, company or owner.
+        page: clamped into the pages that exist, so a page number kept from a longer list
+            still shows rows.
+    """
+    where = _of_source(f, source).where()
+    total = int(scalar(con, *q.count(where, status, search)) or 0)
+    page = clamp_page(page, total, page_size)
+    sql, params = q.leads(where, status, search, f.touch, page_size, (page - 1) * page_size)
+    return LeadPage([_row(r) for r in records(con, sql, params)], total, page, page_size)
+
+
+def _row(r: dict[str, Any]) -> dict[str, Any]:
+    return {c: r[c] for c in COLUMNS}
+
+
+def all_leads_csv(con: duckdb.DuckDBPyConnection, f: Filters, source: str | None, headers: Sequence[str], *,
+                  status: str = "all", search: str | None = None, mask: bool = False) -> bytes:
+    """Every lead of ``source`` (same filters as :func:`lead_page`) as Excel-safe CSV bytes,
+    for a download button (see :func:`funnel.present.paging.query_csv`); ``mask``: emails and names
+    masked."""
+    where = _of_source(f, source).where()
+    return query_csv(con, *q.leads(where, status, search, f.touch, None), COLUMNS, headers, mask=mask)

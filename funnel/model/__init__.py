@@ -1,0 +1,1 @@
+"""From read tables to linked data: column mapping, rules, normalising, linking, the session."""

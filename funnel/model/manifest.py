@@ -1,0 +1,140 @@
+"""The manifest of a saved workspace (``manifest.json`` in a ``.funnel`` file): its format
+version, and each file's load report and Parquet parts, checked field by field.
+
+A hand-edited or damaged manifest is refused as a whole (``saved.error.corrupt``) rather than
+read in part: :mod:`funnel.model.saved` checks every part against it before the workspace is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from funnel.config import setting
+from funnel.errors import TooLargeError, UnreadableFileError
+from funnel.ingest.reader import LoadReport
+from funnel.model.link import LinkSpec
+from funnel.model.rules import LossRules
+from funnel.sql import ingest as ingest_sql
+from funnel.vocabulary import SIDES
+
+FORMAT = "funnel-workspace"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+MAX_MANIFEST_BYTES = 32 * 1024**2
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a build needs besides the data: mapping overrides, the link rule, loss rules."""
+
+    overrides: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
+    link: LinkSpec | None = None
+    loss_rules: LossRules | None = None
+
+
+def corrupt(name: str, part: str) -> UnreadableFileError:
+    return UnreadableFileError(name, key="saved.error.corrupt", part=part)
+
+
+def checked_manifest(zf: zipfile.ZipFile, name: str) -> dict[str, Any]:
+    info = zf.getinfo(MANIFEST)
+    if info.file_size > MAX_MANIFEST_BYTES:
+        raise corrupt(name, MANIFEST)
+    try:
+        manifest = json.loads(zf.read(info).decode("utf-8"))
+    except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError, ValueError) as exc:
+        raise corrupt(name, MANIFEST) from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise UnreadableFileError(name, key="saved.error.no_manifest")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise corrupt(name, MANIFEST)
+    if version > FORMAT_VERSION:
+        raise UnreadableFileError(name, key="saved.error.newer", found=version, supported=FORMAT_VERSION,
+                                  app=str(manifest.get("app_version") or "?"))
+    return manifest
+
+
+@dataclass
+class Part:
+    member: str
+    sha256: str
+    size: int
+    rows: int
+    columns: list[tuple[str, str]]
+
+
+@dataclass
+class SavedFile:
+    side: str
+    report: LoadReport
+    digest: str
+    table: Part
+    lines: Part | None
+
+
+def part_of(d: Mapping[str, Any], *, columns: bool = True) -> Part:
+    cols = [(str(c), str(t)) for c, t in d["columns"]] if columns else []
+    if not isinstance(d["member"], str) or not isinstance(d["bytes"], int) or not isinstance(d["rows"], int):
+        raise TypeError("part")
+    return Part(d["member"], str(d["sha256"]), d["bytes"], d["rows"], cols)
+
+
+def report_of(d: Mapping[str, Any]) -> LoadReport:
+    known = {f.name for f in fields(LoadReport)}
+    report = LoadReport(**{k: v for k, v in d.items() if k in known})
+    report.columns = [str(c) for c in report.columns]
+    report.renamed = [(str(a), str(b)) for a, b in d.get("renamed") or []]
+    report.notices = [(str(n["key"]), dict(n["params"])) for n in d.get("notices") or []]
+    report.dropped = {str(k): int(v) for k, v in (d.get("dropped") or {}).items()}
+    if not isinstance(report.file, str) or not isinstance(report.rows_read, int):
+        raise TypeError("report")
+    return report
+
+
+def parse_files(manifest: Mapping[str, Any], name: str) -> list[SavedFile]:
+    out = []
+    try:
+        for side in SIDES:
+            for f in manifest["files"].get(side) or []:
+                report = report_of(f["report"])
+                table = part_of(f["table"])
+                expected = [ingest_sql.raw_column(i) for i in range(len(report.columns))] + ["_drop"]
+                if [c for c, _ in table.columns] != expected:
+                    raise ValueError("columns")
+                lines = part_of(f["lines"]) if f.get("lines") else None
+                out.append(SavedFile(side, report, str(f.get("sha256") or ""), table, lines))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise corrupt(name, MANIFEST) from exc
+    return out
+
+
+def check_rows(files: list[SavedFile], name: str) -> None:
+    """Refuse a saved file holding a table over ``max_rows``, as loading that export would
+    be refused: saved by an app with a higher limit, or edited by hand. The manifest's count
+    is checked against the table when it is read."""
+    limit = int(setting("max_rows"))
+    for f in files:
+        if f.table.rows > limit:
+            raise TooLargeError(name, key="saved.error.too_many_rows", source=f.report.file, limit=f"{limit:,}")
+
+
+def parse_settings(manifest: Mapping[str, Any], name: str) -> Settings:
+    try:
+        raw = manifest["settings"]
+        overrides = {s: {str(k): (None if v is None else str(v)) for k, v in (raw["overrides"].get(s) or {}).items()}
+                     for s in SIDES}
+        link = raw.get("link")
+        spec = None if not link else LinkSpec(str(link["kind"]), link.get("ma_column"), link.get("sfa_column"))
+        rules = LossRules.from_toml(raw["loss_rules"]) if raw.get("loss_rules") else None
+        session = manifest.get("session") or {}
+        if not isinstance(session, dict) or not isinstance(manifest.get("costs") or {}, dict):
+            raise TypeError("session")
+    except Exception as exc:   # any shape error of a hand-edited manifest: the file is unusable
+        raise corrupt(name, MANIFEST) from exc
+    return Settings(overrides, spec, rules)

@@ -1,0 +1,1 @@
+"""Reverse KPI planning and targets."""

@@ -1,0 +1,85 @@
+"""The assumptions of a reverse KPI plan and their defaults, written once for the plan page,
+the report page and ``python -m funnel report``.
+
+An assumption not given is filled as the plan page fills it: the data's actual value, else
+the benchmark set's, else the worked example's placeholder; ``origins`` says which.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import duckdb
+
+from funnel.measures import benchmarks as bm
+from funnel.measures.cohorts import created_range
+from funnel.planning import plan as pl
+
+ASSUMPTIONS: tuple[str, ...] = ("revenue", "deal_size", "win_rate", "opp_rate", "cpa")
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """The assumptions of a reverse KPI plan, exact (rates as fractions 0–1, amounts in yen).
+
+    ``origins`` says where each assumption came from (``input``, ``actual``, ``benchmark``,
+    ``placeholder``); ``start`` is the first month of the monthly plan (None: no monthly plan).
+    """
+
+    revenue: Fraction
+    deal_size: Fraction
+    win_rate: Fraction
+    opp_rate: Fraction
+    cpa: Fraction | None = None
+    start: dt.date | None = None
+    months: int = 12
+    weights: tuple[Fraction, ...] = ()
+    lead_time: int = 0
+    mix: tuple[pl.MixInput, ...] = ()
+    origins: Mapping[str, str] = field(default_factory=dict)
+
+    def month_weights(self) -> list[Fraction]:
+        return list(self.weights) if len(self.weights) == self.months else [Fraction(1)] * self.months
+
+
+def default_start(con: duckdb.DuckDBPyConnection, today: dt.date | None = None) -> dt.date:
+    """The plan page's first month: the month after the data's last lead, else next month."""
+    bounds = created_range(con)
+    if bounds:
+        return pl.add_months(dt.date(bounds[1].year, bounds[1].month, 1), 1)
+    today = today or dt.date.today()
+    return pl.add_months(dt.date(today.year, today.month, 1), 1)
+
+
+def plan_inputs(con: duckdb.DuckDBPyConnection, revenue: Fraction, *, deal_size: Fraction | None = None,
+                win_rate: Fraction | None = None, opp_rate: Fraction | None = None, cpa: Fraction | None = None,
+                benchmarks: Sequence[bm.Benchmark] = (), cost: Any = None, months: int = 12) -> PlanInputs:
+    """A plan from a revenue target, with the assumptions not given filled as the plan page
+    fills them: the data's actual value, else the benchmark set's, else the worked example."""
+    act = pl.actuals(con, cost)
+    given = {"deal_size": deal_size, "win_rate": win_rate, "opp_rate": opp_rate, "cpa": cpa}
+    actual = {"deal_size": None if act.deal_size is None else pl.exact(round(act.deal_size)),
+              "win_rate": act.win_rate, "opp_rate": act.opp_rate,
+              "cpa": None if act.cpa is None else pl.exact(round(act.cpa))}
+    metric = {"win_rate": "win_rate", "opp_rate": "opportunity_rate", "cpa": "cpa"}
+    values: dict[str, Fraction | None] = {}
+    origins = {"revenue": "input"}
+    for name, value in given.items():
+        bench = next((b for b in benchmarks if name in metric and b.metric == metric[name]), None)
+        if value is not None:
+            values[name], origins[name] = value, "input"
+        elif actual[name] is not None:
+            values[name], origins[name] = actual[name], "actual"
+        elif bench is not None:
+            values[name], origins[name] = pl.exact(pl.benchmark_value(bench)), "benchmark"
+        elif name == "cpa":
+            values[name], origins[name] = None, "none"
+        else:
+            values[name], origins[name] = pl.exact(pl.PLACEHOLDERS[name]), "placeholder"
+    return PlanInputs(revenue, values["deal_size"] or Fraction(1), values["win_rate"] or Fraction(1),
+                      values["opp_rate"] or Fraction(1), values["cpa"], default_start(con), months,
+                      origins=origins)

@@ -1,0 +1,1 @@
+"""The Excel report (the レポート出力 page and ``python -m funnel report``)."""

@@ -1,0 +1,311 @@
+"""失注分析: why deals are lost — one taxonomy over free-text reasons, its data quality, the
+Pareto, breakdowns by source/owner/month, the raw texts behind each category (with the
+keyword that decided and the doubts), and the keyword rules, editable on the page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from funnel.measures import loss as L
+from funnel.measures.metrics import outcomes
+from funnel.model.rules import LOSS_CATEGORIES, LossRules
+from funnel.present.charts.loss import build_loss_breakdown, build_loss_pareto
+from funnel.present.format import loss_label, num, owner_label, pct, source_label
+from ui import state
+from ui.state import query, remembered, t
+from ui.widgets import definition, download_frame, require_current, show_chart, show_table
+
+PAGE_SIZE = 50
+CHART_GROUPS = 20          # groups drawn in a breakdown chart (the table lists all)
+BY_TABS = ("source", "owner", "month")
+EDITOR = "loss_rules_editor"
+
+lang = state.lang()
+ss = st.session_state
+LABELS = {c: loss_label(c, lang) for c in LOSS_CATEGORIES}
+
+
+def set_rules(rules: LossRules) -> None:
+    """Make ``rules`` the session's rules; the next require_current() re-applies them."""
+    if rules == LossRules.default():
+        ss.pop("loss_rules_toml", None)
+    else:
+        ss["loss_rules_toml"] = rules.to_toml()
+
+
+def reset_rules() -> None:
+    """Back to the default rules, in a fresh editor (a callback: runs before the page does)."""
+    ss.pop("loss_rules_toml", None)
+    ss["loss_rules_n"] = ss.get("loss_rules_n", 0) + 1
+
+
+def editor_key() -> str:
+    # A new key (after reset/upload, or in the other language) is a new editor seeded from
+    # the session's rules; the same key keeps the same input frame (streamlit #7749).
+    return f"{EDITOR}_{ss.get('loss_rules_n', 0)}_{lang}"
+
+
+def edit_rules() -> LossRules:
+    """Reset / upload / edit the keyword rules; returns the rules in force for this run."""
+    st.header(t("loss.rules.title"))
+    st.caption(t("loss.rules.caption"))
+    c_reset, c_upload, c_download = st.columns([1, 2, 1], vertical_alignment="bottom")
+    reset_slot = c_reset.empty()        # filled after the editor, so "disabled" reflects this run's edit
+    upload = c_upload.file_uploader(t("loss.rules.upload"), type=["toml", "txt"], help=t("loss.rules.upload_help"),
+                                    max_upload_size=1, key=f"loss_rules_upload_{ss.get('loss_rules_n', 0)}")
+    if upload is not None:
+        try:
+            set_rules(L.parse_rules_toml(upload.getvalue(), upload.name))
+        except L.RulesError as exc:
+            st.error(exc.render(lang), icon="⛔")
+        else:
+            ss["loss_rules_n"] = ss.get("loss_rules_n", 0) + 1   # clears the uploader, reseeds the editor
+            st.success(t("loss.rules.loaded", file=upload.name), icon="✅")
+    key = editor_key()
+    if key not in ss:
+        ss["loss_rules_base"] = state.loss_rules().to_toml()
+    base = LossRules.from_toml(ss["loss_rules_base"])
+    frame = pd.DataFrame([{**r, "label": LABELS[r["category"]]} for r in L.rules_to_table(base)])
+    edited = st.data_editor(
+        frame, key=key, hide_index=True, num_rows="fixed", width="stretch", disabled=["category", "label"],
+        column_order=["label", "keywords"],
+        column_config={"label": st.column_config.TextColumn(t("loss.rules.col.category"), width="small"),
+                       "keywords": st.column_config.TextColumn(t("loss.rules.col.keywords"), width="large",
+                                                               help=t("loss.rules.col.keywords_help"))})
+    try:
+        rules = L.rules_from_table(edited.to_dict("records"))
+    except L.RulesError as exc:      # fixed rows make this unreachable; say so rather than crash
+        st.error(exc.render(lang), icon="⛔")
+        rules = state.loss_rules()
+    set_rules(rules)
+    reset_slot.button(t("loss.rules.reset"), key="loss_rules_reset", icon="↩️", on_click=reset_rules,
+                      disabled="loss_rules_toml" not in ss)
+    with c_download:
+        st.download_button(t("loss.rules.download"), data=rules.to_toml().encode("utf-8"),
+                           file_name="loss_rules.toml", mime="application/toml", key="loss_rules_download",
+                           icon="⬇️", on_click="ignore", width="stretch")
+    for wkey, params in L.rule_warnings(rules):
+        params = {**params, **{k: LABELS[v] for k, v in params.items() if k in ("category", "by_category")}}
+        st.warning(t(wkey, **params), icon="⚠️")
+    return rules
+
+
+
+def page_offset(key: str) -> int:
+    """Offset of the page last chosen in the pager ``key`` (drawn under the table it pages)."""
+    return (max(1, int(ss.get(key, 1))) - 1) * PAGE_SIZE
+
+
+def last_offset(total: int) -> int:
+    return (max(1, -(-total // PAGE_SIZE)) - 1) * PAGE_SIZE
+
+
+def pager(total: int, key: str) -> None:
+    """The page number under a table (only when there is more than one page)."""
+    pages = max(1, -(-total // PAGE_SIZE))
+    if int(ss.get(key, 1)) > pages:     # fewer pages than before (the rules changed): the last
+        ss[key] = pages
+    if pages > 1:
+        st.number_input(t("loss.page", pages=pages, total=num(total)), min_value=1, max_value=pages, step=1,
+                        key=key)
+
+
+def group_label(by: str, row: L.BreakdownRow) -> str:
+    if row.kind == "no_lead":
+        return t("term.no_lead")
+    if by == "source":
+        return source_label(row.group, lang)
+    if by == "owner":
+        return owner_label(row.group, lang)
+    return row.group or t("term.undated")
+
+
+# Words of the two long tables, looked up once per run: the frames are also made on a download
+# click, outside the script run, where the session (and so t()) is not available.
+TEXT_HEAD = [t(k) for k in ("loss.texts.col.text", "loss.col.count", "loss.col.category", "loss.texts.col.keyword",
+                            "loss.texts.col.ambiguity")]
+EMPTY_TEXT = t("loss.texts.empty_text")
+AMBIGUITIES = {a.id: t(f"loss.ambiguity.{a.id}") for a in L.ambiguity_rules()}
+DEAL_COLS = ("deal_id", "deal_name", "company", "owner", "amount", "close_at", "loss_reason", "loss_detail",
+             "loss_category", "loss_keyword", "lead_source")
+DEAL_HEAD = [t(f"loss.deals.col.{c}") for c in DEAL_COLS]
+NO_LEAD = t("term.no_lead")
+
+
+def texts_frame(items: list[L.ReasonText]) -> pd.DataFrame:
+    return pd.DataFrame([(r.text if r.text is not None else EMPTY_TEXT, r.count, LABELS[r.category], r.keyword or "—",
+                          "・".join(AMBIGUITIES[a] for a in r.ambiguities)) for r in items], columns=TEXT_HEAD)
+
+
+def deals_frame(items: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([[LABELS[d[c]] if c == "loss_category" else
+                          NO_LEAD if c == "lead_source" and not d["n_leads"] else d[c] for c in DEAL_COLS]
+                         for d in items], columns=DEAL_HEAD)
+
+
+# ---------------------------------------------------------------------------------------------
+# First, before any widget acts: on a fresh server this may rerun the script through the router.
+state.ensure_loaded()
+st.title(t("loss.title"))
+st.caption(t("loss.caption"))
+# The rules section sits at the bottom but runs first: an edit must be in the session's rules
+# before require_current() re-applies them, so every number above shows the new
+# classification in the same run.
+head, body, rules_box = st.container(), st.container(), st.container()
+with rules_box:
+    rules = edit_rules()
+    rules_counts = st.container()
+with head:
+    cur = require_current()
+con = cur.ws.con
+quality = query(L.quality)
+oc = query(outcomes)
+order = "→".join(LABELS[c] for c, _ in rules.categories)
+
+with head:
+    if not quality.lost:
+        st.info(t("loss.none"), icon="ℹ️")
+        st.stop()
+    if not any(mp.column("loss_reason") for mp in cur.build.mappings["sfa"]):
+        st.warning(t("loss.no_reason_column"), icon="⚠️")
+    k1, k2, k3, k4 = st.columns([1, 1.3, 1, 0.6], vertical_alignment="top")
+    k1.metric(t("loss.kpi.lost"), num(quality.lost) + t("loss.unit"), border=True)
+    k2.metric(t("loss.kpi.quality"), pct(quality.share), border=True,
+              help=t("loss.kpi.quality_help"))
+    k2.caption(t("loss.kpi.quality_detail", classified=num(quality.classified), lost=num(quality.lost),
+                 other=num(quality.other), blank=num(quality.blank)))
+    k3.metric(t("term.win_rate"), pct(oc.win_rate), border=True)
+    k3.caption(t("loss.kpi.win_rate_detail", won=num(oc.won), lost=num(oc.lost)))
+    with k4:
+        definition("loss.definition", order=order)
+
+with body:
+    st.header(t("loss.pareto.title"))
+    rows = query(L.pareto)
+    show_chart(build_loss_pareto(rows, LABELS, count_title=t("loss.col.count"), share_title=t("loss.col.share"),
+                                      cumulative_title=t("loss.col.cumulative"), axis_title=t("loss.pareto.axis"),
+                                      unit=t("loss.unit")))
+    top = next(i for i, r in enumerate(rows) if r.cumulative >= 0.8) + 1
+    st.caption(t("loss.pareto.insight", n=top, categories="・".join(LABELS[r.category] for r in rows[:top]),
+                 share=pct(rows[top - 1].cumulative)))
+    pareto = pd.DataFrame([{t("loss.col.category"): LABELS[r.category], t("loss.col.count"): r.count,
+                            t("loss.col.share"): r.share, t("loss.col.cumulative"): r.cumulative,
+                            t("loss.col.amount"): r.amount} for r in rows])
+    show_table(pareto, percent=[t("loss.col.share"), t("loss.col.cumulative")], integer=[t("loss.col.count")],
+               yen=[t("loss.col.amount")], key="loss_pareto_table")
+    download_frame(pareto, "loss_reasons.csv", "dl_loss_pareto")
+
+    flagged = [a for a in query(L.ambiguity_summary, rules) if a.opportunities]
+    if flagged:
+        with st.container(border=True):
+            st.subheader(t("loss.amb.title"), anchor=False)
+            st.caption(t("loss.amb.caption"))
+            st.markdown("\n".join("- " + t("loss.amb.item", label=t(f"loss.ambiguity.{a.id}"), count=num(a.opportunities),
+                                           current="、".join(f"{LABELS[c]} {num(n)}{t('loss.unit')}"
+                                                            for c, n in a.categories.items()),
+                                           readings=" / ".join(LABELS[c] for c in a.readings),
+                                           help=t(f"loss.ambiguity.{a.id}.help")) for a in flagged))
+
+    st.header(t("loss.by.title"))
+    c_mode, c_touch, c_def = st.columns([1, 1, 2], vertical_alignment="bottom")
+    # Option labels are looked up now, not inside format_func (called again outside this run).
+    modes = {m: t(f"loss.by.mode.{m}") for m in ("share", "count")}
+    mode = remembered("loss_by_mode", "share", lambda v, k: c_mode.radio(
+        t("loss.by.show"), list(modes), horizontal=True, key=k, index=list(modes).index(v),
+        format_func=modes.__getitem__))
+    touches = {x: t(f"term.touch.{x}") for x in ("first", "last")}
+    touch = remembered("loss_touch", "first", lambda v, k: c_touch.radio(
+        t("loss.by.touch"), list(touches), horizontal=True, key=k, index=list(touches).index(v),
+        format_func=touches.__getitem__))
+    with c_def:
+        definition("loss.by.definition")
+    normalize = mode == "share"
+    # Only the open tab is drawn (each tab is a breakdown query, a chart and a table): a filter
+    # change at a million leads draws one breakdown, and a tab click is a rerun of one.
+    tab_labels = {b: t(f"loss.by.{b}") for b in BY_TABS}
+    tabs: dict[str, Any] = {}
+
+    def draw_tabs(initial: str, key: str) -> str:
+        tabs.update(zip(BY_TABS, st.tabs(list(tab_labels.values()), default=tab_labels[initial], key=key,
+                                         on_change="rerun"), strict=True))
+        return next((b for b, tab in tabs.items() if tab.open), BY_TABS[0])
+
+    by = remembered("loss_by_tab", BY_TABS[0], draw_tabs)
+    with tabs[by]:
+        groups = query(L.breakdown, by, touch)
+        names = [group_label(by, g) for g in groups]
+        shown = groups[:CHART_GROUPS]
+        show_chart(build_loss_breakdown(
+            shown, [t("loss.by.group_n", group=n, count=num(g.total)) for n, g in zip(names, shown, strict=False)],
+            LABELS, normalize=normalize, value_title=t(f"loss.by.axis.{mode}"), count_title=t("loss.col.count"),
+            share_title=t("loss.col.share")))
+        if len(groups) > CHART_GROUPS:
+            st.caption(t("loss.by.more_groups", shown=CHART_GROUPS, total=len(groups)))
+        cats = [c for c in LOSS_CATEGORIES if any(g.counts.get(c) for g in groups)]
+        table = pd.DataFrame([{t(f"loss.by.{by}"): n, t("loss.by.total"): g.total,
+                               **{LABELS[c]: (g.share(c) if normalize else g.counts.get(c, 0)) for c in cats}}
+                              for n, g in zip(names, groups, strict=True)])
+        show_table(table, percent=[LABELS[c] for c in cats] if normalize else [],
+                   integer=[t("loss.by.total")] + ([] if normalize else [LABELS[c] for c in cats]),
+                   key=f"loss_by_{by}_table")
+        download_frame(table, f"loss_by_{by}_{mode}.csv", f"dl_loss_by_{by}")
+
+    st.header(t("loss.texts.title"))
+    st.caption(t("loss.texts.caption"))
+    options = {"all": t("loss.texts.all", count=num(quality.lost)),
+               **{r.category: t("loss.texts.option", label=LABELS[r.category], count=num(r.count)) for r in rows}}
+    choices = list(options)
+    c_cat, c_amb = st.columns([2, 1], vertical_alignment="bottom")
+    choice = remembered("loss_text_cat", choices[1], lambda v, k: c_cat.selectbox(
+        t("loss.texts.category"), choices, key=k, index=choices.index(v) if v in choices else 1,
+        format_func=options.__getitem__))
+    amb_only = remembered("loss_text_amb", False, lambda v, k: c_amb.toggle(
+        t("loss.texts.ambiguous_only"), key=k, value=v))
+    category = None if choice == "all" else choice
+    page_key = f"loss_text_page_{choice}_{amb_only}_{lang}"
+    texts = query(L.reason_texts, rules, category, limit=PAGE_SIZE, offset=page_offset(page_key),
+                  ambiguous_only=amb_only)
+    if not texts.items and texts.total:     # past the end (an edit shrank the list): the last page
+        texts = query(L.reason_texts, rules, category, limit=PAGE_SIZE, offset=last_offset(texts.total),
+                      ambiguous_only=amb_only)
+    if texts.total:
+        show_table(texts_frame(texts.items), integer=[t("loss.col.count")], key="loss_texts_table")
+        pager(texts.total, page_key)
+        download_frame(lambda: texts_frame([r for r in L.all_reason_texts(con, rules, category)
+                                            if r.ambiguities or not amb_only]),
+                       f"loss_reason_texts_{choice}.csv", "dl_loss_texts", label=t("loss.download_all"))
+    else:
+        st.info(t("loss.texts.none"), icon="ℹ️")
+
+    st.subheader(t("loss.deals.title"), anchor=False)
+    contains = remembered("loss_deals_contains", "", lambda v, k: st.text_input(
+        t("loss.deals.contains"), key=k, placeholder=t("loss.deals.placeholder"), value=v)).strip() or None
+    deals_key = f"loss_deals_page_{choice}_{contains}_{lang}"
+    deals = query(L.lost_opportunities, category=category, contains=contains, touch=touch, limit=PAGE_SIZE,
+                  offset=page_offset(deals_key))
+    if not deals.items and deals.total:
+        deals = query(L.lost_opportunities, category=category, contains=contains, touch=touch, limit=PAGE_SIZE,
+                      offset=last_offset(deals.total))
+    st.caption(t("loss.deals.caption", count=num(deals.total)))
+    if deals.total:
+        show_table(deals_frame(deals.items), integer=[], yen=[t("loss.deals.col.amount")], key="loss_deals_table")
+        pager(deals.total, deals_key)
+        download_frame(lambda: deals_frame(L.lost_opportunities(con, category=category, contains=contains, touch=touch,
+                                                                limit=deals.total).items),
+                       f"lost_deals_{choice}.csv", "dl_loss_deals",
+                       label=t("loss.download_all"))
+
+with rules_counts:
+    now = {r.category: r.count for r in rows}
+    moved = query(L.reclassified, LossRules.default(), rules)
+    if moved:
+        st.info(t("loss.rules.changed", count=num(sum(n for _, _, n in moved))), icon="✏️")
+        show_table(pd.DataFrame([{t("loss.rules.col.from"): LABELS[a], t("loss.rules.col.to"): LABELS[b],
+                                  t("loss.col.count"): n} for a, b, n in moved]),
+                   integer=[t("loss.col.count")], key="loss_rules_moved")
+    else:
+        st.caption(t("loss.rules.unchanged"))
+    st.caption(t("loss.rules.counts", counts="、".join(f"{LABELS[c]} {num(now[c])}" for c in LOSS_CATEGORIES if c in now)))

@@ -1,0 +1,354 @@
+"""KPI逆算: from a revenue target back to deals, opportunities, leads and the lead budget, with
+defaults from the data and the benchmarks one click away; the plan per month and per lead-source
+mix, and the forward view (monthly ad spend → revenue)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from fractions import Fraction
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from funnel.errors import FunnelError
+from funnel.measures.cohorts import created_range
+from funnel.planning import plan as pl
+from funnel.present.charts.plan import build_mix_chart, build_monthly_plan, build_plan_steps
+from funnel.present.format import num, pct, source_label, yen
+from ui import state
+from ui.state import keep, lang, session_benchmarks, t
+from ui.widgets import definition, download_frame, require_current, show_chart, show_table
+
+st.title(t("plan.title"))
+st.caption(t("plan.intro"))
+cur = require_current()
+con, ss = cur.ws.con, st.session_state
+cost = state.session_cost()
+act = pl.actuals(con, cost)
+bench = session_benchmarks()
+
+
+def table(frame: pd.DataFrame, key: str, *, percent: tuple[str, ...] = (), integer: tuple[str, ...] = (),
+          money: tuple[str, ...] = ()) -> None:
+    """A read-only table with percent, count and yen formats, "—" where there is no value, every
+    row shown (a month plan's total row must not hide below a scroll)."""
+    config: dict[str, Any] = {c: st.column_config.NumberColumn(c, format="percent") for c in percent}
+    config |= {c: st.column_config.NumberColumn(c, format="localized") for c in integer}
+    config |= {c: st.column_config.NumberColumn(c, format="yen") for c in money}
+    show_table(frame, column_config=config, placeholder="—", key=key, height=35 * (len(frame) + 1) + 3)
+
+
+def forget(*keys: str) -> None:
+    """Drop inputs whose defaults came from data that is no longer shown."""
+    kept = ss.setdefault("kept", {})
+    for k in keys:
+        ss.pop(k, None)
+        kept.pop(k, None)
+
+
+if ss.get("plan_data_sig") != (cur.state.version, cur.state.mode):
+    forget("plan_deal_size", "plan_win_rate", "plan_opp_rate", "plan_cpa", "plan_spend", "plan_start")
+    ss.pop("plan_mix_rows", None)
+    ss["plan_data_sig"] = (cur.state.version, cur.state.mode)
+if ss.get("plan_cost_sig") != state.cost_version():
+    forget("plan_cpa", "plan_spend")
+    ss.pop("plan_mix_rows", None)
+    ss["plan_cost_sig"] = state.cost_version()
+
+# -- the assumptions: actual, benchmark, or typed -----------------------------------------------
+ACTUAL: dict[str, float | None] = {
+    "deal_size": None if act.deal_size is None else round(act.deal_size),
+    "win_rate": None if act.win_rate is None else float(act.win_rate * 100),
+    "opp_rate": None if act.opp_rate is None else float(act.opp_rate * 100),
+    "cpa": None if act.cpa is None else round(act.cpa),
+}
+METRIC = {"win_rate": "win_rate", "opp_rate": "opportunity_rate", "cpa": "cpa"}
+ACTUAL_TEXT = {
+    "deal_size": t("plan.actual.deal_size", value=yen(act.deal_size), n=num(act.won_with_amount),
+                   missing=num(act.won - act.won_with_amount)),
+    "win_rate": t("plan.actual.win_rate", value=pct(None if act.win_rate is None else float(act.win_rate), 2),
+                  won=num(act.won), closed=num(act.won + act.lost)),
+    "opp_rate": t("plan.actual.opp_rate", value=pct(None if act.opp_rate is None else float(act.opp_rate), 2),
+                  converted=num(act.converted), leads=num(act.leads)),
+    "cpa": (t("plan.actual.cpa", value=yen(act.cpa), cost=yen(act.cost), regs=num(act.registrations))
+            if act.cpa is not None else t("plan.actual.no_cpa")),
+}
+
+
+def shown(name: str, value: float | None) -> str:
+    return yen(value) if name in ("revenue", "deal_size", "cpa") else pct(None if value is None else value / 100, 2)
+
+
+def bench_options(name: str) -> list[tuple[str, float]]:
+    """(label, value in the input's unit) of each benchmark of the input's metric."""
+    out = []
+    for b in (b for b in bench if name in METRIC and b.metric == METRIC[name]):
+        v = pl.benchmark_value(b)
+        v = v * 100 if b.unit == "percent" else round(v)
+        how = t("plan.bench.target" if b.target is not None else "plan.bench.single" if b.low == b.high
+                else "plan.bench.mid")
+        out.append((t("plan.bench.use", value=shown(name, v), how=how, source=b.source), v))
+    return out
+
+
+def default(name: str) -> float:
+    if name == "revenue":
+        return pl.PLACEHOLDERS["revenue"]
+    if ACTUAL[name] is not None:
+        return float(ACTUAL[name] or 0)
+    options = bench_options(name)
+    if options:
+        return options[0][1]
+    v = pl.PLACEHOLDERS[name]
+    return v * 100 if name in ("win_rate", "opp_rate") else v
+
+
+def apply(key: str, value: float) -> None:
+    ss[key] = float(value)
+
+
+def assumption(col: Any, name: str) -> float:
+    """One input with its actual value, what it means, and the benchmarks one click away."""
+    key = f"plan_{name}"
+    with col:
+        if name in ("win_rate", "opp_rate"):
+            value = st.number_input(t(f"plan.in.{name}"), min_value=0.01, max_value=100.0, step=0.1, format="%.2f",
+                                    value=float(keep(key, default(name))), key=key, help=t(f"plan.in.{name}_help"))
+        else:
+            step = 1_000_000.0 if name == "revenue" else 100_000.0 if name == "deal_size" else 500.0
+            value = st.number_input(t(f"plan.in.{name}"), min_value=0.0 if name == "cpa" else 1.0, step=step,
+                                    format="%.0f", value=float(keep(key, default(name))), key=key,
+                                    help=t(f"plan.in.{name}_help"))
+            st.caption(yen(value))
+        if name == "revenue":
+            return value
+        st.caption(ACTUAL_TEXT[name] if ACTUAL[name] is not None or name == "cpa"
+                   else t("plan.actual.missing", value=shown(name, default(name))))
+        with st.popover(t("plan.bench.popover"), icon="🎯", width="stretch"):
+            st.button(t("plan.bench.use_actual", value=shown(name, ACTUAL[name])), key=f"{key}_actual",
+                      disabled=ACTUAL[name] is None, on_click=apply, args=(key, ACTUAL[name] or 0))
+            for i, (label, v) in enumerate(bench_options(name)):
+                st.button(label, key=f"{key}_bench_{i}", on_click=apply, args=(key, v))
+            if not bench_options(name):
+                st.caption(t("plan.bench.none"))
+    return value
+
+
+st.header(t("plan.inputs.title"))
+cols = st.columns(5)
+raw = {name: assumption(col, name) for col, name in zip(cols, ("revenue", "deal_size", "win_rate", "opp_rate", "cpa"),
+                                                        strict=True)}
+revenue, deal = pl.exact(raw["revenue"]), pl.exact(raw["deal_size"])
+win, rate = pl.from_percent(raw["win_rate"]), pl.from_percent(raw["opp_rate"])
+cpa = pl.exact(raw["cpa"]) if raw["cpa"] > 0 else None
+plan = pl.plan_backward(revenue, deal, win, rate, cpa)
+
+# -- the plan ------------------------------------------------------------------------------------
+st.header(t("plan.result.title"))
+k = st.columns(4)
+k[0].metric(t("plan.kpi.deals"), t("plan.count", n=num(plan.deals)), border=True)
+k[1].metric(t("plan.kpi.opportunities"), t("plan.count", n=num(plan.opportunities)), border=True)
+k[2].metric(t("plan.kpi.leads"), t("plan.count", n=num(plan.leads)), border=True)
+k[3].metric(t("plan.kpi.budget"), yen(plan.budget) if plan.budget is not None else t("plan.no_cpa"), border=True)
+formula = {
+    "deals": t("plan.formula.deals", revenue=yen(raw["revenue"]), deal=yen(raw["deal_size"])),
+    "opportunities": t("plan.formula.opportunities", deals=num(plan.deals), win=pct(float(win), 2)),
+    "leads": t("plan.formula.leads", opps=num(plan.opportunities), rate=pct(float(rate), 2)),
+    "budget": t("plan.formula.budget", leads=num(plan.leads), cpa=yen(raw["cpa"])) if cpa else t("plan.no_cpa"),
+}
+definition("plan.def.plan", **{f"f_{k}": v for k, v in formula.items()}, deals=num(plan.deals),
+           opps=num(plan.opportunities), leads=num(plan.leads), budget=yen(plan.budget))
+show_chart(build_plan_steps(plan, rate, win, lang()))
+PC = {c: t(f"plan.col.{c}") for c in ("item", "value", "unit", "formula")}
+plan_table = pd.DataFrame([
+    {PC["item"]: t("plan.kpi.revenue"), PC["value"]: raw["revenue"], PC["unit"]: t("plan.unit.yen"),
+     PC["formula"]: t("plan.formula.input")},
+    *[{PC["item"]: t(f"plan.kpi.{s}"), PC["value"]: getattr(plan, s), PC["unit"]: t("plan.unit.count"),
+       PC["formula"]: formula[s]} for s in ("deals", "opportunities", "leads")],
+    {PC["item"]: t("plan.kpi.budget"), PC["value"]: plan.budget, PC["unit"]: t("plan.unit.yen"),
+     PC["formula"]: formula["budget"]}], columns=list(PC.values()))
+table(plan_table, "plan_table", integer=(PC["value"],))
+download_frame(plan_table, "kpi_plan.csv", "dl_plan")
+
+# -- per month -----------------------------------------------------------------------------------
+st.header(t("plan.month.title"))
+st.caption(t("plan.month.caption"))
+bounds = created_range(con)
+today = dt.date.today()
+first = pl.add_months(dt.date(bounds[1].year, bounds[1].month, 1), 1) if bounds else dt.date(today.year, today.month, 1)
+options = [pl.add_months(first, i) for i in range(-12, 25)]
+kept_start = keep("plan_start", first)
+c1, c2, c3 = st.columns(3)
+start = c1.selectbox(t("plan.month.start"), options, index=options.index(kept_start) if kept_start in options else 12,
+                     key="plan_start", format_func=lambda d: f"{d:%Y-%m}")
+n_months = int(c2.number_input(t("plan.month.months"), min_value=1, max_value=36, step=1,
+                               value=int(keep("plan_months", 12)), key="plan_months"))
+lead_time = int(c3.number_input(t("plan.month.lead_time"), min_value=0, max_value=24, step=1,
+                                value=int(keep("plan_lead_time", 0)), key="plan_lead_time",
+                                help=t("plan.month.lead_time_help")))
+months = [pl.add_months(start, i) for i in range(n_months)]
+weights: dict[str, float] = ss.setdefault("plan_weights", {})
+
+
+def equal_weights() -> None:
+    ss["plan_weights"] = {}
+    ss["plan_weights_gen"] = ss.get("plan_weights_gen", 0) + 1
+
+
+MW = {"month": t("plan.col.month"), "weight": t("plan.col.weight")}
+wkey = f"plan_weights_{start:%Y%m}_{n_months}_{ss.get('plan_weights_gen', 0)}"
+with st.expander(t("plan.month.weights"), icon="📅"):
+    st.caption(t("plan.month.weights_caption"))
+    base = pd.DataFrame([{MW["month"]: f"{m:%Y-%m}", MW["weight"]: float(weights.get(f"{m:%Y-%m}", 1.0))}
+                         for m in months])
+    edited = st.data_editor(base, key=wkey, hide_index=True, num_rows="fixed", width="stretch", column_config={
+        MW["month"]: st.column_config.TextColumn(MW["month"], disabled=True),
+        MW["weight"]: st.column_config.NumberColumn(MW["weight"], min_value=0.0, step=0.1, format="%.2f")})
+    st.button(t("plan.month.equal"), key="plan_weights_equal", on_click=equal_weights, icon="↩️")
+month_weights = [pl.exact(0 if pd.isna(w) else float(w)) for w in edited[MW["weight"]]]
+for m, w in zip(months, month_weights, strict=True):
+    weights[f"{m:%Y-%m}"] = float(w)
+try:
+    by_month = pl.plan_by_month(plan, revenue, months, month_weights, cpa, lead_time)
+except FunnelError as exc:
+    st.error(exc.render(lang()), icon="⛔")
+    by_month = []
+if by_month:
+    show_chart(build_monthly_plan(by_month, "revenue", lang()))
+    show_chart(build_monthly_plan(by_month, "leads", lang()))
+    MC = {c: t(f"plan.col.{c}") for c in ("month", "share", "revenue", "deals", "opportunities", "leads", "lead_month",
+                                          "budget")}
+    rows = [{MC["month"]: f"{m.month:%Y-%m}", MC["share"]: float(m.share), MC["revenue"]: round(float(m.revenue)),
+             MC["deals"]: m.deals, MC["opportunities"]: m.opportunities, MC["leads"]: m.leads,
+             MC["lead_month"]: f"{m.lead_month:%Y-%m}", MC["budget"]: None if m.budget is None else float(m.budget)}
+            for m in by_month]
+    rows.append({MC["month"]: t("plan.total"), MC["share"]: 1.0, MC["revenue"]: float(revenue), MC["deals"]: plan.deals,
+                 MC["opportunities"]: plan.opportunities, MC["leads"]: plan.leads, MC["lead_month"]: "",
+                 MC["budget"]: plan.budget})
+    month_table = pd.DataFrame(rows, columns=list(MC.values()))
+    if lead_time == 0:
+        month_table = month_table.drop(columns=[MC["lead_month"]])
+    table(month_table, "plan_month_table", percent=(MC["share"],),
+          integer=tuple(MC[c] for c in ("deals", "opportunities", "leads")), money=(MC["revenue"], MC["budget"]))
+    definition("plan.def.month", lead_time=lead_time)
+    download_frame(month_table, "kpi_plan_by_month.csv", "dl_plan_month")
+
+# -- per source mix ------------------------------------------------------------------------------
+st.header(t("plan.mix.title"))
+st.caption(t("plan.mix.caption", opps=num(plan.opportunities)))
+XC = {c: t(f"plan.col.{c}") for c in ("source", "actual_leads", "actual_share", "actual_rate", "share", "rate", "cpa")}
+
+
+def mix_rows() -> list[dict[str, Any]]:
+    """The mix as the data has it: each source's share of leads, its 商談化率 and CPA."""
+    out = []
+    for r in act.by_source:
+        share = r.leads / act.leads * 100 if act.leads else 0.0
+        rate_pct = float(r.rate * 100) if r.rate is not None else 0.0
+        src_cpa = act.source_cpa.get(r.source) if r.source is not None else None
+        out.append({XC["source"]: source_label(r.source, lang()), XC["actual_leads"]: r.leads,
+                    XC["actual_share"]: share, XC["actual_rate"]: rate_pct, XC["share"]: share,
+                    XC["rate"]: rate_pct, XC["cpa"]: None if src_cpa is None else float(round(src_cpa))})
+    return out
+
+
+def reset_mix() -> None:
+    ss.pop("plan_mix_rows", None)
+    ss.pop("plan_mix", None)
+
+
+# The editor's input stays fixed while it lives (edits are deltas against it); a language
+# switch or leaving the page starts again from the last edited rows.
+if "plan_mix_rows" not in ss or ss.get("plan_mix_lang") != lang():
+    ss["plan_mix_rows"] = mix_rows()
+    ss["plan_mix_lang"] = lang()
+    ss.pop("plan_mix", None)
+if "plan_mix" not in ss:
+    ss["plan_mix_base"] = ss["plan_mix_rows"]
+mix_in = st.data_editor(
+    pd.DataFrame(ss["plan_mix_base"], columns=list(XC.values())), key="plan_mix", num_rows="dynamic",
+    hide_index=True, width="stretch", placeholder="—", column_config={
+        XC["source"]: st.column_config.TextColumn(XC["source"], required=True),
+        XC["actual_leads"]: st.column_config.NumberColumn(XC["actual_leads"], disabled=True, format="localized"),
+        XC["actual_share"]: st.column_config.NumberColumn(XC["actual_share"], disabled=True, format="%.2f"),
+        XC["actual_rate"]: st.column_config.NumberColumn(XC["actual_rate"], disabled=True, format="%.2f"),
+        # No step: a step cuts the shown value down to its precision (9.489 would show as 9.48).
+        XC["share"]: st.column_config.NumberColumn(XC["share"], min_value=0.0, format="%.2f"),
+        XC["rate"]: st.column_config.NumberColumn(XC["rate"], min_value=0.0, max_value=100.0, format="%.2f"),
+        XC["cpa"]: st.column_config.NumberColumn(XC["cpa"], min_value=0.0, format="yen")})
+ss["plan_mix_rows"] = mix_in.astype(object).where(mix_in.notna(), None).to_dict("records")
+st.button(t("plan.mix.reset"), key="plan_mix_reset", on_click=reset_mix, icon="↩️")
+inputs = [pl.MixInput(str(r[XC["source"]] or "—"), pl.exact(r[XC["share"]] or 0), pl.from_percent(r[XC["rate"]] or 0),
+                      pl.exact(r[XC["cpa"]]) if r[XC["cpa"]] else None)
+          for r in ss["plan_mix_rows"] if r[XC["source"]] is not None or r[XC["share"]]]
+try:
+    mix = pl.plan_mix(plan.opportunities, inputs)
+except FunnelError as exc:
+    st.error(exc.render(lang()), icon="⛔")
+    mix = None
+if mix is not None:
+    m1, m2, m3 = st.columns(3)
+    m1.metric(t("plan.mix.blended"), pct(float(mix.blended_rate), 2), border=True)
+    m2.metric(t("plan.mix.leads"), t("plan.count", n=num(mix.leads)), border=True)
+    m3.metric(t("plan.mix.budget"), yen(float(mix.budget)), border=True)
+    definition("plan.def.mix", opps=num(plan.opportunities), blended=pct(float(mix.blended_rate), 2),
+               leads=num(mix.leads), overall=pct(float(rate), 2), overall_leads=num(plan.leads))
+    if mix.unpriced:
+        st.info(t("plan.mix.unpriced", sources=("、" if lang() == "ja" else ", ").join(str(s) for s in mix.unpriced)),
+                icon="ℹ️")
+    show_chart(build_mix_chart(mix, lang()))
+    YC = {c: t(f"plan.col.{c}") for c in ("source", "share", "rate", "leads", "expected_opps", "cpa", "budget")}
+    mix_table = pd.DataFrame([{YC["source"]: r.source, YC["share"]: float(r.share), YC["rate"]: float(r.rate),
+                               YC["leads"]: r.leads, YC["expected_opps"]: round(float(r.opportunities), 1),
+                               YC["cpa"]: None if r.cpa is None else float(r.cpa),
+                               YC["budget"]: None if r.budget is None else float(r.budget)} for r in mix.rows],
+                             columns=list(YC.values()))
+    table(mix_table, "plan_mix_table", percent=(YC["share"], YC["rate"]), integer=(YC["leads"], YC["expected_opps"]),
+          money=(YC["cpa"], YC["budget"]))
+    download_frame(mix_table, "kpi_plan_by_source.csv", "dl_plan_mix")
+
+# -- the forward view ----------------------------------------------------------------------------
+st.header(t("plan.forward.title"))
+st.caption(t("plan.forward.caption"))
+cost_months = len({m for m, _ in cost.amounts}) if cost is not None and cost.amounts else 0
+if cost_months:
+    spend_default, spend_text = round(cost.total / cost_months), t("plan.forward.spend_actual", months=cost_months)
+else:
+    spend_default = round(float(plan.budget) / n_months) if plan.budget else 1_000_000
+    spend_text = t("plan.forward.spend_plan")
+f1, _ = st.columns([1, 2])
+spend = f1.number_input(t("plan.forward.spend"), min_value=0.0, step=100_000.0, format="%.0f", key="plan_spend",
+                        value=float(keep("plan_spend", spend_default)))
+f1.caption(f"{yen(spend)} — {spend_text}")
+if cpa is None:
+    st.info(t("plan.forward.need_cpa"), icon="ℹ️")
+else:
+    one = pl.plan_forward(pl.exact(spend), cpa, rate, win, deal)
+    period = one.times(n_months)
+    need_monthly = Fraction(plan.budget or 0) / n_months
+    w1, w2, w3 = st.columns(3)
+    w1.metric(t("plan.forward.revenue", n=n_months), yen(float(period.revenue)), border=True)
+    w2.metric(t("plan.forward.vs_target"), pct(float(period.revenue / revenue)), border=True)
+    w3.metric(t("plan.forward.needed_spend"), yen(float(need_monthly)), border=True)
+    definition("plan.def.forward", spend=yen(spend), cpa=yen(raw["cpa"]), rate=pct(float(rate), 2),
+               win=pct(float(win), 2), deal=yen(raw["deal_size"]), n=n_months)
+    FC = {c: t(f"plan.forward.item.{c}") for c in ("spend", "leads", "opportunities", "deals", "revenue")}
+    RC = {"row": t("plan.col.basis")}
+
+    def forward_row(label: str, values: tuple[Any, ...]) -> dict[str, Any]:
+        out: dict[str, Any] = {RC["row"]: label}
+        for (name, col), v in zip(FC.items(), values, strict=True):
+            out[col] = None if v is None else round(float(v), 0 if name in ("spend", "revenue") else 1)
+        return out
+
+    forward_table = pd.DataFrame([
+        forward_row(t("plan.forward.row.month"), (one.spend, one.leads, one.opportunities, one.deals, one.revenue)),
+        forward_row(t("plan.forward.row.period", n=n_months),
+                    (period.spend, period.leads, period.opportunities, period.deals, period.revenue)),
+        forward_row(t("plan.forward.row.needed", n=n_months),
+                    (plan.budget, plan.leads, plan.opportunities, plan.deals, revenue))],
+        columns=[RC["row"], *FC.values()])
+    table(forward_table, "plan_forward_table", integer=(FC["leads"], FC["opportunities"], FC["deals"]),
+          money=(FC["spend"], FC["revenue"]))
+    download_frame(forward_table, "kpi_forward.csv", "dl_plan_forward")

@@ -1,0 +1,232 @@
+"""データ取込: upload both exports, see how each was read, fix the mapping and the link."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from funnel.measures.metrics import match
+from funnel.model.accounting import account, preview, rows_without_key, set_aside_rows
+from funnel.model.link import LinkSpec, suggest_links
+from funnel.present.format import drop_label, field_label, num, pct
+from funnel.present.privacy import field_role, role_of
+from funnel.vocabulary import SIDES
+from ui import state
+from ui.privacy import masked_values
+from ui.state import Current, FileEntry, current, restate, t
+from ui.widgets import download_frame, notices, show_table
+
+TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "htm", "html", "xml"]
+
+st.title(t("upload.title"))
+data = state.ensure_loaded()
+
+if data.mode == "sample":
+    st.info(t("upload.sample_banner"), icon="📌")
+else:
+    left, right = st.columns([4, 1])
+    left.success(t("upload.user_banner"), icon="✅")
+    if right.button(t("upload.back_to_sample"), key="back_to_sample", width="stretch"):
+        state.use_sample()
+        # New uploader keys empty the uploaders; otherwise their files would load again.
+        st.session_state["upload_gen"] = st.session_state.get("upload_gen", 0) + 1
+        st.rerun()
+
+st.caption(t("upload.privacy"))
+
+
+def report_rows(entry: FileEntry) -> pd.DataFrame:
+    r = entry.report
+    assert r is not None
+    items = [(t("upload.report.kind"), r.kind.upper()), (t("upload.report.encoding"), r.encoding or "—"),
+             (t("upload.report.delimiter"), {"\t": "TAB"}.get(r.delimiter or "", r.delimiter or "—")),
+             (t("upload.report.sheet"), r.sheet or "—"), (t("upload.report.header_row"), str(r.header_row)),
+             (t("upload.report.first_column"), str(r.first_column)), (t("upload.report.columns"), str(len(r.columns))),
+             (t("upload.report.rows_read"), num(r.rows_read))]
+    items += [(t("upload.report.dropped", reason=drop_label(k, state.lang())), num(v)) for k, v in r.dropped.items()]
+    return pd.DataFrame(items, columns=[t("upload.report.item"), t("upload.report.value")])
+
+
+def file_list(side: str) -> None:
+    for entry in data.files[side]:
+        if entry.error:
+            st.error(entry.error_text(), icon="⛔")
+            continue
+        r = entry.report
+        assert r is not None
+        label = t("upload.file_ok", file=entry.name, rows=num(r.rows_read), dropped=num(r.rows_dropped))
+        with st.expander(label, icon="📄"):
+            show_table(report_rows(entry))
+            for key, params in r.notices:
+                st.caption("ℹ️ " + t(key, **params))
+            for old, new in r.renamed:
+                st.caption("ℹ️ " + t("upload.renamed", old=old or "（空）", new=new))
+            if data.mode == "user" and st.button(t("upload.remove"), key=f"rm_{side}_{entry.digest[:12]}"):
+                state.remove_file(side, entry.digest)
+                st.rerun()
+
+
+cols = st.columns(2)
+for side, col in zip(SIDES, cols, strict=True):
+    with col:
+        st.subheader(t(f"side.{side}"))
+        gen = st.session_state.get("upload_gen", 0)
+        uploads = st.file_uploader(t(f"upload.uploader.{side}"), type=TYPES, accept_multiple_files=True,
+                                   key=f"up_{side}" + (f"_{gen}" if gen else ""), help=t("upload.uploader_help"))
+        if uploads and state.use_uploads(side, [(f.name, f.getvalue()) for f in uploads]):
+            st.rerun()
+        file_list(side)
+
+cur = current()
+if cur is None:
+    st.warning(t("app.need_both_sides"))
+    st.stop()
+if not isinstance(cur, Current):
+    st.error(cur.render(state.lang()))
+    st.info(t("upload.fix_hint"))
+
+ws = state.session_workspace()
+
+
+def mapping_editor(side: str) -> None:
+    """The detected mapping of ``side`` in an editable table: pick any column for any field."""
+    if not ws.files[side]:
+        return
+    first = ws.files[side][0]
+    profiles = ws.profiles(first)
+    try:
+        detected = ws.detect(side, state.overrides()[side])[0]
+    except Exception:  # an override no longer valid after new files: start from automatic
+        state.overrides()[side] = {}
+        detected = ws.detect(side)[0]
+    none = t("upload.map.none")
+    rows = []
+    for choice in detected.choices:
+        sample = profiles[choice.column].sample[:3] if choice.column else ()
+        sample = masked_values(sample, role_of(choice.column) or field_role(side, choice.field))
+        rows.append({"field": field_label(choice.field, state.lang()), "column": choice.column or none,
+                     "how": t(f"upload.map.how.{choice.how}"), "sample": " / ".join(str(s)[:30] for s in sample)})
+    frame = pd.DataFrame(rows)
+    edited = st.data_editor(
+        frame, key=f"map_{side}", hide_index=True, width="stretch", num_rows="fixed",
+        disabled=["field", "how", "sample"],
+        column_config={
+            "field": st.column_config.TextColumn(t("upload.map.field")),
+            "column": st.column_config.SelectboxColumn(t("upload.map.column"), options=[none, *first.columns],
+                                                       required=True),
+            "how": st.column_config.TextColumn(t("upload.map.how")),
+            "sample": st.column_config.TextColumn(t("upload.map.sample")),
+        })
+    new = dict(state.overrides()[side])
+    for choice, (_, row) in zip(detected.choices, edited.iterrows(), strict=True):
+        picked = None if row["column"] == none else row["column"]
+        if picked != choice.column:
+            new[choice.field] = picked
+    if new != state.overrides()[side]:
+        state.overrides()[side] = new
+        st.rerun()
+    for choice in detected.choices:
+        if choice.passed_over:
+            st.caption("ℹ️ " + t("upload.map.passed_over", field=field_label(choice.field, state.lang()),
+                                columns=", ".join(choice.passed_over)))
+    if state.overrides()[side] and st.button(t("upload.map.reset"), key=f"reset_map_{side}"):
+        state.overrides()[side] = {}
+        st.rerun()
+
+
+st.header(t("upload.map.title"))
+st.caption(t("upload.map.caption"))
+tabs = st.tabs([t(f"side.{s}") for s in SIDES])
+for side, tab in zip(SIDES, tabs, strict=True):
+    with tab:
+        mapping_editor(side)
+
+st.header(t("upload.link.title"))
+link_now = state.link_spec()
+restate("link_kind", "id" if (link_now and link_now.kind == "id") or (isinstance(cur, Current) and cur.build.link.auto)
+        else "email", ("email", "id"), kept=False)
+kind = st.radio(t("upload.link.kind"), ["email", "id"], horizontal=True, key="link_kind",
+                format_func=lambda k: t(f"upload.link.{k}"))
+if kind == "email":
+    if link_now is not None:
+        state.set_link(None)
+        st.rerun()
+    st.caption(t("upload.link.email_help"))
+else:
+    ma_cols = [c for lt in ws.files["ma"] for c in lt.columns]
+    sfa_cols = [c for lt in ws.files["sfa"] for c in lt.columns]
+    shown = link_now or (cur.build.link if isinstance(cur, Current) else None)
+    ma_default = shown.ma_column if shown and shown.kind == "id" else None
+    sfa_default = shown.sfa_column if shown and shown.kind == "id" else None
+    c1, c2 = st.columns(2)
+    ma_col = c1.selectbox(t("upload.link.ma_column"), ma_cols, key="link_ma",
+                          index=ma_cols.index(ma_default) if ma_default in ma_cols else 0)
+    sfa_col = c2.selectbox(t("upload.link.sfa_column"), sfa_cols, key="link_sfa",
+                           index=sfa_cols.index(sfa_default) if sfa_default in sfa_cols else 0)
+    wanted = LinkSpec("id", ma_col, sfa_col)
+    if link_now is None or (link_now.ma_column, link_now.sfa_column) != (ma_col, sfa_col):
+        state.set_link(wanted)
+        st.rerun()
+    suggestions = suggest_links(ws)
+    if suggestions:
+        st.caption(t("upload.link.suggestions"))
+        show_table(pd.DataFrame([{t("upload.link.ma_column"): s.ma_column, t("upload.link.sfa_column"): s.sfa_column,
+                                  t("upload.link.shared"): s.shared, t("upload.link.share"): s.best_share}
+                                 for s in suggestions]), percent=[t("upload.link.share")])
+
+if not isinstance(cur, Current):
+    st.stop()
+b = cur.build
+notices(b.notices)
+matched = match(ws.con)
+st.success(t("upload.link.summary", kind=t(f"link.{b.link.kind}"), ma=b.link.ma_column, sfa=b.link.sfa_column,
+             leads=num(b.counts["ma"].keys), opps=num(b.counts["sfa"].keys), linked=num(matched.linked),
+             rate=pct(matched.rate)), icon="🔗")
+ambiguous = [d for d in b.date_orders if d["ambiguous"]]
+for d in ambiguous:
+    st.warning(t("upload.date_ambiguous", file=d["file"], column=d["column"], order=d["order"].upper()))
+
+st.header(t("upload.preview.title"))
+ptabs = st.tabs([f"{t(f'side.{s}')}: {lt.report.file}" for s in SIDES for lt in ws.files[s]])
+i = 0
+for side in SIDES:
+    for idx in range(len(ws.files[side])):
+        with ptabs[i]:
+            names, rows = preview(ws, side, idx, 20)
+            show_table(pd.DataFrame(rows, columns=pd.Index(names)))
+        i += 1
+
+st.header(t("upload.accounting.title"))
+st.caption(t("upload.accounting.caption"))
+acc_rows = []
+for side in SIDES:
+    a = account(ws, side)
+    acc_rows.append({t("upload.accounting.side"): t(f"side.{side}"), t("upload.accounting.file_rows"): a.file_rows,
+                     t("upload.accounting.set_aside"): a.set_aside, t("upload.accounting.data_rows"): a.data_rows,
+                     t("upload.accounting.keyed"): a.keyed_rows, t("upload.accounting.without_key"): a.without_key,
+                     t(f"upload.accounting.keys_{side}"): a.keys,
+                     t("upload.accounting.balanced"): "✅" if a.balanced else "⚠️"})
+acc = pd.DataFrame(acc_rows)
+show_table(acc)
+download_frame(acc, "row_accounting.csv", "dl_accounting")
+
+for side in SIDES:
+    dropped = set_aside_rows(ws, side)
+    nokey = rows_without_key(ws, side)
+    if not dropped and not nokey:
+        continue
+    with st.expander(t("upload.accounting.details", side=t(f"side.{side}"), dropped=num(len(dropped)),
+                       nokey=num(len(nokey)))):
+        if dropped:
+            df = pd.DataFrame([{t("upload.col.file"): d["file"], t("upload.col.where"): f"{t('upload.where.' + d['where'])} {d['position']}",
+                                t("upload.col.reason"): drop_label(d["reason"], state.lang()),
+                                t("upload.col.text"): d["text"][:300]} for d in dropped])
+            show_table(df, height=min(400, 40 + 35 * len(df)))
+            download_frame(df, f"set_aside_{side}.csv", f"dl_drop_{side}")
+        if nokey:
+            df = pd.DataFrame([{t("upload.col.file"): d["file"], t("upload.col.row"): d["row"],
+                                t("upload.col.value"): d["value"], t("upload.col.reason"): t(f"upload.nokey.{d['reason']}")}
+                               for d in nokey])
+            show_table(df, height=min(400, 40 + 35 * len(df)))
+            download_frame(df, f"rows_without_key_{side}.csv", f"dl_nokey_{side}")
+
