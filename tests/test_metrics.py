@@ -276,3 +276,53 @@ def test_a_workspace_builds_again_with_either_link():
             assert m.match(ws.con).linked == 1
     finally:
         ws.close()
+
+
+# -- a deal without an ID is still a deal (contracts/cli.md, issue 16) ------------------------------
+BLANK_ID_MA = """メールアドレス,流入元
+a@x.jp,展示会
+b@x.jp,展示会
+c@x.jp,Web広告
+d@x.jp,Web広告
+"""
+BLANK_ID_SFA = """商談 ID,フェーズ,取引先責任者メールアドレス,失注理由
+O1,受注,a@x.jp,
+O1,受注,a@x.jp,
+,失注,b@x.jp,予算が合わない
+,受注,c@x.jp,
+ ,失注,z@x.jp,他社に決定
+O2,商談中,,
+"""
+
+
+def _expected_from_rows(ma: str, sfa: str) -> dict[str, int]:
+    """The contract's counts worked out in plain Python: an ID keys a deal, a blank ID keys its row."""
+    import csv
+    import io
+
+    leads = {r["メールアドレス"].strip().lower() for r in csv.DictReader(io.StringIO(ma))}
+    deals: dict[str, dict[str, str]] = {}
+    for i, r in enumerate(csv.DictReader(io.StringIO(sfa))):
+        deals.setdefault(r["商談 ID"].strip() or f"row {i}", r)
+    outcome = {"受注": "won", "失注": "lost"}
+    emails = {d["取引先責任者メールアドレス"].strip().lower() for d in deals.values()}
+    return {"opportunities": len(deals),
+            "won": sum(outcome.get(d["フェーズ"]) == "won" for d in deals.values()),
+            "lost": sum(outcome.get(d["フェーズ"]) == "lost" for d in deals.values()),
+            "converted": len(leads & emails),
+            "linked": sum(d["取引先責任者メールアドレス"].strip().lower() in leads for d in deals.values())}
+
+
+def test_deals_with_a_blank_id_are_keyed_by_their_row():
+    expected = _expected_from_rows(BLANK_ID_MA, BLANK_ID_SFA)
+    assert expected == {"opportunities": 5, "won": 2, "lost": 2, "converted": 3, "linked": 3}
+    with Workspace() as ws:
+        ws.load("ma", Source.from_bytes("leads.csv", BLANK_ID_MA.encode()))
+        ws.load("sfa", Source.from_bytes("deals.csv", BLANK_ID_SFA.encode()))
+        b = ws.build()
+        o, match = m.outcomes(ws.con), m.match(ws.con)
+        assert (b.counts["sfa"].rows, b.counts["sfa"].keys, b.counts["sfa"].rows_without_key) == (6, 5, 0)
+        assert (o.won, o.lost) == (expected["won"], expected["lost"])
+        assert m.overall(ws.con).converted == expected["converted"]
+        assert match.linked == expected["linked"]
+        assert match.linked + match.unlinked == expected["opportunities"]

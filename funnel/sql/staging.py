@@ -142,8 +142,13 @@ def ma_key_expr(identity: str, email_link: bool) -> str:
 
 
 def sfa_key_expr() -> str:
-    """The opportunity key: its deal ID where the file has one (blank: no key), else the row."""
-    return "CASE WHEN _idcol THEN deal_id ELSE 'r:' || _file || ':' || _row END"
+    """The opportunity key: its deal ID where the row has one, else the row itself.
+
+    A deal without an ID is still a deal (contracts/cli.md): a blank ID on an export whose
+    other rows carry IDs keys that row on its own, so it counts in the deals, the win rate and
+    the converted leads rather than only in ``rows_without_key``. Row keys carry a prefix that
+    no deal ID is given by the tools (``r:file:row``)."""
+    return "CASE WHEN _idcol AND deal_id IS NOT NULL THEN deal_id ELSE 'r:' || _file || ':' || _row END"
 
 
 def distinct_values(con: duckdb.DuckDBPyConnection, table: str, column: str) -> list[Any]:
