@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test venv lint sample bench clean
+.PHONY: run test test-fast venv lint sample bench clean
 
 # The venv also gets a .pth naming this folder, so `python -m funnel` works from any directory.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -21,8 +21,14 @@ run: venv  ## open the app on the bundled sample data
 test: venv  ## the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
-lint: venv
+# The developer loop: unit and engine tests only; AppTests, the browser, the real exports and
+# the slow tests (markers given in tests/conftest.py) are left to `make test`.
+test-fast: venv  ## unit + engine tests, under two minutes
+	$(BIN)/python -m pytest -q -m "not app and not browser and not real and not slow"
+
+lint: venv  ## ruff on everything, mypy on the engine (config in pyproject.toml)
 	$(BIN)/ruff check funnel ui views tests app.py scripts bench
+	$(BIN)/mypy
 
 sample: venv  ## regenerate sample_data/ (fixed seed: the files do not change)
 	$(BIN)/python scripts/make_sample_data.py

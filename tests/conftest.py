@@ -3,6 +3,8 @@ tests that need them skip, with the reason, where that folder is absent (a user'
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +17,31 @@ from funnel.sql import connect
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "real_exports"
 SAMPLE = ROOT / "sample_data"
+
+
+# `make test-fast` leaves out what these markers name (see pyproject.toml's marker list). A
+# marker is given by file name, so a new test in a page's file is counted as an app test
+# without anyone remembering to mark it; in mixed files, by what the test itself uses.
+_APP_FILES = re.compile(r"test_page_\w+|test_isolation|test_language_switch")
+_USES_APP = re.compile(r"\bAppTest\b|\bopen_page\(|\brun_page\(")
+_USES_REAL = re.compile(r"\breal\(|\bREAL\b")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        stem = item.path.stem
+        function = getattr(item, "function", None)
+        try:
+            source = inspect.getsource(function) if function is not None else ""
+        except (OSError, TypeError):
+            source = ""
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if _APP_FILES.fullmatch(stem) or "app" in fixtures or _USES_APP.search(source):
+            item.add_marker(pytest.mark.app)
+        if stem == "test_browser":
+            item.add_marker(pytest.mark.browser)
+        if stem == "test_real_exports" or _USES_REAL.search(source):
+            item.add_marker(pytest.mark.real)
 
 
 def real(*parts: str) -> Path:

@@ -12,11 +12,10 @@ is never below calamine's grid; it may be above (an ``r`` in text, an empty cell
 
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 # The XML is read in blocks cut before a tag, and every r="…" is found with NumPy (a regex or
 # Python step per reference cost 0.1-0.2 s per 100k rows). Every spelling calamine reads is
@@ -35,7 +34,7 @@ def _column_number(letters: bytes) -> int:
     return n
 
 
-def _blocks(fh: io.BufferedIOBase) -> Iterator[tuple[bytes, int]]:
+def _blocks(fh: IO[bytes]) -> Iterator[tuple[bytes, int]]:
     """The XML in blocks of about 1 MB, each with where the scan stops: at a tag that starts
     32 bytes or more before the end (those bytes are the look-ahead of the scan), where the
     next block starts. A block without one (no real sheet has 8 MB of text in a cell) is
@@ -191,7 +190,7 @@ _TAG = re.compile(rb'<(?:(/)(?:[^\s<>/:]+:)?(row)|(?:[^\s<>/:]+:)?(row|c))(?=[\s
 _R_ATTR = re.compile(rb'(?:^|[ \t\r\n])r[ \t\r\n]*=[ \t\r\n]*["\']([A-Za-z]*)([0-9]+)["\']')
 
 
-def _placed(fh: io.BufferedIOBase) -> tuple[int, int]:
+def _placed(fh: IO[bytes]) -> tuple[int, int]:
     """Rows and columns of the grid as calamine places cells: a cell without ``r`` goes right
     of the previous cell, in the row after the previous row (calamine's ``next_cell``; an
     empty element ``<c/>`` counts as a start and an end)."""

@@ -44,7 +44,7 @@ MAX_CELLS = 2**25
 @dataclass
 class Sheet:
     name: str
-    rows: list[list[object]]
+    rows: list[list[Any]]
 
 
 def cell_text(v: object) -> str | None:
@@ -317,7 +317,7 @@ def read_spreadsheetml(data: bytes, file: str) -> list[Sheet]:
         root = ElementTree.fromstring(data)
     except ElementTree.ParseError as exc:
         raise UnreadableFileError(file, key="error.corrupt_workbook") from exc
-    out = []
+    out: list[Sheet] = []
     for ws in root.iter(f"{_SS}Worksheet"):
         rows: list[list[object]] = []
         for row in ws.iter(f"{_SS}Row"):

@@ -165,15 +165,17 @@ def _measure(con: Con, build: Build, rule: Rule) -> Measured:
         ma_keyed = 0 if build.identity == "row" else ma.rows - ma.rows_without_key
         reasons = quality.unlinked_reasons(con, build)
         sfa_keyed = opps - reasons["no_value"] - reasons["invalid"]
+        ma_share, sfa_share = metrics.ratio(ma_keyed, ma.rows), metrics.ratio(sfa_keyed, opps)
         p = {"key_kind": build.link.kind, "ma_keyed": ma_keyed, "ma_rows": ma.rows, "sfa_keyed": sfa_keyed, "opps": opps,
-             "ma_share": metrics.ratio(ma_keyed, ma.rows), "sfa_share": metrics.ratio(sfa_keyed, opps)}
-        shares = [v for v in (p["ma_share"], p["sfa_share"]) if v is not None]
+             "ma_share": ma_share, "sfa_share": sfa_share}
+        shares = [v for v in (ma_share, sfa_share) if v is not None]
         return (min(shares) if shares else None), p, ()
     if rule.id in ("loss_recorded", "loss_classified"):
         lq = losses.quality(con)
-        p = {"recorded": lq.lost - lq.blank, "classified": lq.classified, "lost": lq.lost, "other": lq.other,
+        recorded = lq.lost - lq.blank
+        p = {"recorded": recorded, "classified": lq.classified, "lost": lq.lost, "other": lq.other,
              "blank": lq.blank}
-        k = p["recorded"] if rule.id == "loss_recorded" else lq.classified
+        k = recorded if rule.id == "loss_recorded" else lq.classified
         return metrics.ratio(k, lq.lost), p, _unmapped(build, "sfa", ("loss_reason",))
     if rule.id == "required_fields":
         total, filled, missing = q.required_fields(con, rule.fields)

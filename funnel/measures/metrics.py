@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import duckdb
@@ -248,12 +247,3 @@ def funnel(con: duckdb.DuckDBPyConnection, f: Filters = Filters(), mode: str = "
         notes.append(("funnel.note.unlinked", {"count": unlinked}))
     return Funnel(steps, mode, unlinked, notes)
 
-
-def rates_table(items: Sequence[Rate]) -> list[dict[str, object]]:
-    """Rates as plain records (for JSON, tables and downloads)."""
-    out = []
-    for r in items:
-        lo, hi = r.ci
-        out.append({"group": r.group, "leads": r.leads, "converted": r.converted, "won": r.won,
-                    "opportunity_rate": r.rate, "ci_low": lo, "ci_high": hi})
-    return out

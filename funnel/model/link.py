@@ -27,7 +27,9 @@ class LinkInputs(Protocol):
     """What choosing a link reads of a workspace: its connection, files and column profiles."""
 
     con: duckdb.DuckDBPyConnection
-    files: MappingABC[str, list[LoadedTable]]
+
+    @property
+    def files(self) -> MappingABC[str, list[LoadedTable]]: ...
 
     def profiles(self, loaded: LoadedTable) -> dict[str, ColumnProfile]: ...
 

@@ -144,10 +144,14 @@ def save(ws: Workspace, target: Path, *, settings: Settings | None = None, sessi
                          "lines": table(f"tables/{side}_{i}_lines.parquet", lt.table + "_lines")
                          if table_exists(con, lt.table + "_lines") else None}
                         for i, lt in enumerate(ws.files[side], start=1)] for side in SIDES}
-        cost_parts = {name: part(f"costs/{name}.parquet", lambda p, d=data: q.costs_to_parquet(
-            con, p, [m for m, _ in d.amounts], [src for _, src in d.amounts], [float(v) for v in d.amounts.values()]),
-            file=data.file, skipped=data.skipped, rows=len(data.amounts))
-            for name, data in (costs or {}).items() if data is not None}
+        def cost_table(member: str, data: CostData) -> dict[str, Any]:
+            amounts = data.amounts
+            return part(member, lambda p: q.costs_to_parquet(
+                con, p, [m for m, _ in amounts], [src for _, src in amounts], [float(v) for v in amounts.values()]),
+                file=data.file, skipped=data.skipped, rows=len(amounts))
+
+        cost_parts = {name: cost_table(f"costs/{name}.parquet", data)
+                      for name, data in (costs or {}).items() if data is not None}
         link = None if s.link is None else {"kind": s.link.kind, "ma_column": s.link.ma_column,
                                             "sfa_column": s.link.sfa_column}
         manifest = {

@@ -205,9 +205,9 @@ def _role_of(text: str) -> str | None:
         top = found[0][0]
         if (side, top) in _not_personal():
             return None
-        role = field_role(side, top)
-        if role is not None:
-            return role
+        named = field_role(side, top)
+        if named is not None:
+            return named
     return None
 
 

@@ -78,7 +78,7 @@ def _plan_months(ctx: Context, sheet: Sheet, p: PlanInputs, plan: pl.Plan) -> No
     if p.lead_time == 0:
         names.remove("lead_month")
     fmts = {"share": PERCENT, "revenue": YEN, "deals": COUNT, "opportunities": COUNT, "leads": COUNT, "budget": YEN}
-    cells = [{"month": f"{m.month:%Y-%m}", "share": m.share, "revenue": m.revenue, "deals": m.deals,
+    cells: list[dict[str, Any]] = [{"month": f"{m.month:%Y-%m}", "share": m.share, "revenue": m.revenue, "deals": m.deals,
               "opportunities": m.opportunities, "leads": m.leads, "lead_month": f"{m.lead_month:%Y-%m}",
               "budget": m.budget} for m in rows]
     total = {"month": ctx.t("plan.total"), "share": 1, "revenue": p.revenue, "deals": plan.deals,

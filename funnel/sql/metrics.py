@@ -26,7 +26,8 @@ def source_column(touch: str) -> str:
 def lead_where(date_from: dt.date | None, date_to: dt.date | None,
                sources: Sequence[str | None] | None, touch: str) -> SqlParams:
     """WHERE clause over ``leads`` for a lead-creation date range and a set of sources."""
-    conds, params = ["TRUE"], {}
+    conds: list[str] = ["TRUE"]
+    params: dict[str, Any] = {}
     if date_from is not None:
         conds.append("created_at >= $date_from")
         params["date_from"] = dt.datetime.combine(date_from, dt.time())

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import duckdb
@@ -231,7 +231,7 @@ def _general_date(expr: str, order: str) -> str:
     return let(value, "d", "CASE WHEN d >= TIMESTAMP '1900-01-01' AND d < TIMESTAMP '2200-01-01' THEN d END")
 
 
-def date_params(orders: Sequence[str] = DATE_ORDERS) -> dict[str, Any]:
+def date_params(orders: Iterable[str] = DATE_ORDERS) -> dict[str, Any]:
     """Bound format lists for the ``orders`` a query uses (DuckDB refuses unused parameters)."""
     return {f"fmt_{o}": date_formats(o) for o in sorted(set(orders))}
 

@@ -45,5 +45,14 @@ def height_for(n_rows: int, per_row: int = 34, minimum: int = 160) -> int:
     return max(minimum, n_rows * per_row)
 
 
-def as_dict(chart: alt.TopLevelMixin) -> dict[str, Any]:
-    return chart.to_dict()
+def layer(*charts: Any, **kwargs: Any) -> alt.LayerChart:
+    """``alt.layer`` for charts that never facet: always a ``LayerChart`` (``alt.layer`` may
+    hoist shared facet encodings into a ``FacetChart``, which no chart here has)."""
+    return alt.LayerChart(layer=list(charts), **kwargs)
+
+
+def haloed(base: alt.Chart, encoding: dict[str, Any], **mark: Any) -> list[alt.Chart]:
+    """A text layer with a white halo layer beneath it, so a label stays legible where it
+    crosses a reference line, a band or a whisker."""
+    halo = base.mark_text(**{**mark, "stroke": "white", "strokeWidth": 5, "strokeJoin": "round"}).encode(**encoding)
+    return [halo, base.mark_text(**mark).encode(**encoding)]

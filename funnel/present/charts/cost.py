@@ -14,7 +14,7 @@ import altair as alt
 
 from funnel.i18n import t
 from funnel.measures.cost import SourceCost
-from funnel.present.charts import COLORS, height_for
+from funnel.present.charts import COLORS, haloed, height_for, layer
 from funnel.present.format import yen
 
 _YEN_AXIS = "'¥' + format(datum.value, ',.0f')"
@@ -59,7 +59,7 @@ def build_cpa_chart(rows: Sequence[SourceCost], band: tuple[float, float] | None
                                    alt.Tooltip("registrations:Q", title=t("cost.col.registrations", lang), format=",")]))
     layers.append(base.mark_text(align="left", dx=8, fontSize=15, color=COLORS["text"]).encode(
         x=alt.X("cpa:Q", scale=scale), text=alt.Text("text:N")))
-    return alt.layer(*layers, height=height_for(len(values), per_row=44, minimum=180))
+    return layer(*layers, height=height_for(len(values), per_row=44, minimum=180))
 
 
 def return_values(rows: Sequence[SourceCost], lang: str) -> list[dict[str, Any]]:
@@ -87,14 +87,12 @@ def build_return_chart(rows: Sequence[SourceCost], lang: str) -> alt.LayerChart:
                                                                range=[COLORS["good"], COLORS["warn"]])),
         tooltip=[alt.Tooltip("source:N", title=" "), alt.Tooltip("text:N", title=t("cost.chart.return_axis", lang))])
     # A white halo under the label keeps it legible where it crosses the 1.0 line.
-    label = {"align": "left", "dx": 8, "fontSize": 14}
-    enc = {"x": alt.X("ratio:Q", scale=scale), "text": alt.Text("text:N")}
-    halo = base.mark_text(**label, stroke="white", strokeWidth=5, strokeJoin="round").encode(**enc)
-    text = base.mark_text(**label, color=COLORS["text"]).encode(**enc)
+    labels = haloed(base, {"x": alt.X("ratio:Q", scale=scale), "text": alt.Text("text:N")},
+                    align="left", dx=8, fontSize=14, color=COLORS["text"])
     one = [{"x": 1.0, "text": t("cost.chart.break_even", lang)}]
     rule = alt.Chart(alt.Data(values=one), description="break-even").mark_rule(
         color=COLORS["text"], strokeDash=[6, 4], strokeWidth=2).encode(x=alt.X("x:Q", scale=scale))
     rule_text = alt.Chart(alt.Data(values=one)).mark_text(
         color=COLORS["text"], fontSize=13, baseline="bottom", align="left", dx=4, dy=-2).encode(
         x=alt.X("x:Q", scale=scale), y=alt.YValue(-4), text=alt.Text("text:N"))
-    return alt.layer(bars, rule, halo, text, rule_text, height=height_for(len(values), per_row=44, minimum=180))
+    return layer(bars, rule, *labels, rule_text, height=height_for(len(values), per_row=44, minimum=180))

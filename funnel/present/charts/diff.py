@@ -17,7 +17,7 @@ import altair as alt
 from funnel.i18n import t
 from funnel.measures.diff import RateMove
 from funnel.measures.metrics import Rate
-from funnel.present.charts import COLORS, height_for
+from funnel.present.charts import COLORS, height_for, layer
 from funnel.present.format import num, pct, source_label
 
 
@@ -72,7 +72,7 @@ def build_new_leads(rows: Sequence[Rate], lang: str) -> alt.LayerChart:
     text = base.transform_filter("datum.order == 1").mark_text(
         align="left", dx=8, fontSize=15, color=COLORS["text"]).encode(
         x=alt.X("end:Q", scale=scale), text=alt.Text("text:N"))
-    return alt.layer(bars, text, height=height_for(len(rows), per_row=46, minimum=160))
+    return layer(bars, text, height=height_for(len(rows), per_row=46, minimum=160))
 
 
 _TREND = {"up": COLORS["good"], "down": COLORS["warn"], "flat": COLORS["muted"]}
@@ -128,4 +128,4 @@ def build_rate_moves(moves: Sequence[RateMove], lang: str) -> alt.LayerChart:
     hover = base.mark_point(opacity=0, size=400).encode(x=alt.X("after:Q", scale=scale), tooltip=tooltip)
     text = base.mark_text(align="left", dx=12, fontSize=15, color=COLORS["text"]).encode(
         x=alt.X("hi:Q", scale=scale), text=alt.Text("text:N"))
-    return alt.layer(line, *dots, hover, text, height=height_for(len(values), per_row=44, minimum=160))
+    return layer(line, *dots, hover, text, height=height_for(len(values), per_row=44, minimum=160))

@@ -15,7 +15,7 @@ import altair as alt
 
 from funnel.measures.loss import BreakdownRow, ParetoRow
 from funnel.model.rules import LOSS_CATEGORIES
-from funnel.present.charts import COLORS, LOSS_COLORS, height_for
+from funnel.present.charts import COLORS, LOSS_COLORS, height_for, layer
 
 # Dark text on the light category colours, white on the others (contrast on a projector).
 _LIGHT = frozenset({"timing", "blank"})
@@ -53,7 +53,7 @@ def build_loss_pareto(rows: Sequence[ParetoRow], labels: Mapping[str, str], *, c
         count_title, share_title, cumulative_title: tooltip titles; axis_title: the y axis.
         unit: suffix of a count label ("件" in Japanese).
     """
-    values = [{"category": r.category, "label": labels[r.category], "order": i, "count": r.count,
+    values: list[dict[str, Any]] = [{"category": r.category, "label": labels[r.category], "order": i, "count": r.count,
                "share": r.share, "cumulative": r.cumulative,
                "bar_text": f"{r.count:,}{unit}\n{_pct(r.share)}",
                # Two lines of text fit inside a bar taller than ~44 px; else they go on top.
@@ -91,7 +91,7 @@ def build_loss_pareto(rows: Sequence[ParetoRow], labels: Mapping[str, str], *, c
     rule = alt.Chart(alt.Data(values=[{"cumulative": REFERENCE}])).mark_rule(
         color=COLORS["muted"], strokeDash=[6, 4], strokeWidth=1.5).encode(y=cum_y)
     # One y scale for all layers (same domain): bar heights and the line read on one axis.
-    return alt.layer(bars, inside, above, rule, line, points, cum_text, height=height)
+    return layer(bars, inside, above, rule, line, points, cum_text, height=height)
 
 
 def breakdown_values(rows: Sequence[BreakdownRow], group_labels: Sequence[str], labels: Mapping[str, str], *,
@@ -139,4 +139,4 @@ def build_loss_breakdown(rows: Sequence[BreakdownRow], group_labels: Sequence[st
                  alt.Tooltip("share:Q", title=share_title, format=".1%")])
     text = base.mark_text(fontSize=13, fontWeight="bold").encode(
         x=alt.X("mid:Q", scale=scale), text=alt.Text("text:N"), color=alt.Color("text_color:N", scale=None))
-    return alt.layer(bars, text, height=height_for(len(rows), per_row=40))
+    return layer(bars, text, height=height_for(len(rows), per_row=40))

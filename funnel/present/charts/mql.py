@@ -18,7 +18,7 @@ import altair as alt
 from funnel.config import setting
 from funnel.i18n import t
 from funnel.measures.mql import Band, Cut
-from funnel.present.charts import COLORS
+from funnel.present.charts import COLORS, haloed, layer
 from funnel.present.format import num, pct
 
 #: Band colours: wholly at or above the threshold (handed to sales), straddling it, below it.
@@ -103,13 +103,11 @@ def build_band_rates(bands: Sequence[Band], *, integral: bool, overall_rate: flo
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
         y=alt.Y("ci_low:Q", scale=y_scale, title=t("term.opportunity_rate", lang)), y2=alt.Y2("ci_high:Q"))
     at_top = alt.Y("ci_high:Q", scale=y_scale)
-    halo = {"stroke": "white", "strokeWidth": 5, "strokeJoin": "round"}
     layers: list[alt.Chart] = []
     for field, dy, size, weight, colour in (("n_text", -5, 12, "normal", COLORS["muted"]),
                                             ("rate_text", -19, 14, "bold", COLORS["text"])):
-        enc = {"y": at_top, "text": alt.Text(f"{field}:N")}
-        mark = {"baseline": "bottom", "dy": dy, "fontSize": size, "fontWeight": weight}
-        layers += [base.mark_text(**mark, **halo).encode(**enc), base.mark_text(**mark, color=colour).encode(**enc)]
+        layers += haloed(base, {"y": at_top, "text": alt.Text(f"{field}:N")},
+                         baseline="bottom", dy=dy, fontSize=size, fontWeight=weight, color=colour)
     ref = [{"rate": overall_rate, "text": t("mql.chart.overall", lang, rate=pct(overall_rate))}]
     rule = alt.Chart(alt.Data(values=ref), description="overall").mark_rule(
         color=COLORS["muted"], strokeWidth=2, strokeDash=[6, 4]).encode(y=alt.Y("rate:Q", scale=y_scale))
@@ -117,7 +115,7 @@ def build_band_rates(bands: Sequence[Band], *, integral: bool, overall_rate: flo
     ref_text = alt.Chart(alt.Data(values=ref)).mark_text(
         align="left", baseline="middle", dx=8, fontSize=14, fontWeight="bold", color=COLORS["muted"]).encode(
         y=alt.Y("rate:Q", scale=y_scale), x=alt.XValue("width"), text=alt.Text("text:N"))
-    return alt.layer(bars, whiskers, rule, *layers, ref_text, height=420)
+    return layer(bars, whiskers, rule, *layers, ref_text, height=420)
 
 
 def curve_values(cuts: Sequence[Cut], criterion: str, lang: str) -> list[dict[str, Any]]:
@@ -192,10 +190,8 @@ def build_threshold_curve(cuts: Sequence[Cut], *, criterion: str, chosen: Cut | 
             x=alt.X("threshold:Q", scale=x_scale), y=alt.Y("value:Q", scale=y_scale))
         # Right of the rule by default; left when the rule is in the right third.
         right = chosen.threshold <= lo + (hi - lo) * 0.66
-        mark = {"align": "left" if right else "right", "dx": 9 if right else -9, "fontSize": 14,
-                "fontWeight": "bold", "baseline": "middle"}
         enc = {"x": alt.X("threshold:Q", scale=x_scale), "y": alt.Y("value:Q", scale=y_scale),
                "text": alt.Text("text:N")}
-        layers += [dots, base.mark_text(**mark, stroke="white", strokeWidth=5, strokeJoin="round").encode(**enc),
-                   base.mark_text(**mark, color=COLORS["text"]).encode(**enc)]
-    return alt.layer(*layers, height=420)
+        layers += [dots, *haloed(base, enc, align="left" if right else "right", dx=9 if right else -9,
+                                 fontSize=14, fontWeight="bold", baseline="middle", color=COLORS["text"])]
+    return layer(*layers, height=420)

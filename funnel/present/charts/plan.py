@@ -15,7 +15,7 @@ import altair as alt
 
 from funnel.i18n import t
 from funnel.planning.plan import MixPlan, MonthPlan, Plan
-from funnel.present.charts import COLORS, height_for
+from funnel.present.charts import COLORS, height_for, layer
 from funnel.present.format import num, pct, source_label, yen
 
 
@@ -45,7 +45,7 @@ def build_plan_steps(plan: Plan, opp_rate: Fraction, win_rate: Fraction, lang: s
                                                                 format=",")])
     text = base.mark_text(align="left", dx=8, fontSize=16, fontWeight="bold", color=COLORS["text"]).encode(
         text=alt.Text("text:N"))
-    return alt.layer(bars, text, height=height_for(3, per_row=64))
+    return layer(bars, text, height=height_for(3, per_row=64))
 
 
 def compact_yen(value: float, lang: str) -> str:
@@ -78,7 +78,7 @@ def build_monthly_plan(months: Sequence[MonthPlan], what: str, lang: str) -> alt
     values = month_values(months, what, lang)
     top = max([v["value"] for v in values] + [1])
     title = t(f"plan.chart.month.{what}", lang)
-    fmt = {"labelExpr": "'¥' + format(datum.value, ',.0f')"} if what == "revenue" else {"format": ",d"}
+    fmt: dict[str, Any] = {"labelExpr": "'¥' + format(datum.value, ',.0f')"} if what == "revenue" else {"format": ",d"}
     y = alt.Y("value:Q", title=title, scale=alt.Scale(domain=[0, top * 1.2], nice=False),
               axis=alt.Axis(tickCount=5, **fmt))
     x = alt.X("month:O", sort=[v["month"] for v in values], title=t(f"plan.chart.month_axis.{what}", lang),
@@ -91,7 +91,7 @@ def build_monthly_plan(months: Sequence[MonthPlan], what: str, lang: str) -> alt
     text = base.mark_text(baseline="bottom", dy=-4, fontSize=11 if small else 13, color=COLORS["text"],
                           angle=270 if small else 0, align="left" if small else "center").encode(
         text=alt.Text("text:N"))
-    return alt.layer(bars, text, height=260)
+    return layer(bars, text, height=260)
 
 
 def mix_values(mix: MixPlan, lang: str) -> list[dict[str, Any]]:
@@ -112,4 +112,4 @@ def build_mix_chart(mix: MixPlan, lang: str) -> alt.LayerChart:
     bars = base.mark_bar(height={"band": 0.62}, color=COLORS["data"]).encode(
         tooltip=[alt.Tooltip("source:N", title=" "), alt.Tooltip("text:N", title=t("plan.chart.mix_axis", lang))])
     text = base.mark_text(align="left", dx=8, fontSize=14, color=COLORS["text"]).encode(text=alt.Text("text:N"))
-    return alt.layer(bars, text, height=height_for(len(values), per_row=40))
+    return layer(bars, text, height=height_for(len(values), per_row=40))

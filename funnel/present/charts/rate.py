@@ -20,7 +20,7 @@ from funnel.i18n import t
 from funnel.measures.cohorts import Cohort
 from funnel.measures.metrics import Rate
 from funnel.planning.targets import BENCHMARK_BAND
-from funnel.present.charts import COLORS, height_for
+from funnel.present.charts import COLORS, haloed, height_for, layer
 from funnel.present.format import num, pct, source_label
 
 KINDS = ("normal", "small", "maturing")
@@ -63,13 +63,6 @@ def _reference_values(band: tuple[float, float], target: float, lang: str) -> tu
                "text": t("rate.chart.band", lang, lo=pct(band[0], 0), hi=pct(band[1], 0))}]
     target_v = [{"target": target, "text": t("rate.chart.target", lang, target=pct(target, 1))}]
     return band_v, target_v
-
-
-def _haloed(base: alt.Chart, encoding: dict[str, Any], **mark: Any) -> list[alt.Chart]:
-    """A text layer with a white halo layer beneath it, so a label stays legible where it
-    crosses the target line, the band or a whisker."""
-    halo = base.mark_text(**{**mark, "stroke": "white", "strokeWidth": 5, "strokeJoin": "round"}).encode(**encoding)
-    return [halo, base.mark_text(**mark).encode(**encoding)]
 
 
 def source_values(rates: Sequence[Rate], lang: str, small_n: int | None = None) -> list[dict[str, Any]]:
@@ -129,14 +122,14 @@ def build_rate_by_source(rates: Sequence[Rate], *, target: float, lang: str, sor
         tooltip=_rate_tooltips(alt.Tooltip("label:N", title=t("term.source", lang)), lang))
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
         x=alt.X("ci_low:Q", scale=x_scale, title=t("term.opportunity_rate", lang)), x2=alt.X2("ci_high:Q"))
-    labels = _haloed(base, {"x": alt.X("ci_high:Q", scale=x_scale), "text": alt.Text("text:N")},
+    labels = haloed(base, {"x": alt.X("ci_high:Q", scale=x_scale), "text": alt.Text("text:N")},
                      align="left", dx=8, fontSize=15, color=COLORS["text"])
     target_rule = alt.Chart(alt.Data(values=target_v), description="target").mark_rule(
         color=COLORS["target"], strokeWidth=3, strokeDash=[8, 4]).encode(x=alt.X("target:Q", scale=x_scale))
     target_text = alt.Chart(alt.Data(values=target_v)).mark_text(
         color=COLORS["target"], fontSize=14, fontWeight="bold", baseline="bottom", dy=-2).encode(
         x=alt.X("target:Q", scale=x_scale), y=alt.YValue(-4), text=alt.Text("text:N"))
-    return alt.layer(band_rect, bars, whiskers, target_rule, *labels, band_text, target_text,
+    return layer(band_rect, bars, whiskers, target_rule, *labels, band_text, target_text,
                      height=height_for(len(values), per_row=46, minimum=200))
 
 
@@ -198,11 +191,11 @@ def build_rate_by_month(cohorts: Sequence[Cohort], *, target: float, lang: str,
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
         y=alt.Y("ci_low:Q", scale=y_scale, title=t("term.opportunity_rate", lang)), y2=alt.Y2("ci_high:Q"))
     at_top = alt.Y("ci_high:Q", scale=y_scale)
-    n_text = _haloed(base, {"y": at_top, "text": alt.Text("n_text:N")}, baseline="bottom", dy=-5, fontSize=12,
+    n_text = haloed(base, {"y": at_top, "text": alt.Text("n_text:N")}, baseline="bottom", dy=-5, fontSize=12,
                      color=COLORS["muted"])
-    rate_text = _haloed(base, {"y": at_top, "text": alt.Text("rate_text:N")}, baseline="bottom", dy=-19, fontSize=14,
+    rate_text = haloed(base, {"y": at_top, "text": alt.Text("rate_text:N")}, baseline="bottom", dy=-19, fontSize=14,
                         fontWeight="bold", color=COLORS["text"])
-    flag_text = _haloed(base, {"y": at_top, "text": alt.Text("flag_text:N")}, baseline="bottom", dy=-36, fontSize=12,
+    flag_text = haloed(base, {"y": at_top, "text": alt.Text("flag_text:N")}, baseline="bottom", dy=-36, fontSize=12,
                         fontWeight="bold", color=COLORS["warn"])
     target_rule = alt.Chart(alt.Data(values=target_v), description="target").mark_rule(
         color=COLORS["target"], strokeWidth=3, strokeDash=[8, 4]).encode(y=alt.Y("target:Q", scale=y_scale))
@@ -210,4 +203,4 @@ def build_rate_by_month(cohorts: Sequence[Cohort], *, target: float, lang: str,
         align="left", baseline="middle", dx=8, fontSize=14, fontWeight="bold").encode(
         y=alt.Y("y:Q", scale=y_scale), x=alt.XValue("width"), text=alt.Text("text:N"),
         color=alt.ColorValue(COLORS["muted"], condition={"test": "datum.what == 'target'", "value": COLORS["target"]}))
-    return alt.layer(band_rect, bars, whiskers, target_rule, *n_text, *rate_text, *flag_text, side, height=440)
+    return layer(band_rect, bars, whiskers, target_rule, *n_text, *rate_text, *flag_text, side, height=440)

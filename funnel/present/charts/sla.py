@@ -17,7 +17,7 @@ import altair as alt
 from funnel.config import setting
 from funnel.i18n import t
 from funnel.measures.sla import Spread
-from funnel.present.charts import COLORS, height_for
+from funnel.present.charts import COLORS, haloed, height_for, layer
 from funnel.present.format import num, owner_label, pct, source_label
 
 GROUPS = ("source", "owner", "outcome")
@@ -71,11 +71,9 @@ def build_spread(spreads: Sequence[Spread], *, by: str, lang: str, sla_days: int
                         strokeWidth=1.5).encode(x=alt.X("p25:Q", scale=x_scale), x2=alt.X2("p75:Q"), tooltip=tooltip)
     median = base.mark_tick(thickness=4, size=30, color=COLORS["data"]).encode(
         x=alt.X("p50:Q", scale=x_scale), tooltip=tooltip)
-    halo = {"stroke": "white", "strokeWidth": 5, "strokeJoin": "round"}
-    mark = {"align": "left", "dx": 8, "fontSize": 14, "baseline": "middle"}
-    enc = {"x": alt.X("p90:Q", scale=x_scale), "text": alt.Text("text:N")}
-    layers: list[Any] = [whisker, box, median, base.mark_text(**mark, **halo).encode(**enc),
-                         base.mark_text(**mark, color=COLORS["text"]).encode(**enc)]
+    layers: list[Any] = [whisker, box, median,
+                         *haloed(base, {"x": alt.X("p90:Q", scale=x_scale), "text": alt.Text("text:N")},
+                                 align="left", dx=8, fontSize=14, baseline="middle", color=COLORS["text"])]
     if sla_days is not None:
         ref = [{"days": sla_days, "text": t("sla.chart.sla", lang, days=num(sla_days))}]
         layers.append(alt.Chart(alt.Data(values=ref), description="sla").mark_rule(
@@ -83,7 +81,7 @@ def build_spread(spreads: Sequence[Spread], *, by: str, lang: str, sla_days: int
         layers.append(alt.Chart(alt.Data(values=ref)).mark_text(
             color=COLORS["target"], fontSize=14, fontWeight="bold", baseline="bottom", dy=-2).encode(
             x=alt.X("days:Q", scale=x_scale), y=alt.YValue(-4), text=alt.Text("text:N")))
-    return alt.layer(*layers, height=height_for(len(values), per_row=46, minimum=160))
+    return layer(*layers, height=height_for(len(values), per_row=46, minimum=160))
 
 
 def within_values(spreads: Sequence[Spread], by: str, lang: str, small_n: int | None = None) -> list[dict[str, Any]]:
@@ -122,9 +120,7 @@ def build_within(spreads: Sequence[Spread], *, by: str, sla_days: int, lang: str
                  alt.Tooltip("share:Q", title=t("sla.col.within_share", lang), format=".1%")])
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
         x=alt.X("ci_low:Q", scale=x_scale, title=title), x2=alt.X2("ci_high:Q"))
-    halo = {"stroke": "white", "strokeWidth": 5, "strokeJoin": "round"}
-    mark = {"align": "left", "dx": 8, "fontSize": 15, "baseline": "middle"}
-    enc = {"x": alt.X("ci_high:Q", scale=x_scale), "text": alt.Text("text:N")}
-    return alt.layer(bars, whiskers, base.mark_text(**mark, **halo).encode(**enc),
-                     base.mark_text(**mark, color=COLORS["text"]).encode(**enc),
+    labels = haloed(base, {"x": alt.X("ci_high:Q", scale=x_scale), "text": alt.Text("text:N")},
+                    align="left", dx=8, fontSize=15, baseline="middle", color=COLORS["text"])
+    return layer(bars, whiskers, *labels,
                      height=height_for(len(values), per_row=46, minimum=160))

@@ -18,7 +18,7 @@ from funnel.config import setting
 from funnel.i18n import t
 from funnel.measures.metrics import FunnelStep
 from funnel.measures.stages import GroupFunnel
-from funnel.present.charts import COLORS
+from funnel.present.charts import COLORS, layer
 from funnel.present.format import num, pct, source_label, stage_label
 
 _INFERRED = "#93c5fd"
@@ -84,7 +84,7 @@ def build_funnel_chart(steps: Sequence[FunnelStep], *, lang: str) -> alt.LayerCh
     labels = alt.Chart(alt.Data(values=labels_data)).mark_text(align="left", dx=10, fontSize=16).encode(
         y=y, x=alt.X("text_at:Q", scale=x_scale), text=alt.Text("text:N"),
         color=alt.ColorValue(COLORS["muted"], condition={"test": "datum.available", "value": COLORS["text"]}))
-    return alt.layer(bars, labels, height=max(260, 70 * len(steps)))
+    return layer(bars, labels, height=max(260, 70 * len(steps)))
 
 
 def heat_values(funnels: Sequence[GroupFunnel], lang: str, value: str = "previous",
@@ -142,4 +142,4 @@ def build_stage_heat(funnels: Sequence[GroupFunnel], *, lang: str, value: str = 
     text = base.mark_text(fontSize=15).encode(
         text=alt.Text("text:N"),
         color=alt.ColorValue(COLORS["text"], condition={"test": "datum.dark", "value": "white"}))
-    return alt.layer(cells, text, height=max(200, 42 * len(rows)))
+    return layer(cells, text, height=max(200, 42 * len(rows)))
