@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from funnel.measures.metrics import FunnelStep
-from funnel.measures.stages import GroupFunnel, build_steps
+from funnel.measures.metrics import FunnelStep, build_steps
+from funnel.measures.stages import GroupFunnel
 from funnel.present.charts.stages import build_funnel_chart, build_stage_heat, heat_values
 from tests.test_charts_rate import layers, of
 

@@ -19,6 +19,7 @@ from funnel.config import setting
 from funnel.model.rules import LOSS_CATEGORIES
 from funnel.sql import metrics as q
 from funnel.sql import rows, run
+from funnel.sql import stages as stages_sql
 
 
 def wilson(k: int, n: int, z: float | None = None) -> tuple[float, float]:
@@ -207,6 +208,18 @@ class Funnel:
     notes: list[tuple[str, dict[str, object]]] = field(default_factory=list)
 
 
+def build_steps(counts: list[int], inferred: list[int], available: list[bool]) -> list[FunnelStep]:
+    """Funnel steps from per-stage counts; the previous step is the last measurable one."""
+    steps, prev = [], None
+    n = counts[0]
+    for stage, count, inf, ok in zip(FUNNEL_STAGES, counts, inferred, available, strict=True):
+        steps.append(FunnelStep(stage, count, ratio(count, n), ratio(count, prev) if prev is not None else None,
+                                ok, inf))
+        if ok:
+            prev = count
+    return steps
+
+
 def funnel(con: duckdb.DuckDBPyConnection, f: Filters = Filters(), mode: str = "reached") -> Funnel:
     """Lead → MQL → SQL → opportunity → won over one cohort of leads.
 
@@ -215,19 +228,14 @@ def funnel(con: duckdb.DuckDBPyConnection, f: Filters = Filters(), mode: str = "
     still an MQL (how many are inferred is reported). ``recorded`` counts only direct
     evidence; a later stage may then exceed an earlier one, and a note says why.
     """
-    sql, params = q.funnel_counts(f.where())
+    sql, params = stages_sql.funnel_counts(f.where())
     (n, rec_mql, rec_sql, rec_opp, rec_won, r1, r2, r3, r4, inf_mql, inf_sql) = (
         int(x) for x in rows(con, sql, params)[0])
     avail_mql, avail_sql = rec_mql > 0, rec_sql > 0
     counts = [n, r1, r2, r3, r4] if mode == "reached" else [n, rec_mql, rec_sql, rec_opp, rec_won]
     inferred = [0, inf_mql, inf_sql, 0, 0] if mode == "reached" else [0] * 5
     available = [True, avail_mql, avail_sql, True, True]
-    steps, prev = [], None
-    for stage, count, inf, ok in zip(FUNNEL_STAGES, counts, inferred, available, strict=True):
-        steps.append(FunnelStep(stage, count, ratio(count, n), ratio(count, prev) if prev is not None else None,
-                                ok, inf))
-        if ok:
-            prev = count
+    steps = build_steps(counts, inferred, available)
     notes: list[tuple[str, dict[str, object]]] = []
     for stage, ok in zip(FUNNEL_STAGES[1:3], available[1:3], strict=True):
         if not ok:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import duckdb
 
 from funnel.config import setting
-from funnel.measures.metrics import FUNNEL_STAGES, Filters, FunnelStep, ratio
+from funnel.measures.metrics import Filters, FunnelStep, build_steps
 from funnel.sql import rows
 from funnel.sql import stages as q
 from funnel.sql.metrics import source_column
@@ -38,24 +38,12 @@ class GroupFunnel:
         return self.leads < int(setting("small_sample_n"))
 
 
-def build_steps(counts: list[int], inferred: list[int], available: list[bool]) -> list[FunnelStep]:
-    """Funnel steps from per-stage counts; the previous step is the last measurable one."""
-    steps, prev = [], None
-    n = counts[0]
-    for stage, count, inf, ok in zip(FUNNEL_STAGES, counts, inferred, available, strict=True):
-        steps.append(FunnelStep(stage, count, ratio(count, n), ratio(count, prev) if prev is not None else None,
-                                ok, inf))
-        if ok:
-            prev = count
-    return steps
-
-
 def funnel_by_source(con: duckdb.DuckDBPyConnection, f: Filters = ALL_LEADS,
                      mode: str = "reached") -> list[GroupFunnel]:
     """One funnel per lead source (first or last touch as in ``f``), most leads first."""
     if mode not in ("reached", "recorded"):
         raise ValueError("mode must be 'reached' or 'recorded'")
-    found = rows(con, *q.funnel_counts_by(source_column(f.touch), f.where()))
+    found = rows(con, *q.funnel_counts(f.where(), source_column(f.touch)))
     # Measurable over the whole filtered cohort (see the module docstring).
     avail_mql = sum(int(r[2]) for r in found) > 0
     avail_sql = sum(int(r[3]) for r in found) > 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import duckdb
@@ -18,6 +18,8 @@ import duckdb
 from funnel.config import setting
 
 Params = Mapping[str, Any] | Sequence[Any] | None
+#: What a builder returns: the statement and the values it binds (``$name`` placeholders).
+SqlParams = tuple[str, dict[str, Any]]
 T = TypeVar("T")
 
 
@@ -28,9 +30,29 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def idents(names: Iterable[str]) -> str:
-    """Comma-separated quoted identifiers."""
-    return ", ".join(ident(n) for n in names)
+# -- rules that more than one statement states ----------------------------------------------
+# The evidence of each funnel stage on one row of ``leads`` (or of a table with its columns,
+# under ``alias``). The stage funnel, the funnel per source and the comparison of two loads all
+# count with these, so "reached" means the same everywhere.
+
+def recorded_mql(alias: str = "") -> str:
+    """The lead has a recorded MQL: an MQL date, or a status at MQL level or beyond."""
+    a = f"{alias}." if alias else ""
+    return f"({a}mql_at IS NOT NULL OR {a}status_level >= 1)"
+
+
+def recorded_sql(alias: str = "") -> str:
+    """The lead has a recorded SQL: an SQL date, or a status at SQL level or beyond."""
+    a = f"{alias}." if alias else ""
+    return f"({a}sql_at IS NOT NULL OR {a}status_level >= 2)"
+
+
+def reached_stage(alias: str = "") -> str:
+    """The furthest funnel stage a lead reached: 0 lead, 1 MQL, 2 SQL, 3 商談 (an opportunity),
+    4 受注 (a won one). A later stage implies the earlier ones, recorded or not."""
+    a = f"{alias}." if alias else ""
+    return (f"greatest(CASE WHEN {a}n_won > 0 THEN 4 WHEN {a}n_opps > 0 THEN 3 ELSE 0 END, "
+            f"CASE WHEN {recorded_sql(alias)} THEN 2 WHEN {recorded_mql(alias)} THEN 1 ELSE 0 END)")
 
 
 def _nfkc(text: str) -> str:
@@ -189,7 +211,3 @@ def drop_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
     for (kind,) in kinds:
         run(con, f"DROP {kind} IF EXISTS {ident(name)}")
 
-
-def columns_of(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
-    return [r[0] for r in rows(con, "SELECT column_name FROM duckdb_columns() WHERE table_name = $n "
-                                    "ORDER BY column_index", {"n": name})]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SqlParams = tuple[str, dict[str, Any]]
+from funnel.sql import SqlParams
 
 # Days from a lead's creation to its first opportunity. The opportunity's own creation date
 # is the best evidence; when the SFA export has none, the lead's 商談化日 from the MA export

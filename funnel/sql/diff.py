@@ -16,20 +16,8 @@ from __future__ import annotations
 
 import duckdb
 
-from funnel.sql import drop_table, ident, lock_for, rows, run
-from funnel.sql.metrics import OPP_SOURCES, SqlParams, opp_sources, source_column
-
-
-def reached(alias: str) -> str:
-    """The furthest funnel stage a lead of ``alias`` reached (0 lead, 1 MQL, 2 SQL, 3 商談,
-    4 受注): the per-lead expression of :func:`funnel.sql.metrics.funnel_counts` ("reached"
-    mode). A test checks that counting it on ``diff_leads`` gives the steps of
-    ``metrics.funnel`` on each workspace, so the two cannot drift apart unnoticed."""
-    a = alias + "."
-    return (f"greatest(CASE WHEN {a}n_won > 0 THEN 4 WHEN {a}n_opps > 0 THEN 3 ELSE 0 END, "
-            f"CASE WHEN {a}sql_at IS NOT NULL OR {a}status_level >= 2 THEN 2 "
-            f"WHEN {a}mql_at IS NOT NULL OR {a}status_level >= 1 THEN 1 ELSE 0 END)")
-
+from funnel.sql import SqlParams, drop_table, ident, lock_for, reached_stage, rows, run
+from funnel.sql.metrics import OPP_SOURCES, opp_sources, source_column
 
 _LEAD_COLS = ("lead_key, source_first, source_last, created_at, mql_at, sql_at, status_level, "
               "n_opps, n_won, email_raw, name, company, owner")
@@ -96,8 +84,8 @@ def prepare(con: duckdb.DuckDBPyConnection, method: str) -> dict[str, int]:
                    coalesce(p.n_opps, 0) > 0 AS conv_before, coalesce(c.n_opps, 0) > 0 AS conv_after,
                    coalesce(p.n_won, 0) > 0 AS won_before, coalesce(c.n_won, 0) > 0 AS won_after,
                    coalesce(p.n_opps, 0) AS opps_before, coalesce(c.n_opps, 0) AS opps_after,
-                   CASE WHEN p.lead_key IS NOT NULL THEN {reached('p')} END AS reached_before,
-                   CASE WHEN c.lead_key IS NOT NULL THEN {reached('c')} END AS reached_after,
+                   CASE WHEN p.lead_key IS NOT NULL THEN {reached_stage('p')} END AS reached_before,
+                   CASE WHEN c.lead_key IS NOT NULL THEN {reached_stage('c')} END AS reached_after,
                    CASE WHEN c.lead_key IS NOT NULL THEN c.source_first ELSE p.source_first END AS source_first,
                    CASE WHEN c.lead_key IS NOT NULL THEN c.source_last ELSE p.source_last END AS source_last,
                    coalesce(c.created_at, p.created_at) AS created_at,

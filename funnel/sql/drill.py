@@ -7,8 +7,8 @@ The full list is built only when the user asks for the CSV of all leads.
 
 from __future__ import annotations
 
-from funnel.sql import ident
-from funnel.sql.metrics import SqlParams, source_column
+from funnel.sql import SqlParams, ident
+from funnel.sql.metrics import source_column
 
 STATUSES: tuple[str, ...] = ("all", "converted", "not_converted")
 

@@ -5,11 +5,8 @@ opportunities, and hands back aggregates or one page of rows.
 
 from __future__ import annotations
 
-from typing import Any
-
+from funnel.sql import SqlParams
 from funnel.sql.metrics import OPP_SOURCES, source_column
-
-SqlParams = tuple[str, dict[str, Any]]
 
 _LOST = "outcome = 'lost'"
 

@@ -9,9 +9,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from funnel.sql import ident
+from funnel.sql import SqlParams, ident
 
-SqlParams = tuple[str, dict[str, Any]]
 #: Group of opportunities linked to no lead (distinct from a lead with no source, NULL).
 NO_LEAD = "\x00no lead"
 
@@ -64,27 +63,6 @@ def overall(where: SqlParams) -> SqlParams:
     return (f"SELECT count(*), count(*) FILTER (WHERE n_opps > 0), count(*) FILTER (WHERE n_won > 0) "
             f"FROM leads WHERE {cond}", params)
 
-
-def funnel_counts(where: SqlParams) -> SqlParams:
-    """Per lead: recorded evidence of each stage, and the furthest stage reached."""
-    cond, params = where
-    return (f"""
-        WITH s AS (
-            SELECT (mql_at IS NOT NULL OR status_level >= 1) AS rec_mql,
-                   (sql_at IS NOT NULL OR status_level >= 2) AS rec_sql,
-                   n_opps > 0 AS rec_opp, n_won > 0 AS rec_won,
-                   greatest(CASE WHEN n_won > 0 THEN 4 WHEN n_opps > 0 THEN 3 ELSE 0 END,
-                            CASE WHEN sql_at IS NOT NULL OR status_level >= 2 THEN 2
-                                 WHEN mql_at IS NOT NULL OR status_level >= 1 THEN 1 ELSE 0 END) AS reached
-            FROM leads WHERE {cond})
-        SELECT count(*) AS leads,
-               count(*) FILTER (WHERE rec_mql), count(*) FILTER (WHERE rec_sql),
-               count(*) FILTER (WHERE rec_opp), count(*) FILTER (WHERE rec_won),
-               count(*) FILTER (WHERE reached >= 1), count(*) FILTER (WHERE reached >= 2),
-               count(*) FILTER (WHERE reached >= 3), count(*) FILTER (WHERE reached >= 4),
-               count(*) FILTER (WHERE reached >= 1 AND NOT rec_mql),
-               count(*) FILTER (WHERE reached >= 2 AND NOT rec_sql)
-        FROM s""", params)
 
 
 def outcomes() -> str:

@@ -10,9 +10,8 @@ score band or per candidate threshold), never a list of leads.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-SqlParams = tuple[str, dict[str, Any]]
+from funnel.sql import SqlParams
 
 
 def summary(where: SqlParams) -> SqlParams:

@@ -13,9 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from funnel.sql import SqlParams
 from funnel.sql.metrics import OPP_SOURCES, source_column
-
-SqlParams = tuple[str, dict[str, Any]]
 
 #: Percentiles of every spread, in this order.
 QUANTILES: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
