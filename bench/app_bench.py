@@ -51,13 +51,13 @@ def engine_clicks(ma: Path, sfa: Path) -> dict[str, float]:
         metrics.overall(con, f)
         metrics.by_source(con, f)
         cohorts.cohorts(con, f)
-        drill.lead_page(con, f, sources[0], page=1, page_size=drill.PAGE_SIZE)
+        drill.lead_page(con, f, sources[0], page=1)
 
     def loss_page(touch: str) -> None:
         # What a touch change queries: the open breakdown tab (only it is drawn) and the page of
         # lost deals. The page's other reads are kept per build (Workspace.remember).
         losses.breakdown(con, "source", touch)
-        losses.lost_opportunities(con, touch=touch, limit=50)
+        losses.lost_opportunities(con, touch=touch)
 
     out["rate_touch_last"] = _timed(lambda: rate_page(metrics.Filters(touch="last")))
     out["rate_date_range"] = _timed(lambda: rate_page(metrics.Filters(date_from=lo, date_to=mid)))

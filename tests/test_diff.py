@@ -116,8 +116,8 @@ def test_newly_won_and_lost_with_reasons(case):
     name, pair, _, cur, d = case
     e = pair.expected
     rules = LossRules.default()
-    won = D.changes(cur.con, "won", limit=None)
-    lost = D.changes(cur.con, "lost", limit=None)
+    won = D.changes(cur.con, "won", page_size=None)
+    lost = D.changes(cur.con, "lost", page_size=None)
     assert won.total == 3 and lost.total == 3
     if name in ("plain", "renamed_headers_and_odd_addresses"):
         assert sorted(r["deal_id"] for r in won.items) == sorted(e.won)
@@ -139,12 +139,12 @@ def test_drill_totals_match_the_summary_and_pages_do_not_overlap(case):
                 "unconverted": s.unconverted, "new_opps": s.new_opps, "removed_opps": s.removed_opps,
                 "moved": s.moved, "won": s.won, "lost": s.lost, "reopened": s.reopened}
     for kind, n in expected.items():
-        page = D.changes(cur.con, kind, limit=None)
+        page = D.changes(cur.con, kind, page_size=None)
         assert page.total == n == len(page.items), kind
-    first, second = (D.changes(cur.con, "moved", limit=6, offset=o).items for o in (0, 6))
+    first, second = (D.changes(cur.con, "moved", page=p, page_size=6).items for p in (1, 2))
     keys = [r["ident"] for r in first + second]
     assert len(keys) == len(set(keys)) == 11
-    new = D.changes(cur.con, "new_leads", limit=None).items
+    new = D.changes(cur.con, "new_leads", page_size=None).items
     assert {r["reached_after"] for r in new} == {"lead", "opportunity"} and {r["reached_before"] for r in new} == {None}
 
 

@@ -154,10 +154,10 @@ def test_reason_texts_with_keyword_and_flags(ws):
 
 
 def test_reason_texts_paginate(ws):
-    first = L.reason_texts(ws.con, DEFAULT, None, limit=3)
+    first = L.reason_texts(ws.con, DEFAULT, None, page_size=3)
     assert first.total == 8                                    # 7 texts + the empty reason
     assert [(r.text, r.count) for r in first.items][:2] == [("他社製品に決定（価格面）", 2), (None, 1)]
-    rest = L.reason_texts(ws.con, DEFAULT, None, limit=3, offset=3)
+    rest = L.reason_texts(ws.con, DEFAULT, None, page=2, page_size=3)
     every = L.all_reason_texts(ws.con, DEFAULT)
     assert first.items + rest.items == every[:6] and len(every) == 8
 
@@ -178,7 +178,7 @@ def test_lost_opportunities_filter_and_pages(ws):
     page = L.lost_opportunities(ws.con, category="timing")
     assert page.total == 2 and [d["deal_id"] for d in page.items] == ["O4", "O3"]     # latest close first
     assert page.items[0]["lead_source"] == "Web広告" and page.items[0]["loss_keyword"] == "見送り"
-    second = L.lost_opportunities(ws.con, category="timing", limit=1, offset=1)
+    second = L.lost_opportunities(ws.con, category="timing", page=2, page_size=1)
     assert second.total == 2 and [d["deal_id"] for d in second.items] == ["O3"]
     ringi = L.lost_opportunities(ws.con, contains="稟議").items
     assert [(d["deal_id"], d["n_leads"], d["lead_source"]) for d in ringi] == [("O5", 0, None)]

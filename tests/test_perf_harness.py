@@ -50,7 +50,7 @@ def test_workload_gives_the_same_numbers_in_utf8_cp932_and_xlsx(workload: dict[s
 
 @pytest.mark.slow
 def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "benchmarks", "--smoke", "--no-apptest", "--out", str(tmp_path)],
+    done = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--no-apptest", "--out", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((tmp_path / "report.json").read_text())

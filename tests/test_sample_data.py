@@ -298,6 +298,6 @@ def test_comparison_of_the_sample_months_finds_the_planned_changes(
     assert {r.group: (r.leads, r.converted) for r in d.new_leads_by_source} == want.new_by_source
     assert {r.group: (r.leads, r.converted) for r in d.newly_converted} == want.conv_by_source
     assert {(m.from_stage, m.to_stage): m.count for m in d.stage_moves} == want.stage_moves
-    lost = D.changes(cur.con, "lost", limit=None).items
+    lost = D.changes(cur.con, "lost", page_size=None).items
     assert {r["deal_id"]: r["loss_reason"] for r in lost} == want.lost_reasons
     assert d.opp_method == "deal_id" and not d.notices

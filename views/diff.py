@@ -21,7 +21,6 @@ from ui.state import remembered, t
 from ui.widgets import definition, download_frame, notices, require_current, show_chart, show_table
 
 TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "htm", "html", "xml"]
-PAGE_SIZE = 50
 lang = state.lang()
 ss = st.session_state
 # Long free texts get a bounded column, so the stage and amount columns stay on screen.
@@ -274,15 +273,15 @@ for kind, tab in (("won", won_tab), ("lost", lost_tab)):
             cats = pd.DataFrame([{t("diff.col.loss_category"): loss_label(c.category, lang), t("diff.col.count"): c.count,
                                   t("diff.col.share"): c.share} for c in d.lost_by_category])
             show_table(cats, integer=[t("diff.col.count")], percent=[t("diff.col.share")], key="diff_lost_cats")
-        page = D.changes(con, kind, touch, limit=PAGE_SIZE)
+        page = D.changes(con, kind, touch)
         if not page.total:
             st.info(t("diff.closed.none"), icon="ℹ️")
             continue
         show_table(deals_frame(page.items, kind == "lost"), yen=[t("diff.col.amount")], key=f"diff_{kind}_table",
                    placeholder="—", column_config=NARROW)
-        if page.total > PAGE_SIZE:
-            st.caption(t("diff.drill.shown", shown=num(PAGE_SIZE), total=num(page.total)))
-        download_frame(lambda kind=kind: deals_frame(D.changes(con, kind, touch, limit=None).items, kind == "lost"),
+        if page.pages > 1:
+            st.caption(t("diff.drill.shown", shown=num(page.last), total=num(page.total)))
+        download_frame(lambda kind=kind: deals_frame(D.changes(con, kind, touch, page_size=None).items, kind == "lost"),
                        f"newly_{kind}.csv", f"dl_diff_{kind}",
                        label=t("diff.download_all"))
 
@@ -294,14 +293,14 @@ totals = {"new_leads": s.new_leads, "removed_leads": s.removed_leads, "newly_con
 options = {k: t("diff.drill.option", label=t(f"diff.kind.{k}"), count=num(totals[k])) for k in D.KINDS}
 choice = remembered("diff_drill_kind", "new_leads", lambda v, k: st.selectbox(
     t("diff.drill.kind"), list(options), key=k, index=list(options).index(v), format_func=options.__getitem__))
-page = D.changes(con, choice, touch, limit=PAGE_SIZE)
+page = D.changes(con, choice, touch)
 make = leads_frame if choice in D.LEAD_KINDS else opp_rows_frame
 if page.total:
     show_table(make(page.items), yen=[] if choice in D.LEAD_KINDS else [t("diff.col.amount")], key="diff_drill_table",
                placeholder="—", column_config=NARROW)
-    if page.total > PAGE_SIZE:
-        st.caption(t("diff.drill.shown", shown=num(PAGE_SIZE), total=num(page.total)))
-    download_frame(lambda: make(D.changes(con, choice, touch, limit=None).items), f"changes_{choice}.csv", "dl_diff_drill",
+    if page.pages > 1:
+        st.caption(t("diff.drill.shown", shown=num(page.last), total=num(page.total)))
+    download_frame(lambda: make(D.changes(con, choice, touch, page_size=None).items), f"changes_{choice}.csv", "dl_diff_drill",
                    label=t("diff.download_all"))
 else:
     st.info(t("diff.closed.none"), icon="ℹ️")

@@ -14,11 +14,11 @@ from funnel.measures.metrics import outcomes
 from funnel.model.rules import LOSS_CATEGORIES, LossRules
 from funnel.present.charts.loss import build_loss_breakdown, build_loss_pareto
 from funnel.present.format import loss_label, num, owner_label, pct, source_label
+from funnel.present.paging import Page
 from ui import state
 from ui.state import query, remembered, t
 from ui.widgets import definition, download_frame, require_current, show_chart, show_table
 
-PAGE_SIZE = 50
 CHART_GROUPS = 20          # groups drawn in a breakdown chart (the table lists all)
 BY_TABS = ("source", "owner", "month")
 EDITOR = "loss_rules_editor"
@@ -94,23 +94,13 @@ def edit_rules() -> LossRules:
 
 
 
-def page_offset(key: str) -> int:
-    """Offset of the page last chosen in the pager ``key`` (drawn under the table it pages)."""
-    return (max(1, int(ss.get(key, 1))) - 1) * PAGE_SIZE
-
-
-def last_offset(total: int) -> int:
-    return (max(1, -(-total // PAGE_SIZE)) - 1) * PAGE_SIZE
-
-
-def pager(total: int, key: str) -> None:
-    """The page number under a table (only when there is more than one page)."""
-    pages = max(1, -(-total // PAGE_SIZE))
-    if int(ss.get(key, 1)) > pages:     # fewer pages than before (the rules changed): the last
-        ss[key] = pages
-    if pages > 1:
-        st.number_input(t("loss.page", pages=pages, total=num(total)), min_value=1, max_value=pages, step=1,
-                        key=key)
+def pager(page: Page[Any], key: str) -> None:
+    """The page number under a table (only when there is more than one page); the page shown
+    is the engine's, clamped, so a number kept from a longer list (the rules changed) moves."""
+    ss[key] = page.page
+    if page.pages > 1:
+        st.number_input(t("loss.page", pages=page.pages, total=num(page.total)), min_value=1, max_value=page.pages,
+                        step=1, key=key)
 
 
 def group_label(by: str, row: L.BreakdownRow) -> str:
@@ -266,14 +256,10 @@ with body:
         t("loss.texts.ambiguous_only"), key=k, value=v))
     category = None if choice == "all" else choice
     page_key = f"loss_text_page_{choice}_{amb_only}_{lang}"
-    texts = query(L.reason_texts, rules, category, limit=PAGE_SIZE, offset=page_offset(page_key),
-                  ambiguous_only=amb_only)
-    if not texts.items and texts.total:     # past the end (an edit shrank the list): the last page
-        texts = query(L.reason_texts, rules, category, limit=PAGE_SIZE, offset=last_offset(texts.total),
-                      ambiguous_only=amb_only)
+    texts = query(L.reason_texts, rules, category, page=int(ss.get(page_key, 1)), ambiguous_only=amb_only)
     if texts.total:
         show_table(texts_frame(texts.items), integer=[t("loss.col.count")], key="loss_texts_table")
-        pager(texts.total, page_key)
+        pager(texts, page_key)
         download_frame(lambda: texts_frame([r for r in L.all_reason_texts(con, rules, category)
                                             if r.ambiguities or not amb_only]),
                        f"loss_reason_texts_{choice}.csv", "dl_loss_texts", label=t("loss.download_all"))
@@ -284,17 +270,14 @@ with body:
     contains = remembered("loss_deals_contains", "", lambda v, k: st.text_input(
         t("loss.deals.contains"), key=k, placeholder=t("loss.deals.placeholder"), value=v)).strip() or None
     deals_key = f"loss_deals_page_{choice}_{contains}_{lang}"
-    deals = query(L.lost_opportunities, category=category, contains=contains, touch=touch, limit=PAGE_SIZE,
-                  offset=page_offset(deals_key))
-    if not deals.items and deals.total:
-        deals = query(L.lost_opportunities, category=category, contains=contains, touch=touch, limit=PAGE_SIZE,
-                      offset=last_offset(deals.total))
+    deals = query(L.lost_opportunities, category=category, contains=contains, touch=touch,
+                  page=int(ss.get(deals_key, 1)))
     st.caption(t("loss.deals.caption", count=num(deals.total)))
     if deals.total:
         show_table(deals_frame(deals.items), integer=[], yen=[t("loss.deals.col.amount")], key="loss_deals_table")
-        pager(deals.total, deals_key)
+        pager(deals, deals_key)
         download_frame(lambda: deals_frame(L.lost_opportunities(con, category=category, contains=contains, touch=touch,
-                                                                limit=deals.total).items),
+                                                                page_size=None).items),
                        f"lost_deals_{choice}.csv", "dl_loss_deals",
                        label=t("loss.download_all"))
 

@@ -4,7 +4,6 @@ normalisation did on each side."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,12 +16,11 @@ from funnel.measures.metrics import match
 from funnel.present.charts.quality import build_match_chart
 from funnel.present.export import frame_csv_bytes
 from funnel.present.format import num, pct, source_label
+from funnel.present.paging import PAGE_SIZE, fetch_page, page_count
 from funnel.present.privacy import mask_frame
 from ui.privacy import masking_on
 from ui.state import lang, t
 from ui.widgets import definition, download_frame, require_current, show_chart, show_table
-
-PAGE_SIZE = 50
 
 st.title(t("quality.title"))
 cur = require_current()
@@ -58,21 +56,21 @@ def wide_table(frame: pd.DataFrame, wide: Sequence[str], percent: Sequence[str] 
     show_table(frame, column_config=config)
 
 
-def paged(key: str, total: int, fetch: Callable[[int, int], pd.DataFrame], **fmt: Sequence[str]) -> None:
-    """One page of a long list, with a page number and what is shown."""
-    pages = max(1, math.ceil(total / PAGE_SIZE))
+def paged(key: str, total: int, fetch: Callable[[int, int], list[Any]],
+          frame: Callable[[list[Any]], pd.DataFrame], **fmt: Sequence[str]) -> None:
+    """One page of a long list (``fetch(limit, offset)`` reads its rows, ``frame`` shows them),
+    with a page number and what is shown."""
+    pages = page_count(total, PAGE_SIZE)
     if st.session_state.get(key, 1) > pages:
         st.session_state[key] = 1
     c1, c2 = st.columns([1, 4], vertical_alignment="bottom")
-    page = int(c1.number_input(t("quality.page", pages=num(pages)), min_value=1, max_value=pages, key=key))
-    start = (page - 1) * PAGE_SIZE
-    c2.caption(t("quality.showing", start=num(min(total, start + 1)), end=num(min(total, start + PAGE_SIZE)),
-                 total=num(total)))
-    frame = fetch(PAGE_SIZE, start)
+    chosen = int(c1.number_input(t("quality.page", pages=num(pages)), min_value=1, max_value=pages, key=key))
+    page = fetch_page(total, chosen, PAGE_SIZE, fetch)
+    c2.caption(t("quality.showing", start=num(page.first), end=num(page.last), total=num(total)))
     if "wide" in fmt:
-        wide_table(frame, fmt["wide"])
+        wide_table(frame(page.items), fmt["wide"])
     else:
-        show_table(frame, **fmt)
+        show_table(frame(page.items), **fmt)
 
 
 def tx(key: str, **params: Any) -> str:
@@ -186,7 +184,7 @@ reasons = q.unlinked_reasons(ws.con, build)
 st.caption(t("quality.unlinked_opps.caption", n=num(m.unlinked), **{k: num(v) for k, v in reasons.items()}))
 definition("quality.def.unlinked_reasons")
 if m.unlinked:
-    paged("q_page_opps", m.unlinked, lambda lim, off: opp_frame(q.unlinked_opportunities(ws.con, build, lim, off)),
+    paged("q_page_opps", m.unlinked, lambda lim, off: q.unlinked_opportunities(ws.con, build, lim, off), opp_frame,
           yen=[tx("quality.col.amount")])
     csv_download(t("app.download_csv"), "opportunities_without_lead.csv", "q_dl_opps",
                  lambda: opp_frame(q.unlinked_opportunities(ws.con.cursor(), build)))
@@ -196,7 +194,7 @@ st.header(t("quality.never_linked.title"))
 st.caption(t("quality.never_linked.caption", n=num(never), leads=num(dups.leads),
              share=pct(never / dups.leads if dups.leads else None)))
 if never:
-    paged("q_page_leads", never, lambda lim, off: lead_frame(q.unlinked_leads(ws.con, limit=lim, offset=off)))
+    paged("q_page_leads", never, lambda lim, off: q.unlinked_leads(ws.con, limit=lim, offset=off), lead_frame)
     csv_download(t("app.download_csv"), "leads_never_linked.csv", "q_dl_leads",
                  lambda: lead_frame(q.unlinked_leads(ws.con.cursor())))
 
@@ -205,7 +203,7 @@ st.header(t("quality.dups.title"))
 st.caption(t("quality.dups.caption", n=num(dups.duplicated), share=pct(dups.share), extra=num(dups.extra_rows),
              different=num(dups.written_differently)))
 if dups.duplicated:
-    paged("q_page_dups", dups.duplicated, lambda lim, off: dup_frame(q.duplicate_people(ws.con, limit=lim, offset=off)),
+    paged("q_page_dups", dups.duplicated, lambda lim, off: q.duplicate_people(ws.con, limit=lim, offset=off), dup_frame,
           wide=[tx("quality.col.variants")])
     csv_download(t("app.download_csv"), "duplicate_people.csv", "q_dl_dups",
                  lambda: dup_frame(q.duplicate_people(ws.con.cursor())))
@@ -234,6 +232,7 @@ for side, tab in zip(("ma", "sfa"), st.tabs([t("side.ma"), t("side.sfa")]), stri
             st.subheader(t("quality.invalid.title"))
             st.caption("、".join(f"{t(f'quality.invalid.{k}')}: {num(v)}" for k, v in r.invalid_by_reason.items() if v))
             paged(f"q_page_invalid_{side}", r.invalid,
-                  lambda lim, off, s=side: invalid_frame(s, q.invalid_emails(ws.con, s, lim, off)))
+                  lambda lim, off, s=side: q.invalid_emails(ws.con, s, lim, off),
+                  lambda found, s=side: invalid_frame(s, found))
             csv_download(t("app.download_csv"), f"invalid_emails_{side}.csv", f"q_dl_invalid_{side}",
                          lambda s=side: invalid_frame(s, q.invalid_emails(ws.con.cursor(), s)))

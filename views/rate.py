@@ -88,7 +88,7 @@ sig = (f, group, status, search)
 if st.session_state.get("drill_sig") != sig:
     st.session_state["drill_sig"], st.session_state["drill_page"] = sig, 1
 page = query(drill.lead_page, f, group, status=status, search=search or None,
-             page=st.session_state["drill_page"], page_size=drill.PAGE_SIZE)
+             page=st.session_state["drill_page"])
 st.session_state["drill_page"] = page.page
 
 
@@ -102,9 +102,8 @@ p1.button(t("rate.drill.prev"), key="drill_prev", disabled=page.page <= 1, width
           args=(-1,))
 p3.button(t("rate.drill.next"), key="drill_next", disabled=page.page >= page.pages, width="stretch",
           on_click=_turn, args=(1,))
-first_row = page.offset + 1 if page.total else 0
-p2.markdown(t("rate.drill.position", total=num(page.total), first=num(first_row),
-              last=num(page.offset + len(page.items)), page=page.page, pages=page.pages))
+p2.markdown(t("rate.drill.position", total=num(page.total), first=num(page.first), last=num(page.last),
+              page=page.page, pages=page.pages))
 headers = [t(f"rate.drill.col.{c}") for c in drill.COLUMNS]
 leads_frame = pd.DataFrame([[r[c] for c in drill.COLUMNS] for r in page.items], columns=headers)
 # Dates as dates and blanks as "—" (the shared table helper shows None for missing values).

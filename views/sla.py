@@ -175,8 +175,8 @@ if stuck.total:
               args=(-1,))
     p3.button(t("sla.stuck.next"), key="stuck_next", disabled=stuck.page >= stuck.pages, width="stretch",
               on_click=_turn, args=(1,))
-    p2.markdown(t("sla.stuck.position", total=num(stuck.total), first=num(stuck.offset + 1),
-                  last=num(stuck.offset + len(stuck.items)), page=stuck.page, pages=stuck.pages))
+    p2.markdown(t("sla.stuck.position", total=num(stuck.total), first=num(stuck.first),
+                  last=num(stuck.last), page=stuck.page, pages=stuck.pages))
     headers = [t(f"sla.stuck.col.{c}") for c in speed.STUCK_COLUMNS]
     frame = pd.DataFrame([[r[c] for c in speed.STUCK_COLUMNS] for r in stuck.items], columns=headers)
     H = dict(zip(speed.STUCK_COLUMNS, headers, strict=True))

@@ -40,6 +40,7 @@ from funnel.errors import FunnelError
 from funnel.measures.metrics import FUNNEL_STAGES, Filters, LossShare, Outcomes, Rate, by_source, outcomes, overall
 from funnel.model.rules import LOSS_CATEGORIES
 from funnel.model.workspace import Workspace
+from funnel.present.paging import PAGE_SIZE, Page, fetch_page
 from funnel.sql import diff as q
 from funnel.sql import records, rows, scalar
 
@@ -122,12 +123,6 @@ class StageMove:
     to_outcome: str
     count: int
     direction: str          # forward | backward | won | lost | reopened | changed
-
-
-@dataclass(frozen=True)
-class ChangePage:
-    total: int
-    items: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -261,9 +256,10 @@ def compare(previous: Workspace, current: Workspace, touch: str = "first") -> Di
         opp_method=method, touch=touch, notices=notices)
 
 
-def changes(con: duckdb.DuckDBPyConnection, kind: str, touch: str = "first", limit: int | None = 50,
-            offset: int = 0) -> ChangePage:
-    """The leads or deals of one kind of change (one page; all of them when ``limit`` is None).
+def changes(con: duckdb.DuckDBPyConnection, kind: str, touch: str = "first", page: int = 1,
+            page_size: int | None = PAGE_SIZE) -> Page[dict[str, Any]]:
+    """The leads or deals of one kind of change: one page (1-based, clamped); all of them when
+    ``page_size`` is None.
 
     Lead rows: lead_key, email_raw, name, company, source, created_at, owner, opps_before,
     opps_after, reached_before, reached_after (funnel stage names). Deal rows: ident, deal_id,
@@ -273,13 +269,17 @@ def changes(con: duckdb.DuckDBPyConnection, kind: str, touch: str = "first", lim
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
     total = int(scalar(con, q.kind_count(kind)) or 0)
-    sql, params = (q.lead_page if kind in LEAD_KINDS else q.opp_page)(kind, touch, limit, offset)
-    items = records(con, sql, params)
-    for r in items:
-        for col in ("reached_before", "reached_after"):
-            if col in r:
-                r[col] = None if r[col] is None else FUNNEL_STAGES[int(r[col])]
-    return ChangePage(total, items)
+    builder = q.lead_page if kind in LEAD_KINDS else q.opp_page
+
+    def fetch(limit: int, offset: int) -> list[dict[str, Any]]:
+        items = records(con, *builder(kind, touch, limit, offset))
+        for r in items:
+            for col in ("reached_before", "reached_after"):
+                if col in r:
+                    r[col] = None if r[col] is None else FUNNEL_STAGES[int(r[col])]
+        return items
+
+    return fetch_page(total, page, page_size, fetch)
 
 
 def reached_counts(con: duckdb.DuckDBPyConnection, side: str) -> list[int]:

@@ -8,33 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
 from funnel.measures.metrics import Filters
-from funnel.present.paging import Paged, clamp_page, query_csv
+from funnel.present.paging import PAGE_SIZE, Page, fetch_page, query_csv
 from funnel.sql import drill as q
 from funnel.sql import records, scalar
 
 STATUSES = q.STATUSES
-#: Leads per page of the drill-down (a screenful; the download gives the rest).
-PAGE_SIZE = 50
 #: Columns of a drill-down row, in the order they are shown and downloaded.
 COLUMNS: tuple[str, ...] = ("email_raw", "name", "company", "source", "created_at", "owner", "mql_at",
                             "sql_at", "converted", "n_opps", "n_won", "n_lost", "first_opp_at", "stages")
-
-
-@dataclass(frozen=True)
-class LeadPage(Paged):
-    """One page of leads: ``items`` are rows ``offset`` .. ``offset + len(items) - 1`` of
-    ``total``."""
-
-    items: list[dict[str, Any]]
-    total: int
-    page: int                   # 1-based, clamped into 1 .. pages
-    page_size: int
 
 
 def _of_source(f: Filters, source: str | None) -> Filters:
@@ -43,7 +29,7 @@ def _of_source(f: Filters, source: str | None) -> Filters:
 
 
 def lead_page(con: duckdb.DuckDBPyConnection, f: Filters, source: str | None, *, status: str = "all",
-              search: str | None = None, page: int = 1, page_size: int = PAGE_SIZE) -> LeadPage:
+              search: str | None = None, page: int = 1, page_size: int = PAGE_SIZE) -> Page[dict[str, Any]]:
     """Page ``page`` (1-based) of the leads of ``source`` under the filters ``f``.
 
     Args:
@@ -54,9 +40,8 @@ def lead_page(con: duckdb.DuckDBPyConnection, f: Filters, source: str | None, *,
     """
     where = _of_source(f, source).where()
     total = int(scalar(con, *q.count(where, status, search)) or 0)
-    page = clamp_page(page, total, page_size)
-    sql, params = q.leads(where, status, search, f.touch, page_size, (page - 1) * page_size)
-    return LeadPage([_row(r) for r in records(con, sql, params)], total, page, page_size)
+    return fetch_page(total, page, page_size, lambda limit, offset: [
+        _row(r) for r in records(con, *q.leads(where, status, search, f.touch, limit, offset))])
 
 
 def _row(r: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import duckdb
 
@@ -24,11 +24,10 @@ from funnel.config import DATA_DIR
 from funnel.errors import FunnelError
 from funnel.measures import metrics
 from funnel.model.rules import LOSS_CATEGORIES, LossRules
+from funnel.present.paging import PAGE_SIZE, Page, fetch_page
 from funnel.sql import loss as q
 from funnel.sql import records, rows, scalar
 from funnel.vocabulary import fold
-
-T = TypeVar("T")
 
 #: Categories a reason can be put in by a keyword (未入力 is decided by an empty text).
 RULE_CATEGORIES: tuple[str, ...] = tuple(c for c in LOSS_CATEGORIES if c != "blank")
@@ -45,16 +44,6 @@ class RulesError(FunnelError):
     """A rules table or rules file that cannot be used (the message names the problem)."""
 
     key = "error.rules.syntax"
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a longer list: ``items`` start at ``offset``; ``total`` counts them all."""
-
-    items: list[T]
-    total: int
-    offset: int
-    limit: int
 
 
 # -- headline and Pareto --------------------------------------------------------------------
@@ -229,14 +218,17 @@ def all_reason_texts(con: duckdb.DuckDBPyConnection, rules: LossRules,
 
 
 def reason_texts(con: duckdb.DuckDBPyConnection, rules: LossRules, category: str | None = None, *,
-                 limit: int = 50, offset: int = 0, ambiguous_only: bool = False) -> Page[ReasonText]:
-    """One page of distinct reason texts with count, matched keyword and ambiguity flags."""
+                 page: int = 1, page_size: int = PAGE_SIZE, ambiguous_only: bool = False) -> Page[ReasonText]:
+    """One page (1-based, clamped) of distinct reason texts with count, matched keyword and
+    ambiguity flags."""
     if ambiguous_only:
         # Flags are computed in Python, so filter after reading the (distinct, small) texts.
         flagged = [r for r in all_reason_texts(con, rules, category) if r.ambiguities]
-        return Page(flagged[offset:offset + limit], len(flagged), offset, limit)
+        return fetch_page(len(flagged), page, page_size, lambda limit, offset: flagged[offset:offset + limit])
     total = int(scalar(con, *q.reason_text_count(category)) or 0)
-    return Page(_texts(con, AmbiguityFlagger(rules), q.reason_texts(category, limit, offset)), total, offset, limit)
+    flagger = AmbiguityFlagger(rules)
+    return fetch_page(total, page, page_size, lambda limit, offset: _texts(
+        con, flagger, q.reason_texts(category, limit, offset)))
 
 
 @dataclass(frozen=True)
@@ -264,14 +256,15 @@ def ambiguity_summary(con: duckdb.DuckDBPyConnection, rules: LossRules) -> list[
 # -- drill-down -----------------------------------------------------------------------------
 
 def lost_opportunities(con: duckdb.DuckDBPyConnection, *, category: str | None = None,
-                       contains: str | None = None, touch: str = "first", limit: int = 50,
-                       offset: int = 0) -> Page[dict[str, Any]]:
-    """One page of lost deals (newest close date first), optionally of one category and/or
-    with a reason or detail containing ``contains``; ``lead_source`` is that of the linked
-    lead (None with ``n_leads == 0``: no lead)."""
+                       contains: str | None = None, touch: str = "first", page: int = 1,
+                       page_size: int | None = PAGE_SIZE) -> Page[dict[str, Any]]:
+    """One page (1-based, clamped; every row when ``page_size`` is None) of lost deals (newest
+    close date first), optionally of one category and/or with a reason or detail containing
+    ``contains``; ``lead_source`` is that of the linked lead (None with ``n_leads == 0``: no lead)."""
     total = int(scalar(con, *q.lost_count(category, contains)) or 0)
     metrics.prepare_opp_sources(con)
-    return Page(records(con, *q.lost_page(category, contains, touch, limit, offset)), total, offset, limit)
+    return fetch_page(total, page, page_size, lambda limit, offset: records(
+        con, *q.lost_page(category, contains, touch, limit, offset)))
 
 
 def reclassified(con: duckdb.DuckDBPyConnection, before: LossRules,

@@ -32,7 +32,7 @@ from typing import Any
 import duckdb
 
 from funnel.measures.metrics import Filters, prepare_opp_sources, wilson
-from funnel.present.paging import Paged, clamp_page, query_csv
+from funnel.present.paging import PAGE_SIZE, Page, fetch_page, query_csv
 from funnel.sql import records, rows, scalar
 from funnel.sql import sla as q
 
@@ -45,8 +45,6 @@ DEFAULT_SLA_DAYS = 30
 #: An open opportunity older than this (days since creation) is listed as stuck by default:
 #: one quarter, the usual planning horizon of a B2B pipeline review.
 DEFAULT_STUCK_DAYS = 90
-#: Stuck opportunities per page of the list.
-PAGE_SIZE = 50
 #: Columns of a stuck-list row, in the order they are shown and downloaded.
 #: What a sales manager acts on comes first (who, where, how old, how big); the rest after.
 STUCK_COLUMNS: tuple[str, ...] = ("deal_name", "owner", "stage", "age_days", "amount", "close_at", "overdue",
@@ -129,21 +127,17 @@ def as_of(con: duckdb.DuckDBPyConnection) -> dt.date | None:
 
 
 @dataclass(frozen=True)
-class Stuck(Paged):
-    """Open opportunities older than ``days`` on ``as_of``, one page of them, and the counts
-    the list cannot include."""
+class Stuck(Page[dict[str, Any]]):
+    """One page of the open opportunities older than ``days`` on ``as_of`` (``total``: the stuck
+    ones), and the counts the list cannot include."""
 
     as_of: dt.date
     days: int
     open: int                   # every open opportunity
-    total: int                  # stuck ones
-    amount: float               # their amount (blank amounts count 0 and are counted below)
+    amount: float               # the stuck ones' amount (blank amounts count 0 and are counted below)
     no_amount: int
     no_created: int             # open, no creation date: no age, not listed
     after_as_of: int            # open, created after the as-of date: no age yet, not listed
-    items: list[dict[str, Any]]
-    page: int
-    page_size: int
 
 
 def stuck(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, days: int, *, page: int = 1,
@@ -151,12 +145,11 @@ def stuck(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, days: int, *, pag
     """Page ``page`` (1-based, clamped) of the open opportunities older than ``days`` days
     (days since creation, on ``as_of_date``), oldest first."""
     n_open, total, amount, no_amount, no_created, after = rows(con, *q.stuck_summary(as_of_date, days))[0]
-    total = int(total)
-    page = clamp_page(page, total, page_size)
-    items = [{c: r[c] for c in STUCK_COLUMNS}
-             for r in records(con, *q.stuck_page(as_of_date, days, page_size, (page - 1) * page_size))]
-    return Stuck(as_of_date, days, int(n_open), total, float(amount or 0), int(no_amount), int(no_created),
-                 int(after or 0), items, page, page_size)
+    shown = fetch_page(int(total), page, page_size, lambda limit, offset: [
+        {c: r[c] for c in STUCK_COLUMNS} for r in records(con, *q.stuck_page(as_of_date, days, limit, offset))])
+    return Stuck(shown.items, shown.total, shown.page, shown.page_size, as_of=as_of_date, days=days,
+                 open=int(n_open), amount=float(amount or 0), no_amount=int(no_amount),
+                 no_created=int(no_created), after_as_of=int(after or 0))
 
 
 def stuck_csv(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, days: int, headers: Sequence[str],
