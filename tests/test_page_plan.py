@@ -5,6 +5,7 @@ benchmark changes the plan, the month and mix tables add up, and downloads hold 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterator
 from fractions import Fraction
@@ -17,6 +18,7 @@ from funnel.ingest.reader import Source
 from funnel.model.cost_data import read_costs
 from funnel.model.workspace import Workspace
 from funnel.planning import plan as pl
+from funnel.planning.inputs import plan_defaults, plan_inputs
 from funnel.present.format import num, yen
 from tests.conftest import SAMPLE, load_sample
 
@@ -214,3 +216,28 @@ def test_data_without_closed_deals_starts_from_benchmarks_and_says_so(app: AppTe
     assert at.number_input(key="plan_opp_rate").value == pytest.approx(50.0)          # 1 of 2 leads: actual
     assert sum("データから計算できません" in c.value for c in at.caption) == 2
     assert at.button(key="plan_win_rate_actual").disabled
+
+
+def test_page_and_report_get_the_same_defaults_on_data_without_dates(app: AppTest) -> None:
+    """One rule for the defaults (funnel.planning.inputs.plan_defaults): on exports without a
+    date the plan page opens on the same first month and assumptions as the report and the CLI
+    (``plan_inputs``); they once differed by a month."""
+    ma = "メールアドレス,流入元\na@x.jp,Web広告\nb@x.jp,展示会\nc@x.jp,展示会\n"
+    sfa = "商談 ID,フェーズ,取引先責任者メールアドレス,金額\nO1,受注,a@x.jp,1200000\nO2,失注,b@x.jp,\n"
+    with Workspace() as ws:
+        ws.load("ma", Source.from_bytes("ma.csv", ma.encode()))
+        ws.load("sfa", Source.from_bytes("sfa.csv", sfa.encode()))
+        ws.build()
+        report = plan_inputs(ws.con, Fraction(100_000_000))
+        assert plan_defaults(ws.con).start == report.start
+    today = dt.date.today()
+    assert report.start == pl.add_months(dt.date(today.year, today.month, 1), 1)     # no dates: next month
+    app.file_uploader(key="up_ma").set_value(("ma.csv", ma.encode(), "text/csv")).run()
+    app.file_uploader(key="up_sfa").set_value(("sfa.csv", sfa.encode(), "text/csv")).run()
+    at = open_plan(app)
+    assert at.selectbox(key="plan_start").value == report.start
+    assert at.number_input(key="plan_deal_size").value == float(report.deal_size)
+    assert at.number_input(key="plan_win_rate").value == pytest.approx(float(report.win_rate * 100))
+    assert at.number_input(key="plan_opp_rate").value == pytest.approx(float(report.opp_rate * 100))
+    assert (report.origins["deal_size"], report.origins["win_rate"], report.origins["opp_rate"]) == (
+        "actual", "actual", "actual")

@@ -4,7 +4,6 @@ mix, and the forward view (monthly ad spend → revenue)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from fractions import Fraction
 from typing import Any
 
@@ -12,8 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from funnel.errors import FunnelError
-from funnel.measures.cohorts import created_range
 from funnel.planning import plan as pl
+from funnel.planning.inputs import BENCHMARK_METRIC, plan_defaults
 from funnel.present.charts.plan import build_mix_chart, build_monthly_plan, build_plan_steps
 from funnel.present.format import num, pct, source_label, yen
 from ui import state
@@ -25,8 +24,9 @@ st.caption(t("plan.intro"))
 cur = require_current()
 con, ss = cur.ws.con, st.session_state
 cost = state.session_cost()
-act = pl.actuals(con, cost)
 bench = session_benchmarks()
+DEFAULTS = plan_defaults(con, bench, cost)
+act = DEFAULTS.actuals
 
 
 def table(frame: pd.DataFrame, key: str, *, percent: tuple[str, ...] = (), integer: tuple[str, ...] = (),
@@ -57,13 +57,14 @@ if ss.get("plan_cost_sig") != state.cost_version():
     ss["plan_cost_sig"] = state.cost_version()
 
 # -- the assumptions: actual, benchmark, or typed -----------------------------------------------
+def in_unit(name: str, value: Fraction) -> float:
+    """An assumption in its input's unit (rates in percent)."""
+    return float(value * 100) if name in ("win_rate", "opp_rate") else float(value)
+
+
 ACTUAL: dict[str, float | None] = {
-    "deal_size": None if act.deal_size is None else round(act.deal_size),
-    "win_rate": None if act.win_rate is None else float(act.win_rate * 100),
-    "opp_rate": None if act.opp_rate is None else float(act.opp_rate * 100),
-    "cpa": None if act.cpa is None else round(act.cpa),
-}
-METRIC = {"win_rate": "win_rate", "opp_rate": "opportunity_rate", "cpa": "cpa"}
+    name: in_unit(name, value) if DEFAULTS.origins[name] == "actual" and value is not None else None
+    for name, value in DEFAULTS.values.items()}
 ACTUAL_TEXT = {
     "deal_size": t("plan.actual.deal_size", value=yen(act.deal_size), n=num(act.won_with_amount),
                    missing=num(act.won - act.won_with_amount)),
@@ -83,7 +84,7 @@ def shown(name: str, value: float | None) -> str:
 def bench_options(name: str) -> list[tuple[str, float]]:
     """(label, value in the input's unit) of each benchmark of the input's metric."""
     out = []
-    for b in (b for b in bench if name in METRIC and b.metric == METRIC[name]):
+    for b in (b for b in bench if b.metric == BENCHMARK_METRIC.get(name)):
         v = pl.benchmark_value(b)
         v = v * 100 if b.unit == "percent" else round(v)
         how = t("plan.bench.target" if b.target is not None else "plan.bench.single" if b.low == b.high
@@ -93,15 +94,7 @@ def bench_options(name: str) -> list[tuple[str, float]]:
 
 
 def default(name: str) -> float:
-    if name == "revenue":
-        return pl.PLACEHOLDERS["revenue"]
-    if ACTUAL[name] is not None:
-        return float(ACTUAL[name] or 0)
-    options = bench_options(name)
-    if options:
-        return options[0][1]
-    v = pl.PLACEHOLDERS[name]
-    return v * 100 if name in ("win_rate", "opp_rate") else v
+    return in_unit(name, DEFAULTS.input_value(name))
 
 
 def apply(key: str, value: float) -> None:
@@ -174,9 +167,7 @@ download_frame(plan_table, "kpi_plan.csv", "dl_plan")
 # -- per month -----------------------------------------------------------------------------------
 st.header(t("plan.month.title"))
 st.caption(t("plan.month.caption"))
-bounds = created_range(con)
-today = dt.date.today()
-first = pl.add_months(dt.date(bounds[1].year, bounds[1].month, 1), 1) if bounds else dt.date(today.year, today.month, 1)
+first = DEFAULTS.start
 options = [pl.add_months(first, i) for i in range(-12, 25)]
 kept_start = keep("plan_start", first)
 c1, c2, c3 = st.columns(3)

@@ -15,7 +15,7 @@ import streamlit as st
 from funnel import i18n
 from funnel.measures.diagnosis import ANSWERS
 from funnel.planning import plan as pl
-from funnel.planning.inputs import PlanInputs, default_start, plan_inputs
+from funnel.planning.inputs import PlanInputs, plan_inputs
 from funnel.present.format import num, pct, yen
 from funnel.report.workbook import MIME, build_report, sheet_list
 from ui import state
@@ -64,7 +64,7 @@ def session_plan(cur: Any) -> PlanInputs | None:
                        benchmarks=session_benchmarks(), cost=state.session_cost())
     if given["cpa"] is not None and not given["cpa"]:       # 0 on the plan page: no budget
         base = replace(base, cpa=None, origins={**base.origins, "cpa": "input"})
-    start = kept["plan_start"] if isinstance(kept["plan_start"], dt.date) else default_start(con)
+    start = kept["plan_start"] if isinstance(kept["plan_start"], dt.date) else base.start
     months = int(kept["plan_months"] or 12)
     weights = ss.get("plan_weights", {})
     month_weights = tuple(Fraction(str(weights.get(f"{pl.add_months(start, i):%Y-%m}", 1.0))) for i in range(months))

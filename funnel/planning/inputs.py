@@ -47,7 +47,8 @@ class PlanInputs:
 
 
 def default_start(con: duckdb.DuckDBPyConnection, today: dt.date | None = None) -> dt.date:
-    """The plan page's first month: the month after the data's last lead, else next month."""
+    """The plan's first month: the month after the data's last lead, else next month (a plan
+    is for months to come)."""
     bounds = created_range(con)
     if bounds:
         return pl.add_months(dt.date(bounds[1].year, bounds[1].month, 1), 1)
@@ -55,24 +56,46 @@ def default_start(con: duckdb.DuckDBPyConnection, today: dt.date | None = None) 
     return pl.add_months(dt.date(today.year, today.month, 1), 1)
 
 
-def plan_inputs(con: duckdb.DuckDBPyConnection, revenue: Fraction, *, deal_size: Fraction | None = None,
-                win_rate: Fraction | None = None, opp_rate: Fraction | None = None, cpa: Fraction | None = None,
-                benchmarks: Sequence[bm.Benchmark] = (), cost: Any = None, months: int = 12) -> PlanInputs:
-    """A plan from a revenue target, with the assumptions not given filled as the plan page
-    fills them: the data's actual value, else the benchmark set's, else the worked example."""
+#: The assumptions that have a default (the revenue target is always the user's).
+DEFAULTED: tuple[str, ...] = ("deal_size", "win_rate", "opp_rate", "cpa")
+#: Which benchmark metric stands in for an assumption the data cannot give.
+BENCHMARK_METRIC: Mapping[str, str] = {"win_rate": "win_rate", "opp_rate": "opportunity_rate", "cpa": "cpa"}
+
+
+@dataclass(frozen=True)
+class PlanDefaults:
+    """What a plan assumes where the user gave nothing, and why (``origins``: ``actual``,
+    ``benchmark``, ``placeholder``, or ``none`` for a cost per lead nothing can give)."""
+
+    values: Mapping[str, Fraction | None]
+    origins: Mapping[str, str]
+    start: dt.date
+    actuals: pl.Actuals                 # what the data says, for the page to show beside the inputs
+
+    def input_value(self, name: str) -> Fraction:
+        """The number an input box starts at: the default, else the worked example's
+        placeholder (a box needs a number even where no default exists)."""
+        if name == "revenue":
+            return pl.exact(pl.PLACEHOLDERS["revenue"])
+        value = self.values[name]
+        return pl.exact(pl.PLACEHOLDERS[name]) if value is None else value
+
+
+def plan_defaults(con: duckdb.DuckDBPyConnection, benchmarks: Sequence[bm.Benchmark] = (), cost: Any = None,
+                  today: dt.date | None = None) -> PlanDefaults:
+    """Every default of a plan, for the plan page, the report page and the CLI alike: the
+    data's actual value, else the benchmark set's, else the worked example's placeholder (no
+    placeholder cost per lead: without one the plan has no budget); the first month after the
+    data (:func:`default_start`)."""
     act = pl.actuals(con, cost)
-    given = {"deal_size": deal_size, "win_rate": win_rate, "opp_rate": opp_rate, "cpa": cpa}
     actual = {"deal_size": None if act.deal_size is None else pl.exact(round(act.deal_size)),
               "win_rate": act.win_rate, "opp_rate": act.opp_rate,
               "cpa": None if act.cpa is None else pl.exact(round(act.cpa))}
-    metric = {"win_rate": "win_rate", "opp_rate": "opportunity_rate", "cpa": "cpa"}
     values: dict[str, Fraction | None] = {}
-    origins = {"revenue": "input"}
-    for name, value in given.items():
-        bench = next((b for b in benchmarks if name in metric and b.metric == metric[name]), None)
-        if value is not None:
-            values[name], origins[name] = value, "input"
-        elif actual[name] is not None:
+    origins: dict[str, str] = {}
+    for name in DEFAULTED:
+        bench = next((b for b in benchmarks if b.metric == BENCHMARK_METRIC.get(name)), None)
+        if actual[name] is not None:
             values[name], origins[name] = actual[name], "actual"
         elif bench is not None:
             values[name], origins[name] = pl.exact(pl.benchmark_value(bench)), "benchmark"
@@ -80,6 +103,19 @@ def plan_inputs(con: duckdb.DuckDBPyConnection, revenue: Fraction, *, deal_size:
             values[name], origins[name] = None, "none"
         else:
             values[name], origins[name] = pl.exact(pl.PLACEHOLDERS[name]), "placeholder"
+    return PlanDefaults(values, origins, default_start(con, today), act)
+
+
+def plan_inputs(con: duckdb.DuckDBPyConnection, revenue: Fraction, *, deal_size: Fraction | None = None,
+                win_rate: Fraction | None = None, opp_rate: Fraction | None = None, cpa: Fraction | None = None,
+                benchmarks: Sequence[bm.Benchmark] = (), cost: Any = None, months: int = 12) -> PlanInputs:
+    """A plan from a revenue target, with the assumptions not given filled by
+    :func:`plan_defaults`, as the plan page fills them."""
+    defaults = plan_defaults(con, benchmarks, cost)
+    given = {"deal_size": deal_size, "win_rate": win_rate, "opp_rate": opp_rate, "cpa": cpa}
+    values = {name: defaults.values[name] if value is None else value for name, value in given.items()}
+    origins = {"revenue": "input", **{name: defaults.origins[name] if value is None else "input"
+                                      for name, value in given.items()}}
     return PlanInputs(revenue, values["deal_size"] or Fraction(1), values["win_rate"] or Fraction(1),
-                      values["opp_rate"] or Fraction(1), values["cpa"], default_start(con), months,
+                      values["opp_rate"] or Fraction(1), values["cpa"], defaults.start, months,
                       origins=origins)
