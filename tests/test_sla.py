@@ -178,9 +178,9 @@ def test_stuck_pages_and_csv(con):
         sp.stuck_csv(con, dt.date(2025, 7, 1), 0, ["too few"])
 
 
-def test_spreads_table(con):
-    (row,) = sp.spreads_table(sp.lead_to_opp(con, sla_days=10))
-    assert row["p50"] == 10 and row["excluded"] == 3 and row["within_share"] == pytest.approx(2 / 3)
+def test_spread_median_exclusions_and_share_within(con):
+    (s,) = sp.lead_to_opp(con, sla_days=10)
+    assert s.q(0.5) == 10 and s.excluded == 3 and s.within_share == pytest.approx(2 / 3)
 
 
 def test_charts():

@@ -258,12 +258,6 @@ def auto_width(s: ScoreSummary) -> float:
     return max(w, 1.0) if s.integral else w
 
 
-def unscored_rate(con: duckdb.DuckDBPyConnection, f: Filters = ALL_LEADS) -> tuple[int, int]:
-    """``(leads, converted)`` of the leads without a score."""
-    n, k = rows(con, *q.unscored(f.where()))[0]
-    return int(n), int(k)
-
-
 def current_mql(con: duckdb.DuckDBPyConnection, f: Filters = ALL_LEADS, s: ScoreSummary | None = None) -> Cut | None:
     """The MA's own MQL marking (MQL date or status MQL or beyond) as if it were a threshold,
     over the scored leads; None when the export holds no MQL information."""
@@ -272,10 +266,3 @@ def current_mql(con: duckdb.DuckDBPyConnection, f: Filters = ALL_LEADS, s: Score
     if not s.has_scores or not passed:
         return None
     return Cut(float("nan"), int(passed), int(k), s.scored, s.converted_scored, s.months)
-
-
-def cuts_table(cuts: Sequence[Cut]) -> list[dict[str, object]]:
-    """Thresholds as plain records (tables and downloads)."""
-    return [{"threshold": c.threshold, "passed": c.passed, "share": c.share, "per_month": c.per_month,
-             "passed_converted": c.passed_converted, "precision": c.precision, "recall": c.recall,
-             "f1": c.f1, "youden": c.youden} for c in cuts]

@@ -157,11 +157,3 @@ def stuck_csv(con: duckdb.DuckDBPyConnection, as_of_date: dt.date, days: int, he
     """Every stuck opportunity as Excel-safe CSV bytes, same columns as the list, for a
     download button (see :func:`funnel.present.paging.query_csv`); ``mask``: personal data masked."""
     return query_csv(con, *q.stuck_page(as_of_date, days, None), STUCK_COLUMNS, headers, mask=mask)
-
-
-def spreads_table(items: Sequence[Spread]) -> list[dict[str, Any]]:
-    """Spreads as plain records (tables and downloads)."""
-    return [{"group": s.group, "no_lead": s.no_lead, "total": s.total, "measured": s.measured,
-             "excluded": s.excluded, "no_start": s.no_start, "no_end": s.no_end, "negative": s.negative,
-             **{f"p{round(p * 100)}": s.q(p) for p in QUANTILES}, "within": s.within,
-             "within_share": s.within_share} for s in items]

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from funnel.config import setting
-from funnel.errors import MappingError, NoKeyColumnError
+from funnel.errors import MappingError
 from funnel.ingest.reader import LoadedTable, LoadReport, Notice, Source, load_file
 from funnel.model.link import LinkSpec, resolve_link
 from funnel.model.mapping import ColumnProfile, Mapping, detect_mapping, resolve_column
@@ -54,11 +54,6 @@ class Build:
     counts: dict[str, SideCounts]
     date_orders: list[dict[str, Any]] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
-
-    def side_mapping(self, side: str) -> dict[str, str]:
-        """field → column of the first file of ``side`` (what the summary shows)."""
-        maps = self.mappings.get(side) or []
-        return maps[0].columns if maps else {}
 
 
 def _locked(method: Any) -> Any:
@@ -331,9 +326,3 @@ def _identity(ma_mappings: list[Mapping]) -> str:
     if any(m.column("lead_id") for m in ma_mappings):
         return "id"
     return "row"
-
-
-def require_files(ws: Workspace) -> None:
-    for side in SIDES:
-        if not ws.files[side]:
-            raise NoKeyColumnError(key="error.no_files", side=side)

@@ -247,16 +247,6 @@ def drop_counts(con: duckdb.DuckDBPyConnection, table: str) -> dict[str | None, 
         con, f"SELECT _drop, count(*) FROM {ident(table)} GROUP BY _drop ORDER BY min(rowid)")}
 
 
-def dropped_examples(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str],
-                     limit: int) -> list[tuple[Any, ...]]:
-    """``(rowid, reason, cells…)`` of up to ``limit`` dropped rows per reason."""
-    return rows(con, f"""
-        SELECT rowid, _drop, {', '.join(ident(c) for c in cols)} FROM (
-            SELECT rowid, *, row_number() OVER (PARTITION BY _drop ORDER BY rowid) AS _k
-            FROM {ident(table)} WHERE _drop IS NOT NULL)
-        WHERE _k <= $lim ORDER BY rowid""", {"lim": limit})
-
-
 def column_profiles(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str],
                     sample: int) -> tuple[list[int], list[tuple[Any, ...]]]:
     """Non-empty counts of every column over the data rows, and the first ``sample`` rows."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from funnel.sql import SqlParams
+from funnel.sql import SqlParams, recorded_mql
 
 
 def summary(where: SqlParams) -> SqlParams:
@@ -82,20 +82,13 @@ def cut_bands(where: SqlParams, cuts: Sequence[float]) -> SqlParams:
         GROUP BY 1 ORDER BY 1""", {**params, "cuts": list(cuts)})
 
 
-def unscored(where: SqlParams) -> SqlParams:
-    """Leads without a score and how many of them converted."""
-    cond, params = where
-    return (f"SELECT count(*), count(*) FILTER (WHERE n_opps > 0) FROM leads "
-            f"WHERE ({cond}) AND score IS NULL", params)
-
-
 def current_mql(where: SqlParams) -> SqlParams:
     """Scored leads the MA already marks as MQL (an MQL date or a status of MQL or beyond):
     how many, and how many converted, next to how many scored leads had such evidence at
     all (none means the export holds no MQL information)."""
     cond, params = where
     return (f"""
-        SELECT count(*) FILTER (WHERE mql_at IS NOT NULL OR status_level >= 1) AS passed,
-               count(*) FILTER (WHERE (mql_at IS NOT NULL OR status_level >= 1) AND n_opps > 0) AS passed_converted,
+        SELECT count(*) FILTER (WHERE {recorded_mql()}) AS passed,
+               count(*) FILTER (WHERE {recorded_mql()} AND n_opps > 0) AS passed_converted,
                count(*) FILTER (WHERE mql_at IS NOT NULL) AS with_date
         FROM leads WHERE ({cond}) AND score IS NOT NULL""", params)

@@ -322,10 +322,3 @@ def amount_value(expr: str) -> str:
 # second fast tier: digits in groups of three, no sign, no multiplier (the general path's
 # result for these is the same number).
 MONEY = r"\s*(¥|\$|JPY|USD)?\s*[0-9]{1,3}(,[0-9]{3})*(\.[0-9]+)?\s*(円)?\s*"
-
-
-def bind(params: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for p in params:
-        out.update(p)
-    return out
