@@ -84,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _built(args: argparse.Namespace, *, keep_raw: bool = True) -> Iterator[Workspace]:
     """A workspace with the ``--ma``/``--sfa`` files loaded and built with ``--map``/``--link``
     (``keep_raw=False``: measures only, see :meth:`Workspace.build`)."""
+    # Imported on use, not at the top: the CLI starts without the engine it does not run.
     from funnel.ingest.reader import Source
     from funnel.model.link import LinkSpec
     from funnel.model.workspace import Workspace
@@ -100,6 +101,7 @@ def _built(args: argparse.Namespace, *, keep_raw: bool = True) -> Iterator[Works
 
 
 def _report(args: argparse.Namespace, lang: str) -> int:
+    # Imported on use, not at the top: the CLI starts without the engine it does not run.
     from funnel.report.cli import run_report
 
     with _built(args) as ws:
@@ -109,6 +111,7 @@ def _report(args: argparse.Namespace, lang: str) -> int:
 
 
 def _analyze(args: argparse.Namespace, lang: str) -> int:
+    # Imported on use, not at the top: the CLI starts without the engine it does not run.
     from funnel.measures import analysis
     from funnel.measures.analysis import to_json
 
@@ -179,6 +182,7 @@ def _delim(d: str | None) -> str:
 
 
 def _plan(args: argparse.Namespace, lang: str) -> int:
+    # Imported on use, not at the top: the CLI starts without the engine it does not run.
     from funnel.planning.plan import parse_amount, parse_rate, plan_backward
 
     result = plan_backward(parse_amount(args.revenue, "--revenue"), parse_amount(args.deal_size, "--deal-size"),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from funnel.i18n import t
+
 
 class FunnelError(Exception):
     """Base class: unusable input, with a message key into the i18n catalogue."""
@@ -24,8 +26,6 @@ class FunnelError(Exception):
 
     def render(self, lang: str = "ja") -> str:
         """The one-line message in ``lang``, naming the file when there is one."""
-        from funnel.i18n import t
-
         text = t(self.key, lang, **self.params)
         return f"{self.file}: {text}" if self.file else text
 

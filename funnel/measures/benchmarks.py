@@ -25,6 +25,8 @@ from typing import Any
 import duckdb
 
 from funnel.config import DATA_DIR
+from funnel.ingest.sniff import detect_encoding
+from funnel.measures import metrics as m
 from funnel.model.cost_data import CostData, cost_columns, cpa
 from funnel.present.export import csv_bytes
 
@@ -241,8 +243,6 @@ def parse_toml(text: str) -> tuple[list[Benchmark], list[Problem]]:
 
 def parse_csv(data: bytes) -> tuple[list[Benchmark], list[Problem]]:
     """A CSV with one benchmark per row; headers are field names (``metric``, ``low`` …)."""
-    from funnel.ingest.sniff import detect_encoding
-
     try:
         text = data.decode(detect_encoding(data).codec)
     except (UnicodeDecodeError, LookupError):
@@ -367,8 +367,6 @@ def user_values(con: duckdb.DuckDBPyConnection, *, touch: str = "first", ad: Seq
     Definitions are the engine's: opportunity rate = leads with an opportunity ÷ leads; win
     rate = won ÷ (won + lost); CPA = cost ÷ registrations (see :mod:`funnel.model.cost_data`).
     """
-    from funnel.measures import metrics as m
-
     f = m.Filters(touch=touch)
     out: dict[str, UserValue] = {}
     o = m.overall(con, f)

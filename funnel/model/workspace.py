@@ -31,7 +31,7 @@ from funnel.sql import link as lk
 from funnel.sql import staging as st
 from funnel.sql.metrics import OPP_SOURCES
 from funnel.sql.normalize import best_date_format, detect_date_order
-from funnel.vocabulary import SIDES
+from funnel.vocabulary import SIDES, fields
 
 T = TypeVar("T")
 
@@ -260,8 +260,6 @@ class Workspace:
         raw = dict(zip(lt.columns, lt.raw_columns, strict=True))
         cols = {f: raw[c] for f, c in m.columns.items()}
         orders, found = {}, []
-        from funnel.vocabulary import fields
-
         formats = {}
         for fname, spec in fields(side).items():
             if spec.kind == "date" and fname in cols:

@@ -17,6 +17,9 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from funnel.errors import FunnelError
+from funnel.measures import metrics as m
+from funnel.model import cost_data
+from funnel.sql import plan as q
 
 if TYPE_CHECKING:
     import duckdb
@@ -160,9 +163,6 @@ class Actuals:
 
 def actuals(con: duckdb.DuckDBPyConnection, costs: CostData | None = None, touch: str = "first") -> Actuals:
     """The data's deal size, win rate, 商談化率 (overall and by source) and CPA."""
-    from funnel.measures import metrics as m
-    from funnel.sql import plan as q
-
     won, with_amount, amount = q.won_amounts(con)
     oc = m.outcomes(con)
     f = m.Filters(touch=touch)
@@ -170,9 +170,7 @@ def actuals(con: duckdb.DuckDBPyConnection, costs: CostData | None = None, touch
     by = tuple(SourceRate(r.group, r.leads, r.converted) for r in m.by_source(con, f))
     cost, regs, per = None, 0, {}
     if costs is not None and costs.amounts:
-        from funnel.model.cost_data import cpa
-
-        res = cpa(con, costs)
+        res = cost_data.cpa(con, costs)
         tot = res.total()
         cost, regs = tot.cost, tot.registrations
         per = {r.source: r.cpa for r in res.by_source}

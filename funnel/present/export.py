@@ -9,8 +9,13 @@ numbers, negative ones included, stay numbers.
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import decimal
 import io
+import math
+import numbers
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -102,11 +107,6 @@ def _sheet_title(name: str) -> str:
 
 def _xlsx_value(value: Any) -> tuple[Any, str | None]:
     """A cell value for openpyxl and its number format (dates only)."""
-    import datetime as dt
-    import decimal
-    import math
-    import numbers
-
     if value is None:
         return None, None
     if isinstance(value, bool):
@@ -133,8 +133,6 @@ def _xlsx_value(value: Any) -> tuple[Any, str | None]:
 
 def _width(value: Any) -> int:
     """Shown width of a value: a full-width (East Asian wide) character counts twice."""
-    import unicodedata
-
     if value is None:
         return 0
     if not isinstance(value, str):

@@ -37,6 +37,7 @@ def report_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _benchmarks(path: str, lang: str) -> list[Any]:
+    # Imported on use, not at the top: the CLI starts without the engine it does not run.
     from funnel.measures import benchmarks as bm
 
     p = Path(path)
@@ -54,6 +55,7 @@ def _benchmarks(path: str, lang: str) -> list[Any]:
 
 
 def _plan(ws: Workspace, args: argparse.Namespace, bench: list[Any], cost: Any) -> Any:
+    # Imported on use, not at the top: the CLI starts without the engine it does not run.
     from funnel.planning.inputs import plan_inputs
     from funnel.planning.plan import parse_amount, parse_rate
 
@@ -73,6 +75,7 @@ def _plan(ws: Workspace, args: argparse.Namespace, bench: list[Any], cost: Any) 
 
 def run_report(ws: Workspace, args: argparse.Namespace, lang: str) -> Path:
     """Read the optional inputs, build the workbook of the built ``ws`` and write it."""
+    # Imported on use, not at the top: the CLI starts without the engine it does not run.
     from funnel.ingest.reader import Source
     from funnel.measures import benchmarks as bm
     from funnel.measures.answers import read_answers

@@ -24,6 +24,7 @@ from funnel.model.rules import LOSS_CATEGORIES, LossRules
 from funnel.model.workspace import Build, Workspace
 from funnel.planning.inputs import PlanInputs
 from funnel.present.format import loss_label, num, owner_label, pct, source_label, stage_label
+from funnel.present.privacy import mask_value
 from funnel.report.xlsx import COUNT, PERCENT, YEN, Col, Num, Sheet, bar_chart, hex_color, pie_chart
 
 if TYPE_CHECKING:
@@ -81,8 +82,6 @@ class Context:
         when the privacy switch is on."""
         if not self.mask:
             return lambda v: v
-        from funnel.present.privacy import mask_value
-
         return lambda v: mask_value(v, "email")
 
     def cleaner(self) -> Callable[[str], str] | None:
@@ -90,8 +89,6 @@ class Context:
         address is masked wherever it is (a loss reason, an owner written as an address)."""
         if not self.mask:
             return None
-        from funnel.present.privacy import mask_value
-
         return lambda text: mask_value(text)
 
 
@@ -245,6 +242,7 @@ def write_loss(ctx: Context, sheet: Sheet) -> None:
                          Col(ctx.t("loss.col.share"), PERCENT), Col(ctx.t("loss.col.cumulative"), PERCENT),
                          Col(ctx.t("loss.col.amount"), YEN)],
                         [[loss_label(r.category, ctx.lang), r.count, r.share, r.cumulative, r.amount] for r in rows])
+    # Imported here, not at the top: it brings Altair (0.4 s), which nothing else of a report needs.
     from funnel.present.charts import LOSS_COLORS
 
     colors = [hex_color(LOSS_COLORS[r.category]) for r in rows]

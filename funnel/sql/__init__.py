@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import duckdb
 
 from funnel.config import setting
+from funnel.errors import TooLargeError
 
 Params = Mapping[str, Any] | Sequence[Any] | None
 #: What a builder returns: the statement and the values it binds (``$name`` placeholders).
@@ -138,8 +139,6 @@ def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: Params, take: Cal
     except duckdb.OutOfMemoryException as exc:
         # The workspace's memory cap was reached (what DuckDB cannot spill to disk): a message
         # for the user instead of a traceback; the reader adds the file's name.
-        from funnel.errors import TooLargeError
-
         try:
             limit = str(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
         except duckdb.Error:

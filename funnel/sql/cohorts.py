@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from funnel.sql import SqlParams
+from funnel.sql import SqlParams, rows, run
 
 # Days from a lead's creation to its first opportunity. The opportunity's own creation date
 # is the best evidence; when the SFA export has none, the lead's 商談化日 from the MA export
@@ -55,8 +55,6 @@ LAG_CACHE = "cohort_lag_cache"
 
 def cached_lag(con: Any, quantile: float) -> tuple[Any, ...] | None:
     """``(n, p, negative, latest)`` stored for ``quantile`` by :func:`store_lag`, if any."""
-    from funnel.sql import rows
-
     if not rows(con, "SELECT 1 FROM duckdb_tables() WHERE table_name = $t", {"t": LAG_CACHE}):
         return None
     found = rows(con, f"SELECT n, p, negative, latest FROM {LAG_CACHE} WHERE quantile = $q", {"q": quantile})
@@ -64,8 +62,6 @@ def cached_lag(con: Any, quantile: float) -> tuple[Any, ...] | None:
 
 
 def store_lag(con: Any, quantile: float, n: int, p: float | None, negative: int, latest: Any) -> None:
-    from funnel.sql import run
-
     run(con, f"CREATE TABLE IF NOT EXISTS {LAG_CACHE} (quantile DOUBLE, n BIGINT, p DOUBLE, negative BIGINT, "
              "latest TIMESTAMP)")
     run(con, f"INSERT INTO {LAG_CACHE} VALUES ($q, $n, $p, $neg, $latest)",

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from funnel.sql import ident, rows, run, run_ordered
+from funnel.sql.normalize import nfkc_if_needed
 from funnel.vocabulary import vocabulary
 
 
@@ -25,8 +26,6 @@ def raw_column(i: int) -> str:
 
 def _folded(expr: str) -> str:
     """SQL for ``funnel.vocabulary.fold`` of a short text: NFKC, whitespace collapsed, lower-case."""
-    from funnel.sql.normalize import nfkc_if_needed
-
     return f"lower(trim(regexp_replace({nfkc_if_needed(expr)}, '\\s+', ' ', 'g')))"
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import duckdb
 
-from funnel.sql import drop_table, run, scalar
+from funnel.sql import drop_table, ident, rows, run, scalar
 
 
 def create_leads(con: duckdb.DuckDBPyConnection, *, status: bool, lifecycle: bool, converted: bool) -> None:
@@ -139,8 +139,6 @@ def finish_opps(con: duckdb.DuckDBPyConnection, *, has_is_won: bool, has_is_clos
 def base_loss_reasons(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Distinct loss-reason texts of ``opps_base``, whatever the outcome (a superset of the
     lost ones: the outcome is only known in the statement that uses the lookup)."""
-    from funnel.sql import rows
-
     return [r[0] for r in rows(con, "SELECT DISTINCT loss_reason FROM opps_base WHERE loss_reason IS NOT NULL")]
 
 
@@ -180,8 +178,6 @@ def create_link_values(con: duckdb.DuckDBPyConnection, kind: str, salesforce_15:
 
 def lost_reason_texts(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Distinct loss-reason texts of lost opportunities (to classify in Python)."""
-    from funnel.sql import rows
-
     return [r[0] for r in rows(con, "SELECT DISTINCT loss_reason FROM opps "
                                     "WHERE outcome = 'lost' AND loss_reason IS NOT NULL")]
 
@@ -212,8 +208,6 @@ def create_candidate_values(con: duckdb.DuckDBPyConnection, parts: list[tuple[st
     ``parts`` are ``(side, column name, raw table, raw column)``; each column contributes at
     most ``per_column`` values so a million-row export stays cheap to compare.
     """
-    from funnel.sql import ident
-
     run(con, "CREATE OR REPLACE TABLE link_candidates (side VARCHAR, name VARCHAR, v VARCHAR)")
     for side, name, table, col in parts:
         run(con, f"""
@@ -225,8 +219,6 @@ def create_candidate_values(con: duckdb.DuckDBPyConnection, parts: list[tuple[st
 
 def candidate_overlaps(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int, int, int]]:
     """``(ma name, sfa name, shared values, ma distinct, sfa distinct)`` for overlapping pairs."""
-    from funnel.sql import rows
-
     return [tuple(r) for r in rows(con, """
         WITH d AS (SELECT side, name, count(DISTINCT v) AS n FROM link_candidates GROUP BY ALL),
              m AS (SELECT DISTINCT name, v FROM link_candidates WHERE side = 'ma'),

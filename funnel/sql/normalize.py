@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from funnel.sql import ident, rows
+from funnel.vocabulary import vocabulary
 
 # Python's str.isspace() set, so "trim all whitespace" means the same here as in Python.
 _WS = r"[\t\n\x0B\f\r\x1C-\x20\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]"
@@ -104,8 +105,6 @@ def text(expr: str) -> str:
 
 
 def text_params() -> dict[str, Any]:
-    from funnel.vocabulary import vocabulary
-
     found = sorted(vocabulary().placeholders)
     # The same set as a case-insensitive whole-cell pattern, for cells that need no trimming.
     return {"placeholders": found, "placeholder_re": "(?i)" + "|".join(re.escape(p) for p in found)}
