@@ -142,7 +142,7 @@ def _shares(counts: dict[str, int]) -> list[LossShare]:
 
 def loss_reasons(con: duckdb.DuckDBPyConnection) -> list[LossShare]:
     """Loss-reason categories over lost opportunities, largest first; shares sum to 1."""
-    return _shares({r[0]: int(r[1]) for r in rows(con, q.loss_counts())})
+    return _shares({r[0]: int(r[1]) for r in rows(con, *q.loss_counts())})
 
 
 def prepare_opp_sources(con: duckdb.DuckDBPyConnection) -> None:
@@ -157,15 +157,15 @@ def loss_reasons_by(con: duckdb.DuckDBPyConnection, by: str, touch: str = "first
     :data:`NO_LEAD` for deals linked to no lead)."""
     if by == "source":
         prepare_opp_sources(con)
-        sql = q.loss_by_lead_source(touch)
+        query = q.loss_by_lead_source(touch)
     elif by == "owner":
-        sql = q.loss_counts("owner")
+        query = q.loss_counts("owner")
     elif by == "month":
-        sql = q.loss_counts("strftime(close_at, '%Y-%m')")
+        query = q.loss_counts("strftime(close_at, '%Y-%m')")
     else:
         raise ValueError("by must be source, owner or month")
     grouped: dict[str | None, dict[str, int]] = {}
-    for grp, cat, n in rows(con, sql, {"no_lead": NO_LEAD} if by == "source" else None):
+    for grp, cat, n in rows(con, *query):
         grouped.setdefault(grp, {})[cat] = int(n)
     return {g: _shares(c) for g, c in grouped.items()}
 

@@ -4,6 +4,22 @@ Every SQL text of the engine is built in this package. Identifiers go through
 :func:`ident` (real export headers hold quotes, spaces and Japanese); values are always
 bound parameters, file paths included. The connection is passed in: one per workspace,
 never the module-level ``duckdb.sql`` connection that all sessions would share.
+
+One convention for the modules here (one per feature, named as its measure):
+
+- A **builder** takes no connection and returns :data:`SqlParams`, the statement with the
+  values it binds: ``rows(con, *q.overall(where))``. A builder that binds nothing may return
+  the bare statement (``str``); one whose statement holds a ``$name`` binds it itself, so a
+  caller never supplies a value a builder's text expects.
+- A **runner** takes the connection first and runs statements it builds itself, returning
+  Python values (``create_*``, ``drop_*``, ``import_previous``, counts of the ingest and link
+  steps). Runners hold SQL mechanics only (which tables, in which order); the decisions and
+  the arithmetic on what they return live in ``funnel.measures`` / ``funnel.model``, which
+  never hold SQL text.
+- Executing goes through :func:`run`, :func:`rows`, :func:`records`, :func:`scalar` and
+  :func:`frame` (locking, the ``nfkc`` UDF, out-of-memory as a user message).
+- A rule that more than one statement states is a function here, written once
+  (:func:`reached_stage`, :func:`recorded_mql`, :func:`recorded_sql`).
 """
 
 from __future__ import annotations

@@ -69,11 +69,11 @@ def outcomes() -> str:
     return "SELECT outcome, count(*) FROM opps GROUP BY outcome"
 
 
-def loss_counts(group_sql: str | None = None) -> str:
+def loss_counts(group_sql: str | None = None) -> SqlParams:
     """Lost opportunities per loss category (and per group when ``group_sql`` is given)."""
     grp = f"{group_sql} AS grp, " if group_sql else ""
     by = "GROUP BY ALL" if group_sql else "GROUP BY loss_category"
-    return f"SELECT {grp}loss_category, count(*) FROM opps WHERE outcome = 'lost' {by}"
+    return f"SELECT {grp}loss_category, count(*) FROM opps WHERE outcome = 'lost' {by}", {}
 
 
 #: Per build: the source of each linked opportunity's lead(s), first and last touch (a deal
@@ -91,14 +91,14 @@ def opp_sources() -> str:
         FROM links k JOIN leads ld USING (lead_key) GROUP BY k.opp_key"""
 
 
-def loss_by_lead_source(touch: str) -> str:
-    """Lost opportunities per category and the source of their linked lead(s); binds
-    ``$no_lead`` (the group of deals linked to no lead). Needs :func:`opp_sources`."""
+def loss_by_lead_source(touch: str) -> SqlParams:
+    """Lost opportunities per category and the source of their linked lead(s), deals linked
+    to no lead in the group :data:`NO_LEAD`. Needs :func:`opp_sources`."""
     col = source_column(touch)
-    return f"""
+    return (f"""
         SELECT CASE WHEN l.opp_key IS NULL THEN $no_lead ELSE l.{col} END AS grp, o.loss_category, count(*)
         FROM opps o LEFT JOIN {OPP_SOURCES} l USING (opp_key)
-        WHERE o.outcome = 'lost' GROUP BY ALL"""
+        WHERE o.outcome = 'lost' GROUP BY ALL""", {"no_lead": NO_LEAD})
 
 
 def match_counts() -> str:
