@@ -60,6 +60,17 @@ def load_sample(ws: Workspace) -> Workspace:
     return ws
 
 
+@pytest.fixture(scope="session")
+def sample_ws() -> Iterator[Workspace]:
+    """The bundled sample, loaded and built once for the whole run: the reference numbers the
+    page tests compare the app with. Read only — a test that changes rules, mappings or files
+    builds its own workspace (as the loss page's tests do)."""
+    w = load_sample(Workspace())
+    w.build()
+    yield w
+    w.close()
+
+
 @pytest.fixture
 def con():
     c = connect()

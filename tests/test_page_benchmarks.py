@@ -5,17 +5,17 @@ validated with a readable message."""
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from funnel.ingest.reader import Source
 from funnel.measures import benchmarks as bm
+from funnel.measures.metrics import by_source
 from funnel.model.cost_data import read_costs
 from funnel.model.workspace import Workspace
 from funnel.present.format import pct, yen
-from tests.conftest import ROOT, SAMPLE, load_sample
+from tests.conftest import ROOT, SAMPLE
 from tests.test_page_quality import capture_downloads, clear_caches, open_page  # noqa: F401 (fixture)
 
 PAGE = "views/benchmarks.py"
@@ -23,16 +23,11 @@ EDITOR = "bench_editor"
 
 
 @pytest.fixture(scope="module")
-def values() -> Iterator[dict[str, bm.UserValue]]:
+def values(sample_ws: Workspace) -> dict[str, bm.UserValue]:
     """The engine's values on the same sample files (ad sources as the page detects them)."""
-    with Workspace() as ws:
-        load_sample(ws)
-        ws.build()
-        from funnel.measures.metrics import by_source
-
-        ad = bm.ad_sources([r.group for r in by_source(ws.con)])
-        costs = read_costs(ws.con, Source.from_path(SAMPLE / "cost_by_source.csv"), ws.workdir)
-        yield bm.user_values(ws.con, ad=ad, costs=costs)
+    ad = bm.ad_sources([r.group for r in by_source(sample_ws.con)])
+    costs = read_costs(sample_ws.con, Source.from_path(SAMPLE / "cost_by_source.csv"), sample_ws.workdir)
+    return bm.user_values(sample_ws.con, ad=ad, costs=costs)
 
 
 def table(at: AppTest):

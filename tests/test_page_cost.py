@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,19 +18,15 @@ from funnel.measures import cost as costs
 from funnel.model.cost_data import CostData, read_costs
 from funnel.model.workspace import Workspace
 from funnel.present.format import yen
-from tests.conftest import SAMPLE, load_sample
+from tests.conftest import SAMPLE
 
 PAGE = "views/cost.py"
 EDITOR = "cost_editor"
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[tuple[Workspace, CostData]]:
-    ws = Workspace()
-    load_sample(ws)
-    ws.build()
-    yield ws, read_costs(ws.con, Source.from_path(SAMPLE / "cost_by_source.csv"), ws.workdir)
-    ws.close()
+def engine(sample_ws: Workspace) -> tuple[Workspace, CostData]:
+    return sample_ws, read_costs(sample_ws.con, Source.from_path(SAMPLE / "cost_by_source.csv"), sample_ws.workdir)
 
 
 def kpis(at: AppTest) -> dict[str, str]:

@@ -12,7 +12,6 @@ import pytest
 from funnel.i18n import t
 from funnel.measures import diagnosis as D
 from funnel.model.workspace import Workspace
-from tests.conftest import load_sample
 
 PAGE = "views/diagnosis.py"
 CHECKLIST = D.load_checklist()
@@ -20,11 +19,10 @@ ASSESS = [i.id for i in CHECKLIST.items if i.step == "assess"]
 
 
 @pytest.fixture(scope="module")
-def found():
+def found(sample_ws: Workspace):
     """The engine's evidence on the sample data, computed outside the app."""
-    with Workspace() as w:
-        load_sample(w)
-        return D.evidence(w.con, w.build(), CHECKLIST)
+    assert sample_ws.build_result is not None
+    return D.evidence(sample_ws.con, sample_ws.build_result, CHECKLIST)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ Reference numbers come from a workspace built here from the same sample files.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -21,18 +20,13 @@ from funnel.measures.metrics import Filters
 from funnel.model.workspace import Workspace
 from funnel.present.charts.mql import band_label
 from funnel.present.format import num, pct
-from tests.conftest import load_sample
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[Workspace]:
-    ws = Workspace()
-    load_sample(ws)
-    ws.build()
-    yield ws
-    ws.close()
+def engine(sample_ws: Workspace) -> Workspace:
+    return sample_ws
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -20,19 +19,16 @@ from funnel.model.workspace import Workspace
 from funnel.planning import plan as pl
 from funnel.planning.inputs import plan_defaults, plan_inputs
 from funnel.present.format import num, yen
-from tests.conftest import SAMPLE, load_sample
+from tests.conftest import SAMPLE
 
 PAGE = "views/plan.py"
 
 
 @pytest.fixture(scope="module")
-def actual() -> Iterator[pl.Actuals]:
+def actual(sample_ws: Workspace) -> pl.Actuals:
     """The engine's actual values on the same sample files (with the sample's cost file)."""
-    with Workspace() as ws:
-        load_sample(ws)
-        ws.build()
-        cost = read_costs(ws.con, Source.from_path(SAMPLE / "cost_by_source.csv"), ws.workdir)
-        yield pl.actuals(ws.con, cost)
+    cost = read_costs(sample_ws.con, Source.from_path(SAMPLE / "cost_by_source.csv"), sample_ws.workdir)
+    return pl.actuals(sample_ws.con, cost)
 
 
 def default_plan(a: pl.Actuals, revenue: float = 100_000_000) -> pl.Plan:

@@ -17,7 +17,7 @@ from funnel.measures import quality as q
 from funnel.measures.metrics import match
 from funnel.model.workspace import Workspace
 from funnel.present.format import num, pct
-from tests.conftest import ROOT, load_sample
+from tests.conftest import ROOT
 
 PAGE = "views/quality.py"
 
@@ -55,13 +55,9 @@ def open_page(path: str = PAGE) -> AppTest:
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[Workspace]:
+def engine(sample_ws: Workspace) -> Workspace:
     """The same sample files built directly by the engine: what the page must show."""
-    ws = Workspace()
-    load_sample(ws)
-    ws.build()
-    yield ws
-    ws.close()
+    return sample_ws
 
 
 def frame_with(at: AppTest, column: str) -> Any:

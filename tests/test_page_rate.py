@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -22,18 +22,14 @@ from funnel.measures import cohorts, drill
 from funnel.measures import metrics as m
 from funnel.model.workspace import Workspace
 from funnel.present.format import num, source_label
-from tests.conftest import ROOT, load_sample
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[Workspace]:
-    ws = Workspace()
-    load_sample(ws)
-    ws.build()
-    yield ws
-    ws.close()
+def engine(sample_ws: Workspace) -> Workspace:
+    return sample_ws
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -22,19 +21,14 @@ from funnel.measures import sla as speed
 from funnel.model.workspace import Workspace
 from funnel.present.charts.sla import days_text, group_label
 from funnel.present.format import num, pct, yen
-from tests.conftest import load_sample
 
 pytestmark = pytest.mark.slow
 AS_OF = dt.date(2026, 3, 31)          # the sample's latest lead / opportunity creation date
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[Workspace]:
-    ws = Workspace()
-    load_sample(ws)
-    ws.build()
-    yield ws
-    ws.close()
+def engine(sample_ws: Workspace) -> Workspace:
+    return sample_ws
 
 
 @pytest.fixture
