@@ -25,6 +25,8 @@ SAMPLE = ROOT / "sample_data"
 _APP_FILES = re.compile(r"test_page_\w+|test_isolation|test_language_switch")
 _USES_APP = re.compile(r"\bAppTest\b|\bopen_page\(|\brun_page\(")
 _USES_REAL = re.compile(r"\breal\(|\bREAL\b")
+# Random-input fuzzing (hypothesis, ~20 s): the full suite's job, not the edit loop's.
+_SLOW_FILES = {"test_fuzz"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -42,6 +44,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
         if stem == "test_real_exports" or _USES_REAL.search(source):
             item.add_marker(pytest.mark.real)
+        if stem in _SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
 
 
 def real(*parts: str) -> Path:
