@@ -19,7 +19,7 @@ from funnel.present.export import frame_csv_bytes
 from funnel.present.format import num, pct, source_label
 from funnel.present.privacy import mask_frame
 from ui.privacy import masking_on
-from ui.state import lang, t
+from ui.state import lang, remember, set_widget, t, widget
 from ui.widgets import definition, download_frame, require_current, show_chart, show_table
 
 PAGE_SIZE = 50
@@ -33,13 +33,7 @@ st.caption(t("quality.link", kind=t(f"link.{link.kind}"), ma=link.ma_column or "
 
 def memo(name: str, fn: Callable[[], Any]) -> Any:
     """Compute once per build (the email rules scan every cell) and keep it in this session."""
-    store = st.session_state.setdefault("quality_memo", {})
-    sig = (id(build), st.session_state.get("built_sig"), name)
-    if sig not in store:
-        if len(store) > 40:
-            store.clear()
-        store[sig] = fn()
-    return store[sig]
+    return remember(f"quality_{name}", fn)
 
 
 def csv_download(label: str, file_name: str, key: str, make: Callable[[], pd.DataFrame]) -> None:
@@ -61,8 +55,8 @@ def wide_table(frame: pd.DataFrame, wide: Sequence[str], percent: Sequence[str] 
 def paged(key: str, total: int, fetch: Callable[[int, int], pd.DataFrame], **fmt: Sequence[str]) -> None:
     """One page of a long list, with a page number and what is shown."""
     pages = max(1, math.ceil(total / PAGE_SIZE))
-    if st.session_state.get(key, 1) > pages:
-        st.session_state[key] = 1
+    if widget(key, 1) > pages:
+        set_widget(key, 1)
     c1, c2 = st.columns([1, 4], vertical_alignment="bottom")
     page = int(c1.number_input(t("quality.page", pages=num(pages)), min_value=1, max_value=pages, key=key))
     start = (page - 1) * PAGE_SIZE
