@@ -26,9 +26,7 @@ from ui.state import lang, t
 # -- saving --------------------------------------------------------------------------------------------
 def save_arguments() -> dict[str, Any]:
     """Everything :func:`funnel.model.saved.save` needs from this session (cheap: no data copied)."""
-    s = state.ensure_loaded()
-    return {"settings": s.saved_settings(), "session": s.to_json(), "costs": s.saved_costs(), "language": lang(),
-            "digests": {e.table: e.digest for side in SIDES for e in s.files[side] if e.table}}
+    return state.ensure_loaded().save_arguments(lang())
 
 
 def pending_manifest(args: dict[str, Any]) -> dict[str, Any]:

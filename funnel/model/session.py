@@ -309,6 +309,13 @@ class Session:
                                 "mix_lang": self.plan_mix_lang},
                        "cost": cost})
 
+    def save_arguments(self, language: str) -> dict[str, Any]:
+        """The keyword arguments of :func:`funnel.model.saved.save` for this session (cheap:
+        no data copied)."""
+        return {"settings": self.saved_settings(), "session": self.to_json(), "costs": self.saved_costs(),
+                "language": language,
+                "digests": {e.table: e.digest for side in KINDS for e in self.files[side] if e.table}}
+
     def saved_settings(self) -> Settings:
         return Settings(self.overrides, self.link, self.loss_rules if self.loss_rules_toml else None)
 
