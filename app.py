@@ -5,19 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.privacy import sidebar_toggle
-from ui.state import ensure_loaded, t
+from ui.state import ensure_loaded, language_switch, t
 
 st.set_page_config(page_title="Funnel Diagnosis", page_icon="📊", layout="wide")
 
-# The language lives in a plain session key: a widget's own state is dropped whenever the
-# widget is not drawn, and every page reads the language through ui.state.lang().
-if st.session_state.get("lang_choice", st.session_state.get("lang", "ja")) != st.session_state.get("lang", "ja"):
-    st.session_state["lang_choice"] = st.session_state.get("lang", "ja")
 with st.sidebar:
-    st.radio("言語 / Language", ["ja", "en"], key="lang_choice", horizontal=True,
-             index=["ja", "en"].index(st.session_state.get("lang", "ja")),
-             on_change=lambda: st.session_state.update(lang=st.session_state["lang_choice"]),
-             format_func=lambda code: {"ja": "日本語", "en": "English"}[code])
+    language_switch()  # the languages of the message catalogue (ui/state.py)
     sidebar_toggle()   # masking of personal data for screen sharing (ui/privacy.py)
 
 ensure_loaded()

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-LANGS: tuple[str, ...] = ("ja", "en")
-DEFAULT_LANG = "ja"
 _DIR = Path(__file__).parent / "data" / "messages"
+LANGUAGE_KEY = "lang.name"       # the entry whose languages are the ones offered (languages.toml)
 
 
 @lru_cache(maxsize=1)
@@ -30,6 +30,30 @@ def catalogue() -> dict[str, dict[str, str]]:
                 raise ValueError(f"message key {key!r} is declared twice ({path.name})")
             merged[key] = texts
     return merged
+
+
+def _languages() -> tuple[str, ...]:
+    """The languages offered, in the catalogue's order (the first is the default)."""
+    return tuple(catalogue()[LANGUAGE_KEY])
+
+
+LANGS: tuple[str, ...] = _languages()
+DEFAULT_LANG = LANGS[0]
+
+
+def language_name(code: str) -> str:
+    """A language's own name (日本語, English), for the language switches."""
+    return catalogue()[LANGUAGE_KEY].get(code, code)
+
+
+def join(items: Iterable[str], lang: str) -> str:
+    """Items of a list in running text, with the language's separator (、 / ", ")."""
+    return t("lang.list_sep", lang).join(items)
+
+
+def sentences(first: str, second: str, lang: str) -> str:
+    """Two sentences one after the other, spaced as the language spaces them."""
+    return t("lang.sentences", lang, first=first, second=second)
 
 
 def normalise_lang(lang: str | None) -> str:

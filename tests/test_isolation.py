@@ -191,7 +191,7 @@ def test_two_sessions_never_share_data_mappings_or_edits(sessions: dict[str, Any
     assert "紐付いた商談 0 件" in link_summary(a) and "予備メール" in link_summary(a)
     visit(b, "upload")
     assert "紐付いた商談 2 件" in link_summary(b)
-    assert not any(b.session_state["overrides"].values())
+    assert not any(b.session_state["session"].overrides.values())
     a.session_state["map_ma"] = {"edited_rows": {}, "added_rows": [], "deleted_rows": []}
     a.button(key="reset_map_ma").click().run()
     assert "紐付いた商談 2 件" in link_summary(a)
@@ -206,10 +206,10 @@ def test_two_sessions_never_share_data_mappings_or_edits(sessions: dict[str, Any
         "added_rows": [], "deleted_rows": []}
     a.run()
     assert not a.exception
-    assert "loss_rules_toml" in a.session_state
+    assert a.session_state["session"].loss_rules_toml is not None
     assert pareto(a) == {budget: 1}
     visit(b, "loss")
-    assert "loss_rules_toml" not in b.session_state
+    assert b.session_state["session"].loss_rules_toml is None
     assert pareto(b) == {other: 1}
 
 

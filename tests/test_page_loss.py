@@ -98,7 +98,7 @@ def test_editing_the_rules_moves_the_counts(downloads, page, sample):
     before = editor.value.loc[row, "keywords"]
     edit(page, row, before + ", 稟議")
     assert pareto_counts(page) == engine_counts(sample, WITH_RINGI) != engine_counts(sample, DEFAULT)
-    assert LossRules.from_toml(page.session_state["loss_rules_toml"]) == WITH_RINGI
+    assert LossRules.from_toml(page.session_state["session"].loss_rules_toml) == WITH_RINGI
     assert any("分類が変わっています" in i.value for i in page.info)
     assert downloads["loss_rules.toml"] == WITH_RINGI.to_toml().encode("utf-8")
     assert L.parse_rules_toml(downloads["loss_rules.toml"]) == WITH_RINGI          # round trip
@@ -114,7 +114,7 @@ def test_reset_brings_the_default_back(page, sample):
     assert pareto_counts(page) != engine_counts(sample, DEFAULT)
     page.button(key="loss_rules_reset").click().run()
     assert not page.exception
-    assert "loss_rules_toml" not in page.session_state
+    assert page.session_state["session"].loss_rules_toml is None
     assert pareto_counts(page) == engine_counts(sample, DEFAULT)
     assert page.data_editor[0].value.loc[row, "keywords"] == L.rules_to_table(DEFAULT)[row]["keywords"]
 

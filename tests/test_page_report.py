@@ -85,7 +85,7 @@ def test_plan_answers_and_masking_are_carried_over(app: AppTest, downloads: dict
     app.switch_page("views/plan.py").run()
     app.number_input(key="plan_revenue").set_value(200_000_000.0).run()
     item = next(i for i in load_checklist().items if i.rule is None)
-    app.session_state["diagnosis_answers"] = {item.id: "yes"}
+    app.session_state["session"].set_answers({item.id: "yes"})
     app.session_state["mask_pii"] = True
     downloads.clear()
     open_report(app)

@@ -153,3 +153,23 @@ def test_the_engine_imports_only_along_the_data_path():
             if there is not None and there > here and dep not in LEAF_HELPERS:
                 backwards.append(f"{module} -> {dep}")
     assert sorted(backwards) == []
+
+
+def test_pages_never_touch_the_session_state():
+    """Pages and the router keep what they need on the engine's Session through ui helpers
+    (ui.state.keep, page_value, pager …): one place holds a user's session."""
+    files = [ROOT / "app.py", *sorted((ROOT / "views").glob("*.py"))]
+    assert len(files) > 10
+    assert [f.name for f in files if "session_state" in f.read_text(encoding="utf-8")] == []
+
+
+def test_languages_are_data():
+    """The languages offered and how lists and sentences join come from the message catalogue:
+    no code picks a text or a separator by comparing the language code."""
+    pattern = re.compile(r"""lang(?:\(\))?\s*[!=]=\s*["'](?:ja|en)["']|\[\s*["']ja["']\s*,\s*["']en["']\s*\]"""
+                         r"""|\(\s*["']ja["']\s*,\s*["']en["']\s*\)""")
+    files = [ROOT / "app.py", *sorted(ROOT.glob("funnel/**/*.py")), *sorted(ROOT.glob("ui/*.py")),
+             *sorted(ROOT.glob("views/*.py"))]
+    found = [f"{f.relative_to(ROOT)}: {m.group(0)}" for f in files
+             for m in pattern.finditer(f.read_text(encoding="utf-8"))]
+    assert found == []

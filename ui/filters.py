@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from funnel import i18n
 from funnel.measures.cohorts import created_range
 from funnel.measures.metrics import Filters, by_source
 from funnel.planning.targets import band_and_target
 from funnel.present.format import pct, source_label
-from ui.state import Current, keep, lang, query, restate, session_benchmarks, t
+from ui.state import Current, changed, keep, lang, query, restate, session_benchmarks, t
 
 # Multiselect options must be strings to survive reruns; "" stands for "no source" (sources
 # are trimmed and a blank one is stored as NULL, so "" is never a real source).
@@ -37,12 +38,9 @@ class LeadFilters:
 
 def _forget_other_data(cur: Current) -> None:
     """Drop kept filter values when the loaded data changed since they were set."""
-    version = (cur.state.version, cur.state.mode)
-    if st.session_state.get("lead_filters_data") != version:
-        kept = st.session_state.setdefault("kept", {})
+    if changed("lead_filters_data", "data"):
         for k in DATA_KEYS:
-            kept.pop(k, None)
-        st.session_state["lead_filters_data"] = version
+            cur.state.kept.pop(k, None)
 
 
 def _date_range(bounds: tuple[dt.date, dt.date] | None) -> tuple[dt.date | None, dt.date | None]:
@@ -102,8 +100,7 @@ def describe(lf: LeadFilters) -> str:
     dates = (t("filters.desc.dates", start=f"{f.date_from:%Y/%m/%d}", end=f"{f.date_to:%Y/%m/%d}")
              if f.date_from and f.date_to else t("filters.desc.all_dates"))
     sources = (t("filters.desc.all_sources") if f.sources is None
-               else "、".join(source_label(s, lang()) for s in f.sources) if lang() == "ja"
-               else ", ".join(source_label(s, lang()) for s in f.sources))
+               else i18n.join((source_label(s, lang()) for s in f.sources), lang()))
     text = t("filters.desc", touch=t(f"term.touch.{f.touch}"), dates=dates, sources=sources)
     if lf.target is not None:
         text += t("filters.desc.target", target=pct(lf.target))

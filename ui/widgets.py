@@ -15,7 +15,7 @@ from funnel.errors import FunnelError
 from funnel.present.export import frame_csv_bytes, frame_xlsx_bytes
 from funnel.present.privacy import mask_frame
 from ui.privacy import masked, masking_on
-from ui.state import Current, call_key, current, session_workspace, t
+from ui.state import Current, call_key, current, lang, session_workspace, t
 
 UPLOAD_PAGE = "views/upload.py"
 
@@ -34,7 +34,7 @@ def require_current() -> Current:
             st.caption(t("app.sample_banner_short"))
         return cur
     if isinstance(cur, FunnelError):
-        st.error(cur.render(st.session_state.get("lang", "ja")))
+        st.error(cur.render(lang()))
     else:
         st.warning(t("app.need_both_sides"))
     st.page_link(UPLOAD_PAGE, label=t("app.go_upload"), icon="📂")

@@ -24,23 +24,26 @@ EDITOR = "bench_editor"
 st.title(t("bench.title"))
 st.caption(t("bench.intro"))
 cur = require_current()
-ss = st.session_state
+session = cur.state
 
 
 # -- the benchmark set: the editor's input stays fixed until the user replaces the set -------
 def set_base(items: list[bm.Benchmark]) -> None:
-    ss["bench_base"] = bm.to_records(items)
-    ss["bench_rows"] = ss["bench_base"]
-    ss.pop(EDITOR, None)
+    state.set_page_value("bench_base", bm.to_records(items))
+    session.set_benchmarks(state.page_value("bench_base"))
+    state.drop_widget(EDITOR)
 
 
-if "bench_base" not in ss:
-    set_base(list(bm.defaults().benchmarks))
+if state.page_value("bench_base") is None:
+    if session.benchmarks:          # a set edited before (or opened from a saved file)
+        state.set_page_value("bench_base", session.benchmarks)
+    else:
+        set_base(list(bm.defaults().benchmarks))
 # Widget state is dropped when the user leaves the page, and a language switch re-labels the
 # editor (a new widget): start again from the last edited rows so no edit is lost.
-if EDITOR not in ss or ss.get("bench_lang") != lang():
-    ss["bench_base"] = ss.get("bench_rows", ss["bench_base"])
-    ss["bench_lang"] = lang()
+if not state.has_widget(EDITOR) or state.page_value("bench_lang") != lang():
+    state.set_page_value("bench_base", session.benchmarks or state.page_value("bench_base"))
+    state.set_page_value("bench_lang", lang())
 
 results, editor_box, io_box = st.container(), st.container(), st.container()
 
@@ -49,14 +52,14 @@ with io_box:
     up = st.file_uploader(t("bench.io.upload"), type=["toml", "csv"], key="bench_upload", help=t("bench.io.upload_help"))
     if up is not None:
         digest = hashlib.sha256(up.getvalue()).hexdigest()
-        if ss.get("bench_upload_digest") != digest:
+        if state.page_value("bench_upload_digest") != digest:
             items, problems = bm.parse_file(up.name, up.getvalue())
-            ss["bench_upload_digest"] = digest
-            ss["bench_upload_problems"] = [(p.row, p.field, p.key, dict(p.params)) for p in problems]
+            state.set_page_value("bench_upload_digest", digest)
+            state.set_page_value("bench_upload_problems", [(p.row, p.field, p.key, dict(p.params)) for p in problems])
             if items and not problems:
                 set_base(items)
                 st.toast(t("bench.io.replaced", n=len(items)), icon="✅")
-        for row, fld, key, params in ss.get("bench_upload_problems", []):
+        for row, fld, key, params in state.page_value("bench_upload_problems", []):
             st.error(t("bench.error.where", row=row or "—", field=t(f"bench.field.{fld}") if fld else "—",
                        message=t(key, **params)), icon="⛔")
     if st.button(t("bench.io.reset"), key="bench_reset"):
@@ -67,7 +70,7 @@ metric_ids = list(bm.METRICS)
 with editor_box:
     st.subheader(t("bench.editor.title"))
     st.caption(t("bench.editor.caption"))
-    base = pd.DataFrame(ss["bench_base"], columns=list(bm.FIELDS))
+    base = pd.DataFrame(state.page_value("bench_base"), columns=list(bm.FIELDS))
     # Empty numbers must be NaN in a float column (an object column shows "None" and edits as text).
     base[list(bm.NUMBER_FIELDS)] = base[list(bm.NUMBER_FIELDS)].apply(pd.to_numeric, errors="coerce").astype(float)
     text_cols = {f: st.column_config.TextColumn(t(f"bench.field.{f}")) for f in bm.FIELDS
@@ -84,7 +87,7 @@ with editor_box:
         })
     records = edited.astype(object).where(edited.notna(), None).to_dict("records")
     items, problems = bm.from_records(records)
-    ss["bench_rows"] = records
+    session.set_benchmarks(records)
     for p in problems:
         st.error(t("bench.error.where", row=p.row or "—", field=t(f"bench.field.{p.field}") if p.field else "—",
                    message=t(p.key, **p.params)), icon="⛔")

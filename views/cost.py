@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from funnel import i18n
 from funnel.measures import benchmarks as bm
 from funnel.measures import cost as costs
 from funnel.present.charts.cost import build_cpa_chart, build_return_chart
@@ -35,7 +36,7 @@ def table(frame: pd.DataFrame, key: str, *, integer: tuple[str, ...] = (), money
 st.title(t("cost.title"))
 st.caption(t("cost.intro"))
 cur = require_current()
-con, ss = cur.ws.con, st.session_state
+con = cur.ws.con
 
 # -- the cost data: a file, or the table ---------------------------------------------------------
 st.header(t("cost.data.title"))
@@ -51,13 +52,13 @@ origin_box = st.container()          # filled after the table: an edit of this r
 # starts again from the session's cost data when that changed elsewhere (an upload, a reset, the
 # other data set) or the language changed (the columns are re-labelled).
 sig = (state.cost_version(), cur.state.mode, lang())
-if EDITOR not in ss or ss.get("cost_editor_sig") != sig:
-    ss["cost_editor_base"] = costs.to_records(state.session_cost())
-    ss.pop(EDITOR, None)
+if not state.has_widget(EDITOR) or state.page_value("cost_editor_sig") != sig:
+    state.set_page_value("cost_editor_base", costs.to_records(state.session_cost()))
+    state.drop_widget(EDITOR)
 EC = {c: t(f"cost.col.{c}") for c in costs.COLUMNS}
 with st.expander(t("cost.data.table"), icon="✏️", expanded=state.session_cost() is None):
     st.caption(t("cost.data.table_caption"))
-    base = pd.DataFrame(ss["cost_editor_base"], columns=list(costs.COLUMNS)).rename(columns=EC)
+    base = pd.DataFrame(state.page_value("cost_editor_base"), columns=list(costs.COLUMNS)).rename(columns=EC)
     base[EC["cost"]] = pd.to_numeric(base[EC["cost"]], errors="coerce").astype(float)
     edited = st.data_editor(base, key=EDITOR, num_rows="dynamic", hide_index=True, width="stretch", column_config={
         EC["month"]: st.column_config.TextColumn(EC["month"], help=t("cost.col.month_help")),
@@ -70,7 +71,7 @@ with st.expander(t("cost.data.table"), icon="✏️", expanded=state.session_cos
         st.error(t("cost.error.where", row=p.row, message=t(p.key, value=p.value)), icon="⛔")
     if not costs.same_amounts(data, state.session_cost()):
         state.set_session_cost(data, "edited")
-    ss["cost_editor_sig"] = (state.cost_version(), cur.state.mode, lang())
+    state.set_page_value("cost_editor_sig", (state.cost_version(), cur.state.mode, lang()))
     b1, b2 = st.columns(2)
     with b1:
         st.button(t("cost.data.reset"), key="cost_reset", icon="↩️", on_click=state.reset_session_cost,
@@ -147,8 +148,7 @@ table(by_source, "cost_table", integer=tuple(SC[c] for c in ("registrations", "l
       pin=SC["source"])
 download_frame(by_source, "cost_by_source.csv", "dl_cost_source")
 if report.free_sources:
-    st.caption(t("cost.free_sources", sources="、".join(report.free_sources) if lang() == "ja"
-                 else ", ".join(report.free_sources)))
+    st.caption(t("cost.free_sources", sources=i18n.join(report.free_sources, lang())))
 if any(r.won_without_amount for r in report.rows):
     st.caption(t("cost.won_without_amount", n=num(tot.won_without_amount)))
 

@@ -14,12 +14,11 @@ from funnel.measures import answers as A
 from funnel.measures import diagnosis as D
 from funnel.present.charts.diagnosis import build_category_chart, build_roadmap_chart
 from ui.privacy import masked
-from ui.state import lang, t
+from ui.state import generation, lang, next_generation, remember, session, t
 from ui.widgets import definition, download_frame, require_current, show_chart
 
-ss = st.session_state
 L = lang()
-ANSWERS_KEY, GEN_KEY = "diagnosis_answers", "diagnosis_gen"
+GEN = "diagnosis"           # the answer widgets' generation
 
 st.title(t("diagnosis.title"))
 cur = require_current()
@@ -29,12 +28,7 @@ st.caption(t("diagnosis.intro", n=len(checklist.items), data=sum(1 for i in chec
 
 def evidence() -> dict[str, D.Evidence]:
     """The data's evidence, measured once per build and loss-rule set (answer clicks only rerun)."""
-    store = ss.setdefault("diagnosis_memo", {})
-    sig = (id(cur.build), ss.get("built_sig"), ss.get("rules_sig"))
-    if store.get("sig") != sig:
-        store.clear()
-        store.update(sig=sig, evidence=D.evidence(cur.ws.con, cur.build, checklist))
-    return store["evidence"]
+    return remember("diagnosis_evidence", lambda: D.evidence(cur.ws.con, cur.build, checklist))
 
 
 def answer_label(value: str | None) -> str:
@@ -43,12 +37,12 @@ def answer_label(value: str | None) -> str:
 
 def clear_answers() -> None:
     """Forget the team's answers and start fresh widgets (a callback: runs before the page)."""
-    ss[ANSWERS_KEY] = {}
-    ss[GEN_KEY] = ss.get(GEN_KEY, 0) + 1
+    session().set_answers({})
+    next_generation(GEN)
 
 
 found = evidence()
-answers: dict[str, Any] = ss.setdefault(ANSWERS_KEY, {})
+answers: dict[str, Any] = session().answers
 summary, listing, files = st.container(), st.container(), st.container()
 
 # -- loading a saved file comes first: it seeds the answer widgets drawn below ------------------
@@ -57,18 +51,18 @@ with files:
     st.caption(t("diagnosis.files.caption"))
     c_save, c_load = st.columns([1, 1])
     upload = c_load.file_uploader(t("diagnosis.files.upload"), type=["json", "csv"], max_upload_size=1,
-                                  key=f"diagnosis_upload_{ss.get(GEN_KEY, 0)}")
+                                  key=f"diagnosis_upload_{generation(GEN)}")
     if upload is not None:
         try:
             loaded = A.read_answers(upload.getvalue(), checklist, upload.name)
         except A.DiagnosisFileError as exc:
             c_load.error(exc.render(L), icon="⛔")
         else:
-            answers.clear()
-            answers.update(loaded)
-            ss[GEN_KEY] = ss.get(GEN_KEY, 0) + 1        # fresh widgets and a cleared uploader
+            session().set_answers(loaded)
+            answers = session().answers
+            next_generation(GEN)        # fresh widgets and a cleared uploader
             c_load.success(t("diagnosis.files.loaded", file=upload.name, n=len(loaded)), icon="✅")
-gen = ss.get(GEN_KEY, 0)
+gen = generation(GEN)
 
 # -- the checklist -------------------------------------------------------------------------------
 step_captions = {}
@@ -86,10 +80,7 @@ with listing:
                 value = c_a.segmented_control(
                     t("diagnosis.answer_label"), D.ANSWERS, format_func=answer_label, default=answers.get(item.id),
                     key=f"diagnosis_{item.id}_{gen}", label_visibility="collapsed", width="stretch")
-                if value in D.ANSWERS:
-                    answers[item.id] = value
-                else:
-                    answers.pop(item.id, None)
+                session().set_answer(item.id, value if value in D.ANSWERS else None)
                 ev = found.get(item.rule) if item.rule else None
                 if ev is not None and item.rule:
                     rule = checklist.rules[item.rule]

@@ -22,7 +22,6 @@ from ui.widgets import definition, download_frame, notices, require_current, sho
 
 TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "htm", "html", "xml"]
 lang = state.lang()
-ss = st.session_state
 # Long free texts get a bounded column, so the stage and amount columns stay on screen.
 NARROW = {t(f"diff.col.{c}"): st.column_config.TextColumn(t(f"diff.col.{c}"), width="medium")
           for c in ("deal_name", "loss_reason", "loss_detail", "email")}
@@ -32,7 +31,7 @@ NARROW = {t(f"diff.col.{c}"): st.column_config.TextColumn(t(f"diff.col.{c}"), wi
 def baseline_files() -> None:
     """The baseline uploaders (or the saved-file uploader) and what was read from each file."""
     found = B.baseline_state()
-    gen = ss.get("diff_upload_gen", 0)
+    gen = state.generation("diff_upload")
     modes = {"exports": t("diff.baseline.mode.exports"), "saved": t("diff.baseline.mode.saved")}
     mode = remembered("diff_baseline_mode", "exports", lambda v, k: st.radio(
         t("diff.baseline.mode"), list(modes), horizontal=True, key=k, index=list(modes).index(v),
@@ -58,12 +57,11 @@ def baseline_files() -> None:
     for side, col in zip(SIDES, st.columns(2), strict=True):
         for entry in found.files[side]:
             if entry.error:
-                col.error(entry.error_text(), icon="⛔")
+                col.error(entry.error_text(lang), icon="⛔")
             elif entry.report is not None:
                 col.caption(t("diff.baseline.file_ok", file=entry.name, rows=num(entry.report.rows_read)))
     if B.has_files() and st.button(t("diff.baseline.clear"), key="diff_clear", icon="🗑️"):
-        B.clear()
-        ss["diff_upload_gen"] = gen + 1       # new uploader keys: empty uploaders
+        B.clear()                             # new uploader keys: empty uploaders
         st.rerun()
 
 

@@ -24,28 +24,25 @@ BY_TABS = ("source", "owner", "month")
 EDITOR = "loss_rules_editor"
 
 lang = state.lang()
-ss = st.session_state
+GEN = "loss_rules"          # the rule editor's and uploader's generation
 LABELS = {c: loss_label(c, lang) for c in LOSS_CATEGORIES}
 
 
 def set_rules(rules: LossRules) -> None:
     """Make ``rules`` the session's rules; the next require_current() re-applies them."""
-    if rules == LossRules.default():
-        ss.pop("loss_rules_toml", None)
-    else:
-        ss["loss_rules_toml"] = rules.to_toml()
+    state.session().set_loss_rules(rules)
 
 
 def reset_rules() -> None:
     """Back to the default rules, in a fresh editor (a callback: runs before the page does)."""
-    ss.pop("loss_rules_toml", None)
-    ss["loss_rules_n"] = ss.get("loss_rules_n", 0) + 1
+    state.session().set_loss_rules(None)
+    state.next_generation(GEN)
 
 
 def editor_key() -> str:
     # A new key (after reset/upload, or in the other language) is a new editor seeded from
     # the session's rules; the same key keeps the same input frame (streamlit #7749).
-    return f"{EDITOR}_{ss.get('loss_rules_n', 0)}_{lang}"
+    return f"{EDITOR}_{state.generation(GEN)}_{lang}"
 
 
 def edit_rules() -> LossRules:
@@ -55,19 +52,19 @@ def edit_rules() -> LossRules:
     c_reset, c_upload, c_download = st.columns([1, 2, 1], vertical_alignment="bottom")
     reset_slot = c_reset.empty()        # filled after the editor, so "disabled" reflects this run's edit
     upload = c_upload.file_uploader(t("loss.rules.upload"), type=["toml", "txt"], help=t("loss.rules.upload_help"),
-                                    max_upload_size=1, key=f"loss_rules_upload_{ss.get('loss_rules_n', 0)}")
+                                    max_upload_size=1, key=f"loss_rules_upload_{state.generation(GEN)}")
     if upload is not None:
         try:
             set_rules(L.parse_rules_toml(upload.getvalue(), upload.name))
         except L.RulesError as exc:
             st.error(exc.render(lang), icon="⛔")
         else:
-            ss["loss_rules_n"] = ss.get("loss_rules_n", 0) + 1   # clears the uploader, reseeds the editor
+            state.next_generation(GEN)      # clears the uploader, reseeds the editor
             st.success(t("loss.rules.loaded", file=upload.name), icon="✅")
     key = editor_key()
-    if key not in ss:
-        ss["loss_rules_base"] = state.loss_rules().to_toml()
-    base = LossRules.from_toml(ss["loss_rules_base"])
+    if not state.has_widget(key) or state.page_value("loss_rules_base") is None:
+        state.set_page_value("loss_rules_base", state.loss_rules().to_toml())
+    base = LossRules.from_toml(state.page_value("loss_rules_base"))
     frame = pd.DataFrame([{**r, "label": LABELS[r["category"]]} for r in L.rules_to_table(base)])
     edited = st.data_editor(
         frame, key=key, hide_index=True, num_rows="fixed", width="stretch", disabled=["category", "label"],
@@ -82,7 +79,7 @@ def edit_rules() -> LossRules:
         rules = state.loss_rules()
     set_rules(rules)
     reset_slot.button(t("loss.rules.reset"), key="loss_rules_reset", icon="↩️", on_click=reset_rules,
-                      disabled="loss_rules_toml" not in ss)
+                      disabled=state.session().loss_rules_toml is None)
     with c_download:
         st.download_button(t("loss.rules.download"), data=rules.to_toml().encode("utf-8"),
                            file_name="loss_rules.toml", mime="application/toml", key="loss_rules_download",
@@ -97,7 +94,7 @@ def edit_rules() -> LossRules:
 def pager(page: Page[Any], key: str) -> None:
     """The page number under a table (only when there is more than one page); the page shown
     is the engine's, clamped, so a number kept from a longer list (the rules changed) moves."""
-    ss[key] = page.page
+    state.set_widget(key, page.page)
     if page.pages > 1:
         st.number_input(t("loss.page", pages=page.pages, total=num(page.total)), min_value=1, max_value=page.pages,
                         step=1, key=key)
@@ -256,7 +253,7 @@ with body:
         t("loss.texts.ambiguous_only"), key=k, value=v))
     category = None if choice == "all" else choice
     page_key = f"loss_text_page_{choice}_{amb_only}_{lang}"
-    texts = query(L.reason_texts, rules, category, page=int(ss.get(page_key, 1)), ambiguous_only=amb_only)
+    texts = query(L.reason_texts, rules, category, page=int(state.widget(page_key, 1)), ambiguous_only=amb_only)
     if texts.total:
         show_table(texts_frame(texts.items), integer=[t("loss.col.count")], key="loss_texts_table")
         pager(texts, page_key)
@@ -271,7 +268,7 @@ with body:
         t("loss.deals.contains"), key=k, placeholder=t("loss.deals.placeholder"), value=v)).strip() or None
     deals_key = f"loss_deals_page_{choice}_{contains}_{lang}"
     deals = query(L.lost_opportunities, category=category, contains=contains, touch=touch,
-                  page=int(ss.get(deals_key, 1)))
+                  page=int(state.widget(deals_key, 1)))
     st.caption(t("loss.deals.caption", count=num(deals.total)))
     if deals.total:
         show_table(deals_frame(deals.items), integer=[], yen=[t("loss.deals.col.amount")], key="loss_deals_table")

@@ -14,7 +14,7 @@ from funnel.measures.metrics import Filters
 from funnel.present.charts.mql import band_label, build_band_rates, build_threshold_curve, score_text
 from funnel.present.format import num, pct
 from ui.filters import describe, lead_filters
-from ui.state import keep, lang, restate, t
+from ui.state import changed, keep, lang, restate, set_widget, t
 from ui.widgets import UPLOAD_PAGE, definition, download_frame, require_current, show_chart, show_table
 
 st.title(t("mql.title"))
@@ -92,10 +92,9 @@ options = [c.threshold for c in cuts]
 default = (recommended or unconstrained or cuts[0]).threshold
 sig = (f, criterion, min_prec, max_vol)
 kept = keep("mql_threshold", default)
-if st.session_state.get("mql_sig") != sig or kept not in options:
+if changed("mql_sig", token=sig) or kept not in options:
     kept = default
-st.session_state["mql_sig"] = sig
-st.session_state["mql_threshold"] = kept
+set_widget("mql_threshold", kept)
 threshold = st.select_slider(t("mql.thr.threshold"), options=options, key="mql_threshold",
                              format_func=score_text, help=t("mql.thr.threshold_help"), disabled=len(options) < 2)
 chosen = scoring.at(cuts, threshold)

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from funnel import i18n
 from funnel.errors import FunnelError
 from funnel.planning import plan as pl
 from funnel.planning.inputs import BENCHMARK_METRIC, plan_defaults
@@ -22,7 +23,7 @@ from ui.widgets import definition, download_frame, require_current, show_chart, 
 st.title(t("plan.title"))
 st.caption(t("plan.intro"))
 cur = require_current()
-con, ss = cur.ws.con, st.session_state
+con, session = cur.ws.con, cur.state
 cost = state.session_cost()
 bench = session_benchmarks()
 DEFAULTS = plan_defaults(con, bench, cost)
@@ -39,22 +40,13 @@ def table(frame: pd.DataFrame, key: str, *, percent: tuple[str, ...] = (), integ
     show_table(frame, column_config=config, placeholder="—", key=key, height=35 * (len(frame) + 1) + 3)
 
 
-def forget(*keys: str) -> None:
-    """Drop inputs whose defaults came from data that is no longer shown."""
-    kept = ss.setdefault("kept", {})
-    for k in keys:
-        ss.pop(k, None)
-        kept.pop(k, None)
-
-
-if ss.get("plan_data_sig") != (cur.state.version, cur.state.mode):
-    forget("plan_deal_size", "plan_win_rate", "plan_opp_rate", "plan_cpa", "plan_spend", "plan_start")
-    ss.pop("plan_mix_rows", None)
-    ss["plan_data_sig"] = (cur.state.version, cur.state.mode)
-if ss.get("plan_cost_sig") != state.cost_version():
-    forget("plan_cpa", "plan_spend")
-    ss.pop("plan_mix_rows", None)
-    ss["plan_cost_sig"] = state.cost_version()
+# Inputs whose defaults came from data (or cost data) no longer shown are dropped.
+if state.changed("plan_data_sig", "data"):
+    state.forget_kept("plan_deal_size", "plan_win_rate", "plan_opp_rate", "plan_cpa", "plan_spend", "plan_start")
+    session.set_plan_mix(None)
+if state.changed("plan_cost_sig", "cost"):
+    state.forget_kept("plan_cpa", "plan_spend")
+    session.set_plan_mix(None)
 
 # -- the assumptions: actual, benchmark, or typed -----------------------------------------------
 def in_unit(name: str, value: Fraction) -> float:
@@ -98,7 +90,7 @@ def default(name: str) -> float:
 
 
 def apply(key: str, value: float) -> None:
-    ss[key] = float(value)
+    state.set_widget(key, float(value))
 
 
 def assumption(col: Any, name: str) -> float:
@@ -179,16 +171,16 @@ lead_time = int(c3.number_input(t("plan.month.lead_time"), min_value=0, max_valu
                                 value=int(keep("plan_lead_time", 0)), key="plan_lead_time",
                                 help=t("plan.month.lead_time_help")))
 months = [pl.add_months(start, i) for i in range(n_months)]
-weights: dict[str, float] = ss.setdefault("plan_weights", {})
+weights: dict[str, float] = dict(session.plan_weights)
 
 
 def equal_weights() -> None:
-    ss["plan_weights"] = {}
-    ss["plan_weights_gen"] = ss.get("plan_weights_gen", 0) + 1
+    session.set_plan_weights({})
+    state.next_generation("plan_weights")
 
 
 MW = {"month": t("plan.col.month"), "weight": t("plan.col.weight")}
-wkey = f"plan_weights_{start:%Y%m}_{n_months}_{ss.get('plan_weights_gen', 0)}"
+wkey = f"plan_weights_{start:%Y%m}_{n_months}_{state.generation('plan_weights')}"
 with st.expander(t("plan.month.weights"), icon="📅"):
     st.caption(t("plan.month.weights_caption"))
     base = pd.DataFrame([{MW["month"]: f"{m:%Y-%m}", MW["weight"]: float(weights.get(f"{m:%Y-%m}", 1.0))}
@@ -200,6 +192,7 @@ with st.expander(t("plan.month.weights"), icon="📅"):
 month_weights = [pl.exact(0 if pd.isna(w) else float(w)) for w in edited[MW["weight"]]]
 for m, w in zip(months, month_weights, strict=True):
     weights[f"{m:%Y-%m}"] = float(w)
+session.set_plan_weights(weights)
 try:
     by_month = pl.plan_by_month(plan, revenue, months, month_weights, cpa, lead_time)
 except FunnelError as exc:
@@ -245,20 +238,19 @@ def mix_rows() -> list[dict[str, Any]]:
 
 
 def reset_mix() -> None:
-    ss.pop("plan_mix_rows", None)
-    ss.pop("plan_mix", None)
+    session.set_plan_mix(None)
+    state.drop_widget("plan_mix")
 
 
 # The editor's input stays fixed while it lives (edits are deltas against it); a language
 # switch or leaving the page starts again from the last edited rows.
-if "plan_mix_rows" not in ss or ss.get("plan_mix_lang") != lang():
-    ss["plan_mix_rows"] = mix_rows()
-    ss["plan_mix_lang"] = lang()
-    ss.pop("plan_mix", None)
-if "plan_mix" not in ss:
-    ss["plan_mix_base"] = ss["plan_mix_rows"]
+if session.plan_mix is None or session.plan_mix_lang != lang():
+    session.set_plan_mix(mix_rows(), lang())
+    state.drop_widget("plan_mix")
+if not state.has_widget("plan_mix"):
+    state.set_page_value("plan_mix_base", session.plan_mix)
 mix_in = st.data_editor(
-    pd.DataFrame(ss["plan_mix_base"], columns=list(XC.values())), key="plan_mix", num_rows="dynamic",
+    pd.DataFrame(state.page_value("plan_mix_base"), columns=list(XC.values())), key="plan_mix", num_rows="dynamic",
     hide_index=True, width="stretch", placeholder="—", column_config={
         XC["source"]: st.column_config.TextColumn(XC["source"], required=True),
         XC["actual_leads"]: st.column_config.NumberColumn(XC["actual_leads"], disabled=True, format="localized"),
@@ -268,11 +260,11 @@ mix_in = st.data_editor(
         XC["share"]: st.column_config.NumberColumn(XC["share"], min_value=0.0, format="%.2f"),
         XC["rate"]: st.column_config.NumberColumn(XC["rate"], min_value=0.0, max_value=100.0, format="%.2f"),
         XC["cpa"]: st.column_config.NumberColumn(XC["cpa"], min_value=0.0, format="yen")})
-ss["plan_mix_rows"] = mix_in.astype(object).where(mix_in.notna(), None).to_dict("records")
+session.set_plan_mix(mix_in.astype(object).where(mix_in.notna(), None).to_dict("records"), lang())
 st.button(t("plan.mix.reset"), key="plan_mix_reset", on_click=reset_mix, icon="↩️")
 inputs = [pl.MixInput(str(r[XC["source"]] or "—"), pl.exact(r[XC["share"]] or 0), pl.from_percent(r[XC["rate"]] or 0),
                       pl.exact(r[XC["cpa"]]) if r[XC["cpa"]] else None)
-          for r in ss["plan_mix_rows"] if r[XC["source"]] is not None or r[XC["share"]]]
+          for r in session.plan_mix or [] if r[XC["source"]] is not None or r[XC["share"]]]
 try:
     mix = pl.plan_mix(plan.opportunities, inputs)
 except FunnelError as exc:
@@ -286,7 +278,7 @@ if mix is not None:
     definition("plan.def.mix", opps=num(plan.opportunities), blended=pct(float(mix.blended_rate), 2),
                leads=num(mix.leads), overall=pct(float(rate), 2), overall_leads=num(plan.leads))
     if mix.unpriced:
-        st.info(t("plan.mix.unpriced", sources=("、" if lang() == "ja" else ", ").join(str(s) for s in mix.unpriced)),
+        st.info(t("plan.mix.unpriced", sources=i18n.join((str(s) for s in mix.unpriced), lang())),
                 icon="ℹ️")
     show_chart(build_mix_chart(mix, lang()))
     YC = {c: t(f"plan.col.{c}") for c in ("source", "share", "rate", "leads", "expected_opps", "cpa", "budget")}

@@ -19,7 +19,7 @@ from funnel.present.format import num, pct, source_label
 from funnel.present.paging import PAGE_SIZE, fetch_page, page_count
 from funnel.present.privacy import mask_frame
 from ui.privacy import masking_on
-from ui.state import lang, t
+from ui.state import lang, remember, set_widget, t, widget
 from ui.widgets import definition, download_frame, require_current, show_chart, show_table
 
 st.title(t("quality.title"))
@@ -31,13 +31,7 @@ st.caption(t("quality.link", kind=t(f"link.{link.kind}"), ma=link.ma_column or "
 
 def memo(name: str, fn: Callable[[], Any]) -> Any:
     """Compute once per build (the email rules scan every cell) and keep it in this session."""
-    store = st.session_state.setdefault("quality_memo", {})
-    sig = (id(build), st.session_state.get("built_sig"), name)
-    if sig not in store:
-        if len(store) > 40:
-            store.clear()
-        store[sig] = fn()
-    return store[sig]
+    return remember(f"quality_{name}", fn)
 
 
 def csv_download(label: str, file_name: str, key: str, make: Callable[[], pd.DataFrame]) -> None:
@@ -61,8 +55,8 @@ def paged(key: str, total: int, fetch: Callable[[int, int], list[Any]],
     """One page of a long list (``fetch(limit, offset)`` reads its rows, ``frame`` shows them),
     with a page number and what is shown."""
     pages = page_count(total, PAGE_SIZE)
-    if st.session_state.get(key, 1) > pages:
-        st.session_state[key] = 1
+    if widget(key, 1) > pages:
+        set_widget(key, 1)
     c1, c2 = st.columns([1, 4], vertical_alignment="bottom")
     chosen = int(c1.number_input(t("quality.page", pages=num(pages)), min_value=1, max_value=pages, key=key))
     page = fetch_page(total, chosen, PAGE_SIZE, fetch)

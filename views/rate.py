@@ -8,6 +8,7 @@ import re
 import pandas as pd
 import streamlit as st
 
+from funnel import i18n
 from funnel.config import setting
 from funnel.measures import cohorts, drill, metrics
 from funnel.planning.targets import against_band, against_target, band_and_target
@@ -15,7 +16,7 @@ from funnel.present.charts.rate import SORTS, build_rate_by_month, build_rate_by
 from funnel.present.format import num, pct, source_label
 from ui.filters import NO_SOURCE, describe, lead_filters
 from ui.privacy import masking_on
-from ui.state import lang, query, restate, session_benchmarks, t
+from ui.state import lang, pager, query, restate, session_benchmarks, set_page_value, t, turn
 from ui.widgets import definition, download_frame, require_current, show_chart_of, show_table
 
 st.title(t("rate.title"))
@@ -85,16 +86,14 @@ search = c3.text_input(t("rate.drill.search"), key="drill_search", placeholder=t
 group = None if picked in (None, NO_SOURCE) else picked
 # A page number belongs to one list: a new source, status or search starts at page 1.
 sig = (f, group, status, search)
-if st.session_state.get("drill_sig") != sig:
-    st.session_state["drill_sig"], st.session_state["drill_page"] = sig, 1
 page = query(drill.lead_page, f, group, status=status, search=search or None,
-             page=st.session_state["drill_page"])
-st.session_state["drill_page"] = page.page
+             page=pager("drill_page", sig))
+set_page_value("drill_page", page.page)
 
 
 def _turn(step: int) -> None:
     """Button callback: runs before the next script run, so that run already shows the page."""
-    st.session_state["drill_page"] = st.session_state.get("drill_page", 1) + step
+    turn("drill_page", step)
 
 
 p1, p2, p3 = st.columns([1, 4, 1])
@@ -134,8 +133,7 @@ if rule.basis == "data":
 else:
     rule_text = t("rate.cohort.rule.fallback", days=rule.days, n=num(rule.lags), min=cohorts.MIN_LAGS,
                   as_of=as_of)
-flagged = (t("rate.cohort.flagged", months="、".join(m for m in maturing if m) if lang() == "ja"
-             else ", ".join(m for m in maturing if m)) if maturing else t("rate.cohort.none_flagged"))
+flagged = (t("rate.cohort.flagged", months=i18n.join((m for m in maturing if m), lang())) if maturing else t("rate.cohort.none_flagged"))
 st.info(rule_text + " " + flagged, icon="⏳")
 definition("rate.cohort.def", q=round(rule.quantile * 100), days=rule.days, fallback=cohorts.FALLBACK_DAYS,
            min=cohorts.MIN_LAGS, n=num(rule.lags), negative=num(rule.negative), as_of=as_of,

@@ -24,7 +24,6 @@ from ui.privacy import masking_on
 from ui.state import keep, lang, session_benchmarks, t
 from ui.widgets import require_current
 
-ss = st.session_state
 PLAN_KEYS = ("plan_revenue", "plan_deal_size", "plan_win_rate", "plan_opp_rate", "plan_cpa", "plan_start",
              "plan_months", "plan_lead_time")
 MIX_COLUMNS = ("source", "share", "rate", "cpa")
@@ -33,7 +32,7 @@ MIX_COLUMNS = ("source", "share", "rate", "cpa")
 def _mix() -> tuple[pl.MixInput, ...]:
     """The per-source mix as last edited on the plan page (its rows are keyed by the column
     labels of the language it was edited in)."""
-    rows, mix_lang = ss.get("plan_mix_rows"), ss.get("plan_mix_lang")
+    rows, mix_lang = state.session().plan_mix, state.session().plan_mix_lang
     if not rows or not mix_lang:
         return ()
     col = {c: i18n.t(f"plan.col.{c}", mix_lang) for c in MIX_COLUMNS}
@@ -52,7 +51,7 @@ def session_plan(cur: Any) -> PlanInputs | None:
     page keeps its inputs per data set; inputs of other data would plan with its numbers)."""
     con = cur.ws.con
     kept = {k: keep(k, None) for k in PLAN_KEYS}
-    if kept["plan_revenue"] is None or ss.get("plan_data_sig") != (cur.state.version, cur.state.mode):
+    if kept["plan_revenue"] is None or state.changed("plan_data_sig", "data", record=False):
         return None
     given = {"deal_size": kept["plan_deal_size"], "win_rate": kept["plan_win_rate"], "opp_rate": kept["plan_opp_rate"],
              "cpa": kept["plan_cpa"]}
@@ -66,7 +65,7 @@ def session_plan(cur: Any) -> PlanInputs | None:
         base = replace(base, cpa=None, origins={**base.origins, "cpa": "input"})
     start = kept["plan_start"] if isinstance(kept["plan_start"], dt.date) else base.start
     months = int(kept["plan_months"] or 12)
-    weights = ss.get("plan_weights", {})
+    weights = cur.state.plan_weights
     month_weights = tuple(Fraction(str(weights.get(f"{pl.add_months(start, i):%Y-%m}", 1.0))) for i in range(months))
     return PlanInputs(base.revenue, base.deal_size, base.win_rate, base.opp_rate, base.cpa, start, months,
                       month_weights, int(kept["plan_lead_time"] or 0), _mix(), base.origins)
@@ -80,7 +79,7 @@ con = cur.ws.con
 lf = lead_filters(cur, with_target=True)
 assert lf.target is not None
 plan = session_plan(cur)
-answers = {k: v for k, v in (ss.get("diagnosis_answers") or {}).items() if v in ANSWERS}
+answers = {k: v for k, v in cur.state.answers.items() if v in ANSWERS}
 bench = session_benchmarks()
 cost = state.session_cost()
 mask = masking_on()
@@ -112,9 +111,9 @@ st.header(t("report.page.download"))
 codes = list(i18n.LANGS)
 # One widget per UI language: the report follows the UI language unless another is picked here.
 report_lang = st.radio(t("report.page.lang"), codes, index=codes.index(lang()), key=f"report_lang_{lang()}",
-                       horizontal=True, format_func=lambda c: {"ja": "日本語", "en": "English"}[c])
+                       horizontal=True, format_func=i18n.language_name)
 # Everything the workbook needs is read now: the click is served after this run, outside the
-# session (a download callback cannot read st.session_state).
+# session (a download callback cannot read the session's state).
 options: dict[str, Any] = {
     "lang": report_lang, "filters": lf.filters, "target": lf.target, "funnel_mode": funnel_mode, "benchmarks": bench,
     "ad_sources": ad, "plan": plan, "checklist": answers, "cost": cost, "loss_rules": state.loss_rules(),

@@ -16,7 +16,7 @@ from funnel.present.charts.sla import build_spread, build_within, days_text, gro
 from funnel.present.format import num, pct, yen
 from ui.filters import describe, lead_filters
 from ui.privacy import masking_on
-from ui.state import keep, lang, restate, t
+from ui.state import changed, keep, lang, pager, restate, set_page_value, set_widget, t, turn
 from ui.widgets import definition, download_frame, require_current, show_chart, show_table
 
 st.title(t("sla.title"))
@@ -142,17 +142,14 @@ stuck_days = int(s1.number_input(t("sla.stuck.days"), min_value=0, max_value=365
                                  value=int(keep("sla_stuck_days", speed.DEFAULT_STUCK_DAYS)), key="sla_stuck_days",
                                  help=t("sla.stuck.days_help")))
 kept_as_of = keep("sla_as_of", latest)
-if not isinstance(kept_as_of, dt.date) or st.session_state.get("sla_as_of_data") != cur.state.version:
+if changed("sla_as_of_data", "data") or not isinstance(kept_as_of, dt.date):
     kept_as_of = latest          # an as-of date kept from other data would be meaningless here
-st.session_state["sla_as_of_data"] = cur.state.version
-st.session_state["sla_as_of"] = kept_as_of
+set_widget("sla_as_of", kept_as_of)
 as_of = s2.date_input(t("sla.stuck.as_of"), key="sla_as_of", format="YYYY/MM/DD",
                       help=t("sla.stuck.as_of_help", latest=f"{latest:%Y/%m/%d}")) or latest
 sig = (as_of, stuck_days)
-if st.session_state.get("stuck_sig") != sig:
-    st.session_state["stuck_sig"], st.session_state["stuck_page"] = sig, 1
-stuck = speed.stuck(con, as_of, stuck_days, page=st.session_state.get("stuck_page", 1))
-st.session_state["stuck_page"] = stuck.page
+stuck = speed.stuck(con, as_of, stuck_days, page=pager("stuck_page", sig))
+set_page_value("stuck_page", stuck.page)
 m1, m2, m3 = st.columns(3)
 m1.metric(t("sla.stuck.kpi.open"), num(stuck.open), border=True)
 m2.metric(t("sla.stuck.kpi.stuck", days=num(stuck_days)), num(stuck.total), border=True,
@@ -166,7 +163,7 @@ st.caption(t("sla.stuck.def", as_of=f"{as_of:%Y/%m/%d}", days=num(stuck_days), n
 
 def _turn(step: int) -> None:
     """Button callback: runs before the next script run, so that run already shows the page."""
-    st.session_state["stuck_page"] = st.session_state.get("stuck_page", 1) + step
+    turn("stuck_page", step)
 
 
 if stuck.total:

@@ -27,9 +27,7 @@ else:
     left, right = st.columns([4, 1])
     left.success(t("upload.user_banner"), icon="✅")
     if right.button(t("upload.back_to_sample"), key="back_to_sample", width="stretch"):
-        state.use_sample()
-        # New uploader keys empty the uploaders; otherwise their files would load again.
-        st.session_state["upload_gen"] = st.session_state.get("upload_gen", 0) + 1
+        state.use_sample()      # new uploader keys empty the uploaders; else their files would load again
         st.rerun()
 
 st.caption(t("upload.privacy"))
@@ -50,7 +48,7 @@ def report_rows(entry: FileEntry) -> pd.DataFrame:
 def file_list(side: str) -> None:
     for entry in data.files[side]:
         if entry.error:
-            st.error(entry.error_text(), icon="⛔")
+            st.error(entry.error_text(state.lang()), icon="⛔")
             continue
         r = entry.report
         assert r is not None
@@ -70,7 +68,7 @@ cols = st.columns(2)
 for side, col in zip(SIDES, cols, strict=True):
     with col:
         st.subheader(t(f"side.{side}"))
-        gen = st.session_state.get("upload_gen", 0)
+        gen = state.generation("upload")
         uploads = st.file_uploader(t(f"upload.uploader.{side}"), type=TYPES, accept_multiple_files=True,
                                    key=f"up_{side}" + (f"_{gen}" if gen else ""), help=t("upload.uploader_help"))
         if uploads and state.use_uploads(side, [(f.name, f.getvalue()) for f in uploads]):
@@ -97,7 +95,7 @@ def mapping_editor(side: str) -> None:
     try:
         detected = ws.detect(side, state.overrides()[side])[0]
     except Exception:  # an override no longer valid after new files: start from automatic
-        state.overrides()[side] = {}
+        state.set_overrides(side, {})
         detected = ws.detect(side)[0]
     none = t("upload.map.none")
     rows = []
@@ -123,14 +121,14 @@ def mapping_editor(side: str) -> None:
         if picked != choice.column:
             new[choice.field] = picked
     if new != state.overrides()[side]:
-        state.overrides()[side] = new
+        state.set_overrides(side, new)
         st.rerun()
     for choice in detected.choices:
         if choice.passed_over:
             st.caption("ℹ️ " + t("upload.map.passed_over", field=field_label(choice.field, state.lang()),
                                 columns=", ".join(choice.passed_over)))
     if state.overrides()[side] and st.button(t("upload.map.reset"), key=f"reset_map_{side}"):
-        state.overrides()[side] = {}
+        state.set_overrides(side, {})
         st.rerun()
 
 

@@ -14,8 +14,7 @@ from ui import saved as ui_saved
 from ui import state
 from ui.state import lang, t
 
-ss = st.session_state
-GEN_KEY, DONE_KEY = "saved_upload_gen", "saved_opened"
+GEN, DONE = "saved_upload", "saved_opened"
 
 
 def contents_table(rows: list[tuple[str, str]]) -> None:
@@ -45,10 +44,10 @@ save_box = st.container()
 with st.container():
     st.header(t("saved.open.title"))
     st.caption(t("saved.open.caption"))
-    gen = ss.get(GEN_KEY, 0)
+    gen = state.generation(GEN)
     upload = st.file_uploader(t("saved.open.uploader"), type=["funnel", "zip"], key=f"saved_upload_{gen}")
     if upload is not None:
-        ss.pop(DONE_KEY, None)
+        state.drop_page_value(DONE)
         data = upload.getvalue()
         try:
             manifest = saved.read_manifest(data, upload.name)
@@ -67,13 +66,13 @@ with st.container():
                     st.error(exc.render(lang()), icon="⛔")
                     st.caption(t("saved.open.failed"))
                 else:
-                    ss[DONE_KEY] = (upload.name, opened)
-                    ss[GEN_KEY] = gen + 1          # an empty uploader: the file is not opened twice
+                    state.set_page_value(DONE, (upload.name, opened))
+                    state.next_generation(GEN)     # an empty uploader: the file is not opened twice
                     st.rerun()
 
 with opened_box:
-    if DONE_KEY in ss:
-        name, opened = ss[DONE_KEY]
+    if state.page_value(DONE) is not None:
+        name, opened = state.page_value(DONE)
         st.success(t("saved.open.done", file=name), icon="✅")
         contents_table(ui_saved.summary(opened))
 

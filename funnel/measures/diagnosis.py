@@ -24,7 +24,7 @@ from typing import Any
 import duckdb
 
 from funnel.config import DATA_DIR
-from funnel.i18n import t
+from funnel.i18n import DEFAULT_LANG, join, normalise_lang, sentences, t
 from funnel.measures import loss as losses
 from funnel.measures import metrics, quality
 from funnel.model.workspace import Build
@@ -38,11 +38,12 @@ ANSWERS: tuple[str, ...] = ("yes", "no", "unknown")
 
 @dataclass(frozen=True)
 class Text:
-    ja: str
-    en: str
+    """A checklist text in every language (the checklist file holds one entry per language)."""
 
-    def __call__(self, lang: str) -> str:   # the text in ``lang`` (Japanese unless "en")
-        return self.en if lang == "en" else self.ja
+    texts: Mapping[str, str]
+
+    def __call__(self, lang: str) -> str:   # the text in ``lang`` (the default language's if missing)
+        return self.texts.get(normalise_lang(lang)) or self.texts[DEFAULT_LANG]
 
 
 @dataclass(frozen=True)
@@ -108,12 +109,12 @@ class Checklist:
 
 def parse_checklist(raw: Mapping[str, Any]) -> Checklist:
     """A checklist from its TOML structure, with every reference checked (ValueError)."""
-    steps = tuple(Group(s["id"], Text(**s["name"]), Text(**s["goal"])) for s in raw["step"])
-    cats = tuple(Group(c["id"], Text(**c["name"])) for c in raw["category"])
-    rules = {r["id"]: Rule(r["id"], r["unit"], r["compare"], float(r["threshold"]), Text(**r["note"]),
+    steps = tuple(Group(s["id"], Text(s["name"]), Text(s["goal"])) for s in raw["step"])
+    cats = tuple(Group(c["id"], Text(c["name"])) for c in raw["category"])
+    rules = {r["id"]: Rule(r["id"], r["unit"], r["compare"], float(r["threshold"]), Text(r["note"]),
                            tuple(r.get("fields", ()))) for r in raw.get("rule", [])}
-    items = tuple(Item(i["id"], i["category"], i["step"], Text(**i["question"]), Text(**i["why"]),
-                       Text(**i["action"]), i.get("rule")) for i in raw["item"])
+    items = tuple(Item(i["id"], i["category"], i["step"], Text(i["question"]), Text(i["why"]),
+                       Text(i["action"]), i.get("rule")) for i in raw["item"])
     ids = [i.id for i in items]
     problems = [f"duplicate item {x}" for x in sorted({x for x in ids if ids.count(x) > 1})]
     problems += [f"{i.id}: unknown step {i.step}" for i in items if i.step not in {s.id for s in steps}]
@@ -225,12 +226,12 @@ def describe(ev: Evidence, rule: Rule, lang: str) -> str:
             shown["key_kind"] = t(f"link.{ev.params['key_kind']}", lang)
         if rule.id == "required_fields":
             gaps = [(f, n) for f, n in ev.params["missing"].items() if n]
-            shown["gaps"] = "、".join(f"{field_label(f, lang)} {num(n)}" for f, n in gaps) if gaps else "—"
+            shown["gaps"] = join((f"{field_label(f, lang)} {num(n)}" for f, n in gaps), lang) if gaps else "—"
         text = t(f"diagnosis.ev.{rule.id}", lang, value=rule.show(ev.value), **shown)
-    sep = " " if lang == "en" else ""       # Japanese sentences follow each other without a space
-    text += sep + t(f"diagnosis.threshold.{rule.compare}", lang, threshold=rule.show(rule.threshold))
+    text = sentences(text, t(f"diagnosis.threshold.{rule.compare}", lang, threshold=rule.show(rule.threshold)), lang)
     if ev.unmapped:
-        text += sep + t("diagnosis.ev.unmapped", lang, fields="、".join(field_label(f, lang) for f in ev.unmapped))
+        text = sentences(text, t("diagnosis.ev.unmapped", lang,
+                                 fields=join((field_label(f, lang) for f in ev.unmapped), lang)), lang)
     return text
 
 

@@ -117,6 +117,11 @@ class Workspace:
                 del self._memo[next(iter(self._memo))]
             return value
 
+    def discard_build(self) -> None:
+        """Forget the standing build (a build that failed leaves nothing that looks current)."""
+        with lock_for(self.con):
+            self._forget()
+
     def _forget(self) -> None:
         """The tables changed: no build stands, nothing kept is valid."""
         self.build_result = None

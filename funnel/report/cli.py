@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from funnel import i18n
 from funnel.errors import FunnelError
 from funnel.i18n import t
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:       # the CLI imports this module for its options; the engin
 def report_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``report`` beyond the shared input options."""
     p.add_argument("--out", required=True, metavar="FILE.xlsx", help="the workbook to write")
-    p.add_argument("--lang", choices=("ja", "en"), help="language of the workbook (default: FUNNEL_LANG, else ja)")
+    p.add_argument("--lang", choices=i18n.LANGS, help="language of the workbook (default: FUNNEL_LANG, else ja)")
     p.add_argument("--cost", metavar="FILE", help="monthly cost per source (month, source, cost): adds CPA and cost")
     p.add_argument("--benchmarks", metavar="FILE", help="a benchmark set (.toml or .csv) instead of the bundled one")
     p.add_argument("--answers", metavar="FILE", help="checklist answers saved by the app (.json or .csv)")

@@ -75,7 +75,7 @@ class Context:
         return self.t("report.flag.yes") if flag else ""
 
     def join(self, items: Sequence[str]) -> str:
-        return ("、" if self.lang == "ja" else ", ").join(items)
+        return i18n.join(items, self.lang)
 
     def masker(self) -> Callable[[Any], Any]:
         """What a cell of an email column becomes: itself, or masked (display name and all)

@@ -51,10 +51,9 @@ def build_plan_steps(plan: Plan, opp_rate: Fraction, win_rate: Fraction, lang: s
 def compact_yen(value: float, lang: str) -> str:
     """A short yen label for a column top: ``833万`` / ``¥8.3M`` (a full ``¥8,333,333`` per
     month does not fit twelve columns side by side)."""
-    if lang == "ja":
-        return f"{value / 100_000_000:,.1f}億" if value >= 100_000_000 else (
-            f"{value / 10_000:,.0f}万" if value >= 10_000 else f"{value:,.0f}")
-    return f"¥{value / 1_000_000:,.1f}M" if value >= 1_000_000 else f"¥{value / 1_000:,.0f}k"
+    steps = [step.split(maxsplit=2) for step in t("lang.compact_yen", lang).split(";")]
+    threshold, divisor, shape = next((s for s in steps if value >= float(s[0])), steps[-1])
+    return shape.format(v=value / float(divisor))
 
 
 def month_values(months: Sequence[MonthPlan], what: str, lang: str) -> list[dict[str, Any]]:

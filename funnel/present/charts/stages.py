@@ -97,7 +97,7 @@ def heat_values(funnels: Sequence[GroupFunnel], lang: str, value: str = "previou
     columns = _heat_columns(funnels[0].steps if funnels else [], lang, value)
     for g in funnels:
         row = source_label(g.group, lang) + (" " + t("rate.chart.small_mark_short", lang) if g.leads < small_n else "")
-        row = f"{row}（n={num(g.leads)}）" if lang == "ja" else f"{row} (n={num(g.leads)})"
+        row = t("lang.with_n", lang, label=row, n=num(g.leads))
         for s, column in zip(g.steps[1:], columns, strict=True):
             share = (s.pct_of_previous if value == "previous" else s.pct_of_first) if s.available else None
             # Not measurable (no evidence in the exports) differs from "no base" (the previous
