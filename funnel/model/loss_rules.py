@@ -116,7 +116,7 @@ class LossRules:
         # The English words the rules know (keywords' words and patterns' words): a typed word
         # one edit away from one of 6+ letters is read as it.
         words = {f for k in keywords for t in k.tokens if t.ascii for f in t.forms}
-        words |= {w for p in self.patterns for w in re.findall(r"[a-z]{%d,}" % TYPO_MIN_LEN, p.regex)}
+        words |= {w for p in self.patterns for w in re.findall(f"[a-z]{{{TYPO_MIN_LEN},}}", p.regex)}
         state["vocab"] = frozenset(words)
         state["vocab_long"] = sorted(w for w in words if len(w) >= TYPO_MIN_LEN)
         object.__setattr__(self, "_state", state)
@@ -134,13 +134,27 @@ class LossRules:
         return cls.from_dict(tomllib.loads(text))
 
     @classmethod
-    def from_dict(cls, raw: dict) -> LossRules:
+    def from_dict(cls, raw: dict, base: LossRules | None = None) -> LossRules:
+        """Rules from parsed TOML. A section the file lacks (``patterns`` in every category,
+        ``[vendors]``, ``[neutral]``, ``[blank]``) is taken from ``base`` (default: the
+        shipped rules), so a keywords-only file of an older version keeps the patterns."""
+        if base is None and raw is not _shipped():
+            base = _default_loss_rules()
         cats = tuple((c["id"], tuple(c.get("keywords", []))) for c in raw["categories"])
-        pats = [PatternRule(c["id"], p["name"], p["regex"]) for c in raw["categories"] for p in c.get("patterns", [])]
-        blank = raw.get("blank", {})
-        pats += [PatternRule("blank", p["name"], p["regex"]) for p in blank.get("patterns", [])]
-        return cls(cats, tuple(pats), tuple(raw.get("vendors", {}).get("names", [])),
-                   tuple(raw.get("neutral", {}).get("patterns", [])), tuple(blank.get("values", [])))
+        if base is not None and not any("patterns" in c for c in raw["categories"]):
+            pats = [p for p in base.patterns if p.category != "blank"]
+        else:
+            pats = [PatternRule(c["id"], p["name"], p["regex"]) for c in raw["categories"] for p in c.get("patterns", [])]
+        if "blank" in raw or base is None:
+            blank = raw.get("blank", {})
+            pats += [PatternRule("blank", p["name"], p["regex"]) for p in blank.get("patterns", [])]
+            blanks = tuple(blank.get("values", []))
+        else:
+            pats += [p for p in base.patterns if p.category == "blank"]
+            blanks = base.blanks
+        vendors = tuple(raw["vendors"].get("names", [])) if "vendors" in raw or base is None else base.vendors
+        neutral = tuple(raw["neutral"].get("patterns", [])) if "neutral" in raw or base is None else base.neutral
+        return cls(cats, tuple(pats), vendors, neutral, blanks)
 
     def to_toml(self) -> str:
         """The rules as TOML, to download, edit and load again (``from_toml`` gives them back)."""
@@ -149,7 +163,7 @@ class LossRules:
 
         def pats(cat: str) -> str:
             rows = [f"  {{ name = {q(p.name)}, regex = {q(p.regex)} }}," for p in self.patterns if p.category == cat]
-            return "patterns = [\n" + "\n".join(rows) + "\n]\n" if rows else ""
+            return "patterns = [\n" + "\n".join(rows) + "\n]\n" if rows else "patterns = []\n"
 
         out = []
         for cat, kws in self.categories:
@@ -255,5 +269,10 @@ def _same(kw: Token, sound: str, t: Token) -> bool:
 
 
 @lru_cache(maxsize=1)
+def _shipped() -> dict:
+    return load_data("loss_reasons.toml")
+
+
+@lru_cache(maxsize=1)
 def _default_loss_rules() -> LossRules:
-    return LossRules.from_dict(load_data("loss_reasons.toml"))
+    return LossRules.from_dict(_shipped())
