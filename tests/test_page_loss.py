@@ -24,7 +24,7 @@ CATEGORY, COUNT = "失注理由の分類", "件数"
 
 
 def with_keyword(rules: LossRules, category: str, keyword: str) -> LossRules:
-    return LossRules(tuple((c, (*kws, keyword)) if c == category else (c, kws) for c, kws in rules.categories))
+    return rules.with_categories(tuple((c, (*kws, keyword)) if c == category else (c, kws) for c, kws in rules.categories))
 
 
 WITH_RINGI = with_keyword(DEFAULT, "budget", "稟議")      # 「社内稟議が通らず」 moves from その他 to 予算
@@ -144,12 +144,12 @@ def test_bad_rules_file_is_refused_with_a_message(page, sample, lang, expected):
 
 def test_texts_behind_a_category(downloads, page, sample):
     page.selectbox(key="loss_text_cat_ja").set_value("other").run()
-    texts = frame_with(page, "一致したキーワード")
+    texts = frame_with(page, "決めたルール")
     other = next(s.count for s in m.loss_reasons(sample.con) if s.category == "other")
     assert texts["件数"].sum() == other and set(texts["失注理由の分類"]) == {"その他"}
     assert any(f"失注商談 {other} 件" in c.value for c in page.caption)
     page.toggle(key="loss_text_amb_ja").set_value(True).run()
-    flagged = frame_with(page, "一致したキーワード")
+    flagged = frame_with(page, "決めたルール")
     assert len(flagged) and all(flagged["要確認"])
     got = pd.read_csv(io.BytesIO(downloads["loss_reason_texts_other.csv"]), encoding="utf-8-sig")
     assert list(got["失注理由（原文）"]) == list(flagged["失注理由（原文）"])

@@ -131,7 +131,7 @@ class LossRules:
     def from_toml(cls, text: str) -> LossRules:
         """Rules from a TOML text shaped like ``data/loss_reasons.toml`` (unchecked: see
         :func:`funnel.measures.loss.parse_rules_toml` for a user's file)."""
-        return cls.from_dict(tomllib.loads(text))
+        return _from_toml(text)
 
     @classmethod
     def from_dict(cls, raw: dict, base: LossRules | None = None) -> LossRules:
@@ -266,6 +266,12 @@ def _same(kw: Token, sound: str, t: Token) -> bool:
         return True
     # A word written in kana (ヨサン, よさん) is the keyword written in kanji when it reads the same.
     return t.reading is not None and len(sound) >= 3 and t.reading == sound
+
+
+@lru_cache(maxsize=16)
+def _from_toml(text: str) -> LossRules:
+    # Rules are immutable and a session re-reads its saved TOML on every page run.
+    return LossRules.from_dict(tomllib.loads(text))
 
 
 @lru_cache(maxsize=1)
