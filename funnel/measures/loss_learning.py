@@ -1,7 +1,7 @@
 """Learning from the user (失注分析): the reason texts the rules leave in その他, most frequent
 first, each with a suggested category taken from the nearest texts the rules *did* classify.
 
-Nearness is rapidfuzz's weighted ratio between the texts' lemma forms (the words' base forms
+Nearness is rapidfuzz's token-set ratio between the texts' lemma forms (the words' base forms
 from :mod:`funnel.model.loss_text`, so 「予算が付かず」 and 「予算つかなかった」 are near). The
 references are this data's classified reason texts plus the rules' own keywords (each an
 example of its category), so a suggestion exists even when the data has few classified texts.
@@ -24,7 +24,7 @@ from funnel.sql import loss as q
 from funnel.sql import rows
 
 #: Similarity (0-100) below which a reference does not vote.
-MIN_SCORE = 60.0
+MIN_SCORE = 50.0
 #: References that vote for one text.
 NEAREST = 5
 
@@ -61,7 +61,7 @@ def suggestions(con: duckdb.DuckDBPyConnection, rules: LossRules, limit: int = 2
     for text, n in others[:limit]:
         votes: dict[str, float] = {}
         near: dict[str, list[tuple[float, str]]] = {}
-        for key, score, _ in process.extract(_key(text), keys, scorer=fuzz.WRatio, limit=NEAREST,
+        for key, score, _ in process.extract(_key(text), keys, scorer=fuzz.token_set_ratio, limit=NEAREST,
                                              score_cutoff=MIN_SCORE):
             cat, shown = refs[key]
             votes[cat] = votes.get(cat, 0.0) + score

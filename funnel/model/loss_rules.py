@@ -28,6 +28,7 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from funnel.model.loss_text import Analysed, Token, analyse_normalised, normalise, reading
@@ -39,6 +40,7 @@ RULE_CATEGORIES: tuple[str, ...] = tuple(c for c in LOSS_CATEGORIES if c != "bla
 #: Shortest keyword word that a one-edit typo may stand for.
 TYPO_MIN_LEN = 6
 _SYMBOLS_ONLY = re.compile(r"^[\W_]*$")
+_ASCII_ALNUM = re.compile(r"[a-z0-9]")
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,8 @@ class _Keyword:
     text: str
     category: str
     rank: int
-    surface: re.Pattern[str] | str      # a whole-word pattern (ASCII) or a substring (else)
+    pos: int                            # place in precedence order: the smallest match wins
+    surface: str | None                 # a non-ASCII keyword also matches as a substring
     tokens: tuple[Token, ...]
     sounds: tuple[str, ...]             # katakana reading of each token
 
@@ -93,20 +96,28 @@ class LossRules:
                 n = normalise(kw)
                 if not n:
                     continue
-                surface: re.Pattern[str] | str = (
-                    re.compile(r"(?<![a-z0-9])" + re.escape(n) + r"(?![a-z0-9])") if n.isascii() else n)
+                # English keywords match by words only (whole words, lemmas): "price" is not in "priceless".
                 toks = analyse_normalised(n).tokens
-                keywords.append(_Keyword(kw, cat, rank, surface, toks, tuple(reading(t.surface) for t in toks)))
+                keywords.append(_Keyword(kw, cat, rank, len(keywords), None if n.isascii() else n, toks,
+                                         tuple(reading(t.surface) for t in toks)))
         rank_of = {self.categories[i][0]: r for r, i in enumerate(order)}
         state = {
             "order": [self.categories[i][0] for i in order],
             "keywords": keywords,
-            "patterns": [(rank_of.get(p.category, len(order)), p, _compile(p.regex, alt))
+            # (rank, rule, compiled, needs ASCII): a pattern without a non-ASCII character cannot
+            # match a text without ASCII letters or digits, so it is not tried on one.
+            "patterns": [(rank_of.get(p.category, len(order)), p, _compile(p.regex, alt),
+                          p.regex.isascii() and "{vendor}" not in p.regex)
                          for p in self.patterns if p.category != "blank"],
             "blank": [(p, _compile(p.regex, alt)) for p in self.patterns if p.category == "blank"],
             "blanks": frozenset(normalise(b) for b in self.blanks),
             "neutral": [_compile(n, alt) for n in self.neutral],
         }
+        by_char: dict[str, list[_Keyword]] = {}
+        for k in keywords:
+            if k.surface:
+                by_char.setdefault(k.surface[0], []).append(k)
+        state["by_char"] = by_char
         index: dict[str, list[_Keyword]] = {}
         for k in keywords:
             if k.tokens:
@@ -209,24 +220,27 @@ class LossRules:
         for rx in st["neutral"]:
             s = rx.sub(" / ", s)
         a = analyse_normalised(s)
+        keywords = st["keywords"]
+        by_char = st["by_char"]
         hits = self._token_hits(a)
-        best: tuple[int, int, str, str] | None = None
-        for i, k in enumerate(st["keywords"]):
-            if best is not None and k.rank > best[0]:
-                break
-            found = (k.surface.search(s) is not None) if isinstance(k.surface, re.Pattern) else (k.surface in s)
-            if found or id(k) in hits:
-                best = (k.rank, i, k.category, k.text)
-                break
-        for rank, p, rx in st["patterns"]:
-            if best is not None and rank >= best[0]:
+        for ch in set(s):
+            for k in by_char.get(ch, ()):
+                if k.pos not in hits and k.surface in s:     # type: ignore[operator]
+                    hits.add(k.pos)
+        best: tuple[int, str, str] | None = None
+        if hits:
+            k = keywords[min(hits)]
+            best = (k.rank, k.category, k.text)
+        ascii_text = _ASCII_ALNUM.search(s) is not None
+        for rank, p, rx, needs_ascii in st["patterns"]:
+            if (best is not None and rank >= best[0]) or (needs_ascii and not ascii_text):
                 continue
             if rx.search(s) or rx.search(a.lemmas):
-                best = (rank, -1, p.category, p.name)
-        return (best[2], best[3]) if best is not None else ("other", None)
+                best = (rank, p.category, p.name)
+        return (best[1], best[2]) if best is not None else ("other", None)
 
     def _token_hits(self, a: Analysed) -> set[int]:
-        """Keywords whose token sequence occurs in the text's tokens (see the module doc)."""
+        """Positions of the keywords whose token sequence occurs in the text's tokens."""
         out: set[int] = set()
         toks = a.tokens
         index = self._state["index"]
@@ -234,11 +248,11 @@ class LossRules:
             cands: dict[int, _Keyword] = {}
             for form in (*t.forms, t.reading):
                 for k in index.get(form or "", ()):
-                    cands[id(k)] = k
+                    cands[k.pos] = k
             for k in cands.values():
-                if i + len(k.tokens) <= len(toks) and all(
+                if k.pos not in out and i + len(k.tokens) <= len(toks) and all(
                         _same(kt, snd, toks[i + j]) for j, (kt, snd) in enumerate(zip(k.tokens, k.sounds, strict=True))):
-                    out.add(id(k))
+                    out.add(k.pos)
         return out
 
     def _typo(self, a: Analysed) -> tuple[str, str] | None:
@@ -249,7 +263,8 @@ class LossRules:
         for t in a.tokens:
             w = t.surface
             if t.ascii and len(w) >= TYPO_MIN_LEN - 1 and not (t.forms & vocab):
-                near = next((v for v in self._state["vocab_long"] if OSA.distance(v, w, score_cutoff=1) <= 1), None)
+                found = process.extractOne(w, self._state["vocab_long"], scorer=OSA.distance, score_cutoff=1)
+                near = found[0] if found is not None else None
                 if near is not None:
                     fixed.append(near)
                     said.append(f"{w}→{near}")
