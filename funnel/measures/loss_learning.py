@@ -5,8 +5,10 @@ Nearness is rapidfuzz's token-set ratio between the texts' lemma forms (the word
 from :mod:`funnel.model.loss_text`, so 「予算が付かず」 and 「予算つかなかった」 are near). The
 references are this data's classified reason texts plus the rules' own keywords (each an
 example of its category), so a suggestion exists even when the data has few classified texts.
-The k nearest references vote, weighted by similarity; below :data:`MIN_SCORE` there is no
-suggestion. Accepting one adds the text as a keyword of the category
+The nearest reference decides (ties: the category with more of the k nearest); below
+:data:`MIN_SCORE` there is no suggestion. (On the labelled set, tune part as references and
+held-out part as texts, the nearest one is right for 137 of 165 texts, a weighted vote of five
+for 130.) Accepting one adds the text as a keyword of the category
 (:meth:`funnel.model.rules.LossRules.with_keyword`): it is then part of the rules TOML that
 the workspace saves and the page downloads.
 """
@@ -48,7 +50,8 @@ def _key(text: str) -> str:
 def suggestions(con: duckdb.DuckDBPyConnection, rules: LossRules, limit: int = 20) -> tuple[list[Suggestion], int]:
     """The ``limit`` most frequent texts in その他 with their suggestion, and how many there are."""
     found = rows(con, *q.reason_texts(None))
-    others = [(str(t), int(n)) for t, n, c, _ in found if c == "other" and t is not None and str(t).strip()]
+    # Left in その他: no rule decided (a text an "other" keyword put there was decided).
+    others = [(str(t), int(n)) for t, n, c, k in found if c == "other" and k is None and t is not None]
     refs: dict[str, tuple[str, str]] = {}       # lemma key → (category, shown text)
     for t, _, c, _ in found:
         if t is not None and c not in ("other", "blank"):
@@ -64,10 +67,10 @@ def suggestions(con: duckdb.DuckDBPyConnection, rules: LossRules, limit: int = 2
         for key, score, _ in process.extract(_key(text), keys, scorer=fuzz.token_set_ratio, limit=NEAREST,
                                              score_cutoff=MIN_SCORE):
             cat, shown = refs[key]
-            votes[cat] = votes.get(cat, 0.0) + score
+            votes[cat] = max(votes.get(cat, 0.0), score)
             near.setdefault(cat, []).append((score, shown))
         if votes:
-            best = max(votes, key=lambda c: (votes[c], max(s for s, _ in near[c])))
+            best = max(votes, key=lambda c: (votes[c], len(near[c])))
             out.append(Suggestion(text, n, best, max(s for s, _ in near[best]),
                                   tuple(s for _, s in sorted(near[best], key=lambda x: -x[0]))))
         else:

@@ -26,7 +26,7 @@ import simplemma
 from sudachipy import Dictionary, SplitMode
 
 # Dash-like characters people (and IMEs) type for a long vowel or a hyphen.
-_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d\u30fc\uff70\u2500\u2501\u301c\uff5e~"
+_DASHES = "\\-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d\u30fc\uff70\u2500\u2501\u301c\uff5e~"
 _DASH_RE = re.compile(f"[{_DASHES}]")
 _KATAKANA = re.compile(r"[\u30a1-\u30fa]")
 _KANA_ONLY = re.compile(r"^[\u3041-\u309f\u30a0-\u30ffー]+$")
@@ -44,8 +44,12 @@ _SKIP_POS = frozenset({"空白", "補助記号"})
 
 def _dash(m: re.Match[str]) -> str:
     s, i = m.string, m.start()
-    # A long-vowel mark after katakana (サーバー, ｻｰﾊﾞｰ, セールスフォ－ス); a hyphen anywhere else.
-    return "ー" if i > 0 and (_KATAKANA.match(s[i - 1]) or s[i - 1] == "ー") else "-"
+    # A long-vowel mark after katakana, possibly after other marks (サーバー, ｻｰﾊﾞｰ,
+    # セールスフォ－ス, ニーーズ); a hyphen anywhere else (so "ー－" alone is "--", a blank).
+    j = i - 1
+    while j >= 0 and _DASH_RE.match(s[j]):
+        j -= 1
+    return "ー" if j >= 0 and _KATAKANA.match(s[j]) else "-"
 
 
 def normalise(text: object) -> str:
