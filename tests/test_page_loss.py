@@ -213,3 +213,23 @@ def test_english(page, sample):
     assert page.radio(key="loss_by_mode_en").value == "count"
     assert page.data_editor[0].value.loc[row, "keywords"].endswith(", 稟議")
     assert pareto_counts(page, "Loss category", "Deals") == engine_counts(sample, WITH_RINGI, "en")
+
+
+def test_a_text_left_in_other_is_added_to_the_rules_by_one_click(page, sample):
+    from funnel.measures.loss_learning import suggestions
+    items, total = suggestions(sample.con, DEFAULT)
+    assert [(s.text, s.category) for s in items] == [("先方都合", None)] and total == 1   # nothing similar
+    text = items[0].text
+    # No suggestion: the user picks the category (先方都合 = the client's circumstances: timing).
+    next(s for s in page.selectbox if str(s.key).startswith("loss_learn_cat_0_")).set_value("timing").run()
+    next(b for b in page.button if str(b.key).startswith("loss_learn_add_0_")).click().run()
+    assert not page.exception
+    accepted = DEFAULT.with_keyword("timing", text)
+    assert LossRules.from_toml(page.session_state["loss_rules_toml"]) == accepted
+    assert pareto_counts(page) == engine_counts(sample, accepted) != engine_counts(sample, DEFAULT)
+    assert any(text in s.value for s in page.success)
+    # The rules table shows the keyword, and nothing is left to offer.
+    editor = page.data_editor[0].value
+    assert text in editor.loc[list(editor["category"]).index("timing"), "keywords"]
+    assert not any(str(b.key).startswith("loss_learn_add_") for b in page.button)
+    assert any(t("loss.learn.none") in c.value for c in page.caption)
