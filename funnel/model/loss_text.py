@@ -88,14 +88,22 @@ class Analysed:
 
 
 _local = threading.local()
+_dict_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> Dictionary:
+    return Dictionary(dict="core")      # the dictionary shipped in sudachidict_core (memory-mapped)
 
 
 def _tokenizer():  # noqa: ANN202 - sudachipy's Tokenizer type is not exported for annotations
-    # One tokenizer per thread: Streamlit serves sessions from several threads, and a
-    # sudachipy tokenizer must not be shared between them.
+    # One dictionary for the process; one tokenizer per thread (microseconds to make): Streamlit
+    # runs each script run in a thread, and a tokenizer must not be used by two at once.
     tok = getattr(_local, "tokenizer", None)
     if tok is None:
-        tok = _local.tokenizer = Dictionary(dict="core").tokenizer(mode=SplitMode.A)
+        with _dict_lock:
+            d = _dictionary()
+        tok = _local.tokenizer = d.tokenizer(mode=SplitMode.A)
     return tok
 
 
