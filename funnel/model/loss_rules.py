@@ -232,10 +232,11 @@ class LossRules:
             k = keywords[min(hits)]
             best = (k.rank, k.category, k.text)
         ascii_text = _ASCII_ALNUM.search(s) is not None
+        lemmas = a.lemmas
         for rank, p, rx, needs_ascii in st["patterns"]:
             if (best is not None and rank >= best[0]) or (needs_ascii and not ascii_text):
                 continue
-            if rx.search(s) or rx.search(a.lemmas):
+            if rx.search(s) or rx.search(lemmas):
                 best = (rank, p.category, p.name)
         return (best[1], best[2]) if best is not None else ("other", None)
 
