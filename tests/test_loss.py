@@ -55,11 +55,11 @@ DEFAULT = LossRules.default()
 
 
 def with_keyword(rules: LossRules, category: str, keyword: str) -> LossRules:
-    return LossRules(tuple((c, (*kws, keyword)) if c == category else (c, kws) for c, kws in rules.categories))
+    return rules.with_categories(tuple((c, (*kws, keyword)) if c == category else (c, kws) for c, kws in rules.categories))
 
 
 def without_keyword(rules: LossRules, keyword: str) -> LossRules:
-    return LossRules(tuple((c, tuple(k for k in kws if k != keyword)) for c, kws in rules.categories))
+    return rules.with_categories(tuple((c, tuple(k for k in kws if k != keyword)) for c, kws in rules.categories))
 
 
 @pytest.fixture
@@ -205,12 +205,12 @@ def test_split_keywords():
 
 def test_rules_table_round_trip():
     table = L.rules_to_table(DEFAULT)
-    assert [r["category"] for r in table] == ["competitor", "budget", "timing", "no_need", "other"]
-    assert table[0]["keywords"].startswith("競合, 他社, ")
+    assert [r["category"] for r in table] == ["excluded", "competitor", "budget", "timing", "no_need", "other"]
+    assert table[1]["keywords"].startswith("競合, 他社, ")
     assert L.rules_from_table(table) == DEFAULT
     partial = LossRules((("budget", ("予算",)),))
     assert [(r["category"], r["keywords"]) for r in L.rules_to_table(partial)] == [
-        ("budget", "予算"), ("competitor", ""), ("timing", ""), ("no_need", ""), ("other", "")]
+        ("budget", "予算"), ("excluded", ""), ("competitor", ""), ("timing", ""), ("no_need", ""), ("other", "")]
 
 
 @pytest.mark.parametrize(("rows", "key"), [

@@ -24,7 +24,7 @@ CATEGORY, COUNT = "失注理由の分類", "件数"
 
 
 def with_keyword(rules: LossRules, category: str, keyword: str) -> LossRules:
-    return LossRules(tuple((c, (*kws, keyword)) if c == category else (c, kws) for c, kws in rules.categories))
+    return rules.with_categories(tuple((c, (*kws, keyword)) if c == category else (c, kws) for c, kws in rules.categories))
 
 
 WITH_RINGI = with_keyword(DEFAULT, "budget", "稟議")      # 「社内稟議が通らず」 moves from その他 to 予算
@@ -144,12 +144,12 @@ def test_bad_rules_file_is_refused_with_a_message(page, sample, lang, expected):
 
 def test_texts_behind_a_category(downloads, page, sample):
     page.selectbox(key="loss_text_cat_ja").set_value("other").run()
-    texts = frame_with(page, "一致したキーワード")
+    texts = frame_with(page, "決めたルール")
     other = next(s.count for s in m.loss_reasons(sample.con) if s.category == "other")
     assert texts["件数"].sum() == other and set(texts["失注理由の分類"]) == {"その他"}
     assert any(f"失注商談 {other} 件" in c.value for c in page.caption)
     page.toggle(key="loss_text_amb_ja").set_value(True).run()
-    flagged = frame_with(page, "一致したキーワード")
+    flagged = frame_with(page, "決めたルール")
     assert len(flagged) and all(flagged["要確認"])
     got = pd.read_csv(io.BytesIO(downloads["loss_reason_texts_other.csv"]), encoding="utf-8-sig")
     assert list(got["失注理由（原文）"]) == list(flagged["失注理由（原文）"])
@@ -213,3 +213,23 @@ def test_english(page, sample):
     assert page.radio(key="loss_by_mode_en").value == "count"
     assert page.data_editor[0].value.loc[row, "keywords"].endswith(", 稟議")
     assert pareto_counts(page, "Loss category", "Deals") == engine_counts(sample, WITH_RINGI, "en")
+
+
+def test_a_text_left_in_other_is_added_to_the_rules_by_one_click(page, sample):
+    from funnel.measures.loss_learning import suggestions
+    items, total = suggestions(sample.con, DEFAULT)
+    assert [(s.text, s.category) for s in items] == [("先方都合", None)] and total == 1   # nothing similar
+    text = items[0].text
+    # No suggestion: the user picks the category (先方都合 = the client's circumstances: timing).
+    next(s for s in page.selectbox if str(s.key).startswith("loss_learn_cat_0_")).set_value("timing").run()
+    next(b for b in page.button if str(b.key).startswith("loss_learn_add_0_")).click().run()
+    assert not page.exception
+    accepted = DEFAULT.with_keyword("timing", text)
+    assert LossRules.from_toml(page.session_state["loss_rules_toml"]) == accepted
+    assert pareto_counts(page) == engine_counts(sample, accepted) != engine_counts(sample, DEFAULT)
+    assert any(text in s.value for s in page.success)
+    # The rules table shows the keyword, and nothing is left to offer.
+    editor = page.data_editor[0].value
+    assert text in editor.loc[list(editor["category"]).index("timing"), "keywords"]
+    assert not any(str(b.key).startswith("loss_learn_add_") for b in page.button)
+    assert any(t("loss.learn.none") in c.value for c in page.caption)

@@ -242,10 +242,16 @@ def assert_loss_shares(result: dict[str, Any]) -> None:
         assert rows == []
         return
     assert sum(r["count"] for r in rows) == lost
-    assert sum(r["share"] for r in rows) == pytest.approx(1.0, abs=TOL)
+    # contracts/cli.md: excluded (not a real loss) is counted with share null; the others'
+    # shares are over the lost deals that are not excluded and sum to 1.
+    real = lost - sum(r["count"] for r in rows if r["category"] == "excluded")
+    assert sum(r["share"] for r in rows if r["category"] != "excluded") == pytest.approx(1.0 if real else 0.0, abs=TOL)
     for r in rows:
         assert r["count"] > 0
-        assert r["share"] == pytest.approx(r["count"] / lost, abs=TOL)
+        if r["category"] == "excluded":
+            assert r["share"] is None
+        else:
+            assert r["share"] == pytest.approx(r["count"] / real, abs=TOL)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,7 +337,7 @@ def test_crm_loss_reasons() -> None:
     The picklist has 9 values; mapped by hand to the contract's categories:
     budget = "Lost or No Budget", "Price"; competitor = "Competitive product";
     no_need = "Incompatible Mass Spec", "Demo data not compelling";
-    other = "Non Responsive", "Duplicate opportunity", "Other";
+    other = "Non Responsive", "Other"; excluded (not a real loss, contracts/cli.md) = "Duplicate opportunity";
     "Contact has moved" fits timing or other (ambiguous in the contract), so only the sum of
     timing and other is asserted for it. Blank reasons on lost deals must equal ``blank``.
     """
@@ -340,14 +346,14 @@ def test_crm_loss_reasons() -> None:
     reason = lost["Closed Lost Reason"].str.strip()
     hand = {"Lost or No Budget": "budget", "Price": "budget", "Competitive product": "competitor",
             "Incompatible Mass Spec": "no_need", "Demo data not compelling": "no_need",
-            "Non Responsive": "other", "Duplicate opportunity": "other", "Other": "other",
+            "Non Responsive": "other", "Duplicate opportunity": "excluded", "Other": "other",
             "Contact has moved": "timing_or_other", "": "blank"}
     assert set(reason) <= set(hand), set(reason) - set(hand)
     exp = reason.map(hand).value_counts().to_dict()
     r = crm_csv()
     got = {x["category"]: x["count"] for x in r["loss_reasons"]}
     assert got.get("blank", 0) == exp["blank"] == (reason == "").sum()
-    for cat in ("budget", "competitor", "no_need"):
+    for cat in ("budget", "competitor", "no_need", "excluded"):
         assert got.get(cat, 0) == exp[cat], cat
     assert got.get("other", 0) >= exp["other"]
     assert got.get("other", 0) + got.get("timing", 0) == exp["other"] + exp["timing_or_other"]

@@ -50,7 +50,7 @@ def test_status_levels(status, level):
     ("繁忙期で見送り", "timing"), ("Contact has moved", "timing"),
     ("ニーズがなくなった", "no_need"), ("情報収集のみ", "no_need"), ("Incompatible Mass Spec", "no_need"),
     ("Demo data not compelling", "no_need"),
-    ("音信不通", "other"), ("Non Responsive", "other"), ("Duplicate opportunity", "other"), ("Other", "other"),
+    ("音信不通", "other"), ("Non Responsive", "other"), ("Duplicate opportunity", "excluded"), ("Other", "other"),
     ("社内稟議が通らず", "other"), ("なんとなく", "other"),
     ("", "blank"), (None, "blank"), ("N/A", "blank"),
 ])
@@ -71,7 +71,7 @@ def test_loss_rules_round_trip_and_extension():
     rules = LossRules.default()
     again = LossRules.from_toml(rules.to_toml())
     assert again == rules
-    extended = LossRules(tuple((c, kws + ("稟議",)) if c == "budget" else (c, kws) for c, kws in rules.categories))
+    extended = rules.with_categories(tuple((c, kws + ("稟議",)) if c == "budget" else (c, kws) for c, kws in rules.categories))
     assert extended.classify("社内稟議が通らず")[0] == "budget"
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from funnel.measures import loss as L
+from funnel.measures.loss_learning import suggestions
 from funnel.measures.metrics import outcomes
 from funnel.model.rules import LOSS_CATEGORIES, LossRules
 from funnel.present.charts.loss import build_loss_breakdown, build_loss_pareto
@@ -19,6 +20,7 @@ from ui import state
 from ui.state import query, remembered, t
 from ui.widgets import definition, download_frame, require_current, show_chart, show_table
 
+LEARN_ROWS = 15           # texts left in その他 offered for the rules, most frequent first
 CHART_GROUPS = 20          # groups drawn in a breakdown chart (the table lists all)
 BY_TABS = ("source", "owner", "month")
 EDITOR = "loss_rules_editor"
@@ -73,7 +75,7 @@ def edit_rules() -> LossRules:
                        "keywords": st.column_config.TextColumn(t("loss.rules.col.keywords"), width="large",
                                                                help=t("loss.rules.col.keywords_help"))})
     try:
-        rules = L.rules_from_table(edited.to_dict("records"))
+        rules = L.rules_from_table(edited.to_dict("records"), base)
     except L.RulesError as exc:      # fixed rows make this unreachable; say so rather than crash
         st.error(exc.render(lang), icon="⛔")
         rules = state.loss_rules()
@@ -87,7 +89,56 @@ def edit_rules() -> LossRules:
     for wkey, params in L.rule_warnings(rules):
         params = {**params, **{k: LABELS[v] for k, v in params.items() if k in ("category", "by_category")}}
         st.warning(t(wkey, **params), icon="⚠️")
+    show_patterns(rules)
     return rules
+
+
+def show_patterns(rules: LossRules) -> None:
+    """The rules that are not keywords, read-only (they are edited in the TOML file)."""
+    with st.expander(t("loss.rules.patterns", patterns=num(len(rules.patterns)), vendors=num(len(rules.vendors)))):
+        st.caption(t("loss.rules.patterns_caption", vendor="{vendor}"))
+        st.dataframe(pd.DataFrame([{t("loss.col.category"): LABELS[p.category], t("loss.rules.col.pattern"): p.name,
+                                    t("loss.rules.col.regex"): p.regex} for p in rules.patterns]),
+                     hide_index=True, width="stretch")
+        st.caption(t("loss.rules.vendors", names=", ".join(rules.vendors)))
+        st.caption(t("loss.rules.neutral", patterns=" / ".join(f"`{n}`" for n in rules.neutral)))
+
+
+def accept(text: str, key: str) -> None:
+    """Add ``text`` as a keyword of the category chosen in ``key`` (a callback: runs before the
+    page, so the new rules classify this run and the editor is reseeded with them)."""
+    category = state.widget(key)
+    if category not in L.RULE_CATEGORIES:
+        return
+    set_rules(state.loss_rules().with_keyword(category, text))
+    state.next_generation(GEN)          # the editor is reseeded with the new keyword
+    state.set_page_value("loss_learn_added", (text, category))
+
+
+def learn(rules: LossRules) -> None:
+    """Texts left in その他 with a suggested category, each accepted into the rules by one click."""
+    st.header(t("loss.learn.title"))
+    added = state.page_value("loss_learn_added")
+    if added is not None:
+        state.drop_page_value("loss_learn_added")
+        text, category = added
+        st.success(t("loss.learn.added", text=text, category=LABELS[category]), icon="✅")
+    items, total = query(suggestions, rules, LEARN_ROWS)
+    if not items:
+        st.caption(t("loss.learn.none"))
+        return
+    st.caption(t("loss.learn.caption", shown=num(len(items)), total=num(total)))
+    choices = list(L.RULE_CATEGORIES)
+    for i, s in enumerate(items):
+        c_text, c_cat, c_add, c_near = st.columns([3, 2, 1, 4], vertical_alignment="center")
+        c_text.markdown(f"**{s.text}**（{num(s.count)}{t('loss.unit')}）")
+        key = f"loss_learn_cat_{i}_{hash(s.text)}"
+        c_cat.selectbox(t("loss.learn.col.category"), choices, key=key, label_visibility="collapsed",
+                        index=choices.index(s.category) if s.category in choices else choices.index("other"),
+                        format_func=LABELS.__getitem__)
+        c_add.button(t("loss.learn.add"), key=f"loss_learn_add_{i}_{hash(s.text)}", on_click=accept,
+                     args=(s.text, key), icon="➕")
+        c_near.caption(" / ".join(s.neighbours[:3]) if s.category else t("loss.learn.no_suggestion"))
 
 
 
@@ -162,8 +213,10 @@ with head:
     k1.metric(t("loss.kpi.lost"), num(quality.lost) + t("loss.unit"), border=True)
     k2.metric(t("loss.kpi.quality"), pct(quality.share), border=True,
               help=t("loss.kpi.quality_help"))
-    k2.caption(t("loss.kpi.quality_detail", classified=num(quality.classified), lost=num(quality.lost),
-                 other=num(quality.other), blank=num(quality.blank)))
+    k2.caption(t("loss.kpi.quality_detail", classified=num(quality.classified),
+                 lost=num(quality.lost - quality.excluded), other=num(quality.other), blank=num(quality.blank)))
+    if quality.excluded:
+        k1.caption(t("loss.kpi.excluded", excluded=num(quality.excluded)))
     k3.metric(t("term.win_rate"), pct(oc.win_rate), border=True)
     k3.caption(t("loss.kpi.win_rate_detail", won=num(oc.won), lost=num(oc.lost)))
     with k4:
@@ -175,9 +228,10 @@ with body:
     show_chart(build_loss_pareto(rows, LABELS, count_title=t("loss.col.count"), share_title=t("loss.col.share"),
                                       cumulative_title=t("loss.col.cumulative"), axis_title=t("loss.pareto.axis"),
                                       unit=t("loss.unit")))
-    top = next(i for i, r in enumerate(rows) if r.cumulative >= 0.8) + 1
-    st.caption(t("loss.pareto.insight", n=top, categories="・".join(LABELS[r.category] for r in rows[:top]),
-                 share=pct(rows[top - 1].cumulative)))
+    if rows:        # none when every lost deal is excluded (not a real loss)
+        top = next(i for i, r in enumerate(rows) if r.cumulative >= 0.8) + 1
+        st.caption(t("loss.pareto.insight", n=top, categories="・".join(LABELS[r.category] for r in rows[:top]),
+                     share=pct(rows[top - 1].cumulative)))
     pareto = pd.DataFrame([{t("loss.col.category"): LABELS[r.category], t("loss.col.count"): r.count,
                             t("loss.col.share"): r.share, t("loss.col.cumulative"): r.cumulative,
                             t("loss.col.amount"): r.amount} for r in rows])
@@ -244,10 +298,13 @@ with body:
     st.caption(t("loss.texts.caption"))
     options = {"all": t("loss.texts.all", count=num(quality.lost)),
                **{r.category: t("loss.texts.option", label=LABELS[r.category], count=num(r.count)) for r in rows}}
+    if quality.excluded:
+        options["excluded"] = t("loss.texts.option", label=LABELS["excluded"], count=num(quality.excluded))
     choices = list(options)
     c_cat, c_amb = st.columns([2, 1], vertical_alignment="bottom")
-    choice = remembered("loss_text_cat", choices[1], lambda v, k: c_cat.selectbox(
-        t("loss.texts.category"), choices, key=k, index=choices.index(v) if v in choices else 1,
+    first = 1 if len(choices) > 1 else 0
+    choice = remembered("loss_text_cat", choices[first], lambda v, k: c_cat.selectbox(
+        t("loss.texts.category"), choices, key=k, index=choices.index(v) if v in choices else first,
         format_func=options.__getitem__))
     amb_only = remembered("loss_text_amb", False, lambda v, k: c_amb.toggle(
         t("loss.texts.ambiguous_only"), key=k, value=v))
@@ -277,6 +334,9 @@ with body:
                                                                 page_size=None).items),
                        f"lost_deals_{choice}.csv", "dl_loss_deals",
                        label=t("loss.download_all"))
+
+with body:
+    learn(rules)
 
 with rules_counts:
     now = {r.category: r.count for r in rows}

@@ -37,8 +37,17 @@ from typing import Any
 import duckdb
 
 from funnel.errors import FunnelError
-from funnel.measures.metrics import FUNNEL_STAGES, Filters, LossShare, Outcomes, Rate, by_source, outcomes, overall
-from funnel.model.rules import LOSS_CATEGORIES
+from funnel.measures.metrics import (
+    FUNNEL_STAGES,
+    Filters,
+    LossShare,
+    Outcomes,
+    Rate,
+    by_source,
+    loss_shares,
+    outcomes,
+    overall,
+)
 from funnel.model.workspace import Workspace
 from funnel.present.paging import PAGE_SIZE, Page, fetch_page
 from funnel.sql import diff as q
@@ -198,14 +207,6 @@ def _rates(found: list[tuple[Any, ...]]) -> list[Rate]:
     return [Rate(None if r[0] is None else str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in found]
 
 
-def _loss_shares(counts: dict[str, int]) -> list[LossShare]:
-    """As :func:`funnel.measures.metrics.loss_reasons`: largest first, shares of the new losses sum to 1."""
-    total = sum(counts.values())
-    order = {c: i for i, c in enumerate(LOSS_CATEGORIES)}
-    return [LossShare(c, n, n / total) for c, n in
-            sorted(counts.items(), key=lambda kv: (-kv[1], order.get(kv[0], 99))) if n]
-
-
 def compare(previous: Workspace, current: Workspace, touch: str = "first") -> Diff:
     """Compare two built workspaces; the comparison's tables are kept in ``current``'s
     connection for :func:`changes`. Raises :class:`DiffError` when they cannot be compared."""
@@ -252,7 +253,7 @@ def compare(previous: Workspace, current: Workspace, touch: str = "first") -> Di
         rate_by_source=[RateMove(g, before.get(g), after.get(g)) for g in groups],
         stage_moves=moves, stage_order=order,
         reached_moves=[(FUNNEL_STAGES[a], FUNNEL_STAGES[b], int(n)) for a, b, n in rows(con, q.reached_moves())],
-        lost_by_category=_loss_shares({r[0]: int(r[1]) for r in rows(con, q.loss_categories_of_new_losses())}),
+        lost_by_category=loss_shares({r[0]: int(r[1]) for r in rows(con, q.loss_categories_of_new_losses())}),
         opp_method=method, touch=touch, notices=notices)
 
 

@@ -23,14 +23,12 @@ import duckdb
 from funnel.config import DATA_DIR
 from funnel.errors import FunnelError
 from funnel.measures import metrics
-from funnel.model.rules import LOSS_CATEGORIES, LossRules
+from funnel.model.rules import LOSS_CATEGORIES, RULE_CATEGORIES, LossRules
 from funnel.present.paging import PAGE_SIZE, Page, fetch_page
 from funnel.sql import loss as q
 from funnel.sql import records, rows, scalar
 from funnel.vocabulary import fold
 
-#: Categories a reason can be put in by a keyword (未入力 is decided by an empty text).
-RULE_CATEGORIES: tuple[str, ...] = tuple(c for c in LOSS_CATEGORIES if c != "blank")
 #: Categories that do not say why a deal was lost; the data-quality share leaves them out.
 UNCLASSIFIED: frozenset[str] = frozenset({"other", "blank"})
 #: Largest rules file accepted: the default rules are ~3 KB; anything near this is not a rules file.
@@ -50,24 +48,27 @@ class RulesError(FunnelError):
 
 @dataclass(frozen=True)
 class LossQuality:
-    """How many lost deals carry a reason that says why (not その他, not 未入力)."""
+    """How many lost deals carry a reason that says why (not その他, not 未入力); ``excluded``
+    deals (対象外: not real losses) are counted in ``lost`` but left out of the share."""
 
     lost: int
     classified: int
     other: int
     blank: int
+    excluded: int = 0
 
     @property
     def share(self) -> float | None:
-        return self.classified / self.lost if self.lost else None
+        real = self.lost - self.excluded
+        return self.classified / real if real else None
 
 
 def quality(con: duckdb.DuckDBPyConnection) -> LossQuality:
     """Lost deals, and how many fall in a category that names a cause."""
     counts = {s.category: s.count for s in metrics.loss_reasons(con)}
     lost = sum(counts.values())
-    other, blank = counts.get("other", 0), counts.get("blank", 0)
-    return LossQuality(lost, lost - other - blank, other, blank)
+    other, blank, excluded = (counts.get(c, 0) for c in ("other", "blank", metrics.EXCLUDED))
+    return LossQuality(lost, lost - other - blank - excluded, other, blank, excluded)
 
 
 @dataclass(frozen=True)
@@ -80,15 +81,16 @@ class ParetoRow:
 
 
 def pareto(con: duckdb.DuckDBPyConnection) -> list[ParetoRow]:
-    """Categories by count, largest first (ties in taxonomy order), with the cumulative share."""
-    shares = metrics.loss_reasons(con)
+    """Categories by count, largest first (ties in taxonomy order), with the cumulative share;
+    ``excluded`` (not a real loss) is not a bar: :func:`quality` counts it."""
+    shares = [s for s in metrics.loss_reasons(con) if s.share is not None]
     amounts = {r[0]: r[2] for r in rows(con, q.category_totals())}
     total = sum(s.count for s in shares)
     out, running = [], 0
     for s in shares:
         running += s.count
         # From integer counts, so the last row is exactly 1.0, not 0.9999….
-        out.append(ParetoRow(s.category, s.count, s.share, running / total,
+        out.append(ParetoRow(s.category, s.count, s.count / total, running / total,
                              None if amounts.get(s.category) is None else float(amounts[s.category])))
     return out
 
@@ -124,8 +126,11 @@ def breakdown(con: duckdb.DuckDBPyConnection, by: str, touch: str = "first") -> 
     else:
         for grp, shares in metrics.loss_reasons_by(con, by, touch).items():
             grouped[("missing" if grp is None else "value", grp)] = {s.category: s.count for s in shares}
-    out = [BreakdownRow(grp, kind, {c: 0 for c in LOSS_CATEGORIES} | counts)
-           for (kind, grp), counts in grouped.items()]
+    # Deals that were never real sales (excluded) are not part of any group's losses.
+    out = [BreakdownRow(grp, kind, {c: 0 for c in LOSS_CATEGORIES if c != metrics.EXCLUDED}
+                        | {c: n for c, n in counts.items() if c != metrics.EXCLUDED})
+           for (kind, grp), counts in grouped.items()
+           if any(n for c, n in counts.items() if c != metrics.EXCLUDED)]
     rank = {"value": 0, "missing": 1, "no_lead": 2}
     if by == "month":
         return sorted(out, key=lambda r: (rank[r.kind], r.group or ""))
@@ -172,8 +177,8 @@ class AmbiguityFlagger:
         for a in table if table is not None else ambiguity_rules():
             own = {fold(t) for t in a.any_of}
             # "Alone": what the rules would say with this rule's own terms taken out.
-            rest = LossRules(tuple((c, tuple(k for k in kws if fold(k) not in own))
-                                   for c, kws in rules.categories)) if a.alone else None
+            rest = rules.with_categories(tuple((c, tuple(k for k in kws if fold(k) not in own))
+                                               for c, kws in rules.categories)) if a.alone else None
             self._checks.append((a.id, [_pattern(t) for t in a.any_of], [_pattern(t) for t in a.with_any_of],
                                  [_pattern(t) for t in a.unless_any_of], rest))
 
@@ -307,8 +312,9 @@ def rules_to_table(rules: LossRules) -> list[dict[str, str]]:
     return out + [{"category": c, "keywords": ""} for c in default_order if c not in have]
 
 
-def rules_from_table(table: Iterable[Mapping[str, Any]]) -> LossRules:
-    """Rules from table rows ``{"category", "keywords"}`` (keywords as one text), in row order.
+def rules_from_table(table: Iterable[Mapping[str, Any]], base: LossRules | None = None) -> LossRules:
+    """Rules from table rows ``{"category", "keywords"}`` (keywords as one text), in row order;
+    patterns, vendors, neutral phrases and blanks are those of ``base`` (default: the shipped rules).
 
     Raises:
         RulesError: a row with an unknown or repeated category.
@@ -321,7 +327,7 @@ def rules_from_table(table: Iterable[Mapping[str, Any]]) -> LossRules:
         if any(c == cat for c, _ in out):
             raise RulesError(key="error.rules.duplicate_category", category=cat)
         out.append((cat, split_keywords(row.get("keywords"))))
-    return LossRules(tuple(out))
+    return (base or LossRules.default()).with_categories(tuple(out))
 
 
 def parse_rules_toml(data: str | bytes, file: str | None = None) -> LossRules:
@@ -345,19 +351,45 @@ def parse_rules_toml(data: str | bytes, file: str | None = None) -> LossRules:
     cats = raw.get("categories")
     if not isinstance(cats, list) or not cats or not all(isinstance(c, dict) for c in cats):
         raise RulesError(file, key="error.rules.no_categories")
-    out: list[tuple[str, tuple[str, ...]]] = []
+    seen: list[str] = []
     for c in cats:
         cid = c.get("id")
         if not isinstance(cid, str) or cid not in RULE_CATEGORIES:
             raise RulesError(file, key="error.rules.unknown_category", category=str(cid),
                              allowed=", ".join(RULE_CATEGORIES))
-        if any(x == cid for x, _ in out):
+        if cid in seen:
             raise RulesError(file, key="error.rules.duplicate_category", category=cid)
+        seen.append(cid)
         kws = c.get("keywords", [])
         if not isinstance(kws, list) or not all(isinstance(k, str) for k in kws):
             raise RulesError(file, key="error.rules.bad_keywords", category=cid)
-        out.append((cid, _clean(kws)))
-    return LossRules(tuple(out))
+        c["keywords"] = list(_clean(kws))
+        _check_patterns(c.get("patterns", []), cid, file)
+    blank = raw.get("blank", {})
+    _check_patterns(blank.get("patterns", []) if isinstance(blank, dict) else None, "blank", file)
+    for section, key in (("vendors", "names"), ("neutral", "patterns"), ("blank", "values")):
+        sec = raw.get(section, {})
+        vals = sec.get(key, []) if isinstance(sec, dict) else None
+        if not isinstance(vals, list) or not all(isinstance(v, str) for v in vals):
+            raise RulesError(file, key="error.rules.bad_section", section=section)
+    try:
+        return LossRules.from_dict(raw)
+    except re.error as exc:      # a neutral phrase, or a pattern only broken once {vendor} is filled in
+        raise RulesError(file, key="error.rules.bad_pattern", category="neutral", name="", detail=str(exc)) from exc
+
+
+def _check_patterns(pats: object, category: str, file: str | None) -> None:
+    """Each pattern a ``{name, regex}`` table whose regex compiles."""
+    if not isinstance(pats, list):
+        raise RulesError(file, key="error.rules.bad_section", section=f"{category}.patterns")
+    for p in pats:
+        if not (isinstance(p, dict) and isinstance(p.get("name"), str) and isinstance(p.get("regex"), str)):
+            raise RulesError(file, key="error.rules.bad_section", section=f"{category}.patterns")
+        try:
+            re.compile(p["regex"].replace("{vendor}", "(?:x)"))
+        except re.error as exc:
+            raise RulesError(file, key="error.rules.bad_pattern", category=category, name=p["name"],
+                             detail=str(exc)) from exc
 
 
 def rule_warnings(rules: LossRules) -> list[tuple[str, dict[str, Any]]]:

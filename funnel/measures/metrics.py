@@ -130,19 +130,26 @@ def outcomes(con: duckdb.DuckDBPyConnection) -> Outcomes:
 class LossShare:
     category: str
     count: int
-    share: float
+    share: float | None     # None for excluded (not a real loss: contracts/cli.md)
 
 
-def _shares(counts: dict[str, int]) -> list[LossShare]:
-    total = sum(counts.values())
+#: The category of lost deals that were never real sales: counted, but outside the shares.
+EXCLUDED = "excluded"
+
+
+def loss_shares(counts: dict[str, int]) -> list[LossShare]:
+    """Categories largest first (ties in taxonomy order). Shares are over the lost deals that
+    are not ``excluded`` and sum to 1; ``excluded`` keeps its count with share None
+    (contracts/cli.md, "Loss reasons that are not losses")."""
+    total = sum(n for c, n in counts.items() if c != EXCLUDED)
     order = {c: i for i, c in enumerate(LOSS_CATEGORIES)}
-    return [LossShare(c, n, n / total) for c, n in
+    return [LossShare(c, n, None if c == EXCLUDED else n / total) for c, n in
             sorted(counts.items(), key=lambda kv: (-kv[1], order.get(kv[0], 99))) if n]
 
 
 def loss_reasons(con: duckdb.DuckDBPyConnection) -> list[LossShare]:
-    """Loss-reason categories over lost opportunities, largest first; shares sum to 1."""
-    return _shares({r[0]: int(r[1]) for r in rows(con, *q.loss_counts())})
+    """Loss-reason categories over lost opportunities, largest first; shares (excluded aside) sum to 1."""
+    return loss_shares({r[0]: int(r[1]) for r in rows(con, *q.loss_counts())})
 
 
 def prepare_opp_sources(con: duckdb.DuckDBPyConnection) -> None:
@@ -167,7 +174,7 @@ def loss_reasons_by(con: duckdb.DuckDBPyConnection, by: str, touch: str = "first
     grouped: dict[str | None, dict[str, int]] = {}
     for grp, cat, n in rows(con, *query):
         grouped.setdefault(grp, {})[cat] = int(n)
-    return {g: _shares(c) for g, c in grouped.items()}
+    return {g: loss_shares(c) for g, c in grouped.items()}
 
 
 @dataclass(frozen=True)

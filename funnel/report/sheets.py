@@ -228,8 +228,10 @@ def write_loss(ctx: Context, sheet: Sheet) -> None:
     sheet.table([Col(ctx.t("report.col.item")), Col(ctx.t("report.col.value")), Col(ctx.t("report.col.detail"), overflow=True)], [
         [ctx.t("loss.kpi.lost"), Num(lq.lost, COUNT), ""],
         [ctx.t("loss.kpi.quality"), Num(lq.share, PERCENT),
-         ctx.t("report.loss.quality_detail", classified=num(lq.classified), lost=num(lq.lost), other=num(lq.other),
-               blank=num(lq.blank))],
+         ctx.t("report.loss.quality_detail", classified=num(lq.classified), lost=num(lq.lost - lq.excluded),
+               other=num(lq.other), blank=num(lq.blank))],
+        *([[loss_label("excluded", ctx.lang), Num(lq.excluded, COUNT), ctx.t("report.loss.excluded_detail")]]
+          if lq.excluded else []),
         [ctx.t("term.win_rate"), Num(oc.win_rate, PERCENT),
          ctx.t("loss.kpi.win_rate_detail", won=num(oc.won), lost=num(oc.lost))]], freeze=True)
     sheet.gap()

@@ -18,7 +18,7 @@ COLORS = {
 }
 # Loss categories keep their colour on every chart.
 LOSS_COLORS = {"budget": "#2563eb", "timing": "#f59e0b", "competitor": "#dc2626", "no_need": "#7c3aed",
-               "other": "#6b7280", "blank": "#d1d5db"}
+               "other": "#6b7280", "blank": "#d1d5db", "excluded": "#94a3b8"}
 PALETTE = ["#2563eb", "#f59e0b", "#16a34a", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d",
            "#6b7280", "#9333ea"]
 
