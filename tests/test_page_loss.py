@@ -225,7 +225,7 @@ def test_a_text_left_in_other_is_added_to_the_rules_by_one_click(page, sample):
     next(b for b in page.button if str(b.key).startswith("loss_learn_add_0_")).click().run()
     assert not page.exception
     accepted = DEFAULT.with_keyword("timing", text)
-    assert LossRules.from_toml(page.session_state["loss_rules_toml"]) == accepted
+    assert LossRules.from_toml(page.session_state["session"].loss_rules_toml) == accepted
     assert pareto_counts(page) == engine_counts(sample, accepted) != engine_counts(sample, DEFAULT)
     assert any(text in s.value for s in page.success)
     # The rules table shows the keyword, and nothing is left to offer.
