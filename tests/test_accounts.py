@@ -448,3 +448,30 @@ class _Map:
 
     def column(self, f: str) -> str | None:
         return f if f in self.fields else None
+
+
+# -- the Excel report's account sheet ----------------------------------------------------------
+
+def test_report_account_sheet_masks_people_not_companies(ws):
+    import io
+
+    from openpyxl import load_workbook
+
+    from funnel.report.workbook import build_report
+
+    load_sample(ws)
+    ws.build()
+    sheets = {}
+    for mask in (False, True):
+        wb = load_workbook(io.BytesIO(build_report(ws, mask=mask)))
+        sheets[mask] = [list(r) for r in wb["企業"].iter_rows(values_only=True)]
+    plain, masked = sheets[False], sheets[True]
+    header = next(i for i, r in enumerate(plain) if r[0] == "企業名（最も多い表記）")
+    body_plain, body_masked = plain[header + 1:], masked[header + 1:]
+    assert len(body_plain) == 780                          # every sample account listed
+    assert [r[:9] for r in body_plain] == [r[:9] for r in body_masked]   # companies and counts kept
+    assert all("@" in r[9] for r in body_plain)
+    assert all(r[9] != p[9] for r, p in zip(body_masked, body_plain, strict=True))   # people masked
+    assert sum(r[1] for r in body_plain) == 2865           # every lead of the sample is in one account
+    kpi = {r[0]: r[1] for r in plain if r and r[0] in ("企業数", "受注企業")}
+    assert kpi == {"企業数": 780, "受注企業": 62}

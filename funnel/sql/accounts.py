@@ -218,3 +218,24 @@ def by_source(con: duckdb.DuckDBPyConnection, touch: str) -> list[dict[str, Any]
                count(*) FILTER (WHERE c.won) AS won
         FROM src s LEFT JOIN conv c USING (account)
         GROUP BY s.source ORDER BY accounts DESC, s.source NULLS LAST""")
+
+
+def account_list(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, Any]]:
+    """The largest accounts (most leads first): a company name as the leads wrote it (the most
+    frequent), how the account was formed (how many numbers, names and domains it holds), its
+    leads, deals and won deals, and one lead's address (for the caller to mask)."""
+    return records(con, """
+        WITH m AS (SELECT a.account, count(*) AS leads, mode(l.company) AS company, min(l.email_raw) AS example
+                   FROM account_leads a JOIN leads l USING (lead_key) GROUP BY a.account),
+             k AS (SELECT account, count(*) FILTER (WHERE k LIKE 'n:%') AS numbers,
+                          count(*) FILTER (WHERE k LIKE 'c:%') AS names,
+                          count(*) FILTER (WHERE k LIKE 'd:%') AS domains,
+                          string_agg(substr(k, 3), ', ' ORDER BY k) FILTER (WHERE k LIKE 'd:%') AS domain_list
+                   FROM account_keys GROUP BY account),
+             o AS (SELECT a.account, count(*) AS opps, count(*) FILTER (WHERE o.outcome = 'won') AS won,
+                          count(*) FILTER (WHERE NOT a.by_lead) AS by_company_only
+                   FROM account_opps a JOIN opps o USING (opp_key) GROUP BY a.account)
+        SELECT m.company, m.leads, k.numbers, k.names, k.domains, k.domain_list, coalesce(o.opps, 0) AS opps,
+               coalesce(o.won, 0) AS won, coalesce(o.by_company_only, 0) AS by_company_only, m.example
+        FROM m JOIN k USING (account) LEFT JOIN o USING (account)
+        ORDER BY m.leads DESC, m.company NULLS LAST, m.account LIMIT $n""", {"n": limit})
