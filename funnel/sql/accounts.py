@@ -225,8 +225,11 @@ def account_list(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, A
     frequent), how the account was formed (how many numbers, names and domains it holds), its
     leads, deals and won deals, and one lead's address (for the caller to mask)."""
     return records(con, """
-        WITH m AS (SELECT a.account, count(*) AS leads, mode(l.company) AS company, min(l.email_raw) AS example
-                   FROM account_leads a JOIN leads l USING (lead_key) GROUP BY a.account),
+        WITH c AS (SELECT a.account, l.company, count(*) AS n, min(l.email_raw) AS example
+                   FROM account_leads a JOIN leads l USING (lead_key) GROUP BY ALL),
+             -- The most frequent spelling; ties to the last in text order (mode() picks any, so the order would change).
+             m AS (SELECT account, sum(n)::BIGINT AS leads, arg_max(company, (n, company)) FILTER (WHERE company IS NOT NULL) AS company,
+                          min(example) AS example FROM c GROUP BY account),
              k AS (SELECT account, count(*) FILTER (WHERE k LIKE 'n:%') AS numbers,
                           count(*) FILTER (WHERE k LIKE 'c:%') AS names,
                           count(*) FILTER (WHERE k LIKE 'd:%') AS domains,
@@ -238,4 +241,4 @@ def account_list(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, A
         SELECT m.company, m.leads, k.numbers, k.names, k.domains, k.domain_list, coalesce(o.opps, 0) AS opps,
                coalesce(o.won, 0) AS won, coalesce(o.by_company_only, 0) AS by_company_only, m.example
         FROM m JOIN k USING (account) LEFT JOIN o USING (account)
-        ORDER BY m.leads DESC, m.company NULLS LAST, m.account LIMIT $n""", {"n": limit})
+        ORDER BY m.leads DESC, m.company NULLS LAST, k.domain_list NULLS LAST, m.example LIMIT $n""", {"n": limit})
