@@ -172,8 +172,25 @@ def summary_lines(d: dict[str, Any], lang: str) -> list[str]:
         out.extend(text_table([t("field.loss_reason", lang), t("term.lost", lang), "%"],
                               [[loss_label(x["category"], lang), num(x["count"]), pct(x["share"])]
                                for x in d["loss_reasons"]], right={1, 2}))
+    out.extend(_account_lines(d.get("accounts"), touch, lang))
     out.append("")
     out.append(t("cli.definition", lang, touch=touch))
+    return out
+
+
+def _account_lines(a: dict[str, Any] | None, touch: str, lang: str) -> list[str]:
+    """The accounts section of the summary (only where the JSON has the ``accounts`` key)."""
+    if a is None:
+        return []
+    out = ["", t("cli.section.accounts", lang, touch=touch, rate=pct(a["account_rate"]), converted=num(a["converted"]),
+                 accounts=num(a["accounts"]), won=num(a["won"])),
+           t("cli.accounts_detail", lang, without=num(a["leads_without_account"]),
+             by_company=num(a["opportunities_by_account_only"]))]
+    header = [t("term.source", lang), t("term.account", lang), t("term.converted", lang),
+              t("term.opportunity_rate", lang)]
+    out.extend(text_table(header, [[source_label(r["source"], lang), num(r["accounts"]), num(r["converted"]),
+                                    pct(r["account_rate"])] for r in a["by_source"]], right={1, 2, 3}))
+    out.append("  " + t("cli.accounts_definition", lang))
     return out
 
 

@@ -55,7 +55,7 @@ def test_the_download_is_the_rate_pages_numbers(app: AppTest, downloads: dict[st
     assert [x.value for x in app.title] == [t("report.page.title", "ja")]
     assert [b.label for b in app.get("download_button")] == [t("report.page.button", "ja")]
     wb = workbook(downloads)
-    assert wb.sheetnames[0] == t("report.sheet.summary", "ja") and len(wb.sheetnames) == 10
+    assert wb.sheetnames[0] == t("report.sheet.summary", "ja") and len(wb.sheetnames) == 11
     summary = wb.worksheets[0]
     assert num(beside(summary, t("rate.kpi.leads", "ja"))) == shown[t("rate.kpi.leads", "ja")]
     assert num(beside(summary, t("rate.kpi.converted", "ja"))) == shown[t("rate.kpi.converted", "ja")]

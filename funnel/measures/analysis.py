@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from funnel.ingest.reader import Source
+from funnel.measures import accounts as acc
 from funnel.measures import metrics as m
 from funnel.model.link import LinkSpec
 from funnel.model.workspace import Build, Workspace
@@ -27,6 +28,7 @@ class Analysis:
     loss_reasons: list[m.LossShare]
     match: m.Match
     files: dict[str, list[dict[str, Any]]]
+    accounts: acc.Accounts | None = None     # only where an export has a company / corporate number
 
 
 def measure(ws: Workspace, touch: str = "first") -> Analysis:
@@ -34,10 +36,13 @@ def measure(ws: Workspace, touch: str = "first") -> Analysis:
     if ws.build_result is None:
         raise RuntimeError("build the workspace first")
     f = m.Filters(touch=touch)
+    b = ws.build_result
+    accounts = acc.measure(ws.con, b.mappings, touch) if acc.applies(b.mappings) else None
     return Analysis(
         build=ws.build_result, touch=touch, overall=m.overall(ws.con, f), by_source=m.by_source(ws.con, f),
         outcomes=m.outcomes(ws.con), loss_reasons=m.loss_reasons(ws.con), match=m.match(ws.con),
-        files={side: [lt.report.to_dict() for lt in ws.files[side]] for side in ("ma", "sfa")})
+        files={side: [lt.report.to_dict() for lt in ws.files[side]] for side in ("ma", "sfa")},
+        accounts=accounts)
 
 
 def run_analysis(ma: Sequence[Source], sfa: Sequence[Source], *, link: LinkSpec | None = None,
@@ -57,7 +62,7 @@ def to_json(a: Analysis) -> dict[str, Any]:
     """The ``--json`` object: exactly the contract's keys and meanings, plus extras."""
     b = a.build
     cma, csfa = b.counts["ma"], b.counts["sfa"]
-    return {
+    out: dict[str, Any] = {
         "ma": {"rows": cma.rows, "leads": cma.keys, "rows_without_key": cma.rows_without_key,
                "rows_dropped": cma.dropped},
         "sfa": {"rows": csfa.rows, "opportunities": csfa.keys, "rows_without_key": csfa.rows_without_key,
@@ -80,3 +85,6 @@ def to_json(a: Analysis) -> dict[str, Any]:
         "files": a.files,
         "notices": [{"key": k, "params": p} for k, p in b.notices],
     }
+    if a.accounts is not None:
+        out["accounts"] = a.accounts.to_json()
+    return out

@@ -30,6 +30,7 @@ from funnel.model.workspace import Workspace
 from funnel.planning.inputs import PlanInputs
 from funnel.planning.targets import against_band, against_target, band_and_target
 from funnel.present.format import num, pct, yen
+from funnel.report.accounts import write_accounts
 from funnel.report.planning import write_checklist, write_cost, write_plan, write_settings
 from funnel.report.sheets import Context, scope_text, write_funnel, write_loss, write_match, write_rate, write_unlinked
 from funnel.report.xlsx import COUNT, PERCENT, YEN, Col, Link, Num, Sheet
@@ -148,7 +149,7 @@ def _bench_row(ctx: Context, c: bm.Comparison) -> list[object]:
 #: The sheets, in order: (id, writer). Names and descriptions are messages ``report.sheet.<id>``.
 SHEETS: tuple[tuple[str, Callable[[Context, Sheet], None]], ...] = (
     ("summary", write_summary), ("rate", write_rate), ("funnel", write_funnel), ("loss", write_loss),
-    ("match", write_match), ("unlinked", write_unlinked), ("plan", write_plan), ("checklist", write_checklist),
+    ("match", write_match), ("unlinked", write_unlinked), ("accounts", write_accounts), ("plan", write_plan), ("checklist", write_checklist),
     ("cost", write_cost), ("settings", write_settings),
 )
 

@@ -23,7 +23,8 @@ from funnel.sql import normalize as nz
 # in Python from their distinct values, where fold() does the cleaning once per value).
 MA_COLUMNS: dict[str, tuple[str, str]] = {
     "email_raw": ("email", "raw"), "emails": ("email", "emails"), "lead_id": ("lead_id", "text"),
-    "name": ("name", "plain"), "company": ("company", "plain"), "source": ("source", "text"),
+    "name": ("name", "plain"), "company": ("company", "plain"), "corporate_number": ("corporate_number", "plain"),
+    "source": ("source", "text"),
     "latest_source": ("latest_source", "text"), "created_at": ("created_at", "date"),
     "status": ("status", "raw"), "lifecycle_stage": ("lifecycle_stage", "raw"),
     "mql_at": ("mql_date", "date"), "sql_at": ("sql_date", "date"), "opp_at": ("opp_date", "date"),
@@ -31,7 +32,8 @@ MA_COLUMNS: dict[str, tuple[str, str]] = {
 }
 SFA_COLUMNS: dict[str, tuple[str, str]] = {
     "email_raw": ("email", "raw"), "emails": ("email", "emails"), "deal_id": ("deal_id", "text"),
-    "deal_name": ("deal_name", "text"), "company": ("company", "text"), "stage": ("stage", "text"),
+    "deal_name": ("deal_name", "text"), "company": ("company", "text"),
+    "corporate_number": ("corporate_number", "plain"), "stage": ("stage", "text"),
     "is_won_raw": ("is_won", "text"), "is_closed_raw": ("is_closed", "text"),
     "won_at": ("won_date", "date"), "amount": ("amount", "amount"), "close_at": ("close_date", "date"),
     "created_at": ("created_at", "date"), "loss_reason": ("loss_reason", "text"),

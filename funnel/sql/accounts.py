@@ -1,0 +1,244 @@
+"""SQL of accounts (企業): the keys of each lead, leads merged into accounts, deals matched to them.
+
+Definitions are those of ``contracts/cli.md`` "Accounts". Tables (per workspace connection):
+
+- ``account_lead_keys(lead_key, k)``: each lead's keys, over all its rows: ``n:<corporate
+  number>``, ``c:<normalised company name>``, ``d:<corporate email domain>``.
+- ``account_leads(lead_key, account)``: the account (a number) of every lead with a key.
+- ``account_keys(k, account)``: each key and the one account holding it.
+- ``account_opps(opp_key, account, by_lead, by_company)``: deals of each account, and how
+  they belong to it (a linked lead; their own company name or corporate number).
+
+Accounts are the connected components of the graph lead — key. They are found by label
+propagation in SQL (a few statements per round, no Python per row): every lead starts with its
+own number; each round a key takes the smallest label of its leads, a lead the smallest label
+of its keys, and then the label of the lead its label names (pointer jumping, which halves long
+chains each round). It stops when no label changes; rounds grow with the log of the longest
+chain, not with the number of leads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from funnel.sql import drop_table, records, rows, run, scalar
+from funnel.sql import normalize as nz
+
+TABLES = ("account_lead_keys", "account_leads", "account_keys", "account_opps", "account_edges",
+          "account_labels")
+
+# Spaces, punctuation marks and symbols (Unicode categories Z, P, S) and the other characters
+# Python's str.isspace() counts (tab, line breaks): what a normalised name loses, and what
+# separates the words a Latin legal form must stand alone in.
+_SEPARATORS = r"[\p{Z}\p{P}\p{S}\s\x0B\x1C-\x1F\x{85}]+"
+# Hyphens and dashes NFKC leaves as they are (and the long-vowel mark that IMEs type for one),
+# removed with spaces from a corporate number.
+_NUMBER_NOISE = r"[\s\p{Z}\-\x{2010}-\x{2015}\x{2212}\x{30FC}\x{FF70}]"
+
+
+def name_core(expr: str) -> str:
+    """A company name without legal forms, case, width, spaces, punctuation and symbols.
+
+    Needs ``$jp_forms`` (a regex alternation) and ``$latin_forms`` (a list) bound. NFKC first
+    (㈱ → (株), ＡＢＣ → ABC), then case-folding (``lower`` and ß → ss: Python's casefold for
+    the scripts company names are written in), then Japanese forms wherever they stand, then
+    Latin forms as whole words: the name is cut at separators, K.K. made one word first.
+    """
+    folded = f"replace(lower({nz.nfkc_if_needed(expr)}), 'ß', 'ss')"
+    no_jp = f"regexp_replace({folded}, $jp_forms, '', 'g')"
+    kk = f"regexp_replace({no_jp}, '(^|{_SEPARATORS})k\\.k\\.', '\\1 kk ', 'g')"
+    words = f"regexp_split_to_array({kk}, '{_SEPARATORS}')"
+    return f"array_to_string(list_filter({words}, lambda w: w <> '' AND NOT list_contains($latin_forms, w)), '')"
+
+
+def name_key(expr: str) -> str:
+    """:func:`name_core`, NULL when nothing is left or it is a placeholder (``$placeholders``:
+    the placeholders' own cores)."""
+    return nz.let(name_core(expr), "n", "CASE WHEN n = '' OR list_contains($placeholders, n) THEN NULL ELSE n END")
+
+
+def number_key(expr: str) -> str:
+    """A corporate number (法人番号): NFKC, hyphens and spaces removed, 13 digits whose first is
+    the National Tax Agency's check digit: 9 − (Σ digit × weight mod 9) over the 12 digits that
+    follow, weight 1 for the last digit, 2 for the one before, alternating. Else NULL.
+    (A spreadsheet cell read as a number may end in ".0"; that is dropped.)"""
+    cleaned = f"regexp_replace(regexp_replace({nz.nfkc_if_needed(expr)}, '{_NUMBER_NOISE}', '', 'g'), '\\.0+$', '')"
+    # Position p (1-based, 2..13) is the (14 − p)-th digit from the right: weight 1 when p is odd.
+    total = "list_sum(list_transform(range(2, 14), lambda p: (ascii(substr(c, p, 1)) - 48) * (2 - p % 2)))"
+    body = (f"CASE WHEN regexp_full_match(c, '[1-9][0-9]{{12}}') "
+            f"AND ascii(substr(c, 1, 1)) - 48 = 9 - ({total}) % 9 THEN c END")
+    return f"CASE WHEN {expr} IS NULL THEN NULL ELSE {nz.let(cleaned, 'c', body)} END"
+
+
+def name_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The bound values :func:`name_key` uses, out of all of ``params`` (DuckDB refuses a
+    parameter a statement does not use)."""
+    return {k: params[k] for k in ("jp_forms", "latin_forms", "placeholders")}
+
+
+def placeholder_cores(con: duckdb.DuckDBPyConnection, raw: list[str], params: dict[str, Any]) -> list[str]:
+    """The placeholders normalised as names are (so "N/A" is compared as "na")."""
+    found = rows(con, f"SELECT DISTINCT {name_core('p')} FROM unnest($raw) t(p)",
+                 {"raw": raw, "jp_forms": params["jp_forms"], "latin_forms": params["latin_forms"]})
+    return sorted(r[0] for r in found if r[0])
+
+
+def create_lead_keys(con: duckdb.DuckDBPyConnection, params: dict[str, Any], *, number: bool,
+                     company: bool, email: bool) -> None:
+    """``account_lead_keys`` from ``ma_rows``: names and numbers are normalised once per
+    distinct cell (a company appears on many rows), domains from the rows' valid addresses."""
+    parts = []
+    used: dict[str, Any] = {}
+    if number:
+        parts.append(f"""SELECT r._key AS lead_key, 'n:' || v.k AS k FROM ma_rows r
+            JOIN (SELECT x, {number_key('x')} AS k FROM (SELECT DISTINCT corporate_number AS x FROM ma_rows
+                  WHERE corporate_number IS NOT NULL)) v ON v.x = r.corporate_number
+            WHERE r._key IS NOT NULL AND v.k IS NOT NULL""")
+    if company:
+        parts.append(f"""SELECT r._key AS lead_key, 'c:' || v.k AS k FROM ma_rows r
+            JOIN (SELECT x, {name_key('x')} AS k FROM (SELECT DISTINCT company AS x FROM ma_rows
+                  WHERE company IS NOT NULL)) v ON v.x = r.company
+            WHERE r._key IS NOT NULL AND v.k IS NOT NULL""")
+        used.update(name_params(params))
+    if email:
+        parts.append("""SELECT lead_key, 'd:' || d AS k FROM (
+                SELECT _key AS lead_key, split_part(unnest(emails), '@', 2) AS d FROM ma_rows
+                WHERE _key IS NOT NULL AND len(emails) > 0)
+            WHERE d <> '' AND NOT list_contains($free_mail, d)""")
+        used["free_mail"] = params["free_mail"]
+    body = " UNION ALL ".join(parts) if parts else "SELECT NULL::VARCHAR AS lead_key, NULL::VARCHAR AS k WHERE false"
+    run(con, f"CREATE OR REPLACE TABLE account_lead_keys AS SELECT DISTINCT lead_key, k FROM ({body})", used or None)
+
+
+def create_accounts(con: duckdb.DuckDBPyConnection, max_rounds: int = 200) -> int:
+    """``account_leads`` and ``account_keys`` from ``account_lead_keys``; returns the rounds
+    label propagation took.
+
+    Leads and keys are numbered first so that the rounds join and group integers. (DuckDB's
+    ``hash`` would save the numbering but is not collision-free: 7,420 clashes among a million
+    lead keys, measured.) Numbers follow no order: account numbers may differ between runs,
+    the accounts themselves do not.
+    """
+    run(con, """
+        CREATE OR REPLACE TABLE account_edges AS
+        WITH l AS (SELECT lead_key, row_number() OVER () AS lid FROM (SELECT DISTINCT lead_key FROM account_lead_keys)),
+             k AS (SELECT k, row_number() OVER () AS kid FROM (SELECT DISTINCT k FROM account_lead_keys))
+        SELECT e.lead_key, e.k, l.lid, k.kid FROM account_lead_keys e JOIN l USING (lead_key) JOIN k USING (k)""")
+    run(con, "CREATE OR REPLACE TABLE account_labels AS SELECT DISTINCT lid, lid AS c FROM account_edges")
+    rounds = 0
+    while rounds < max_rounds:
+        rounds += 1
+        # A lead's new label is never above its old one (its own keys see it), so the label of
+        # the lead its label names is at most that label: one pointer jump per round.
+        run(con, """
+            CREATE OR REPLACE TABLE account_next AS
+            WITH km AS (SELECT e.kid, min(a.c) AS c FROM account_edges e JOIN account_labels a USING (lid) GROUP BY e.kid),
+                 lm AS (SELECT e.lid, min(km.c) AS c FROM account_edges e JOIN km USING (kid) GROUP BY e.lid)
+            SELECT n.lid, coalesce(p.c, n.c) AS c FROM lm n LEFT JOIN lm p ON p.lid = n.c""")
+        changed = scalar(con, "SELECT count(*) FROM account_next n JOIN account_labels a USING (lid) WHERE n.c <> a.c")
+        run(con, "DROP TABLE account_labels")
+        run(con, "ALTER TABLE account_next RENAME TO account_labels")
+        if not changed:
+            break
+    run(con, """
+        CREATE OR REPLACE TABLE account_leads AS
+        SELECT any_value(e.lead_key) AS lead_key, any_value(a.c) AS account
+        FROM account_edges e JOIN account_labels a USING (lid) GROUP BY e.lid""")
+    run(con, """
+        CREATE OR REPLACE TABLE account_keys AS
+        SELECT any_value(e.k) AS k, min(a.c) AS account
+        FROM account_edges e JOIN account_labels a USING (lid) GROUP BY e.kid""")
+    for t in ("account_edges", "account_labels"):
+        drop_table(con, t)
+    return rounds
+
+
+def create_account_opps(con: duckdb.DuckDBPyConnection, params: dict[str, Any], *, number: bool,
+                        company: bool) -> None:
+    """``account_opps``: through the deals' linked leads, and through their own company name or
+    corporate number equal to a key of an account (never their email domain)."""
+    keys = []
+    used: dict[str, Any] = {}
+    if number:
+        keys.append(f"""SELECT s._key AS opp_key, 'n:' || v.k AS k FROM sfa_rows s
+            JOIN (SELECT x, {number_key('x')} AS k FROM (SELECT DISTINCT corporate_number AS x FROM sfa_rows
+                  WHERE corporate_number IS NOT NULL)) v ON v.x = s.corporate_number
+            WHERE s._key IS NOT NULL AND v.k IS NOT NULL""")
+    if company:
+        keys.append(f"""SELECT s._key AS opp_key, 'c:' || v.k AS k FROM sfa_rows s
+            JOIN (SELECT x, {name_key('x')} AS k FROM (SELECT DISTINCT company AS x FROM sfa_rows
+                  WHERE company IS NOT NULL)) v ON v.x = s.company
+            WHERE s._key IS NOT NULL AND v.k IS NOT NULL""")
+        used.update(name_params(params))
+    by_company = (f"""SELECT DISTINCT o.opp_key, a.account, false AS by_lead, true AS by_company
+        FROM ({' UNION ALL '.join(keys)}) o JOIN account_keys a USING (k)""" if keys else
+                  "SELECT NULL::VARCHAR AS opp_key, NULL::BIGINT AS account, false AS by_lead, false AS by_company WHERE false")
+    run(con, f"""
+        CREATE OR REPLACE TABLE account_opps AS
+        SELECT opp_key, account, bool_or(by_lead) AS by_lead, bool_or(by_company) AS by_company FROM (
+            SELECT l.opp_key, a.account, true AS by_lead, false AS by_company
+            FROM links l JOIN account_leads a USING (lead_key)
+            UNION ALL {by_company})
+        GROUP BY opp_key, account""", used or None)
+
+
+def totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The contract's account counts (accounts, converted, won, leads_without_account,
+    opportunities_by_account_only)."""
+    return records(con, """
+        SELECT (SELECT count(DISTINCT account) FROM account_leads) AS accounts,
+               (SELECT count(DISTINCT account) FROM account_opps) AS converted,
+               (SELECT count(DISTINCT a.account) FROM account_opps a JOIN opps o USING (opp_key)
+                WHERE o.outcome = 'won') AS won,
+               (SELECT count(*) FROM leads) - (SELECT count(*) FROM account_leads) AS leads_without_account,
+               (SELECT count(DISTINCT a.opp_key) FROM account_opps a JOIN opps o USING (opp_key)
+                WHERE a.by_company AND o.n_leads = 0) AS opportunities_by_account_only""")[0]
+
+
+def account_sources_sql(touch: str) -> str:
+    """One row per account: its source, the source of the first (``last``: the latest) of all
+    its leads' rows by created date, ties in file order (the row keys ``_kf``/``_kl``)."""
+    agg, col = ("min", "_kf") if touch == "first" else ("max", "_kl")
+    return f"""
+        SELECT s.account, r.source FROM (
+            SELECT a.account, {agg}(r.{col}) AS pos
+            FROM account_leads a JOIN ma_rows r ON r._key = a.lead_key GROUP BY a.account) s
+        JOIN ma_rows r ON r.{col} = s.pos"""
+
+
+def by_source(con: duckdb.DuckDBPyConnection, touch: str) -> list[dict[str, Any]]:
+    """Accounts, converted and won accounts per account source, most accounts first."""
+    return records(con, f"""
+        WITH src AS ({account_sources_sql(touch)}),
+             conv AS (SELECT a.account, bool_or(o.outcome = 'won') AS won
+                      FROM account_opps a JOIN opps o USING (opp_key) GROUP BY a.account)
+        SELECT s.source, count(*) AS accounts, count(c.account) AS converted,
+               count(*) FILTER (WHERE c.won) AS won
+        FROM src s LEFT JOIN conv c USING (account)
+        GROUP BY s.source ORDER BY accounts DESC, s.source NULLS LAST""")
+
+
+def account_list(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, Any]]:
+    """The largest accounts (most leads first): a company name as the leads wrote it (the most
+    frequent), how the account was formed (how many numbers, names and domains it holds), its
+    leads, deals and won deals, and one lead's address (for the caller to mask)."""
+    return records(con, """
+        WITH c AS (SELECT a.account, l.company, count(*) AS n, min(l.email_raw) AS example
+                   FROM account_leads a JOIN leads l USING (lead_key) GROUP BY ALL),
+             -- The most frequent spelling; ties to the last in text order (mode() picks any, so the order would change).
+             m AS (SELECT account, sum(n)::BIGINT AS leads, arg_max(company, (n, company)) FILTER (WHERE company IS NOT NULL) AS company,
+                          min(example) AS example FROM c GROUP BY account),
+             k AS (SELECT account, count(*) FILTER (WHERE k LIKE 'n:%') AS numbers,
+                          count(*) FILTER (WHERE k LIKE 'c:%') AS names,
+                          count(*) FILTER (WHERE k LIKE 'd:%') AS domains,
+                          string_agg(substr(k, 3), ', ' ORDER BY k) FILTER (WHERE k LIKE 'd:%') AS domain_list
+                   FROM account_keys GROUP BY account),
+             o AS (SELECT a.account, count(*) AS opps, count(*) FILTER (WHERE o.outcome = 'won') AS won,
+                          count(*) FILTER (WHERE NOT a.by_lead) AS by_company_only
+                   FROM account_opps a JOIN opps o USING (opp_key) GROUP BY a.account)
+        SELECT m.company, m.leads, k.numbers, k.names, k.domains, k.domain_list, coalesce(o.opps, 0) AS opps,
+               coalesce(o.won, 0) AS won, coalesce(o.by_company_only, 0) AS by_company_only, m.example
+        FROM m JOIN k USING (account) LEFT JOIN o USING (account)
+        ORDER BY m.leads DESC, m.company NULLS LAST, k.domain_list NULLS LAST, m.example LIMIT $n""", {"n": limit})
