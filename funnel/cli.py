@@ -15,11 +15,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from funnel.config import setting
+from funnel.config import ATTRIBUTION_MODELS, setting
 from funnel.errors import FunnelError, MappingError
 from funnel.i18n import env_lang, t
 from funnel.present.format import drop_label, loss_label, num, pct, source_label, text_table, yen
 from funnel.report.cli import report_arguments
+from funnel.vocabulary import INPUTS
 
 if TYPE_CHECKING:
     from funnel.model.workspace import Workspace
@@ -30,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("analyze", help="link MA and SFA exports and measure the funnel")
     _input_arguments(a)
+    a.add_argument("--model", choices=ATTRIBUTION_MODELS, default=None,
+                   help="multi-touch attribution model (with --activity; default position)")
+    a.add_argument("--half-life", dest="half_life", metavar="DAYS", default=None,
+                   help="half-life in days of the time_decay model (default 7)")
     a.add_argument("--json", action="store_true", help="print one JSON object")
     r = sub.add_parser("report", help="write the Excel report (.xlsx) of the analysis")
     _input_arguments(r)
@@ -52,11 +57,13 @@ def _input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--map", nargs="+", action="extend", default=[], metavar="SIDE.FIELD=COLUMN",
                    help="override a column mapping, e.g. ma.email=\"E-mail 2\"")
     p.add_argument("--touch", choices=("first", "last"), default="first", help="which row of a lead gives its source")
+    p.add_argument("--activity", nargs="+", default=[], metavar="FILE",
+                   help="activity exports (行動履歴: activity logs, campaign members), stacked in order")
 
 
 def parse_maps(items: Sequence[str]) -> dict[str, dict[str, str | None]]:
     """``["ma.email=E-mail 2", …]`` → ``{"ma": {"email": "E-mail 2"}}``."""
-    out: dict[str, dict[str, str | None]] = {"ma": {}, "sfa": {}}
+    out: dict[str, dict[str, str | None]] = {side: {} for side in INPUTS}
     for item in items:
         left, sep, column = item.partition("=")
         side, dot, field = left.strip().partition(".")
@@ -95,6 +102,8 @@ def _built(args: argparse.Namespace, *, keep_raw: bool = True) -> Iterator[Works
             ws.load("ma", Source.from_path(path))
         for path in args.sfa:
             ws.load("sfa", Source.from_path(path))
+        for path in getattr(args, "activity", None) or []:
+            ws.load("activity", Source.from_path(path))
         ws.build(overrides, link, keep_raw=keep_raw)
         yield ws
 
@@ -112,14 +121,28 @@ def _analyze(args: argparse.Namespace, lang: str) -> int:
     from funnel.measures import analysis
     from funnel.measures.analysis import to_json
 
+    half_life = _half_life(args.half_life)
     with _built(args, keep_raw=False) as ws:
-        result = analysis.measure(ws, args.touch)
+        result = analysis.measure(ws, args.touch, model=args.model, half_life=half_life)
         data = to_json(result)
     if args.json:
         print(json.dumps(data, ensure_ascii=False, default=str))
     else:
         print("\n".join(summary_lines(data, lang)))
     return 0
+
+
+def _half_life(text: str | None) -> float | None:
+    """``--half-life DAYS``: a positive number of days (None: the default)."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise FunnelError(key="error.bad_half_life", value=text)
+    return value
 
 
 def summary_lines(d: dict[str, Any], lang: str) -> list[str]:
