@@ -148,7 +148,7 @@ def _half_life(text: str | None) -> float | None:
 def summary_lines(d: dict[str, Any], lang: str) -> list[str]:
     """The human-readable summary of an analysis (contract JSON → lines)."""
     out = [t("cli.section.files", lang)]
-    for side in ("ma", "sfa"):
+    for side in d["files"]:
         for f in d["files"][side]:
             how = (t("cli.how.csv", lang, encoding=f["encoding"], delimiter=_delim(f["delimiter"]),
                      header_row=f["header_row"]) if f["kind"] == "csv" else
@@ -157,7 +157,8 @@ def summary_lines(d: dict[str, Any], lang: str) -> list[str]:
             if f["dropped"]:
                 reasons = ", ".join(f"{drop_label(r, lang)} {n}" for r, n in f["dropped"].items())
                 dropped = t("cli.dropped", lang, count=sum(f["dropped"].values()), reasons=reasons)
-            out.append(t("cli.file_line", lang, side=side.upper(), file=f["file"], how=how,
+            label = t("activity.side", lang) if side == "activity" else side.upper()
+            out.append(t("cli.file_line", lang, side=label, file=f["file"], how=how,
                          rows=num(f["rows_read"]), dropped=dropped))
     link = d["link"]
     out.append(t("cli.section.link", lang, kind=t(f"link.{link['kind']}", lang), ma=link["ma_column"],
@@ -192,8 +193,37 @@ def summary_lines(d: dict[str, Any], lang: str) -> list[str]:
         out.extend(text_table([t("field.loss_reason", lang), t("term.lost", lang), "%"],
                               [[loss_label(x["category"], lang), num(x["count"]), pct(x["share"])]
                                for x in d["loss_reasons"]], right={1, 2}))
+    if "activity" in d:
+        out.extend(activity_lines(d, lang))
     out.append("")
     out.append(t("cli.definition", lang, touch=touch))
+    return out
+
+
+def activity_lines(d: dict[str, Any], lang: str) -> list[str]:
+    """The behaviour-history part of the summary: counts, behaviour, attribution."""
+    a = d["activity"]
+    out = ["", t("activity.cli.counts", lang, rows=num(a["rows"]), events=num(a["events"]),
+                 nokey=num(a["rows_without_key"]), unlinked=num(a["events_unlinked"]),
+                 leads=num(a["leads_with_events"]))]
+    if d["behaviour"]:
+        out.append(t("activity.cli.behaviour", lang))
+        rows = [[b["activity"] or t("cli.none", lang), num(b["leads"]), num(b["converted"]),
+                 pct(b["opportunity_rate"]), f"{pct(b['ci_low'])}–{pct(b['ci_high'])}", pct(b["rate_without"]),
+                 "—" if b["lift"] is None else f"{b['lift']:.2f}"] for b in d["behaviour"]]
+        out.extend(text_table([t("activity.term.activity", lang), t("term.lead", lang), t("term.converted", lang),
+                               t("term.opportunity_rate", lang), t("term.ci95", lang),
+                               t("activity.term.rate_without", lang), t("activity.term.lift", lang)],
+                              rows, right={1, 2, 3, 4, 5, 6}))
+    att = d["attribution"]
+    model = t(f"activity.model.{att['model']}", lang, half_life=f"{att['half_life_days'] or 0:g}")
+    out.append(t("activity.cli.attribution", lang, model=model))
+    special = {"(no lead)": "activity.touch.no_lead", "(no touch)": "activity.touch.no_touch"}
+    rows = [[t(special[x["touch"]], lang) if x["touch"] in special else (x["touch"] or t("cli.none", lang)),
+             f"{x['opportunities']:.2f}", f"{x['won']:.2f}", yen(x["won_amount"])] for x in att["by_touch"]]
+    out.extend(text_table([t("activity.term.touch", lang), t("activity.term.credit_opps", lang),
+                           t("activity.term.credit_won", lang), t("activity.term.credit_amount", lang)],
+                          rows, right={1, 2, 3}))
     return out
 
 
