@@ -15,11 +15,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from funnel.config import setting
+from funnel.config import ATTRIBUTION_MODELS, setting
 from funnel.errors import FunnelError, MappingError
 from funnel.i18n import env_lang, t
 from funnel.present.format import drop_label, loss_label, num, pct, source_label, text_table, yen
 from funnel.report.cli import report_arguments
+from funnel.vocabulary import INPUTS
 
 if TYPE_CHECKING:
     from funnel.model.workspace import Workspace
@@ -30,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     a = sub.add_parser("analyze", help="link MA and SFA exports and measure the funnel")
     _input_arguments(a)
+    a.add_argument("--model", choices=ATTRIBUTION_MODELS, default=None,
+                   help="multi-touch attribution model (with --activity; default position)")
+    a.add_argument("--half-life", dest="half_life", metavar="DAYS", default=None,
+                   help="half-life in days of the time_decay model (default 7)")
     a.add_argument("--json", action="store_true", help="print one JSON object")
     r = sub.add_parser("report", help="write the Excel report (.xlsx) of the analysis")
     _input_arguments(r)
@@ -52,11 +57,13 @@ def _input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--map", nargs="+", action="extend", default=[], metavar="SIDE.FIELD=COLUMN",
                    help="override a column mapping, e.g. ma.email=\"E-mail 2\"")
     p.add_argument("--touch", choices=("first", "last"), default="first", help="which row of a lead gives its source")
+    p.add_argument("--activity", nargs="+", default=[], metavar="FILE",
+                   help="activity exports (行動履歴: activity logs, campaign members), stacked in order")
 
 
 def parse_maps(items: Sequence[str]) -> dict[str, dict[str, str | None]]:
     """``["ma.email=E-mail 2", …]`` → ``{"ma": {"email": "E-mail 2"}}``."""
-    out: dict[str, dict[str, str | None]] = {"ma": {}, "sfa": {}}
+    out: dict[str, dict[str, str | None]] = {side: {} for side in INPUTS}
     for item in items:
         left, sep, column = item.partition("=")
         side, dot, field = left.strip().partition(".")
@@ -96,6 +103,8 @@ def _built(args: argparse.Namespace, *, keep_raw: bool = True) -> Iterator[Works
             ws.load("ma", Source.from_path(path))
         for path in args.sfa:
             ws.load("sfa", Source.from_path(path))
+        for path in getattr(args, "activity", None) or []:
+            ws.load("activity", Source.from_path(path))
         ws.build(overrides, link, keep_raw=keep_raw)
         yield ws
 
@@ -115,8 +124,9 @@ def _analyze(args: argparse.Namespace, lang: str) -> int:
     from funnel.measures import analysis
     from funnel.measures.analysis import to_json
 
+    half_life = _half_life(args.half_life)
     with _built(args, keep_raw=False) as ws:
-        result = analysis.measure(ws, args.touch)
+        result = analysis.measure(ws, args.touch, model=args.model, half_life=half_life)
         data = to_json(result)
     if args.json:
         print(json.dumps(data, ensure_ascii=False, default=str))
@@ -125,10 +135,23 @@ def _analyze(args: argparse.Namespace, lang: str) -> int:
     return 0
 
 
+def _half_life(text: str | None) -> float | None:
+    """``--half-life DAYS``: a positive number of days (None: the default)."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise FunnelError(key="error.bad_half_life", value=text)
+    return value
+
+
 def summary_lines(d: dict[str, Any], lang: str) -> list[str]:
     """The human-readable summary of an analysis (contract JSON → lines)."""
     out = [t("cli.section.files", lang)]
-    for side in ("ma", "sfa"):
+    for side in d["files"]:
         for f in d["files"][side]:
             how = (t("cli.how.csv", lang, encoding=f["encoding"], delimiter=_delim(f["delimiter"]),
                      header_row=f["header_row"]) if f["kind"] == "csv" else
@@ -137,7 +160,8 @@ def summary_lines(d: dict[str, Any], lang: str) -> list[str]:
             if f["dropped"]:
                 reasons = ", ".join(f"{drop_label(r, lang)} {n}" for r, n in f["dropped"].items())
                 dropped = t("cli.dropped", lang, count=sum(f["dropped"].values()), reasons=reasons)
-            out.append(t("cli.file_line", lang, side=side.upper(), file=f["file"], how=how,
+            label = t("activity.side", lang) if side == "activity" else side.upper()
+            out.append(t("cli.file_line", lang, side=label, file=f["file"], how=how,
                          rows=num(f["rows_read"]), dropped=dropped))
     link = d["link"]
     out.append(t("cli.section.link", lang, kind=t(f"link.{link['kind']}", lang), ma=link["ma_column"],
@@ -173,6 +197,8 @@ def summary_lines(d: dict[str, Any], lang: str) -> list[str]:
                               [[loss_label(x["category"], lang), num(x["count"]), pct(x["share"])]
                                for x in d["loss_reasons"]], right={1, 2}))
     out.extend(_account_lines(d.get("accounts"), touch, lang))
+    if "activity" in d:
+        out.extend(activity_lines(d, lang))
     out.append("")
     out.append(t("cli.definition", lang, touch=touch))
     return out
@@ -191,6 +217,33 @@ def _account_lines(a: dict[str, Any] | None, touch: str, lang: str) -> list[str]
     out.extend(text_table(header, [[source_label(r["source"], lang), num(r["accounts"]), num(r["converted"]),
                                     pct(r["account_rate"])] for r in a["by_source"]], right={1, 2, 3}))
     out.append("  " + t("cli.accounts_definition", lang))
+    return out
+
+
+def activity_lines(d: dict[str, Any], lang: str) -> list[str]:
+    """The behaviour-history part of the summary: counts, behaviour, attribution."""
+    a = d["activity"]
+    out = ["", t("activity.cli.counts", lang, rows=num(a["rows"]), events=num(a["events"]),
+                 nokey=num(a["rows_without_key"]), unlinked=num(a["events_unlinked"]),
+                 leads=num(a["leads_with_events"]))]
+    if d["behaviour"]:
+        out.append(t("activity.cli.behaviour", lang))
+        rows = [[b["activity"] or t("cli.none", lang), num(b["leads"]), num(b["converted"]),
+                 pct(b["opportunity_rate"]), f"{pct(b['ci_low'])}–{pct(b['ci_high'])}", pct(b["rate_without"]),
+                 "—" if b["lift"] is None else f"{b['lift']:.2f}"] for b in d["behaviour"]]
+        out.extend(text_table([t("activity.term.activity", lang), t("term.lead", lang), t("term.converted", lang),
+                               t("term.opportunity_rate", lang), t("term.ci95", lang),
+                               t("activity.term.rate_without", lang), t("activity.term.lift", lang)],
+                              rows, right={1, 2, 3, 4, 5, 6}))
+    att = d["attribution"]
+    model = t(f"activity.model.{att['model']}", lang, half_life=f"{att['half_life_days'] or 0:g}")
+    out.append(t("activity.cli.attribution", lang, model=model))
+    special = {"(no lead)": "activity.touch.no_lead", "(no touch)": "activity.touch.no_touch"}
+    rows = [[t(special[x["touch"]], lang) if x["touch"] in special else (x["touch"] or t("cli.none", lang)),
+             f"{x['opportunities']:.2f}", f"{x['won']:.2f}", yen(x["won_amount"])] for x in att["by_touch"]]
+    out.extend(text_table([t("activity.term.touch", lang), t("activity.term.credit_opps", lang),
+                           t("activity.term.credit_won", lang), t("activity.term.credit_amount", lang)],
+                          rows, right={1, 2, 3}))
     return out
 
 

@@ -57,9 +57,19 @@ SETTINGS: tuple[Setting, ...] = (
             "the reads a page repeats on every rerun, and the pages of its long lists."),
     Setting("preview_rows", 20, "Rows shown in previews of an uploaded file."),
     Setting("drop_examples", 20, "Example rows kept per drop reason in a load report."),
+    Setting("attribution_model", "position",
+            "Default multi-touch model (contracts/cli.md): U-shaped position, which credits both the "
+            "touch that brought a lead and the one that turned it into a deal."),
+    Setting("attribution_half_life_days", 7.0,
+            "Half-life of the time-decay model in days (contracts/cli.md default; Marketo Measure "
+            "and GA4-style time decay use a 7-day half-life)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+
+# The multi-touch attribution models of contracts/cli.md, in its order (the CLI's choices, the
+# page's options and the SQL's credit rules all come from this one list).
+ATTRIBUTION_MODELS: tuple[str, ...] = ("first", "last", "linear", "position", "time_decay")
 
 
 def setting(name: str) -> Any:

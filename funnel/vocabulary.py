@@ -20,6 +20,10 @@ from funnel.config import DATA_DIR
 Outcome = Literal["won", "lost", "open"]
 
 SIDES: tuple[str, ...] = ("ma", "sfa")
+# Activity exports (行動履歴) are a third kind of input: read and mapped like a side, but built
+# after the leads and opportunities they attach to (funnel/model/activity.py).
+ACTIVITY = "activity"
+INPUTS: tuple[str, ...] = (*SIDES, ACTIVITY)
 _DATA = DATA_DIR / "fields.toml"
 
 # Object words that may prefix a field label on each side ("商談 所有者", "Lead Owner").
@@ -27,6 +31,7 @@ _OBJECT_PREFIXES = {
     "ma": ("lead", "contact", "prospect", "person", "リード", "取引先責任者", "見込み客", "コンタクト",
            "顧客", "個人", "人物"),
     "sfa": ("opportunity", "deal", "商談", "案件", "取引"),
+    ACTIVITY: ("member", "activity", "event", "メンバー", "アクティビティ", "行動"),
 }
 _MAZRICA_SUFFIX = re.compile(r"\s*\(管理番号:\s*\d+\)\s*$")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -47,11 +52,11 @@ def _specs() -> dict[str, dict[str, FieldSpec]]:
         raw = tomllib.load(fh)
     return {side: {name: FieldSpec(side, name, spec["kind"], tuple(spec["synonyms"]),
                                    bool(spec.get("prefix", True)))
-                   for name, spec in raw[side].items()} for side in SIDES}
+                   for name, spec in raw[side].items()} for side in INPUTS}
 
 
 def fields(side: str) -> dict[str, FieldSpec]:
-    """The canonical fields of ``side`` (``ma`` or ``sfa``), in declaration order."""
+    """The canonical fields of ``side`` (``ma``, ``sfa`` or ``activity``), in declaration order."""
     return _specs()[side]
 
 
@@ -70,7 +75,7 @@ def normalize_header(header: str) -> str:
 def _index() -> dict[str, dict[str, list[tuple[str, int]]]]:
     """side -> normalised synonym (and its space-free form) -> [(field, rank)]."""
     out: dict[str, dict[str, list[tuple[str, int]]]] = {}
-    for side in SIDES:
+    for side in INPUTS:
         idx: dict[str, list[tuple[str, int]]] = {}
         for spec in fields(side).values():
             for rank, syn in enumerate(spec.synonyms):
@@ -140,8 +145,8 @@ def _families(n: str) -> dict[str, list[tuple[str, float]]]:
 
 
 def header_hits(cells: list[str]) -> int:
-    """How many cells of a row are known header names (of either side): finds the header row."""
-    return sum(1 for c in cells if c and (match_header("ma", c) or match_header("sfa", c)))
+    """How many cells of a row are known header names (of any input): finds the header row."""
+    return sum(1 for c in cells if c and any(match_header(side, c) for side in INPUTS))
 
 
 def fold(text: object) -> str:

@@ -655,6 +655,83 @@ taken back one month, so comparing the two (the 前回との比較 page does so 
     path.write_text(text, encoding="utf-8", newline="\n")
 
 
+# -- behaviour history (行動履歴) ------------------------------------------------------------------
+ACTIVITY_HEADER = ["メールアドレス", "日時", "アクション", "キャンペーン", "チャネル", "ページURL / 資料名"]
+# Action: (weight for a lead that will convert, weight for one that will not, page or asset).
+# Leads that turn into deals look at prices, download material and attend seminars far more often
+# than the rest; e-mail opens and page visits are what everyone does.
+ACTIONS: dict[str, tuple[int, int, str]] = {
+    "メール開封": (20, 34, "メルマガ"), "メールクリック": (10, 8, "メルマガ"), "Webページ訪問": (22, 30, "/"),
+    "価格ページ閲覧": (14, 3, "/pricing"), "資料ダウンロード": (12, 7, "製品概要資料.pdf"),
+    "事例ページ閲覧": (8, 5, "/case"), "セミナー参加": (9, 3, "ウェビナー"), "問い合わせフォーム送信": (5, 1, "/contact"),
+    "展示会ブース来場": (0, 0, "展示会")}
+
+
+def _campaign(action: str, day: dt.date) -> tuple[str, str]:
+    """(campaign, channel) of an action on ``day``: webinars and newsletters are named by month."""
+    if action in ("メール開封", "メールクリック"):
+        return f"メルマガ{day.year % 100:02d}年{day.month}月号", "Eメール"
+    if action == "セミナー参加":
+        return f"ウェビナー{day.year}年{day.month}月", "ウェビナー"
+    if action == "展示会ブース来場":
+        return f"展示会{day:%Y%m}", "オフライン"
+    return "", ("Web広告" if action == "Webページ訪問" and day.day % 3 == 0 else "自然検索")
+
+
+def activity_rows(rng: random.Random, pairs: list[tuple[list[str], Person]], opps: list[Opp]) -> list[list[str]]:
+    """SATORI-style 行動履歴 rows in time order: each keyed lead's actions from its registration on
+    (a converting lead's intent actions cluster before its first deal), 展示会 visits on the day
+    of the event it came from, anonymous visitors (no address) and a few rows without a date."""
+    first_deal: dict[str, dt.date] = {}
+    for o in opps:
+        for e in o.emails:
+            if e and o.linked:
+                first_deal[e.lower()] = min(first_deal.get(e.lower(), o.created), o.created)
+    out: list[tuple[dt.datetime, list[str]]] = []
+    names = list(ACTIONS)
+    for row, p in pairs:
+        if not p.email:
+            continue
+        deal = first_deal.get(p.email.lower())
+        start = p.created
+        stop = min(dt.datetime.combine(deal + dt.timedelta(days=45) if deal else END, dt.time(18)), EXPORTED)
+        if stop <= start:
+            continue
+        if p.source == "展示会":
+            out.append((start - dt.timedelta(days=1), [row[0], f"{start - dt.timedelta(days=1):%Y/%m/%d %H:%M}",
+                                                       "展示会ブース来場", f"展示会{start:%Y%m}", "オフライン", "展示会"]))
+        weights = [ACTIONS[a][0 if deal else 1] for a in names]
+        counts = [2, 3, 4, 5, 6, 8, 10, 12] if deal else [0, 1, 1, 2, 3, 4, 5, 7]
+        for _ in range(rng.choice(counts)):
+            # A converting lead acts mostly between registration (its earlier, then anonymous,
+            # visits are tied to it when it registers: up to two weeks before) and its first deal.
+            lo, hi = start, stop
+            if deal:
+                lo = start - dt.timedelta(days=14)
+                hi = max(dt.datetime.combine(deal, dt.time(18)), start)
+                if rng.random() < 0.15:
+                    lo, hi = hi, stop
+            when = lo + dt.timedelta(seconds=int((hi - lo).total_seconds() * rng.random()))
+            when = when.replace(second=0)
+            action = rng.choices(names, weights)[0]
+            campaign, channel = _campaign(action, when.date())
+            out.append((when, [row[0], f"{when:%Y/%m/%d %H:%M}", action, campaign, channel, ACTIONS[action][2]]))
+    for _ in range(len(out) // 25):                       # anonymous visitors: cookie only, no address
+        when = dt.datetime.combine(START + dt.timedelta(days=rng.randrange((END - START).days)), dt.time(12))
+        out.append((when, ["", f"{when:%Y/%m/%d %H:%M}", "Webページ訪問", "", "自然検索", "/"]))
+    out.sort(key=lambda r: r[0])
+    rows = [r for _, r in out]
+    for i in rng.sample(range(len(rows)), len(rows) // 200):  # the tool lost the time stamp
+        rows[i][1] = ""
+    return rows
+
+
+def write_activity(path: Path, rows: list[list[str]]) -> None:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows([ACTIVITY_HEADER] + rows)
+    path.write_bytes(buf.getvalue().encode("cp932"))
+
+
 def main(out_dir: Path = OUT_DIR) -> dict[str, int]:
     """Write the four files into ``out_dir`` and last month's two into ``out_dir/previous``;
     returns the messiness counts and (``previous_*``) what changed between the months."""
@@ -671,6 +748,8 @@ def main(out_dir: Path = OUT_DIR) -> dict[str, int]:
     write_ma(out_dir / "previous" / "ma_leads.csv", prev_rows)
     plan["previous_sfa_rows"] = write_sfa(out_dir / "previous" / "sfa_opportunities.xlsx", prev_opps, PREVIOUS)
     write_readme(out_dir / "README.md", tally, len(rows), n_sfa_rows, opps, costs, plan)
+    # Its own generator too, drawn last: the files above keep their bytes.
+    write_activity(out_dir / "activity_log.csv", activity_rows(random.Random(SEED + 2), pairs, opps))
     return dict(sorted({**tally, **plan}.items()))
 
 

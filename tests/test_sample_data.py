@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data"
 MA, SFA, COST = SAMPLE / "ma_leads.csv", SAMPLE / "sfa_opportunities.xlsx", SAMPLE / "cost_by_source.csv"
 FILES = ("ma_leads.csv", "sfa_opportunities.xlsx", "cost_by_source.csv", "README.md",
-         "previous/ma_leads.csv", "previous/sfa_opportunities.xlsx")
+         "previous/ma_leads.csv", "previous/sfa_opportunities.xlsx", "activity_log.csv")
 SFA_HEADER = ["商談 ID", "商談名", "取引先名", "取引先責任者: メール", "商談 所有者", "フェーズ", "金額",
               "完了予定日", "作成日", "リードソース", "失注理由"]
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping as MappingABC
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from funnel.ingest.reader import Source
 from funnel.measures import accounts as acc
+from funnel.measures import activity as act
+from funnel.measures import attribution as attr
 from funnel.measures import metrics as m
 from funnel.model.link import LinkSpec
 from funnel.model.workspace import Build, Workspace
@@ -29,20 +31,28 @@ class Analysis:
     match: m.Match
     files: dict[str, list[dict[str, Any]]]
     accounts: acc.Accounts | None = None     # only where an export has a company / corporate number
+    behaviour: list[act.Behaviour] = field(default_factory=list)
+    attribution: attr.Attribution | None = None     # None: no activity file
 
 
-def measure(ws: Workspace, touch: str = "first") -> Analysis:
-    """The contract's measures on a built workspace."""
+def measure(ws: Workspace, touch: str = "first", *, model: str | None = None,
+            half_life: float | None = None) -> Analysis:
+    """The contract's measures on a built workspace (with activity files: behaviour and the
+    attribution under ``model`` / ``half_life``)."""
     if ws.build_result is None:
         raise RuntimeError("build the workspace first")
     f = m.Filters(touch=touch)
     b = ws.build_result
     accounts = acc.measure(ws.con, b.mappings, touch) if acc.applies(b.mappings) else None
+    with_activity = b.activity is not None
+    sides = ("ma", "sfa", "activity") if with_activity else ("ma", "sfa")
     return Analysis(
-        build=ws.build_result, touch=touch, overall=m.overall(ws.con, f), by_source=m.by_source(ws.con, f),
+        build=b, touch=touch, overall=m.overall(ws.con, f), by_source=m.by_source(ws.con, f),
         outcomes=m.outcomes(ws.con), loss_reasons=m.loss_reasons(ws.con), match=m.match(ws.con),
-        files={side: [lt.report.to_dict() for lt in ws.files[side]] for side in ("ma", "sfa")},
-        accounts=accounts)
+        files={side: [lt.report.to_dict() for lt in ws.files[side]] for side in sides},
+        accounts=accounts,
+        behaviour=act.behaviour(ws.con) if with_activity else [],
+        attribution=attr.attribution(ws.con, model, half_life) if with_activity else None)
 
 
 def run_analysis(ma: Sequence[Source], sfa: Sequence[Source], *, link: LinkSpec | None = None,
@@ -80,11 +90,25 @@ def to_json(a: Analysis) -> dict[str, Any]:
         "match": {"opportunities_linked": a.match.linked, "opportunities_unlinked": a.match.unlinked},
         "touch": a.touch,
         "identity": b.identity,
-        "mapping": {side: [mp.columns for mp in b.mappings[side]] for side in ("ma", "sfa")},
+        "mapping": {side: [mp.columns for mp in b.mappings[side]] for side in ("ma", "sfa")}
+        | ({"activity": [mp.columns for mp in b.activity_mappings]} if b.activity is not None else {}),
         "date_orders": b.date_orders,
         "files": a.files,
         "notices": [{"key": k, "params": p} for k, p in b.notices],
-    }
+    } | _activity_json(a)
     if a.accounts is not None:
         out["accounts"] = a.accounts.to_json()
     return out
+
+
+def _activity_json(a: Analysis) -> dict[str, Any]:
+    """The keys an analysis with activity files adds (none without)."""
+    c = a.build.activity
+    if c is None or a.attribution is None:
+        return {}
+    return {
+        "activity": {"rows": c.rows, "events": c.events, "rows_without_key": c.rows_without_key,
+                     "events_unlinked": c.events_unlinked, "leads_with_events": c.leads_with_events},
+        "behaviour": [b.to_json() for b in a.behaviour],
+        "attribution": a.attribution.to_json(),
+    }

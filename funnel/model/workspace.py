@@ -22,6 +22,7 @@ import duckdb
 from funnel.config import setting
 from funnel.errors import MappingError
 from funnel.ingest.reader import LoadedTable, LoadReport, Notice, Source, load_file
+from funnel.model.activity import ActivityCounts, build_activity
 from funnel.model.link import LinkSpec, resolve_link
 from funnel.model.mapping import ColumnProfile, Mapping, detect_mapping, resolve_column
 from funnel.model.rules import LossRules, classify_stage, parse_flag, status_level
@@ -31,7 +32,7 @@ from funnel.sql import link as lk
 from funnel.sql import staging as st
 from funnel.sql.metrics import OPP_SOURCES
 from funnel.sql.normalize import best_date_format, detect_date_order
-from funnel.vocabulary import SIDES, fields
+from funnel.vocabulary import ACTIVITY, INPUTS, SIDES, fields
 
 T = TypeVar("T")
 
@@ -54,6 +55,8 @@ class Build:
     counts: dict[str, SideCounts]
     date_orders: list[dict[str, Any]] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    activity: ActivityCounts | None = None      # None: no activity file loaded
+    activity_mappings: list[Mapping] = field(default_factory=list)
 
 
 def _locked(method: Any) -> Any:
@@ -77,7 +80,7 @@ class Workspace:
     def __init__(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="funnel-"))
         self.con = con or connect(temp_directory=str(self.workdir / "duckdb"))
-        self.files: dict[str, list[LoadedTable]] = {s: [] for s in SIDES}
+        self.files: dict[str, list[LoadedTable]] = {s: [] for s in INPUTS}
         self._profiles: dict[str, dict[str, ColumnProfile]] = {}
         self._serial = 0
         self.build_result: Build | None = None
@@ -131,8 +134,8 @@ class Workspace:
     @_locked
     def load(self, side: str, source: Source) -> LoadedTable:
         """Read one export onto ``side`` (stacked after the files already there)."""
-        if side not in SIDES:
-            raise ValueError(f"side must be one of {SIDES}")
+        if side not in INPUTS:
+            raise ValueError(f"side must be one of {INPUTS}")
         self._serial += 1
         loaded = load_file(self.con, source, f"raw_{side}_{self._serial}", self.workdir)
         self.files[side].append(loaded)
@@ -144,8 +147,8 @@ class Workspace:
         """Add a file without reading an export: ``fill(table)`` creates its raw table (and
         ``<table>_lines``) in this connection, as :func:`funnel.model.saved.restore` does from a
         saved workspace. The same bookkeeping as :meth:`load`."""
-        if side not in SIDES:
-            raise ValueError(f"side must be one of {SIDES}")
+        if side not in INPUTS:
+            raise ValueError(f"side must be one of {INPUTS}")
         self._serial += 1
         table = f"raw_{side}_{self._serial}"
         fill(table)
@@ -164,7 +167,7 @@ class Workspace:
 
     @_locked
     def clear(self, side: str | None = None) -> None:
-        for s in [side] if side else list(SIDES):
+        for s in [side] if side else list(INPUTS):
             for lt in self.files[s]:
                 self._drop_file_tables(lt.table)
                 self._profiles.pop(lt.table, None)
@@ -257,6 +260,13 @@ class Workspace:
         if sf15:
             notices.append(("notice.salesforce_15", {}))
         result = Build(mappings, link_spec, identity, self._counts(), orders, notices)
+        if self.files[ACTIVITY]:
+            result.activity_mappings = self.detect(ACTIVITY, overrides.get(ACTIVITY))
+            result.activity = build_activity(self.con, self.files[ACTIVITY], result.activity_mappings)
+            if not keep_raw:
+                for lt in self.files[ACTIVITY]:
+                    self._drop_file_tables(lt.table)
+                drop_table(self.con, "activity_rows")    # the measures read ``events`` only
         self.build_result = result
         return result
 

@@ -1,0 +1,131 @@
+"""SQL of activity exports (行動履歴): staged rows, events linked to leads, and behaviour.
+
+Tables (per workspace connection):
+
+- ``activity_rows``: one row per data row of every activity file, stacked in the order given
+  (``_file``, ``_row`` = file order), with its person key ``_pkey`` (``e:`` + first valid
+  address, else ``i:`` + record ID), its event day and its type / campaign / channel / asset.
+- ``events``: the rows with a key and a day (one event each), with the lead they belong to
+  (``lead_key`` NULL: no lead of the MA export has that address or ID), their position in
+  file order ``pos``, and the touch label (campaign, else channel, else type).
+- ``lead_cut``: per converted lead, the created day of its first opportunity; its events up
+  to and including that day are its *counted* events.
+
+Every comparison is by calendar day as exported (no time-zone conversion); a day compares as
+"on or before" inclusive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from funnel.sql import ident, rows, run
+from funnel.sql import normalize as nz
+
+
+@dataclass(frozen=True)
+class ActivityPlan:
+    """How one raw activity table feeds ``activity_rows``."""
+
+    index: int
+    table: str
+    columns: Mapping[str, str | None]   # field → raw column (None: not in this file)
+    date_column: str                    # raw column of the event date
+    date_order: str                     # "mdy" | "dmy" for a/b/yyyy cells
+    date_formats: Sequence[str] = ()    # the column's own strptime formats (fast path)
+
+
+def _select(plan: ActivityPlan, params: dict[str, Any]) -> str:
+    c = plan.columns
+
+    def text(field: str) -> str:
+        col = c.get(field)
+        return nz.text(ident(col)) if col else "NULL::VARCHAR"
+
+    email = c.get("email")
+    emails = nz.email_list(ident(email)) if email else "[]::VARCHAR[]"
+    fast = [f"af{plan.index}_{i}" for i in range(len(plan.date_formats))]
+    params.update(zip(fast, plan.date_formats, strict=True))
+    day = f"({nz.date_value(ident(plan.date_column), plan.date_order, fast or None)})::DATE"
+    return (f"SELECT {plan.index}::INTEGER AS _file, rowid AS _row, {emails} AS emails, "
+            f"{text('person_id')} AS person_id, {day} AS day, {text('activity_type')} AS activity, "
+            f"{text('campaign')} AS campaign, {text('channel')} AS channel, {text('asset')} AS asset "
+            f"FROM {ident(plan.table)} WHERE _drop IS NULL")
+
+
+def create_activity_rows(con: duckdb.DuckDBPyConnection, plans: Sequence[ActivityPlan]) -> None:
+    """``activity_rows`` from the raw tables of ``plans`` (files in the order given)."""
+    params: dict[str, Any] = {}
+    union = " UNION ALL BY NAME ".join(_select(p, params) for p in plans)
+    sql = (f"CREATE OR REPLACE TABLE activity_rows AS SELECT *, "
+           f"CASE WHEN len(emails) > 0 THEN 'e:' || emails[1] "
+           f"WHEN person_id IS NOT NULL THEN 'i:' || person_id END AS _pkey FROM ({union})")
+    params.update(nz.date_params(sorted({p.date_order for p in plans})))
+    if "$placeholders" in sql:
+        params.update(nz.text_params())
+    run(con, sql, params)
+
+
+def create_events(con: duckdb.DuckDBPyConnection) -> None:
+    """``events`` (usable rows linked to leads) and ``lead_cut`` from ``activity_rows``,
+    ``ma_rows``, ``links`` and ``opps``.
+
+    A person key finds its lead through the MA rows: an address of the lead, or its record ID
+    (an event with both tries the address first). Where a key names several leads (one MA cell
+    with several addresses) the smallest lead key is taken, so a rebuild gives the same answer.
+    """
+    run(con, """
+        CREATE OR REPLACE TEMP TABLE person_keys AS
+        SELECT pk, min(_key) AS lead_key FROM (
+            SELECT 'e:' || unnest(emails) AS pk, _key FROM ma_rows WHERE _key IS NOT NULL
+            UNION ALL
+            SELECT 'i:' || lead_id, _key FROM ma_rows WHERE _key IS NOT NULL AND lead_id IS NOT NULL)
+        GROUP BY pk""")
+    run(con, """
+        CREATE OR REPLACE TABLE events AS
+        SELECT coalesce(pe.lead_key, pi.lead_key) AS lead_key, a.day,
+               a._file::BIGINT * 1099511627776 + a._row AS pos,
+               a.activity, a.campaign, a.channel, a.asset,
+               coalesce(a.campaign, a.channel, a.activity) AS label
+        FROM activity_rows a
+        LEFT JOIN person_keys pe ON pe.pk = a._pkey
+        LEFT JOIN person_keys pi ON pi.pk = 'i:' || a.person_id AND a._pkey LIKE 'e:%'
+        WHERE a._pkey IS NOT NULL AND a.day IS NOT NULL""")
+    run(con, "DROP TABLE person_keys")
+    run(con, """
+        CREATE OR REPLACE TABLE lead_cut AS
+        SELECT k.lead_key, min(o.created_at)::DATE AS cut
+        FROM links k JOIN opps o USING (opp_key) GROUP BY k.lead_key""")
+
+
+def activity_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int]:
+    """``(rows, events, events_unlinked, leads_with_events)``."""
+    n_rows = rows(con, "SELECT count(*) FROM activity_rows")[0][0]
+    events, unlinked, leads = rows(con, """
+        SELECT count(*), count(*) FILTER (WHERE lead_key IS NULL), count(DISTINCT lead_key)
+        FROM events""")[0]
+    return int(n_rows), int(events), int(unlinked), int(leads)
+
+
+# The counted events of each lead: all of them if it never converted (or its opportunities
+# carry no created date to cut at), else those on or before its first opportunity's day.
+COUNTED_EVENTS = """
+    SELECT e.* FROM events e LEFT JOIN lead_cut c USING (lead_key)
+    WHERE e.lead_key IS NOT NULL AND (c.cut IS NULL OR e.day <= c.cut)"""
+
+
+def behaviour() -> str:
+    """Per activity type: ``(activity, leads, converted, other leads, other converted)``, the
+    other leads being every lead of the MA export with no counted event of that type."""
+    return f"""
+        WITH done AS (SELECT DISTINCT lead_key, activity FROM ({COUNTED_EVENTS})),
+             per AS (SELECT d.activity, count(*) AS leads, count(*) FILTER (WHERE l.n_opps > 0) AS converted
+                     FROM done d JOIN leads l USING (lead_key) GROUP BY d.activity),
+             tot AS (SELECT count(*) AS leads, count(*) FILTER (WHERE n_opps > 0) AS converted FROM leads)
+        SELECT p.activity, p.leads, p.converted, t.leads - p.leads, t.converted - p.converted
+        FROM per p CROSS JOIN tot t
+        ORDER BY p.leads DESC, p.activity NULLS LAST"""
