@@ -67,6 +67,12 @@ SETTINGS: tuple[Setting, ...] = (
             "table (a 14px label is wider than a bar of 24 on a 1024px screen)."),
     Setting("chart_max_axis_labels", 12,
             "Most labels on a time axis; every k-th period is labelled beyond that."),
+    Setting("date_floor_year", 1990,
+            "Dates before 1 January of this year are flagged as implausible (placeholders such as "
+            "1900-01-01 or 1970-01-01; no CRM export holds real records that old)."),
+    Setting("date_future_years", 2,
+            "Dates more than this many years after the data's newest creation date are flagged "
+            "(the Pardot org's stray 2030 close date); planned close dates a year ahead stay."),
     Setting("duckdb_threads", 2, "DuckDB threads per workspace (one workspace per user session)."),
     Setting("duckdb_memory_limit", "1GB", "DuckDB memory cap per workspace."),
     Setting("max_upload_mb", 400,

@@ -24,6 +24,8 @@ from funnel.errors import MappingError, NoKeyColumnError
 from funnel.ingest.reader import LoadedTable, LoadReport, Notice, Source, load_file
 from funnel.model.link import LinkSpec, resolve_link
 from funnel.model.mapping import ColumnProfile, Mapping, detect_mapping, resolve_column
+from funnel.model.money import FileCurrency
+from funnel.model.money import detect as detect_currency
 from funnel.model.rules import LossRules, classify_stage, parse_flag, status_level
 from funnel.sql import cohorts as cohort_sql
 from funnel.sql import connect, drop_table, forget_lock, ingest, lock_for, scalar
@@ -54,6 +56,7 @@ class Build:
     counts: dict[str, SideCounts]
     date_orders: list[dict[str, Any]] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    currencies: list[FileCurrency] = field(default_factory=list)    # per SFA file with an amount column
 
     def side_mapping(self, side: str) -> dict[str, str]:
         """field → column of the first file of ``side`` (what the summary shows)."""
@@ -256,7 +259,11 @@ class Workspace:
                         converted=mapped["converted"])
         if sf15:
             notices.append(("notice.salesforce_15", {}))
-        result = Build(mappings, link_spec, identity, self._counts(), orders, notices)
+        found = self._currencies(mappings["sfa"])
+        if len({f.currency for f in found if f.currency}) > 1 or any(f.mixed for f in found):
+            notices.append(("notice.mixed_currency", {"files": ", ".join(
+                f"{f.file} ({'/'.join(sorted(f.counts))})" for f in found if f.counts)}))
+        result = Build(mappings, link_spec, identity, self._counts(), orders, notices, found)
         self.build_result = result
         return result
 
@@ -313,6 +320,16 @@ class Workspace:
         found = [rules.classify(t) for t in texts]
         st.put_lookup(self.con, "loss_lookup", texts, {
             "category": ("VARCHAR", [c for c, _ in found]), "keyword": ("VARCHAR", [k for _, k in found])})
+
+    def _currencies(self, mappings: list[Mapping]) -> list[FileCurrency]:
+        """The currency of each SFA file's amount column, from the sample its mapping read."""
+        out = []
+        for lt, m in zip(self.files["sfa"], mappings, strict=True):
+            col = m.column("amount")
+            if col is not None:
+                prof = self.profiles(lt).get(col)
+                out.append(detect_currency(lt.report.file, prof.sample if prof else ()))
+        return out
 
     def _counts(self) -> dict[str, SideCounts]:
         out = {}

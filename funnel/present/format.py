@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import unicodedata
+import datetime as dt
+import math
 
-from funnel.i18n import t
+from funnel.model.money import currencies
 
 
 def pct(x: float | None, digits: int = 1) -> str:
@@ -17,49 +18,49 @@ def num(n: int | float | None) -> str:
     return f"{n:,.0f}" if float(n).is_integer() else f"{n:,.1f}"
 
 
+#: What a blank cell shows in a formatted table (never "None", "nan" or "NaT").
+BLANK = "—"
+
+
 def yen(x: float | int | None) -> str:
-    return "—" if x is None else f"¥{x:,.0f}"
+    return money(x, "JPY")
 
 
-def source_label(source: str | None, lang: str) -> str:
-    return t("term.no_source", lang) if source is None else source
+def money(x: float | int | None, currency: str | None) -> str:
+    """An amount in the currency its export was in (``funnel.model.money``): ``¥1,234``,
+    ``$923``, ``€1,234``; an unknown currency shows the bare number; blank → —."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return BLANK
+    found = currencies().get(currency or "")
+    sign = "-" if x < 0 else ""
+    if found is None:
+        return f"{sign}{abs(x):,.0f}"
+    return f"{sign}{found.symbol}{abs(x):,.{found.decimals}f}"
 
 
-def owner_label(owner: str | None, lang: str) -> str:
-    return t("term.no_owner", lang) if owner is None else owner
+def date_text(value: object) -> str:
+    """One date format for every table: ``2021-03-05``; a time only when it is not midnight
+    (``2021-03-05 14:30``); blank, NaT and None → —."""
+    if _missing(value):
+        return BLANK
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d") if value.time() == dt.time() else value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%d")
+    return str(value) if str(value).strip() else BLANK
 
 
-def loss_label(category: str, lang: str) -> str:
-    return t(f"loss.{category}", lang)
+def cell_text(value: object) -> str:
+    """Any table cell as text: dates as :func:`date_text`, blanks as —, the rest as str."""
+    if _missing(value):
+        return BLANK
+    if isinstance(value, (dt.date, dt.datetime)):
+        return date_text(value)
+    return str(value) if str(value).strip() else BLANK
 
 
-def field_label(field: str, lang: str) -> str:
-    return t(f"field.{field}", lang)
-
-
-def drop_label(reason: str, lang: str) -> str:
-    return t(f"drop.{reason}", lang)
-
-
-def stage_label(stage: str, lang: str) -> str:
-    return t(f"term.{stage}", lang)
-
-
-def display_width(text: str) -> int:
-    """Terminal columns a text takes (full-width Japanese characters take two)."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def pad(text: str, width: int, right: bool = False) -> str:
-    gap = " " * max(0, width - display_width(text))
-    return gap + text if right else text + gap
-
-
-def text_table(header: list[str], rows: list[list[str]], right: set[int] | None = None) -> list[str]:
-    """Rows aligned in columns for a terminal, numbers right-aligned."""
-    right = right or set()
-    widths = [max(display_width(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    out = []
-    for r in [header, *rows]:
-        out.append("  " + "  ".join(pad(str(c), widths[i], i in right) for i, c in enumerate(r)))
-    return out
+def _missing(value: object) -> bool:
+    """None, a NaN float, or pandas' NaT (checked by type name: importing pandas here would
+    slow every CLI start)."""
+    return (value is None or (isinstance(value, float) and math.isnan(value))
+            or type(value).__name__ == "NaTType")
