@@ -55,7 +55,7 @@ def test_owner_ids_are_flagged_and_resolved_by_a_users_export():
     assert id_kind(["0055A000009GjocQAC", "0055A000009Gjoc", None]) == "salesforce"
     assert id_kind(["52345678", "61234567"]) == "hubspot"
     assert id_kind(["山田 太郎", "0055A000009GjocQAC"]) is None
-    users = read_users("User ID,Full Name\n0055A000009GjocQAC,Alyssa Example\n".encode(), "User.csv")
+    users = read_users(b"User ID,Full Name\n0055A000009GjocQAC,Alyssa Example\n", "User.csv")
     assert users.name("0055A000009Gjoc") == users.name("0055A000009GjocQAC") == "Alyssa Example"
     assert users.name("山田") == "山田" and users.unresolved(["0055A000009XXXXQAC", "山田"]) == ["0055A000009XXXXQAC"]
 

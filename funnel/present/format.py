@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 
+from funnel.i18n import t
 from funnel.model.money import currencies
 
 
@@ -29,13 +31,21 @@ def yen(x: float | int | None) -> str:
 def money(x: float | int | None, currency: str | None) -> str:
     """An amount in the currency its export was in (``funnel.model.money``): ``¥1,234``,
     ``$923``, ``€1,234``; an unknown currency shows the bare number; blank → —."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    if _missing(x):
         return BLANK
+    assert x is not None
     found = currencies().get(currency or "")
     sign = "-" if x < 0 else ""
     if found is None:
         return f"{sign}{abs(x):,.0f}"
     return f"{sign}{found.symbol}{abs(x):,.{found.decimals}f}"
+
+
+def _missing(value: object) -> bool:
+    """None, a NaN float, or pandas' NaT (checked by type name: importing pandas here would
+    slow every CLI start)."""
+    return (value is None or (isinstance(value, float) and math.isnan(value))
+            or type(value).__name__ == "NaTType")
 
 
 def date_text(value: object) -> str:
@@ -59,8 +69,45 @@ def cell_text(value: object) -> str:
     return str(value) if str(value).strip() else BLANK
 
 
-def _missing(value: object) -> bool:
-    """None, a NaN float, or pandas' NaT (checked by type name: importing pandas here would
-    slow every CLI start)."""
-    return (value is None or (isinstance(value, float) and math.isnan(value))
-            or type(value).__name__ == "NaTType")
+def source_label(source: str | None, lang: str) -> str:
+    return t("term.no_source", lang) if source is None else source
+
+
+def owner_label(owner: str | None, lang: str) -> str:
+    return t("term.no_owner", lang) if owner is None else owner
+
+
+def loss_label(category: str, lang: str) -> str:
+    return t(f"loss.{category}", lang)
+
+
+def field_label(field: str, lang: str) -> str:
+    return t(f"field.{field}", lang)
+
+
+def drop_label(reason: str, lang: str) -> str:
+    return t(f"drop.{reason}", lang)
+
+
+def stage_label(stage: str, lang: str) -> str:
+    return t(f"term.{stage}", lang)
+
+
+def display_width(text: str) -> int:
+    """Terminal columns a text takes (full-width Japanese characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    gap = " " * max(0, width - display_width(text))
+    return gap + text if right else text + gap
+
+
+def text_table(header: list[str], rows: list[list[str]], right: set[int] | None = None) -> list[str]:
+    """Rows aligned in columns for a terminal, numbers right-aligned."""
+    right = right or set()
+    widths = [max(display_width(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    out = []
+    for r in [header, *rows]:
+        out.append("  " + "  ".join(pad(str(c), widths[i], i in right) for i, c in enumerate(r)))
+    return out
