@@ -59,6 +59,8 @@ def _input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--touch", choices=("first", "last"), default="first", help="which row of a lead gives its source")
     p.add_argument("--activity", nargs="+", default=[], metavar="FILE",
                    help="activity exports (行動履歴: activity logs, campaign members), stacked in order")
+    p.add_argument("--sources", metavar="FILE",
+                   help="lead source -> channel mapping (CSV: source,channel); by_source is grouped by it")
 
 
 def parse_maps(items: Sequence[str]) -> dict[str, dict[str, str | None]]:
@@ -109,6 +111,15 @@ def _built(args: argparse.Namespace, *, keep_raw: bool = True) -> Iterator[Works
         yield ws
 
 
+def _source_map(args: argparse.Namespace) -> Any:
+    """The ``--sources`` mapping, read before the exports so a bad file fails fast."""
+    if not getattr(args, "sources", None):
+        return None
+    from funnel.model.sources import read_path
+
+    return read_path(args.sources)
+
+
 def _report(args: argparse.Namespace, lang: str) -> int:
     # Imported on use, not at the top: the CLI starts without the engine it does not run.
     from funnel.report.cli import run_report
@@ -125,9 +136,14 @@ def _analyze(args: argparse.Namespace, lang: str) -> int:
     from funnel.measures.analysis import to_json
 
     half_life = _half_life(args.half_life)
+    mapping = _source_map(args)
     with _built(args, keep_raw=False) as ws:
         result = analysis.measure(ws, args.touch, model=args.model, half_life=half_life)
         data = to_json(result)
+    if mapping is not None:
+        from funnel.measures.sources import mapped_json
+
+        data.update(mapped_json(result.by_source, mapping, args.sources, lang))
     if args.json:
         print(json.dumps(data, ensure_ascii=False, default=str))
     else:
@@ -187,6 +203,8 @@ def summary_lines(d: dict[str, Any], lang: str) -> list[str]:
     out.extend(text_table(header, rows, right={1, 2, 3, 4}))
     if any(r["leads"] < small for r in d["by_source"]):
         out.append("  " + t("cli.small_sample", lang, n=small))
+    if d.get("sources", {}).get("unmapped"):
+        out.append("  " + t("sources.unmapped", lang, sources=", ".join(d["sources"]["unmapped"])))
     oc = d["outcomes"]
     out.append("")
     out.append(t("cli.section.outcomes", lang, won=num(oc["won"]), lost=num(oc["lost"]), open=num(oc["open"]),

@@ -43,6 +43,36 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("wilson_z", 1.959963984540054, "z for the 95% Wilson score interval."),
     Setting("small_sample_n", 30,
             "Below this many leads a source's rate is flagged as a small sample."),
+    Setting("source_similarity_min", 85,
+            "Least rapidfuzz ratio (0-100) of two source names for a merge to be suggested: the "
+            "real typos of the Pardot org score 92-96 (Advertisement/Advertisment 96, Trade Show/"
+            "Trades Show 95, Eblasts/Eblast 92), distinct sources below 80 (Google/Bing Natural "
+            "Search 78, Advertising/Advertisement 75)."),
+    Setting("source_similarity_min_length", 4,
+            "Shortest source name (spaces removed) considered for a merge suggestion: in a two- or "
+            "three-letter name one letter is not a typo (Ad / AI)."),
+    Setting("source_min_leads", 30,
+            "Sources with fewer leads are folded into one その他 row of a ranking (editable on the "
+            "page): below 30 the 95% interval spans more than ±15 points at typical rates."),
+    Setting("rank_prior_leads", 30,
+            "Strength of the overall rate in the ranking rate (empirical-Bayes shrinkage): a source "
+            "is ranked as if it had this many more leads converting at the overall rate."),
+    Setting("chart_top_sources", 15,
+            "Sources drawn as bars in a ranking chart; the rest are one その他 bar."),
+    Setting("chart_max_bars", 24,
+            "Most bars on a time axis: the period (month, quarter, year) is chosen so the data's "
+            "span fits (24 months = 2 years monthly, 6 years quarterly)."),
+    Setting("chart_max_value_labels", 12,
+            "Most bars that carry a value label; with more, the values are in the tooltip and the "
+            "table (a 14px label is wider than a bar of 24 on a 1024px screen)."),
+    Setting("chart_max_axis_labels", 12,
+            "Most labels on a time axis; every k-th period is labelled beyond that."),
+    Setting("date_floor_year", 1990,
+            "Dates before 1 January of this year are flagged as implausible (placeholders such as "
+            "1900-01-01 or 1970-01-01; no CRM export holds real records that old)."),
+    Setting("date_future_years", 2,
+            "Dates more than this many years after the data's newest creation date are flagged "
+            "(the Pardot org's stray 2030 close date); planned close dates a year ahead stay."),
     Setting("duckdb_threads", 2, "DuckDB threads per workspace (one workspace per user session)."),
     Setting("duckdb_memory_limit", "1GB", "DuckDB memory cap per workspace."),
     Setting("max_upload_mb", 400,

@@ -299,8 +299,13 @@ def test_pareto_chart_bars_sorted_line_to_100_percent_colours_per_category():
     rule = next(x for x in all_layers if (x["mark"] if isinstance(x["mark"], str) else x["mark"]["type"]) == "rule")
     assert rule["encoding"]["y"]["field"] == "cumulative"
     assert [0.8] == [v["cumulative"] for d in datasets(spec) for v in d if set(v) == {"cumulative"}]
-    # Bars and line read on one axis: the same scale on every layer.
-    assert {str(x["encoding"]["y"]["scale"]) for x in all_layers} == {str({"domain": [0, 1.08], "nice": False})}
+    # Bars on their own axis (up to the largest share and room for its label), the line on a
+    # 0-100% axis at the right: a shared 0-100% axis squashed small bars into the bottom.
+    scales = {x["encoding"]["y"]["field"]: x["encoding"]["y"]["scale"] for x in all_layers}
+    assert scales["share"] == {"domain": [0, 0.5 * 1.3], "nice": False}
+    assert scales["cumulative"] == {"domain": [0, 1.08], "nice": False}
+    assert spec["resolve"] == {"scale": {"y": "independent"}}
+    assert bar["encoding"]["y"]["axis"]["orient"] == "left" and rule["encoding"]["y"]["axis"]["orient"] == "right"
 
 
 def test_pareto_chart_from_the_engine(ws):

@@ -34,7 +34,7 @@ def kpis(at: AppTest) -> dict[str, str]:
 
 
 def source_table(at: AppTest) -> Any:
-    found = [d.value for d in at.dataframe if "受注単価" in d.value.columns]
+    found = [d.value for d in at.dataframe if "受注獲得単価（CPO）" in d.value.columns]
     assert found
     return found[0]
 
@@ -59,7 +59,7 @@ def test_numbers_are_the_engines(app: AppTest, engine: tuple[Workspace, CostData
     shown = kpis(at)
     assert shown["総費用"] == yen(tot.cost) == "¥31,972,000"
     assert shown["CPA（全体）"] == yen(tot.cpa)
-    assert shown["受注単価（全体）"] == yen(tot.cost_per_won)
+    assert shown["受注獲得単価（CPO・全体）"] == yen(tot.cost_per_won)
     assert shown["費用対効果（全体）"] == f"{tot.return_ratio:.2f} 倍"
     table = source_table(at)
     assert list(table["ソース"]) == [r.source for r in report.rows] + ["合計"]

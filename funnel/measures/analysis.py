@@ -95,6 +95,7 @@ def to_json(a: Analysis) -> dict[str, Any]:
         "date_orders": b.date_orders,
         "files": a.files,
         "notices": [{"key": k, "params": p} for k, p in b.notices],
+        "currencies": [{"file": c.file, "currency": c.currency, "cells": c.counts} for c in b.currencies],
     } | _activity_json(a)
     if a.accounts is not None:
         out["accounts"] = a.accounts.to_json()

@@ -28,6 +28,7 @@ from funnel.config import DATA_DIR
 from funnel.ingest.sniff import detect_encoding
 from funnel.measures import metrics as m
 from funnel.model.cost_data import CostData, cost_columns, cpa
+from funnel.model.sources import SourceMap, keyword_matches
 from funnel.present.export import csv_bytes
 
 DATA_FILE = DATA_DIR / "benchmarks.toml"
@@ -46,6 +47,11 @@ METRICS: dict[str, Metric] = {
     "win_rate": Metric("percent", "higher"),
     "cpa": Metric("yen", "lower"),
 }
+#: The scope a metric measures when an entry does not say (benchmarks.toml ``scope``): the
+#: ad-sourced band is compared only with sources mapped to an ad channel, never the overall rate.
+SCOPES: dict[str, str] = {"opportunity_rate": "overall", "opportunity_rate_ad": "ad", "win_rate": "overall",
+                          "cpa": "overall"}
+SCOPE_VALUES: tuple[str, ...] = ("overall", "ad", "channel")
 STATUSES: tuple[str, ...] = ("below", "within", "above", "no_data")
 
 
@@ -64,6 +70,12 @@ class Benchmark:
     url: str = ""
     date: str = ""
     note: str = ""
+    scope: str = ""       # which leads the denominator counts: overall | ad | channel ("" → the metric's)
+
+    @property
+    def measured_scope(self) -> str:
+        """What the benchmark measures: its ``scope``, else the metric's (``SCOPES``)."""
+        return self.scope or SCOPES.get(self.metric, "overall")
 
     @property
     def unit(self) -> str:
@@ -193,6 +205,8 @@ def _row(i: int, rec: Mapping[str, Any]) -> tuple[Benchmark | None, list[Problem
         bad("url", "bench.error.url", value=text["url"])
     if text["url"] and text["source"] == UNVERIFIED_SOURCE:
         bad("url", "bench.error.unverified_url")
+    if text["scope"] and text["scope"] not in SCOPE_VALUES:
+        bad("scope", "bench.error.scope", value=text["scope"], allowed=", ".join(SCOPE_VALUES))
     if text["date"]:
         norm = _date(text["date"])
         if norm is None:
@@ -327,23 +341,23 @@ _LATIN = re.compile(r"[A-Za-z0-9]")
 
 def is_ad_source(source: str | None, keywords: Sequence[str]) -> bool:
     """True when a lead-source name looks like advertising (see ``[ad_sources]``)."""
-    if not source:
-        return False
-    name = unicodedata.normalize("NFKC", source).casefold()
-    for kw in keywords:
-        k = unicodedata.normalize("NFKC", kw).casefold()
-        if _LATIN.search(k):
-            if re.search(rf"(?<![a-z0-9]){re.escape(k)}(?![a-z0-9])", name):
-                return True
-        elif k in name:
-            return True
-    return False
+    return bool(source) and any(keyword_matches(str(source), kw) for kw in keywords)
 
 
-def ad_sources(sources: Iterable[str | None], keywords: Sequence[str] | None = None) -> list[str]:
-    """The sources among ``sources`` that look like advertising, in the order given."""
+def ad_sources(sources: Iterable[str | None], keywords: Sequence[str] | None = None,
+               mapping: SourceMap | None = None) -> list[str]:
+    """The sources among ``sources`` that are advertising, in the order given: with a
+    source → channel ``mapping``, those mapped to an ad channel (``data/channels.toml``) and,
+    for sources it does not map, those whose name has an ad keyword."""
     kws = defaults().ad_keywords if keywords is None else keywords
-    return [s for s in sources if s is not None and is_ad_source(s, kws)]
+    out = []
+    for s in sources:
+        if s is None:
+            continue
+        mapped = mapping.channel_name(s) if mapping is not None else None
+        if (mapping.is_ad(s) if mapped is not None and mapping is not None else is_ad_source(s, kws)):
+            out.append(s)
+    return out
 
 
 # -- the user's numbers ----------------------------------------------------------------------

@@ -25,6 +25,8 @@ from funnel.ingest.reader import LoadedTable, LoadReport, Notice, Source, load_f
 from funnel.model.activity import ActivityCounts, build_activity
 from funnel.model.link import LinkSpec, resolve_link
 from funnel.model.mapping import ColumnProfile, Mapping, detect_mapping, resolve_column
+from funnel.model.money import FileCurrency
+from funnel.model.money import detect as detect_currency
 from funnel.model.rules import LossRules, classify_stage, parse_flag, status_level
 from funnel.sql import cohorts as cohort_sql
 from funnel.sql import connect, drop_table, forget_lock, ingest, lock_for, scalar
@@ -57,6 +59,7 @@ class Build:
     notices: list[Notice] = field(default_factory=list)
     activity: ActivityCounts | None = None      # None: no activity file loaded
     activity_mappings: list[Mapping] = field(default_factory=list)
+    currencies: list[FileCurrency] = field(default_factory=list)    # per SFA file with an amount column
 
 
 def _locked(method: Any) -> Any:
@@ -259,7 +262,11 @@ class Workspace:
                         converted=mapped["converted"])
         if sf15:
             notices.append(("notice.salesforce_15", {}))
-        result = Build(mappings, link_spec, identity, self._counts(), orders, notices)
+        currencies = self._currencies(mappings["sfa"])
+        if len({f.currency for f in currencies if f.currency}) > 1 or any(f.mixed for f in currencies):
+            notices.append(("notice.mixed_currency", {"files": ", ".join(
+                f"{f.file} ({'/'.join(sorted(f.counts))})" for f in currencies if f.counts)}))
+        result = Build(mappings, link_spec, identity, self._counts(), orders, notices, currencies=currencies)
         if self.files[ACTIVITY]:
             result.activity_mappings = self.detect(ACTIVITY, overrides.get(ACTIVITY))
             result.activity = build_activity(self.con, self.files[ACTIVITY], result.activity_mappings)
@@ -321,6 +328,16 @@ class Workspace:
         found = [rules.classify(t) for t in texts]
         st.put_lookup(self.con, "loss_lookup", texts, {
             "category": ("VARCHAR", [c for c, _ in found]), "keyword": ("VARCHAR", [k for _, k in found])})
+
+    def _currencies(self, mappings: list[Mapping]) -> list[FileCurrency]:
+        """The currency of each SFA file's amount column, from the sample its mapping read."""
+        out = []
+        for lt, m in zip(self.files["sfa"], mappings, strict=True):
+            col = m.column("amount")
+            if col is not None:
+                prof = self.profiles(lt).get(col)
+                out.append(detect_currency(lt.report.file, prof.sample if prof else ()))
+        return out
 
     def _counts(self) -> dict[str, SideCounts]:
         out = {}

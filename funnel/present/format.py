@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import unicodedata
 
 from funnel.i18n import t
+from funnel.model.money import currencies
 
 
 def pct(x: float | None, digits: int = 1) -> str:
@@ -17,8 +20,53 @@ def num(n: int | float | None) -> str:
     return f"{n:,.0f}" if float(n).is_integer() else f"{n:,.1f}"
 
 
+#: What a blank cell shows in a formatted table (never "None", "nan" or "NaT").
+BLANK = "—"
+
+
 def yen(x: float | int | None) -> str:
-    return "—" if x is None else f"¥{x:,.0f}"
+    return money(x, "JPY")
+
+
+def money(x: float | int | None, currency: str | None) -> str:
+    """An amount in the currency its export was in (``funnel.model.money``): ``¥1,234``,
+    ``$923``, ``€1,234``; an unknown currency shows the bare number; blank → —."""
+    if _missing(x):
+        return BLANK
+    assert x is not None
+    found = currencies().get(currency or "")
+    sign = "-" if x < 0 else ""
+    if found is None:
+        return f"{sign}{abs(x):,.0f}"
+    return f"{sign}{found.symbol}{abs(x):,.{found.decimals}f}"
+
+
+def _missing(value: object) -> bool:
+    """None, a NaN float, or pandas' NaT (checked by type name: importing pandas here would
+    slow every CLI start)."""
+    return (value is None or (isinstance(value, float) and math.isnan(value))
+            or type(value).__name__ == "NaTType")
+
+
+def date_text(value: object) -> str:
+    """One date format for every table: ``2021-03-05``; a time only when it is not midnight
+    (``2021-03-05 14:30``); blank, NaT and None → —."""
+    if _missing(value):
+        return BLANK
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d") if value.time() == dt.time() else value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%d")
+    return str(value) if str(value).strip() else BLANK
+
+
+def cell_text(value: object) -> str:
+    """Any table cell as text: dates as :func:`date_text`, blanks as —, the rest as str."""
+    if _missing(value):
+        return BLANK
+    if isinstance(value, (dt.date, dt.datetime)):
+        return date_text(value)
+    return str(value) if str(value).strip() else BLANK
 
 
 def source_label(source: str | None, lang: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 import altair as alt
 
 from funnel.measures.loss import BreakdownRow, ParetoRow
+from funnel.measures.periods import breakdown_by, grain_for_months
 from funnel.model.rules import LOSS_CATEGORIES
 from funnel.present.charts import COLORS, LOSS_COLORS, height_for, layer
 
@@ -24,7 +25,7 @@ MIN_LABEL_SHARE = 0.06
 PARETO_LINE = COLORS["text"]
 #: The Pareto reference: the few categories that make up 80% of losses.
 REFERENCE = 0.8
-# Room above 100% for the labels of the last points (both axes get it, so they stay aligned).
+# Room above 100% on the cumulative axis for the labels of the last points.
 HEADROOM = 1.08
 
 
@@ -37,37 +38,41 @@ def _scale(categories: Sequence[str], labels: Mapping[str, str] | None = None) -
     return alt.Scale(domain=domain, range=[LOSS_COLORS[c] for c in categories])
 
 
+#: Room above the tallest bar for its label (the bars' axis ends here, not at 100%).
+BAR_HEADROOM = 1.3
+
+
 def build_loss_pareto(rows: Sequence[ParetoRow], labels: Mapping[str, str], *, count_title: str,
                       share_title: str, cumulative_title: str, axis_title: str, unit: str = "",
                       height: int = 400) -> alt.LayerChart:
     """Bars of lost deals per category, largest first, with the cumulative share as a line
     and a dashed 80% reference.
 
-    Classic Pareto form: bars and line share one 0–100% axis (a bar's height is its share of
-    all lost deals), so each point of the line is at or above the top of its bar and the line
-    never crosses a bar or its label. Every bar carries its count and share.
+    The bars have their own axis (left, share of lost deals, up to the largest share plus room
+    for its label), the cumulative line its own (right, 0–100%): on one shared 0–100% axis a
+    largest category of 20% would fill the bottom fifth of the chart. Every bar carries its
+    count and share.
 
     Args:
         rows: from :func:`funnel.measures.loss.pareto` (already sorted, cumulative ends at 1.0).
         labels: category id → label shown on the axis.
-        count_title, share_title, cumulative_title: tooltip titles; axis_title: the y axis.
+        count_title, share_title, cumulative_title: tooltip titles; axis_title: the bars' axis
+            (the line's axis is titled ``cumulative_title``).
         unit: suffix of a count label ("件" in Japanese).
     """
+    bar_top = max([r.share for r in rows], default=1.0) * BAR_HEADROOM or 1.0
     values: list[dict[str, Any]] = [{"category": r.category, "label": labels[r.category], "order": i, "count": r.count,
                "share": r.share, "cumulative": r.cumulative,
                "bar_text": f"{r.count:,}{unit}\n{_pct(r.share)}",
                # Two lines of text fit inside a bar taller than ~44 px; else they go on top.
-               "inside": r.share / HEADROOM * height >= 44,
+               "inside": r.share / bar_top * height >= 44,
                "text_color": COLORS["text"] if r.category in _LIGHT else "#ffffff",
                "cum_text": _pct(r.cumulative)} for i, r in enumerate(rows)]
     x = alt.X("label:N", sort=[v["label"] for v in values], title=None,
               axis=alt.Axis(labelAngle=0, labelFontSize=15, labelLimit=220, labelPadding=8))
     base = alt.Chart(alt.Data(values=values)).encode(x=x)
-    scale = alt.Scale(domain=[0, HEADROOM], nice=False)
-    # The same axis on every layer: Vega-Lite merges them into one (an axis=None on one layer
-    # would hide it for all).
-    axis = alt.Axis(format="%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0])
-    y = alt.Y("share:Q", title=axis_title, scale=scale, axis=axis)
+    bar_scale = alt.Scale(domain=[0, bar_top], nice=False)
+    y = alt.Y("share:Q", title=axis_title, scale=bar_scale, axis=alt.Axis(format="%", orient="left", tickCount=6))
     tooltip = [alt.Tooltip("label:N", title=" "), alt.Tooltip("count:Q", title=count_title, format=","),
                alt.Tooltip("share:Q", title=share_title, format=".1%"),
                alt.Tooltip("cumulative:Q", title=cumulative_title, format=".1%")]
@@ -81,17 +86,36 @@ def build_loss_pareto(rows: Sequence[ParetoRow], labels: Mapping[str, str], *, c
     # Vega anchors a multi-line text at its first line: lift it by the second line too.
     above = base.transform_filter("!datum.inside").mark_text(
         baseline="bottom", dy=-5 - line_height, color=COLORS["text"], **text).encode(y=y, text=alt.Text("bar_text:N"))
-    cum_y = alt.Y("cumulative:Q", title=axis_title, scale=scale, axis=axis)
+    cum_scale = alt.Scale(domain=[0, HEADROOM], nice=False)
+    cum_axis = alt.Axis(format="%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0], orient="right", grid=False)
+    cum_y = alt.Y("cumulative:Q", title=cumulative_title, scale=cum_scale, axis=cum_axis)
     line = base.mark_line(color=PARETO_LINE, strokeWidth=2.5).encode(y=cum_y)
     points = base.mark_point(color=PARETO_LINE, filled=True, size=70, opacity=1).encode(y=cum_y, tooltip=tooltip)
-    # Up and to the left of each point: the line arrives from the lower left and leaves to the
-    # upper right, so that corner is free.
-    cum_text = base.mark_text(align="right", baseline="bottom", dx=-7, dy=-5, fontSize=14,
-                              color=PARETO_LINE).encode(y=cum_y, text=alt.Text("cum_text:N"))
+    # Up and to the left of each point, on a white halo: the line arrives from the lower left
+    # and leaves to the upper right, so that corner is free of the line (a bar may be there).
+    cum_mark: dict[str, Any] = {"align": "right", "baseline": "bottom", "dx": -7, "dy": -5, "fontSize": 14}
+    cum_halo = base.mark_text(**cum_mark, stroke="white", strokeWidth=4, strokeJoin="round").encode(
+        y=cum_y, text=alt.Text("cum_text:N"))
+    cum_text = base.mark_text(**cum_mark, color=PARETO_LINE).encode(y=cum_y, text=alt.Text("cum_text:N"))
     rule = alt.Chart(alt.Data(values=[{"cumulative": REFERENCE}])).mark_rule(
         color=COLORS["muted"], strokeDash=[6, 4], strokeWidth=1.5).encode(y=cum_y)
-    # One y scale for all layers (same domain): bar heights and the line read on one axis.
-    return layer(bars, inside, above, rule, line, points, cum_text, height=height)
+    bars_layer = alt.layer(bars, inside, above)
+    line_layer = alt.layer(rule, line, points, cum_halo, cum_text)
+    return alt.layer(bars_layer, line_layer, height=height).resolve_scale(y="independent")
+
+
+def build_loss_by_period(rows: Sequence[BreakdownRow], labels: Mapping[str, str], *, normalize: bool,
+                         value_title: str, count_title: str, share_title: str, undated_label: str,
+                         grain: str | None = None) -> tuple[alt.LayerChart, str]:
+    """:func:`build_loss_breakdown` of monthly rows (close month) over any span: the months
+    summed into quarters or years so there are at most ``chart_max_bars`` bars; the chart
+    and the grain used. Rows without a month are labelled ``undated_label``."""
+    dated = [r.group for r in rows if r.kind == "value" and r.group]
+    grain = grain or grain_for_months(dated)
+    shown = breakdown_by(rows, grain)
+    group_labels = [r.group if r.kind == "value" and r.group else undated_label for r in shown]
+    return build_loss_breakdown(shown, group_labels, labels, normalize=normalize, value_title=value_title,
+                                count_title=count_title, share_title=share_title), grain
 
 
 def breakdown_values(rows: Sequence[BreakdownRow], group_labels: Sequence[str], labels: Mapping[str, str], *,

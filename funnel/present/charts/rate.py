@@ -1,6 +1,6 @@
 """Opportunity-rate charts: rate by lead source (horizontal bars) and by month of lead
-creation (cohort columns), each with its 95% Wilson interval, the grey benchmark band and the
-orange target line.
+creation (cohort columns, by month, quarter or year), each with its 95% Wilson interval, the
+grey benchmark band and the orange target line (both named in the legend).
 
 Every number a chart shows is computed here in Python and put into the chart's inline data,
 so a test reads it from ``chart.to_dict()`` and labels never depend on Vega transforms.
@@ -19,8 +19,11 @@ from funnel.config import setting
 from funnel.i18n import t
 from funnel.measures.cohorts import Cohort
 from funnel.measures.metrics import Rate
+from funnel.measures.periods import cohorts_by, grain_for_months, grain_of, label_every
+from funnel.measures.sources import fold, regroup
+from funnel.model.sources import SourceMap
 from funnel.planning.targets import BENCHMARK_BAND
-from funnel.present.charts import COLORS, haloed, height_for, layer
+from funnel.present.charts import COLORS, haloed, height_for
 from funnel.present.format import num, pct, source_label
 
 KINDS = ("normal", "small", "maturing")
@@ -57,63 +60,91 @@ def _rate_tooltips(group: alt.Tooltip, lang: str) -> list[alt.Tooltip]:
             alt.Tooltip("ci_low:Q", title=t("rate.col.ci_low", lang), format=".1%"),
             alt.Tooltip("ci_high:Q", title=t("rate.col.ci_high", lang), format=".1%")]
 
-def _reference_values(band: tuple[float, float], target: float, lang: str) -> tuple[list[dict[str, Any]],
-                                                                                   list[dict[str, Any]]]:
-    band_v = [{"lo": band[0], "hi": band[1], "mid": (band[0] + band[1]) / 2,
-               "text": t("rate.chart.band", lang, lo=pct(band[0], 0), hi=pct(band[1], 0))}]
-    target_v = [{"target": target, "text": t("rate.chart.target", lang, target=pct(target, 1))}]
-    return band_v, target_v
+def _references(band: tuple[float, float], target: float, lang: str,
+                scope: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], alt.Color]:
+    """The band's and the target's data, and one colour encoding that names both in a legend
+    (never as text over the bars). The band says what it measures (``scope``: overall,
+    ad-sourced or per channel: ``benchmarks.toml``)."""
+    band_text = t("rate.chart.band_scoped", lang, scope=t(f"bench.scope.{scope}", lang),
+                  lo=pct(band[0], 0), hi=pct(band[1], 0))
+    target_text = t("rate.chart.target", lang, target=pct(target, 1))
+    band_v = [{"lo": band[0], "hi": band[1], "ref": band_text}]
+    target_v = [{"target": target, "ref": target_text}]
+    color = alt.Color("ref:N", scale=alt.Scale(domain=[band_text, target_text],
+                                               range=[COLORS["benchmark"], COLORS["target"]]),
+                      legend=alt.Legend(title=None, orient="top", labelFontSize=14, symbolSize=220,
+                                        labelLimit=520, symbolStrokeWidth=3))
+    return band_v, target_v, color
 
 
-def source_values(rates: Sequence[Rate], lang: str, small_n: int | None = None) -> list[dict[str, Any]]:
-    """One record per source: rate, interval, n, whether the sample is small, the label text."""
+def _ranking(rates: Sequence[Rate], sort: str, lang: str, min_leads: int | None,
+             top: int | None, mapping: SourceMap | None) -> list[tuple[str, Rate, bool]]:
+    """(label, rate, is その他) per bar, in drawing order: variants grouped (or sources mapped
+    to channels), small and beyond-top sources in one その他 bar, drawn last."""
+    top = int(setting("chart_top_sources")) if top is None else top
+    ranking = fold(regroup(rates, mapping, lang), min_leads=min_leads, top=top)
+    kept = ranking.kept if sort == "rate" else sorted(ranking.kept, key=lambda s: (-s.rate.leads, str(s.group)))
+    out = [(source_label(s.group, lang), s.rate, False) for s in kept]
+    if ranking.other is not None:
+        out.append((t("sources.other_top", lang, count=len(ranking.folded)), ranking.other.rate, True))
+    return out
+
+
+def source_values(rates: Sequence[Rate], lang: str, small_n: int | None = None, *, sort: str = "rate",
+                  min_leads: int | None = None, top: int | None = None,
+                  mapping: SourceMap | None = None) -> list[dict[str, Any]]:
+    """One record per bar: rate, interval, n, whether the sample is small, the label text,
+    and ``lane``: where the value labels stand, right of every whisker (a label never sits on
+    an interval's cap)."""
     small_n = int(setting("small_sample_n")) if small_n is None else small_n
     labels = _kind_labels(lang, "source")
-    out = []
-    for r in rates:
+    out: list[dict[str, Any]] = []
+    for i, (label, r, other) in enumerate(_ranking(rates, sort, lang, min_leads, top, mapping)):
         lo, hi = r.ci
         kind = "small" if r.leads < small_n else "normal"
         text = t("rate.chart.bar_text", lang, rate=pct(r.rate), n=num(r.leads))
         if kind == "small":
             text += t("rate.chart.small_mark", lang)
-        out.append({"label": source_label(r.group, lang), "leads": r.leads, "converted": r.converted,
+        out.append({"label": label, "order": i, "other": other, "leads": r.leads, "converted": r.converted,
                     "rate": r.rate, "ci_low": lo, "ci_high": hi, "kind": kind, "kind_label": labels[kind],
                     "text": text})
+    lane = max((v["ci_high"] for v in out), default=0.0)
+    for v in out:
+        v["lane"] = lane
     return out
 
 
 def _x_max(values: Sequence[dict[str, Any]], band: tuple[float, float], target: float) -> float:
-    """Right end of the rate axis: the widest whisker, band or target, plus room for labels."""
-    top = max([band[1], target, *(v["ci_high"] for v in values)])
-    return min(1.0, top * 1.3 + 0.02)
+    """Right end of the rate axis: the label lane (right of the widest whisker), the band or
+    the target, plus room for the labels after the lane."""
+    lane = max((v["lane"] for v in values), default=0.0)
+    return min(1.0, max(lane * 1.45 + 0.03, band[1] * 1.1, target * 1.1))
 
 
 def build_rate_by_source(rates: Sequence[Rate], *, target: float, lang: str, sort: str = "rate",
-                         band: tuple[float, float] = BENCHMARK_BAND, small_n: int | None = None) -> alt.LayerChart:
+                         band: tuple[float, float] = BENCHMARK_BAND, small_n: int | None = None,
+                         min_leads: int | None = None, top: int | None = None, band_scope: str = "ad",
+                         mapping: SourceMap | None = None) -> alt.LayerChart:
     """Horizontal bars of 商談化率 per source with interval whiskers, benchmark band, target line.
 
-    Args:
-        rates: from :func:`funnel.measures.metrics.by_source`.
-        target: the user's target rate (0–1), drawn as an orange line.
-        sort: ``rate`` (highest first) or ``leads`` (most leads first).
-        small_n: sources with fewer leads are drawn light and labelled (default: the setting).
+    Sources are grouped as :func:`funnel.measures.sources.regroup` says (spelling variants,
+    or channels with ``mapping``). ``sort="rate"`` ranks by the ranking rate, which shrinks
+    small samples toward the overall rate, so a 1-of-1 source never leads; ``leads``: most
+    leads first. Sources under ``min_leads`` (setting ``source_min_leads``) and beyond the
+    ``top`` (setting ``chart_top_sources``) make one その他 bar, last. Value labels stand in
+    one column right of every whisker; the band and the target are named in the legend.
     """
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {SORTS}")
-    values = source_values(rates, lang, small_n)
-    key = "rate" if sort == "rate" else "leads"
-    order = [v["label"] for v in sorted(values, key=lambda v: (-v[key], -v["leads"], v["label"]))]
+    values = source_values(rates, lang, small_n, sort=sort, min_leads=min_leads, top=top, mapping=mapping)
+    order = [v["label"] for v in values]
     x_scale = alt.Scale(domain=[0, _x_max(values, band, target)], nice=False)
     x = alt.X("rate:Q", title=t("term.opportunity_rate", lang), scale=x_scale,
               axis=alt.Axis(format=".0%", tickCount=8))
     y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelFontSize=15, labelLimit=260))
-    band_v, target_v = _reference_values(band, target, lang)
-
+    band_v, target_v, ref_color = _references(band, target, lang, band_scope)
     band_rect = alt.Chart(alt.Data(values=band_v), description="benchmark-band").mark_rect(
-        color=COLORS["benchmark"], opacity=0.22).encode(x=alt.X("lo:Q", scale=x_scale), x2=alt.X2("hi:Q"))
-    band_text = alt.Chart(alt.Data(values=band_v)).mark_text(
-        color=COLORS["muted"], fontSize=14, baseline="bottom", dy=-2).encode(
-        x=alt.X("mid:Q", scale=x_scale), y=alt.YValue(-22), text=alt.Text("text:N"))
+        opacity=0.22).encode(x=alt.X("lo:Q", scale=x_scale), x2=alt.X2("hi:Q"), color=ref_color)
     base = alt.Chart(alt.Data(values=values)).encode(y=y)
     bars = base.mark_bar(height={"band": 0.62}, strokeWidth=1.5).encode(
         x=x, color=_color([v["kind"] for v in values], lang, "source"),
@@ -122,24 +153,22 @@ def build_rate_by_source(rates: Sequence[Rate], *, target: float, lang: str, sor
         tooltip=_rate_tooltips(alt.Tooltip("label:N", title=t("term.source", lang)), lang))
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
         x=alt.X("ci_low:Q", scale=x_scale, title=t("term.opportunity_rate", lang)), x2=alt.X2("ci_high:Q"))
-    labels = haloed(base, {"x": alt.X("ci_high:Q", scale=x_scale), "text": alt.Text("text:N")},
-                     align="left", dx=8, fontSize=15, color=COLORS["text"])
+    labels = haloed(base, {"x": alt.X("lane:Q", scale=x_scale), "text": alt.Text("text:N")},
+                     align="left", dx=10, fontSize=15, color=COLORS["text"])
     target_rule = alt.Chart(alt.Data(values=target_v), description="target").mark_rule(
-        color=COLORS["target"], strokeWidth=3, strokeDash=[8, 4]).encode(x=alt.X("target:Q", scale=x_scale))
-    target_text = alt.Chart(alt.Data(values=target_v)).mark_text(
-        color=COLORS["target"], fontSize=14, fontWeight="bold", baseline="bottom", dy=-2).encode(
-        x=alt.X("target:Q", scale=x_scale), y=alt.YValue(-4), text=alt.Text("text:N"))
-    return layer(band_rect, bars, whiskers, target_rule, *labels, band_text, target_text,
-                     height=height_for(len(values), per_row=46, minimum=200))
+        strokeWidth=3, strokeDash=[8, 4]).encode(x=alt.X("target:Q", scale=x_scale), color=ref_color)
+    return alt.layer(band_rect, bars, whiskers, target_rule, *labels,
+                     height=height_for(len(values), per_row=46, minimum=200)).resolve_scale(color="independent")
 
 
 def cohort_values(cohorts: Sequence[Cohort], lang: str, small_n: int | None = None) -> list[dict[str, Any]]:
-    """One record per dated month: rate, interval, n, maturing / small flag, label texts."""
+    """One record per dated period: rate, interval, n, maturing / small flag, label texts,
+    and ``lane``: the height of the value labels, above every whisker."""
     small_n = int(setting("small_sample_n")) if small_n is None else small_n
     labels = _kind_labels(lang, "month")
-    out = []
+    out: list[dict[str, Any]] = []
     for c in cohorts:
-        if c.month is None:         # undated leads have no month to draw; the table lists them
+        if c.month is None:         # undated leads have no period to draw; the table lists them
             continue
         r = c.rate
         lo, hi = r.ci
@@ -152,55 +181,75 @@ def cohort_values(cohorts: Sequence[Cohort], lang: str, small_n: int | None = No
         out.append({"month": c.month, "leads": r.leads, "converted": r.converted, "rate": r.rate,
                     "ci_low": lo, "ci_high": hi, "kind": kind, "kind_label": labels[kind],
                     "rate_text": pct(r.rate), "n_text": f"n={num(r.leads)}", "flag_text": flag})
+    lane = max((v["ci_high"] for v in out), default=0.0)
+    for v in out:
+        v["lane"] = lane
     return out
 
 
-def _side_labels(band: tuple[float, float], target: float, top: float, lang: str) -> list[dict[str, Any]]:
-    """Labels of the target and the band beside the plot, at their height; the band's goes to
-    its lower edge when the target sits near its upper edge (they would overprint)."""
-    near = abs(target - band[1]) < top * 0.06
-    return [{"y": target, "text": t("rate.chart.target", lang, target=pct(target, 1)), "what": "target"},
-            {"y": band[0] if near else band[1], "what": "band",
-             "text": t("rate.chart.band", lang, lo=pct(band[0], 0), hi=pct(band[1], 0))}]
+#: Pixels above the label lane that the three label lines take (flag, rate, n).
+_LABEL_PX = 58
+_MONTH_HEIGHT = 440
+
+
+def periods_of(cohorts: Sequence[Cohort], grain: str | None = None) -> tuple[list[Cohort], str]:
+    """The cohorts in the period a chart draws them in: ``grain``, or the finest period that
+    keeps the bars within ``chart_max_bars`` (monthly cohorts summed; see
+    :mod:`funnel.measures.periods`)."""
+    dated = [c.month for c in cohorts if c.month is not None]
+    given = grain_of(dated[0]) if dated else "month"
+    if given != "month":
+        return list(cohorts), given
+    grain = grain or grain_for_months(dated)
+    return cohorts_by(cohorts, grain), grain
 
 
 def build_rate_by_month(cohorts: Sequence[Cohort], *, target: float, lang: str,
-                        band: tuple[float, float] = BENCHMARK_BAND, small_n: int | None = None) -> alt.LayerChart:
-    """Columns of 商談化率 per month of lead creation, oldest left, with interval whiskers, the
-    benchmark band and the target; still-maturing months drawn light and labelled.
+                        band: tuple[float, float] = BENCHMARK_BAND, small_n: int | None = None,
+                        grain: str | None = None, band_scope: str = "ad") -> alt.LayerChart:
+    """Columns of 商談化率 per period of lead creation, oldest left, with interval whiskers,
+    the benchmark band and the target; still-maturing periods drawn light and labelled.
 
-    Above each whisker: the flag (集計途中 / 少数), the rate, and n, one text layer per line so
-    they never overprint. The target and band are named to the right of the plot, where no
-    column can be.
+    Monthly cohorts over a long span are summed into quarters or years (``grain``, else
+    chosen so there are at most ``chart_max_bars`` columns). Up to ``chart_max_value_labels``
+    columns carry their flag, rate and n, in one lane above every whisker (never on a cap);
+    with more, the tooltip and the table carry them. At most ``chart_max_axis_labels``
+    period labels. The band and target are named in the legend.
     """
-    values = cohort_values(cohorts, lang, small_n)
-    top = min(1.0, max([band[1], target, *(v["ci_high"] for v in values)]) * 1.35 + 0.02)
+    shown, grain = periods_of(cohorts, grain)
+    values = cohort_values(shown, lang, small_n)
+    lane = max((v["lane"] for v in values), default=0.0)
+    labelled = len(values) <= int(setting("chart_max_value_labels"))
+    # Room above the lane for the label lines (when drawn), and for the band and the target.
+    room = 1 / (1 - _LABEL_PX / _MONTH_HEIGHT) if labelled else 1.08
+    top = min(1.0, max(lane * room, band[1] * 1.08, target * 1.08) + 0.01)
     y_scale = alt.Scale(domain=[0, top], nice=False)
     y = alt.Y("rate:Q", title=t("term.opportunity_rate", lang), scale=y_scale, axis=alt.Axis(format=".0%"))
-    x = alt.X("month:O", title=t("rate.chart.month_axis", lang), sort=[v["month"] for v in values],
-              axis=alt.Axis(labelAngle=0, labelFontSize=13))
-    band_v, target_v = _reference_values(band, target, lang)
+    every = label_every(len(values))
+    ticks = [v["month"] for i, v in enumerate(values) if i % every == 0]
+    x = alt.X("month:O", title=t(f"rate.chart.axis.{grain}", lang), sort=[v["month"] for v in values],
+              axis=alt.Axis(labelAngle=0, labelFontSize=13, values=ticks, labelOverlap=True))
+    band_v, target_v, ref_color = _references(band, target, lang, band_scope)
     band_rect = alt.Chart(alt.Data(values=band_v), description="benchmark-band").mark_rect(
-        color=COLORS["benchmark"], opacity=0.22).encode(y=alt.Y("lo:Q", scale=y_scale), y2=alt.Y2("hi:Q"))
+        opacity=0.22).encode(y=alt.Y("lo:Q", scale=y_scale), y2=alt.Y2("hi:Q"), color=ref_color)
     base = alt.Chart(alt.Data(values=values)).encode(x=x)
     bars = base.mark_bar(width={"band": 0.62}, strokeWidth=1.5).encode(
         y=y, color=_color([v["kind"] for v in values], lang, "month"),
         stroke=alt.StrokeValue(COLORS["muted"], condition={"test": "datum.kind == 'normal'", "value": None}),
         strokeDash=alt.StrokeDashValue([5, 3], condition={"test": "datum.kind == 'normal'", "value": [1, 0]}),
-        tooltip=_rate_tooltips(alt.Tooltip("month:O", title=t("rate.chart.month_axis", lang)), lang))
+        tooltip=_rate_tooltips(alt.Tooltip("month:O", title=t(f"rate.chart.axis.{grain}", lang)), lang))
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
         y=alt.Y("ci_low:Q", scale=y_scale, title=t("term.opportunity_rate", lang)), y2=alt.Y2("ci_high:Q"))
-    at_top = alt.Y("ci_high:Q", scale=y_scale)
-    n_text = haloed(base, {"y": at_top, "text": alt.Text("n_text:N")}, baseline="bottom", dy=-5, fontSize=12,
-                     color=COLORS["muted"])
-    rate_text = haloed(base, {"y": at_top, "text": alt.Text("rate_text:N")}, baseline="bottom", dy=-19, fontSize=14,
-                        fontWeight="bold", color=COLORS["text"])
-    flag_text = haloed(base, {"y": at_top, "text": alt.Text("flag_text:N")}, baseline="bottom", dy=-36, fontSize=12,
-                        fontWeight="bold", color=COLORS["warn"])
     target_rule = alt.Chart(alt.Data(values=target_v), description="target").mark_rule(
-        color=COLORS["target"], strokeWidth=3, strokeDash=[8, 4]).encode(y=alt.Y("target:Q", scale=y_scale))
-    side = alt.Chart(alt.Data(values=_side_labels(band, target, top, lang))).mark_text(
-        align="left", baseline="middle", dx=8, fontSize=14, fontWeight="bold").encode(
-        y=alt.Y("y:Q", scale=y_scale), x=alt.XValue("width"), text=alt.Text("text:N"),
-        color=alt.ColorValue(COLORS["muted"], condition={"test": "datum.what == 'target'", "value": COLORS["target"]}))
-    return layer(band_rect, bars, whiskers, target_rule, *n_text, *rate_text, *flag_text, side, height=440)
+        strokeWidth=3, strokeDash=[8, 4]).encode(y=alt.Y("target:Q", scale=y_scale), color=ref_color)
+    texts: list[alt.Chart] = []
+    if labelled:
+        at_lane = alt.Y("lane:Q", scale=y_scale)
+        texts += haloed(base, {"y": at_lane, "text": alt.Text("n_text:N")}, baseline="bottom", dy=-6,
+                         fontSize=12, color=COLORS["muted"])
+        texts += haloed(base, {"y": at_lane, "text": alt.Text("rate_text:N")}, baseline="bottom", dy=-20,
+                         fontSize=14, fontWeight="bold", color=COLORS["text"])
+        texts += haloed(base, {"y": at_lane, "text": alt.Text("flag_text:N")}, baseline="bottom", dy=-37,
+                         fontSize=12, fontWeight="bold", color=COLORS["warn"])
+    return alt.layer(band_rect, bars, whiskers, target_rule, *texts,
+                     height=_MONTH_HEIGHT).resolve_scale(color="independent")
