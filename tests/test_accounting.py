@@ -37,6 +37,7 @@ from funnel.model.accounting import account, rows_without_key, set_aside_rows
 from funnel.model.link import LinkSpec
 from funnel.model.workspace import Workspace
 from funnel.sql import scalar
+from funnel.vocabulary import INPUTS
 from tests.conftest import REAL, ROOT, SAMPLE
 
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -162,7 +163,7 @@ def test_header_only_real_exports_are_refused_with_a_message(path: Path) -> None
     with Workspace() as ws, pytest.raises(EmptyFileError) as info:
         ws.load(side_of(path), Source.from_path(path))
     assert info.value.key == "error.header_only"
-    assert ws.files == {"ma": [], "sfa": []}
+    assert ws.files == {kind: [] for kind in INPUTS}
     for lang in ("ja", "en"):
         assert info.value.render(lang).startswith(f"{path.name}: ")
 

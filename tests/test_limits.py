@@ -26,6 +26,7 @@ from funnel.ingest import sheets as workbook
 from funnel.ingest.reader import Source
 from funnel.model.workspace import Workspace
 from funnel.sql import connect, rows, run, scalar
+from funnel.vocabulary import INPUTS
 from tests.conftest import ROOT
 from tests.test_metrics import MA, SFA
 from tests.test_reader import simple_xlsx
@@ -66,7 +67,7 @@ def test_a_csv_over_max_rows_is_refused_and_leaves_nothing_behind(monkeypatch, t
             ws.load("ma", source)
         assert_refused(info.value, "leads_sjis.csv", "error.too_many_rows", limit="1,000")
         # No partial table (nor its rejects or lines tables), no transcoded copy, nothing listed.
-        assert tables(ws) == [] and ws.files == {"ma": [], "sfa": []}
+        assert tables(ws) == [] and ws.files == {kind: [] for kind in INPUTS}
         assert sorted(p.name for p in ws.workdir.iterdir() if p.name != "duckdb") == []
         # The workspace keeps working: a file exactly at the limit is read whole.
         loaded = ws.load("ma", Source.from_bytes("at_limit.csv", leads_csv(1000)))
@@ -97,7 +98,7 @@ def test_a_removed_file_leaves_no_table_behind(how, extra):
         assert loaded.report.rows_dropped == (1 if extra else 0)
         assert any(name.startswith(loaded.table + "_") for name in tables(ws))
         ws.remove("ma", loaded.table) if how == "remove" else ws.clear()
-        assert tables(ws) == [] and ws.files == {"ma": [], "sfa": []}
+        assert tables(ws) == [] and ws.files == {kind: [] for kind in INPUTS}
 
 
 def test_the_default_row_limit_is_in_the_message():
