@@ -78,15 +78,18 @@ def layout_case(cols: Sequence[str], header: Sequence[str], lead: str | None = N
         "tot": _alternation(voc.total_patterns), "foot": _alternation(voc.footer_patterns),
         "grp": _alternation(voc.group_patterns),
         "cand": _candidate_pattern(voc)}
-    raw = [f"nullif({ident(c)}, '')" for c in cols] + ([f"nullif({ident(lead)}, '')"] if lead else [])
     first_raw = "_fr"   # computed once per row by the caller: see first_cell()
-    filled = [_filled(c) for c in cols]
-    blank = f"coalesce({', '.join(filled)}) IS NULL"
-    count = " + ".join(f"(CASE WHEN {f} IS NULL THEN 0 ELSE 1 END)" for f in filled)
+    # Flat expressions only, and none written out per column: a chain "a + b + …" nests one
+    # level per column (DuckDB refuses more than 1,000), and a trim per column costs DuckDB
+    # about a millisecond each to plan, seconds for a 2,000-column HubSpot export. The cells
+    # go into one list with one lambda; only candidate rows (few) evaluate it.
+    count = f"len(list_filter([{', '.join(ident(c) for c in cols)}], lambda x: trim(x, '{_BLANK_CHARS}') <> ''))"
+    blank = f"({count}) = 0"
     # A repeated header repeats the header's cells, perhaps padded: compare exactly, and trim
     # only cells whose length leaves room for padding around the name (few data cells).
     named = [(c, h.strip()) for c, h in zip(cols, header, strict=False) if h and h.strip()][:3]
-    cheap: list[tuple[str, str]] = [(f"coalesce({', '.join(raw)}) IS NULL", "blank")]
+    # A blank row has no first cell, so it is a candidate and gets its label below.
+    cheap: list[tuple[str, str]] = []
     if named:
         same = [f"({ident(c)} = $h{i} OR (length({ident(c)}) > {len(h)} AND length({ident(c)}) <= {len(h) + 16} "
                 f"AND trim({ident(c)}) = $h{i}))" for i, (c, h) in enumerate(named)]
@@ -249,8 +252,9 @@ def drop_counts(con: duckdb.DuckDBPyConnection, table: str) -> dict[str | None, 
 def column_profiles(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str],
                     sample: int) -> tuple[list[int], list[tuple[Any, ...]]]:
     """Non-empty counts of every column over the data rows, and the first ``sample`` rows."""
-    # Whitespace-only cells are rare enough not to pay a trim on every cell of every column.
-    counts = f"SELECT {', '.join(f'count(nullif({ident(c)}, {chr(39)}{chr(39)}))' for c in cols)} " \
+    # Whitespace-only cells are rare enough not to pay a trim on every cell of every column;
+    # count_if plans ten times faster than count(nullif(…)) (1 s for a 2,000-column export).
+    counts = f"SELECT {', '.join(f'count_if({ident(c)} <> {chr(39)}{chr(39)})' for c in cols)} " \
              f"FROM {ident(table)} WHERE _drop IS NULL"
     non_empty = [int(x) for x in rows(con, counts)[0]]
     head = rows(con, f"SELECT {', '.join(ident(c) for c in cols)} FROM {ident(table)} "
@@ -282,7 +286,7 @@ def dropped_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str]
     ``where`` is ``row N`` (N-th row after the header) for rows of the raw table and the
     physical line number for CSV lines that did not fit the columns.
     """
-    cells = " || ' | ' || ".join(f"coalesce({ident(c)}, '')" for c in cols) or "''"
+    cells = f"concat_ws(' | ', {', '.join(f'coalesce({ident(c)}, {chr(39)}{chr(39)})' for c in cols)})" if cols else "''"
     parts = [f"SELECT 0 AS src, rowid + 1 AS pos, _drop AS reason, {cells} AS text "
              f"FROM {ident(table)} WHERE _drop IS NOT NULL"]
     if rows(con, "SELECT 1 FROM duckdb_tables() WHERE table_name = $n", {"n": f"{table}_lines"}):
