@@ -52,6 +52,21 @@ SETTINGS: tuple[Setting, ...] = (
             "Most rows read from one file (CLI and app). Five times the 1M-lead benchmark export, "
             "which loads and links within duckdb_memory_limit; a bigger file is refused with a "
             "message, checked as the rows are read (the read stops at the limit)."),
+    Setting("sandbox_memory_mb", 2048,
+            "Address space of the child process that parses a workbook (funnel/ingest/sandbox.py). "
+            "Reading the 100k-row benchmark XLSX needs about 0.5 GB there; a full Excel sheet of "
+            "32 columns about 1.5 GB. Past it the child dies alone and the file is refused."),
+    Setting("sandbox_cpu_seconds", 40,
+            "CPU time one workbook may take to parse (the 100k-row benchmark XLSX: about 1 s); "
+            "with sandbox_wall_seconds every file is read or refused within a minute."),
+    Setting("sandbox_wall_seconds", 55,
+            "Wall-clock time one workbook may take to parse, waiting included."),
+    Setting("sandbox_output_mb", 1536,
+            "Largest table the parsing child may send back (about three times the 1M-row sheet)."),
+    Setting("sandbox_workers", 2,
+            "Workbooks parsed at the same time (one child each; others wait). The machine has 2 cores."),
+    Setting("sandbox_keep_mb", 768,
+            "A parsing child that grew past this (a big workbook) is retired rather than reused."),
     Setting("memo_entries", 200,
             "Query results a workspace keeps until its tables change (Workspace.remember): "
             "the reads a page repeats on every rerun, and the pages of its long lists."),
