@@ -52,6 +52,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Most rows read from one file (CLI and app). Five times the 1M-lead benchmark export, "
             "which loads and links within duckdb_memory_limit; a bigger file is refused with a "
             "message, checked as the rows are read (the read stops at the limit)."),
+    Setting("max_columns", 2500,
+            "Most columns read from one file. DuckDB keeps a buffer of 256 KB per column of a table "
+            "being written, so a 16,384-column sheet needs 4 GB whatever its rows: past this the "
+            "file is refused with a message. HubSpot 'all properties' exports have 1,000-2,000."),
     Setting("sandbox_memory_mb", 2048,
             "Address space of the child process that parses a workbook (funnel/ingest/sandbox.py). "
             "Reading the 100k-row benchmark XLSX needs about 0.5 GB there; a full Excel sheet of "

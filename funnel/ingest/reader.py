@@ -228,6 +228,9 @@ def _load_text(con: duckdb.DuckDBPyConnection, source: Source, head_bytes: bytes
     if not any(any(c.strip() for c in r) for r in recs):
         raise EmptyFileError(source.name, key="error.empty")
     guess = find_header(recs)
+    if guess.width > int(setting("max_columns")):
+        raise TooLargeError(source.name, key="error.too_many_columns", columns=f"{guess.width:,}",
+                            limit=f"{int(setting('max_columns')):,}")
     header_cells = (list(recs[guess.index][guess.first_column:]) + [""] * guess.width)[: guess.width]
     names, renames = clean_headers(header_cells)
     report.header_row, report.first_column = guess.index + 1, guess.first_column + 1

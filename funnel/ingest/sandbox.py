@@ -147,7 +147,8 @@ def parse(kind: str, name: str, data: bytes) -> SheetTable | None:
     too many rows…) as it would have been raised here, and :class:`UnreadableFileError`
     ``error.unsafe_workbook`` when parsing broke a limit or killed the child.
     """
-    request = ("parse", kind, name, data, int(setting("max_rows")), int(setting("sandbox_cpu_seconds")))
+    request = ("parse", kind, name, data, (int(setting("max_rows")), int(setting("max_columns"))),
+               int(setting("sandbox_cpu_seconds")))
     with _slots:
         worker = _take()
         try:
@@ -216,7 +217,7 @@ def _cpu_budget(seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
 
 
-def _table(kind: str, name: str, data: bytes, max_rows: int) -> SheetTable | None:
+def _table(kind: str, name: str, data: bytes, limits: tuple[int, int]) -> SheetTable | None:
     from funnel.ingest import sheets as sh
     from funnel.ingest.sniff import detect_encoding
 
@@ -230,7 +231,7 @@ def _table(kind: str, name: str, data: bytes, max_rows: int) -> SheetTable | Non
             sheets = sh.read_html_tables(data.decode(enc.codec, errors="replace"))
         else:
             sheets = sh.read_spreadsheetml(data, name)
-        table = sh.table_of(sheets, name, max_rows)
+        table = sh.table_of(sheets, name, *limits)
         del sheets      # freed while the collector is off: else its first pass walks every cell
     if table is not None:
         table.encoding = encoding
@@ -257,11 +258,11 @@ def _serve() -> None:
         if len(head) < _HEADER.size:
             return
         request = pickle.loads(inp.read(_HEADER.unpack(head)[0]))   # from the server: trusted
-        _, kind, name, data, max_rows, cpu = request
+        _, kind, name, data, limits, cpu = request
         _cpu_budget(cpu)
         fatal, columns = False, b""
         try:
-            table = _table(kind, name, data, max_rows)
+            table = _table(kind, name, data, limits)
             columns = b"" if table is None else _arrow(table)
             answer: dict[str, Any] = {"status": "ok", "table": None if table is None else _meta(table),
                                       "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}

@@ -194,7 +194,7 @@ class SheetTable:
     encoding: str | None = None
 
 
-def table_of(sheets: list[Sheet], file: str, max_rows: int) -> SheetTable | None:
+def table_of(sheets: list[Sheet], file: str, max_rows: int, max_columns: int) -> SheetTable | None:
     """The sheet holding the table, its header and its columns as arrays (None: no table)."""
     import numpy as np
 
@@ -203,6 +203,8 @@ def table_of(sheets: list[Sheet], file: str, max_rows: int) -> SheetTable | None
         return None
     sheet, guess = chosen
     width = max(map(len, sheet.rows), default=0) - guess.first_column
+    if width > max_columns:
+        raise TooLargeError(file, key="error.too_many_columns", columns=f"{width:,}", limit=f"{max_columns:,}")
     first = guess.first_column
     header_row = sheet.rows[guess.index]
     header_cells = [header_row[first + j] if first + j < len(header_row) else None for j in range(width)]

@@ -223,6 +223,20 @@ def rejected_lines(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[int
              "GROUP BY line ORDER BY line")]
 
 
+def _by_rowid(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str], ids: str,
+              params: dict[str, Any], extra: str = "") -> list[tuple[Any, ...]]:
+    """``(rowid, {extra,} cells…)`` of the rows whose rowid the query ``ids`` selects, in table order.
+
+    The few row ids are chosen first and the cells fetched for them alone, then put in order
+    here: an ORDER BY or a window over every column of a 2,000-column export needs buffers per
+    column and thread that fill the session's memory cap, for a handful of rows.
+    """
+    cells = ", ".join([*([extra] if extra else []), *(ident(c) for c in cols)])
+    t = ident(table)
+    found = rows(con, f"SELECT rowid, {cells} FROM {t} WHERE rowid IN ({ids})", params)
+    return sorted(found, key=lambda r: r[0])
+
+
 def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(rows(con, f"SELECT count(*) FROM {ident(table)}")[0][0])
 
@@ -230,9 +244,9 @@ def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 def tail_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str],
               n: int) -> list[tuple[Any, ...]]:
     """The last ``n`` rows as ``(rowid, _drop, cells…)`` in table order."""
-    return rows(con, f"SELECT rowid, _drop, {', '.join(ident(c) for c in cols)} FROM {ident(table)} "
-                     f"WHERE rowid >= (SELECT max(rowid) FROM {ident(table)}) - $n ORDER BY rowid",
-                {"n": n})
+    t = ident(table)
+    return _by_rowid(con, table, cols, f"SELECT rowid FROM {t} WHERE rowid >= (SELECT max(rowid) FROM {t}) - $n",
+                     {"n": n}, "_drop")
 
 
 def mark_rows(con: duckdb.DuckDBPyConnection, table: str, reasons: dict[int, str]) -> None:
@@ -257,8 +271,8 @@ def column_profiles(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[s
     counts = f"SELECT {', '.join(f'count_if({ident(c)} <> {chr(39)}{chr(39)})' for c in cols)} " \
              f"FROM {ident(table)} WHERE _drop IS NULL"
     non_empty = [int(x or 0) for x in rows(con, counts)[0]]     # count_if of no rows is NULL
-    head = rows(con, f"SELECT {', '.join(ident(c) for c in cols)} FROM {ident(table)} "
-                     "WHERE _drop IS NULL ORDER BY rowid LIMIT $n", {"n": sample})
+    head = [r[1:] for r in _by_rowid(con, table, cols, f"SELECT rowid FROM {ident(table)} WHERE _drop IS NULL "
+                                                          "ORDER BY rowid LIMIT $n", {"n": sample})]
     return non_empty, head
 
 
@@ -297,5 +311,5 @@ def dropped_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str]
 
 def head_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str], limit: int) -> list[tuple[Any, ...]]:
     """The first ``limit`` data rows of a raw table, in file order."""
-    return rows(con, f"SELECT {', '.join(ident(c) for c in cols)} FROM {ident(table)} "
-                     "WHERE _drop IS NULL ORDER BY rowid LIMIT $n", {"n": limit})
+    return [r[1:] for r in _by_rowid(con, table, cols, f"SELECT rowid FROM {ident(table)} WHERE _drop IS NULL "
+                                                       "ORDER BY rowid LIMIT $n", {"n": limit})]
