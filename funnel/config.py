@@ -56,6 +56,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Most columns read from one file. DuckDB keeps a buffer of 256 KB per column of a table "
             "being written, so a 16,384-column sheet needs 4 GB whatever its rows: past this the "
             "file is refused with a message. HubSpot 'all properties' exports have 1,000-2,000."),
+    Setting("saved_max_cells", 200_000_000,
+            "Most cells (rows x columns) of one table in a saved .funnel file, checked from the "
+            "Parquet footer before reading: 5M rows (max_rows) of 40 columns; a Parquet bomb is "
+            "billions."),
+    Setting("duckdb_temp_limit", "8GB",
+            "Disk a workspace's DuckDB may spill to (max_temp_directory_size): one session or one "
+            "crafted file cannot fill the server's disk (a Parquet bomb once wrote 19 GB)."),
     Setting("sandbox_memory_mb", 2048,
             "Address space of the child process that parses a workbook (funnel/ingest/sandbox.py). "
             "Reading the 100k-row benchmark XLSX needs about 0.5 GB there; a full Excel sheet of "

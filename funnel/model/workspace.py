@@ -93,6 +93,18 @@ class Workspace:
         finally:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def take_over(self, other: Workspace) -> None:
+        """Become ``other`` (filled elsewhere: a saved file opened into a fresh workspace, see
+        :func:`funnel.model.saved.open_fresh`) and close what this one held.
+
+        The object stays the same (the app's session keeps it in a cache), its connection,
+        folder, files and results are ``other``'s: the swap is the one step that can no longer
+        fail, so a session either has all of the new data or all of its old data.
+        """
+        with lock_for(self.con):        # a rerun still querying the old tables finishes first
+            self.__dict__, other.__dict__ = other.__dict__, self.__dict__
+        other.close()
+
     def __enter__(self) -> Workspace:
         return self
 
