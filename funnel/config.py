@@ -63,6 +63,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("duckdb_temp_limit", "8GB",
             "Disk a workspace's DuckDB may spill to (max_temp_directory_size): one session or one "
             "crafted file cannot fill the server's disk (a Parquet bomb once wrote 19 GB)."),
+    Setting("close_wait_seconds", 10,
+            "How long closing a workspace interrupts a query still running in it (a session ended "
+            "mid-load) before closing the connection anyway."),
     Setting("sandbox_memory_mb", 2048,
             "Address space of the child process that parses a workbook (funnel/ingest/sandbox.py). "
             "Reading the 100k-row benchmark XLSX needs about 0.5 GB there; a full Excel sheet of "
