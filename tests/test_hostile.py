@@ -272,3 +272,36 @@ def test_a_damaged_workbook_is_one_stderr_line(tmp_path):
     path.write_bytes(data)
     code, lines, _ = run_cli(path, tmp_path)
     assert code in (0, 2) and len(lines) <= 1
+
+
+def test_a_session_part_without_digest_leaves_the_app_session_exactly_as_it_was(downloads):
+    """The file's data would replace the session's and its session part then fail (a failed
+    upload entry without ``digest``): refused with one message, nothing of it applied."""
+    import pandas as pd
+
+    from funnel.i18n import t
+    from tests.test_page_workspace import PAGE, edit_session, fresh_app, go, open_saved, rate_page
+    from ui.saved import file_name
+
+    a = fresh_app()
+    edit_session(a)
+    go(a, PAGE)
+    good = downloads[file_name()]
+
+    def no_digest(m: dict) -> None:
+        m["session"]["entries"] = {"ma": [{"loaded": True}, {"loaded": False, "name": "x.csv", "size": 1,
+                                           "error": ["x.csv", "error.empty", {}]}], "sfa": [{"loaded": True}]}
+    bad = with_manifest(good, no_digest)
+
+    b = fresh_app()
+    go(b, "views/rate.py").number_input(key="target_rate").set_value(30.0).run()
+    before, files_before = rate_page(b), [e.name for e in b.session_state["data"].files["ma"]]
+    open_saved(b, "bad.funnel", bad)
+    b.button(key="saved_open").click().run()
+    assert not b.exception, b.exception
+    assert [e.value for e in b.error] == ["bad.funnel: " + t("saved.error.corrupt", "ja", part="manifest.json")]
+    after = rate_page(b)
+    pd.testing.assert_frame_equal(after[0], before[0])
+    assert after[1] == before[1]
+    assert b.number_input(key="target_rate").value == 30.0
+    assert [e.name for e in b.session_state["data"].files["ma"]] == files_before
