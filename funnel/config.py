@@ -66,7 +66,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("close_wait_seconds", 10,
             "How long closing a workspace interrupts a query still running in it (a session ended "
             "mid-load) before closing the connection anyway."),
-    Setting("sandbox_memory_mb", 2048,
+    Setting("sandbox_memory_mb", 2560,
             "Address space of the child process that parses a workbook (funnel/ingest/sandbox.py). "
             "Reading the 100k-row benchmark XLSX needs about 0.5 GB there; a full Excel sheet of "
             "32 columns about 1.5 GB. Past it the child dies alone and the file is refused."),
