@@ -68,8 +68,8 @@ SETTINGS: tuple[Setting, ...] = (
             "mid-load) before closing the connection anyway."),
     Setting("sandbox_memory_mb", 2560,
             "Address space of the child process that parses a workbook (funnel/ingest/sandbox.py). "
-            "Reading the 100k-row benchmark XLSX needs about 0.5 GB there; a full Excel sheet of "
-            "32 columns about 1.5 GB. Past it the child dies alone and the file is refused."),
+            "The 100k-row benchmark XLSX needs about 0.4 GB there, a full sheet of 8 columns "
+            "(1,048,000 rows) 1.8 GB. Past it the child dies alone and the file is refused."),
     Setting("sandbox_cpu_seconds", 40,
             "CPU time one workbook may take to parse (the 100k-row benchmark XLSX: about 1 s); "
             "with sandbox_wall_seconds every file is read or refused within a minute."),

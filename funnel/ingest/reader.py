@@ -341,7 +341,7 @@ def _load_sheets(con: duckdb.DuckDBPyConnection, parsed: SheetTable, table: str,
     if lead:
         names_out.append(lead)
     exprs = [e.format(c=ident(n)) for e, n in zip(parsed.exprs, names_out, strict=True)]
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     view = f"{table}_cells"
     con.register(view, pa.Table.from_arrays(parsed.arrays, names=names_out))

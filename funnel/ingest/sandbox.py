@@ -162,7 +162,7 @@ def parse(kind: str, name: str, data: bytes) -> SheetTable | None:
     try:
         if answer.get("status") == "refused" and answer.get("error") in _ERRORS:
             error = _ERRORS[answer["error"]](name, key=str(answer["key"]), **dict(answer["params"]))
-            _give_back(worker, 0)
+            _give_back(worker, int(answer["rss_mb"]))
             raise error
         if answer.get("status") == "ok":
             table = None if answer["table"] is None else _rebuild(answer["table"], columns)
@@ -182,7 +182,7 @@ def _unsafe(name: str) -> UnreadableFileError:
 
 def _rebuild(meta: dict[str, Any], columns: bytes) -> SheetTable:
     """The child's table from its JSON and its Arrow stream, checked cell by cell."""
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     data = pa.ipc.open_stream(columns).read_all()
     data.validate(full=True)
@@ -273,6 +273,7 @@ def _serve() -> None:
         except Exception:   # calamine/openpyxl raise their own types for damaged files
             answer = {"status": "refused", "error": "UnreadableFileError", "key": "error.corrupt_workbook",
                       "params": {}}
+        answer.setdefault("rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
         del request, data
         for part in (json.dumps(answer, ensure_ascii=False).encode(), columns):
             out.write(_HEADER.pack(len(part)))
@@ -292,7 +293,7 @@ def _meta(table: SheetTable) -> dict[str, Any]:
 def _arrow(table: SheetTable) -> bytes:
     """The columns as one Arrow IPC stream: text, numbers, booleans and timestamps as DuckDB
     reads them (NaN and NaT become NULL, as they did from NumPy)."""
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     cols = []
     for arr in table.arrays:

@@ -96,13 +96,12 @@ def report_of(d: Mapping[str, Any]) -> LoadReport:
     report.notices = [(_str(n["key"]), {_str(k): v for k, v in dict(n["params"]).items()})
                       for n in d.get("notices") or []]
     report.dropped = {_str(k): _int(v) for k, v in (d.get("dropped") or {}).items()}
-    for v in (report.file, report.kind, report.sha256):
-        _str(v)
-    for v in (report.encoding, report.delimiter, report.sheet):
-        if v is not None:
-            _str(v)
-    for v in (report.size_bytes, report.header_row, report.first_column, report.rows_read):
-        _int(v)
+    texts: list[object] = [report.file, report.kind, report.sha256]
+    texts += [v for v in (report.encoding, report.delimiter, report.sheet) if v is not None]
+    for text in texts:
+        _str(text)
+    for count in (report.size_bytes, report.header_row, report.first_column, report.rows_read):
+        _int(count)
     if len(report.columns) > int(setting("max_columns")):
         raise ValueError("columns")
     return report
