@@ -295,7 +295,9 @@ def test_a_session_part_without_digest_leaves_the_app_session_exactly_as_it_was(
 
     b = fresh_app()
     go(b, "views/rate.py").number_input(key="target_rate").set_value(30.0).run()
-    before, files_before = rate_page(b), [e.name for e in b.session_state["data"].files["ma"]]
+    before = rate_page(b)
+    files_before = {k: [e.name for e in v] for k, v in b.session_state["session"].files.items()}
+    con_before = b.session_state["session"].data.workspace.con
     open_saved(b, "bad.funnel", bad)
     b.button(key="saved_open").click().run()
     assert not b.exception, b.exception
@@ -304,4 +306,5 @@ def test_a_session_part_without_digest_leaves_the_app_session_exactly_as_it_was(
     pd.testing.assert_frame_equal(after[0], before[0])
     assert after[1] == before[1]
     assert b.number_input(key="target_rate").value == 30.0
-    assert [e.name for e in b.session_state["data"].files["ma"]] == files_before
+    assert {k: [e.name for e in v] for k, v in b.session_state["session"].files.items()} == files_before
+    assert b.session_state["session"].data.workspace.con is con_before     # not swapped
