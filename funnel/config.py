@@ -82,6 +82,35 @@ SETTINGS: tuple[Setting, ...] = (
             "Most rows read from one file (CLI and app). Five times the 1M-lead benchmark export, "
             "which loads and links within duckdb_memory_limit; a bigger file is refused with a "
             "message, checked as the rows are read (the read stops at the limit)."),
+    Setting("max_columns", 2500,
+            "Most columns read from one file. DuckDB keeps a buffer of 256 KB per column of a table "
+            "being written, so a 16,384-column sheet needs 4 GB whatever its rows: past this the "
+            "file is refused with a message. HubSpot 'all properties' exports have 1,000-2,000."),
+    Setting("saved_max_cells", 200_000_000,
+            "Most cells (rows x columns) of one table in a saved .funnel file, checked from the "
+            "Parquet footer before reading: 5M rows (max_rows) of 40 columns; a Parquet bomb is "
+            "billions."),
+    Setting("duckdb_temp_limit", "8GB",
+            "Disk a workspace's DuckDB may spill to (max_temp_directory_size): one session or one "
+            "crafted file cannot fill the server's disk (a Parquet bomb once wrote 19 GB)."),
+    Setting("close_wait_seconds", 10,
+            "How long closing a workspace interrupts a query still running in it (a session ended "
+            "mid-load) before closing the connection anyway."),
+    Setting("sandbox_memory_mb", 2560,
+            "Address space of the child process that parses a workbook (funnel/ingest/sandbox.py). "
+            "The 100k-row benchmark XLSX needs about 0.4 GB there, a full sheet of 8 columns "
+            "(1,048,000 rows) 1.8 GB. Past it the child dies alone and the file is refused."),
+    Setting("sandbox_cpu_seconds", 40,
+            "CPU time one workbook may take to parse (the 100k-row benchmark XLSX: about 1 s); "
+            "with sandbox_wall_seconds every file is read or refused within a minute."),
+    Setting("sandbox_wall_seconds", 55,
+            "Wall-clock time one workbook may take to parse, waiting included."),
+    Setting("sandbox_output_mb", 1536,
+            "Largest table the parsing child may send back (about three times the 1M-row sheet)."),
+    Setting("sandbox_workers", 2,
+            "Workbooks parsed at the same time (one child each; others wait). The machine has 2 cores."),
+    Setting("sandbox_keep_mb", 768,
+            "A parsing child that grew past this (a big workbook) is retired rather than reused."),
     Setting("memo_entries", 200,
             "Query results a workspace keeps until its tables change (Workspace.remember): "
             "the reads a page repeats on every rerun, and the pages of its long lists."),

@@ -173,6 +173,8 @@ def test_the_bomb_builder_makes_a_real_workbook(readers):
     with Workspace() as ws:
         loaded = ws.load("ma", Source.from_bytes("small.xlsx", data))
         assert loaded.report.rows_read == 1 and loaded.columns == ["Email", "Name"]
+    # The app parses in a child process (funnel.ingest.sandbox); which reader: asked here.
+    assert len(workbook.read_workbook(data, "small.xlsx", "xlsx")[0].rows) == 2
     assert readers == ["_read_calamine"]
 
 
@@ -184,6 +186,8 @@ def test_a_zip_bomb_is_refused_before_it_is_read(readers):
             ws.load("ma", Source.from_bytes("invoice.xlsx", data))
         assert_refused(info.value, "invoice.xlsx", "error.zip_bomb", size_mb=1024)
         assert tables(ws) == [] and ws.files["ma"] == []
+    with pytest.raises(TooLargeError):
+        workbook.read_workbook(data, "invoice.xlsx", "xlsx")
     assert readers == []                                      # nothing decompressed it
 
 
@@ -246,6 +250,8 @@ def test_a_sheet_with_a_far_away_cell_is_refused_before_it_is_read(readers, cell
         assert_refused(info.value, "far.xlsx", "error.sheet_too_big", rows=rows, cols=cols,
                        limit=f"{workbook.MAX_CELLS:,}")
         assert tables(ws) == []
+    with pytest.raises(TooLargeError):
+        workbook.read_workbook(sparse_xlsx(*cells), "far.xlsx", "xlsx")
     assert readers == []
 
 

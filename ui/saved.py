@@ -16,6 +16,8 @@ import streamlit as st
 from funnel import i18n
 from funnel.errors import UnreadableFileError
 from funnel.model import saved
+from funnel.model.dataset import Dataset
+from funnel.model.session import Session
 from funnel.model.session_json import read_session_part
 from funnel.present.format import field_label, num, pct
 from funnel.vocabulary import SIDES
@@ -59,7 +61,20 @@ def open_file(name: str, data: bytes) -> dict[str, Any]:
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         raise UnreadableFileError(name, key="saved.error.corrupt", part=saved.MANIFEST) from exc
     s = state.ensure_loaded()
-    restored = saved.restore(s.data.workspace, data, name, build=False)
+    restored = saved.open_fresh(data, name)     # a new workspace: the session's is untouched
+    fresh = restored.workspace
+    assert fresh is not None
+    try:
+        # Every part of the session is checked by applying it to a scratch session on the new
+        # workspace first (a failed entry without its digest, text where a number belongs…):
+        # only then does anything of this session change.
+        trial = Session()
+        trial.data = Dataset(fresh)
+        trial.apply_saved(session_part, restored)
+    except Exception as exc:
+        fresh.close()
+        raise UnreadableFileError(name, key="saved.error.corrupt", part=saved.MANIFEST) from exc
+    s.data.workspace.take_over(fresh)           # the swap cannot fail
     for key in list(s.kept) + list(session_part.get("kept") or {}):
         st.session_state.pop(key, None)      # a live widget value would win over the kept one
     s.apply_saved(session_part, restored)

@@ -17,17 +17,9 @@ import duckdb
 
 from funnel.config import setting
 from funnel.errors import EmptyFileError, FunnelError, TooLargeError, UnreadableFileError
+from funnel.ingest import sandbox
 from funnel.ingest.layout import RowShape, classify_cell, clean_headers, find_header, is_numeric, trailing_drops
-from funnel.ingest.sheets import (
-    Sheet,
-    cell_text,
-    choose_table,
-    paused_gc,
-    read_html_tables,
-    read_spreadsheetml,
-    read_workbook,
-    typed_columns,
-)
+from funnel.ingest.sheets import SheetTable
 from funnel.ingest.sniff import Encoding, detect_encoding, detect_kind, head_records, sniff_delimiter
 from funnel.ingest.transcode import transcode
 from funnel.sql import drop_table, ident, ingest
@@ -216,17 +208,10 @@ def _load_file(con: duckdb.DuckDBPyConnection, source: Source, table: str, workd
         _load_text(con, source, head, tail, table, workdir, report)
     else:
         data = data if data is not None else source.read_bytes()
-        with paused_gc():
-            if kind.name in ("xlsx", "xls", "ods"):
-                sheets = read_workbook(data, source.name, kind.name)
-            elif kind.name == "html":
-                enc = detect_encoding(data)
-                report.encoding = enc.label
-                sheets = read_html_tables(data.decode(enc.codec, errors="replace"))
-            else:
-                sheets = read_spreadsheetml(data, source.name)
-            _load_sheets(con, source, sheets, table, report)
-            del sheets      # freed while the collector is off: else its first pass walks every cell
+        parsed = sandbox.parse(kind.name, source.name, data)
+        if parsed is None:
+            raise EmptyFileError(source.name, key="error.empty_workbook")
+        _load_sheets(con, parsed, table, report)
     _finish(con, table, report)
     if report.rows_read == 0:
         raise EmptyFileError(source.name, key="error.header_only")
@@ -243,6 +228,9 @@ def _load_text(con: duckdb.DuckDBPyConnection, source: Source, head_bytes: bytes
     if not any(any(c.strip() for c in r) for r in recs):
         raise EmptyFileError(source.name, key="error.empty")
     guess = find_header(recs)
+    if guess.width > int(setting("max_columns")):
+        raise TooLargeError(source.name, key="error.too_many_columns", columns=f"{guess.width:,}",
+                            limit=f"{int(setting('max_columns')):,}")
     header_cells = (list(recs[guess.index][guess.first_column:]) + [""] * guess.width)[: guess.width]
     names, renames = clean_headers(header_cells)
     report.header_row, report.first_column = guess.index + 1, guess.first_column + 1
@@ -336,48 +324,29 @@ def _classify_rejects(con: duckdb.DuckDBPyConnection, table: str, delim: str,
         report.dropped[reason] = report.dropped.get(reason, 0) + n
 
 
-def _load_sheets(con: duckdb.DuckDBPyConnection, source: Source, sheets: list[Sheet], table: str,
-                 report: LoadReport) -> None:
-    import numpy as np
-
-    chosen = choose_table(sheets)
-    if chosen is None:
-        raise EmptyFileError(source.name, key="error.empty_workbook")
-    sheet, guess = chosen
-    report.sheet = sheet.name
-    if len(sheets) > 1:
-        report.notices.append(("notice.sheet_chosen", {"sheet": sheet.name,
-                                                         "sheets": ", ".join(s.name for s in sheets)}))
-    width = max(map(len, sheet.rows), default=0) - guess.first_column
-    first = guess.first_column
-    header_row = sheet.rows[guess.index]
-    header_cells = [header_row[first + j] if first + j < len(header_row) else None for j in range(width)]
-    names, renames = clean_headers(header_cells)
-    raw_header = ["" if c is None else str(c) for c in header_cells]
-    report.header_row, report.first_column = guess.index + 1, first + 1
-    report.columns, report.renamed = names, renames
+def _load_sheets(con: duckdb.DuckDBPyConnection, parsed: SheetTable, table: str, report: LoadReport) -> None:
+    """The table parsed out of a workbook (see :mod:`funnel.ingest.sandbox`) into DuckDB."""
+    report.sheet = parsed.sheet
+    if parsed.encoding:
+        report.encoding = parsed.encoding
+    if len(parsed.sheets) > 1:
+        report.notices.append(("notice.sheet_chosen", {"sheet": parsed.sheet, "sheets": ", ".join(parsed.sheets)}))
+    guess = parsed.guess
+    report.header_row, report.first_column = guess.index + 1, guess.first_column + 1
+    report.columns, report.renamed = parsed.names, parsed.renamed
     if guess.index:
         report.notices.append(("notice.rows_above_header", {"rows": guess.index}))
-    if len(sheet.rows) - guess.index - 1 > int(setting("max_rows")):
-        raise _too_many_rows(source)
-    body = sheet.rows[guess.index + 1:]
-    arrays, exprs = [], []
-    for j, (arr, expr) in enumerate(typed_columns(body, first, width)):
-        arrays.append(arr)
-        exprs.append(expr.format(c=ident(ingest.raw_column(j))))
-    names_out = [ingest.raw_column(j) for j in range(width)]
-    lead = None
-    if first:
-        # Text left of the table (a footer in column A) only helps to classify rows.
-        lead = "_lead"
-        arrays.append(np.array([" ".join(cell_text(c) or "" for c in r[:first]).strip() or None for r in body],
-                               dtype=object))
+    names_out = [ingest.raw_column(j) for j in range(len(parsed.names))]
+    lead = "_lead" if parsed.lead else None
+    if lead:
         names_out.append(lead)
-        exprs.append(ident(lead))
+    exprs = [e.format(c=ident(n)) for e, n in zip(parsed.exprs, names_out, strict=True)]
+    import pyarrow as pa  # type: ignore[import-untyped]
+
     view = f"{table}_cells"
-    con.register(view, dict(zip(names_out, arrays, strict=True)))
+    con.register(view, pa.Table.from_arrays(parsed.arrays, names=names_out))
     try:
-        ingest.create_from_relation(con, table, view, raw_header, lead, exprs)
+        ingest.create_from_relation(con, table, view, parsed.raw_header, lead, exprs)
     finally:
         con.unregister(view)
 

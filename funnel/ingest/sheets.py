@@ -23,7 +23,7 @@ from xml.etree import ElementTree
 
 from funnel.config import setting
 from funnel.errors import TooLargeError, UnreadableFileError
-from funnel.ingest.layout import HeaderGuess, find_header
+from funnel.ingest.layout import HeaderGuess, clean_headers, find_header
 from funnel.ingest.sheetgrid import sheet_grid
 from funnel.vocabulary import header_hits
 
@@ -112,7 +112,10 @@ def check_cells(data: bytes, file: str) -> None:
 
 
 def read_workbook(data: bytes, file: str, kind: str) -> list[Sheet]:
-    """All visible sheets of a workbook as rows of Python values."""
+    """All visible sheets of a workbook as rows of Python values.
+
+    Untrusted bytes: call this only in the parsing child (:mod:`funnel.ingest.sandbox`).
+    """
     if kind in ("xlsx", "ods"):
         check_expansion(data, file)
     if kind == "xlsx":
@@ -167,6 +170,59 @@ def choose_table(sheets: list[Sheet]) -> tuple[Sheet, HeaderGuess] | None:
         if key > best_key:
             best, best_key = (sh, guess), key
     return best
+
+
+@dataclass
+class SheetTable:
+    """The table of a workbook, ready for DuckDB: what :func:`table_of` makes of the sheets in
+    the parsing child process (see :mod:`funnel.ingest.sandbox`), small enough to send back.
+
+    ``arrays`` hold one NumPy array per column (the text left of the table last, when
+    ``lead``), ``exprs`` the SQL that turns each into export text (``{c}`` for the column).
+    """
+
+    sheet: str
+    sheets: list[str]
+    guess: HeaderGuess
+    names: list[str]
+    renamed: list[tuple[str, str]]
+    raw_header: list[str]
+    rows: int
+    arrays: list[Any]
+    exprs: list[str]
+    lead: bool
+    encoding: str | None = None
+
+
+def table_of(sheets: list[Sheet], file: str, max_rows: int, max_columns: int) -> SheetTable | None:
+    """The sheet holding the table, its header and its columns as arrays (None: no table)."""
+    import numpy as np
+
+    chosen = choose_table(sheets)
+    if chosen is None:
+        return None
+    sheet, guess = chosen
+    width = max(map(len, sheet.rows), default=0) - guess.first_column
+    if width > max_columns:
+        raise TooLargeError(file, key="error.too_many_columns", columns=f"{width:,}", limit=f"{max_columns:,}")
+    first = guess.first_column
+    header_row = sheet.rows[guess.index]
+    header_cells = [header_row[first + j] if first + j < len(header_row) else None for j in range(width)]
+    names, renames = clean_headers(header_cells)
+    body = sheet.rows[guess.index + 1:]
+    if len(body) > max_rows:
+        raise TooLargeError(file, key="error.too_many_rows", limit=f"{max_rows:,}")
+    arrays, exprs = [], []
+    for arr, expr in typed_columns(body, first, width):
+        arrays.append(arr)
+        exprs.append(expr)
+    if first:
+        # Text left of the table (a footer in column A) only helps to classify rows.
+        arrays.append(np.array([" ".join(cell_text(c) or "" for c in r[:first]).strip() or None for r in body],
+                               dtype=object))
+        exprs.append("{c}")
+    return SheetTable(sheet.name, [s.name for s in sheets], guess, names, list(renames),
+                      ["" if c is None else str(c) for c in header_cells], len(body), arrays, exprs, bool(first))
 
 
 # How a typed column becomes the text an export would have held (see cell_text): numbers

@@ -47,8 +47,8 @@ def checked_manifest(zf: zipfile.ZipFile, name: str) -> dict[str, Any]:
         raise corrupt(name, MANIFEST)
     try:
         manifest = json.loads(zf.read(info).decode("utf-8"))
-    except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError, ValueError) as exc:
-        raise corrupt(name, MANIFEST) from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise corrupt(name, MANIFEST) from exc      # RecursionError: JSON nested thousands deep
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise UnreadableFileError(name, key="saved.error.no_manifest")
     version = manifest.get("format_version")
@@ -79,22 +79,48 @@ class SavedFile:
 
 
 def part_of(d: Mapping[str, Any], *, columns: bool = True) -> Part:
-    cols = [(str(c), str(t)) for c, t in d["columns"]] if columns else []
-    if not isinstance(d["member"], str) or not isinstance(d["bytes"], int) or not isinstance(d["rows"], int):
+    cols = [(_str(c), _str(t)) for c, t in d["columns"]] if columns else []
+    if not isinstance(d["member"], str):
         raise TypeError("part")
+    _int(d["bytes"]), _int(d["rows"]), _str(d["sha256"])
     return Part(d["member"], str(d["sha256"]), d["bytes"], d["rows"], cols)
 
 
 def report_of(d: Mapping[str, Any]) -> LoadReport:
+    """The load report saved with a file, every field of the type the app expects (text where
+    a number belongs would surface as a TypeError on some page, long after the file opened)."""
     known = {f.name for f in fields(LoadReport)}
     report = LoadReport(**{k: v for k, v in d.items() if k in known})
-    report.columns = [str(c) for c in report.columns]
-    report.renamed = [(str(a), str(b)) for a, b in d.get("renamed") or []]
-    report.notices = [(str(n["key"]), dict(n["params"])) for n in d.get("notices") or []]
-    report.dropped = {str(k): int(v) for k, v in (d.get("dropped") or {}).items()}
-    if not isinstance(report.file, str) or not isinstance(report.rows_read, int):
-        raise TypeError("report")
+    report.columns = [_str(c) for c in report.columns]
+    report.renamed = [(_str(a), _str(b)) for a, b in d.get("renamed") or []]
+    report.notices = [(_str(n["key"]), {_str(k): v for k, v in dict(n["params"]).items()})
+                      for n in d.get("notices") or []]
+    report.dropped = {_str(k): _int(v) for k, v in (d.get("dropped") or {}).items()}
+    texts: list[object] = [report.file, report.kind, report.sha256]
+    texts += [v for v in (report.encoding, report.delimiter, report.sheet) if v is not None]
+    for text in texts:
+        _str(text)
+    for count in (report.size_bytes, report.header_row, report.first_column, report.rows_read):
+        _int(count)
+    if len(report.columns) > int(setting("max_columns")):
+        raise ValueError("columns")
     return report
+
+
+def _str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise TypeError("text expected")
+    return v
+
+
+def _int(v: Any) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        raise TypeError("count expected")
+    return v
+
+
+# The raw tables the engine writes: text cells and _drop; the CSV lines it could not fit.
+_LINES_COLUMNS = [("line", "BIGINT"), ("reason", "VARCHAR"), ("error", "VARCHAR"), ("text", "VARCHAR")]
 
 
 def parse_files(manifest: Mapping[str, Any], name: str) -> list[SavedFile]:
@@ -105,9 +131,11 @@ def parse_files(manifest: Mapping[str, Any], name: str) -> list[SavedFile]:
                 report = report_of(f["report"])
                 table = part_of(f["table"])
                 expected = [ingest_sql.raw_column(i) for i in range(len(report.columns))] + ["_drop"]
-                if [c for c, _ in table.columns] != expected:
+                if table.columns != [(c, "VARCHAR") for c in expected]:
                     raise ValueError("columns")
                 lines = part_of(f["lines"]) if f.get("lines") else None
+                if lines is not None and lines.columns != _LINES_COLUMNS:
+                    raise ValueError("columns")
                 out.append(SavedFile(side, report, str(f.get("sha256") or ""), table, lines))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise corrupt(name, MANIFEST) from exc

@@ -46,9 +46,10 @@ from typing import IO, Any
 
 import duckdb
 
+from funnel.config import setting
 from funnel.errors import TooLargeError, UnreadableFileError
 from funnel.ingest.reader import LoadedTable
-from funnel.ingest.sheets import MAX_EXPANDED_BYTES, MAX_RATIO
+from funnel.ingest.sheets import MAX_EXPANDED_BYTES, MAX_RATIO, RATIO_FLOOR
 from funnel.model.cost_data import CostData
 from funnel.model.manifest import (
     FORMAT,
@@ -69,13 +70,14 @@ from funnel.sql import drop_table, lock_for, table_exists
 from funnel.sql import saved as q
 from funnel.vocabulary import SIDES
 
-__all__ = ["MANIFEST", "SUFFIX", "Restored", "Settings", "app_version", "read_manifest", "restore", "save",
-           "save_bytes"]
+__all__ = ["MANIFEST", "SUFFIX", "Restored", "Settings", "app_version", "open_fresh", "read_manifest", "restore",
+           "save", "save_bytes"]
 
 SUFFIX = ".funnel"
 # A member name is relative, without "..", backslashes or drive letters (no path traversal).
 _SAFE_MEMBER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*/?")
 _CHUNK = 1 << 20
+_COST_COLUMNS = [("month", "DATE"), ("source", "VARCHAR"), ("cost", "DOUBLE")]
 
 
 @dataclass
@@ -88,6 +90,7 @@ class Restored:
     costs: dict[str, CostData]
     files: dict[str, list[LoadedTable]]
     digests: dict[str, str]              # raw table → SHA-256 of the original export ("" unknown)
+    workspace: Workspace | None = None   # the fresh workspace holding the files (open_fresh)
 
 
 def app_version() -> str:
@@ -220,7 +223,9 @@ def _open_zip(src: bytes | Path, name: str) -> Iterator[zipfile.ZipFile]:
             if len(set(names)) != len(names):
                 raise corrupt(name, "zip")
             total = sum(i.file_size for i in infos)
-            if total > MAX_EXPANDED_BYTES or (size > 1_000_000 and total > MAX_RATIO * size):
+            # The workbooks' rule (no floor on the file's size: a zip just under 1 MB once
+            # expanded to 930 MB before a ratio was looked at).
+            if total > MAX_EXPANDED_BYTES or (total > RATIO_FLOOR and total > MAX_RATIO * size):
                 raise TooLargeError(name, key="saved.error.expands", size_mb=total // 1024**2)
             yield zf
 
@@ -263,6 +268,7 @@ def _stage(con: duckdb.DuckDBPyConnection, zf: zipfile.ZipFile, part: Part, tabl
     """Create ``table`` from a Parquet member; it must have the manifest's columns and rows."""
     path = _extract(zf, part, tmp / f"{table}.parquet", name)
     try:
+        _check_parquet(con, part, path, name)
         q.table_from_parquet(con, table, str(path))
     except duckdb.Error as exc:
         raise corrupt(name, part.member) from exc
@@ -270,6 +276,22 @@ def _stage(con: duckdb.DuckDBPyConnection, zf: zipfile.ZipFile, part: Part, tabl
         path.unlink(missing_ok=True)
     if q.column_types(con, table) != part.columns or q.row_count(con, table) != part.rows:
         raise corrupt(name, part.member)
+
+
+def _check_parquet(con: duckdb.DuckDBPyConnection, part: Part, path: Path, name: str) -> None:
+    """Refuse a Parquet part whose footer disagrees with the manifest, or that would expand
+    past the limits, before a page of it is read. A Parquet bomb (22 KB holding 5M × 4k
+    cells) compresses far better than any zip: the footer's row groups, columns and
+    uncompressed sizes give it away; the cell count bounds what dictionary pages repeat."""
+    rows, columns, expanded = q.parquet_shape(con, str(path))
+    if rows != part.rows or (part.columns and columns != part.columns):
+        raise corrupt(name, part.member)
+    cells, limit = rows * max(1, len(columns)), int(setting("saved_max_cells"))
+    if cells > limit:
+        raise TooLargeError(name, key="saved.error.too_many_cells", part=part.member, cells=f"{cells:,}",
+                            limit=f"{limit:,}")
+    if expanded > MAX_EXPANDED_BYTES or (expanded > RATIO_FLOOR and expanded > MAX_RATIO * part.size):
+        raise TooLargeError(name, key="saved.error.expands", size_mb=expanded // 1024**2)
 
 
 def _costs(con: duckdb.DuckDBPyConnection, zf: zipfile.ZipFile, manifest: Mapping[str, Any], tmp: Path,
@@ -283,6 +305,9 @@ def _costs(con: duckdb.DuckDBPyConnection, zf: zipfile.ZipFile, manifest: Mappin
             raise corrupt(name, MANIFEST) from exc
         path = _extract(zf, part, tmp / "cost.parquet", name)
         try:
+            _check_parquet(con, part, path, name)
+            if q.parquet_shape(con, str(path))[1] != _COST_COLUMNS:
+                raise corrupt(name, part.member)
             found = q.costs_from_parquet(con, str(path))
         except (duckdb.Error, TypeError, ValueError) as exc:
             raise corrupt(name, part.member) from exc
@@ -344,3 +369,24 @@ def restore(ws: Workspace, src: bytes | Path, name: str, *, build: bool = True) 
     if build and ws.files["ma"] and ws.files["sfa"]:
         ws.build(settings.overrides, settings.link, settings.loss_rules)
     return Restored(manifest, settings, dict(manifest.get("session") or {}), costs, restored, digests)
+
+
+def open_fresh(src: bytes | Path, name: str, *, build: bool = False) -> Restored:
+    """Open a saved file into a new workspace (``Restored.workspace``), built or not.
+
+    Nothing of the caller's workspace is touched: the caller swaps the new one in
+    (:meth:`Workspace.take_over`) only once everything else it needs from the file has been
+    checked too, so a bad file leaves the session exactly as it was. On any failure the new
+    workspace is closed (its connection and temporary folder gone) before the error propagates.
+    """
+    ws = Workspace()
+    try:
+        restored = restore(ws, src, name, build=build)
+    except duckdb.Error as exc:     # past every check, DuckDB still refused (memory, temp space)
+        ws.close()
+        raise TooLargeError(name, key="saved.error.cannot_open") from exc
+    except BaseException:
+        ws.close()
+        raise
+    restored.workspace = ws
+    return restored

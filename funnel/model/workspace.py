@@ -8,9 +8,11 @@ mapping or the link rebuilds from the raw tables without reading any file again.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Hashable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
@@ -92,12 +94,41 @@ class Workspace:
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the connection and delete the workspace's temporary files."""
+        """Close the connection and delete the workspace's temporary files, also while another
+        thread is inside a query (a session ended during a 1M-row load).
+
+        That query holds the connection's lock and would make ``close`` fail with "connection
+        is busy", leaving the connection and its memory behind: it is interrupted (again every
+        half second: a load may start its next statement) until the lock is free. After
+        ``close_wait_seconds`` the connection is closed anyway.
+        """
+        lock = lock_for(self.con)
+        held = False
         try:
-            forget_lock(self.con)
-            self.con.close()
+            deadline = time.monotonic() + float(setting("close_wait_seconds"))
+            while not held and time.monotonic() < deadline:
+                with contextlib.suppress(duckdb.Error):
+                    self.con.interrupt()
+                held = lock.acquire(timeout=0.5)
+            with contextlib.suppress(duckdb.Error):
+                self.con.close()
         finally:
+            if held:
+                lock.release()
+            forget_lock(self.con)
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def take_over(self, other: Workspace) -> None:
+        """Become ``other`` (filled elsewhere: a saved file opened into a fresh workspace, see
+        :func:`funnel.model.saved.open_fresh`) and close what this one held.
+
+        The object stays the same (the app's session keeps it in a cache), its connection,
+        folder, files and results are ``other``'s: the swap is the one step that can no longer
+        fail, so a session either has all of the new data or all of its old data.
+        """
+        with lock_for(self.con):        # a rerun still querying the old tables finishes first
+            self.__dict__, other.__dict__ = other.__dict__, self.__dict__
+        other.close()
 
     def __enter__(self) -> Workspace:
         return self

@@ -92,6 +92,7 @@ def connect(threads: int | None = None, memory_limit: str | None = None,
         "memory_limit": memory_limit or setting("duckdb_memory_limit"),
         "python_enable_replacements": False,
         "preserve_insertion_order": False,
+        "max_temp_directory_size": setting("duckdb_temp_limit"),
     }
     if temp_directory:
         config["temp_directory"] = temp_directory

@@ -33,6 +33,17 @@ def table_to_parquet(con: duckdb.DuckDBPyConnection, table: str, path: str) -> N
              {"path": path})
 
 
+def parquet_shape(con: duckdb.DuckDBPyConnection, path: str) -> tuple[int, list[tuple[str, str]], int]:
+    """``(rows, columns with their DuckDB types, uncompressed bytes)`` of a Parquet file, from
+    its footer alone (no page is decompressed): what a saved file's table must be checked
+    against before it is read."""
+    found = rows(con, "SELECT coalesce(sum(n), 0), coalesce(sum(b), 0) FROM (SELECT row_group_id, "
+                      "any_value(row_group_num_rows) AS n, sum(total_uncompressed_size) AS b "
+                      "FROM parquet_metadata($p) GROUP BY row_group_id)", {"p": path})[0]
+    columns = [(str(r[0]), str(r[1])) for r in rows(con, "DESCRIBE SELECT * FROM read_parquet($p)", {"p": path})]
+    return int(found[0]), columns, int(found[1])
+
+
 def table_from_parquet(con: duckdb.DuckDBPyConnection, table: str, path: str) -> None:
     """Create ``table`` from a Parquet file, rows in file order (``rowid`` = position)."""
     run(con, f"DROP TABLE IF EXISTS {ident(table)}")
