@@ -134,3 +134,105 @@ def summarise(con: duckdb.DuckDBPyConnection, touch: str = "first", rounds: int 
 def _source_rows(found: Sequence[dict[str, Any]]) -> list[SourceRow]:
     return [SourceRow(r["source"] if r["source"] is None else str(r["source"]), int(r["accounts"]),
                       int(r["converted"]), int(r["won"])) for r in found]
+
+
+# -- the page's measures (views/accounts.py) ----------------------------------------------------
+@dataclass(frozen=True)
+class MonthRow:
+    month: Any          # datetime.date of the month's first day, None: leads without a date
+    accounts: int
+    converted: int
+    won: int
+
+    @property
+    def rate(self) -> float:
+        return self.converted / self.accounts if self.accounts else 0.0
+
+
+def by_month(con: duckdb.DuckDBPyConnection) -> tuple[MonthRow, ...]:
+    """Accounts by the month of their first lead: accounts, converted, won."""
+    return tuple(MonthRow(r["month"], int(r["accounts"]), int(r["converted"]), int(r["won"])) for r in q.by_month(con))
+
+
+# Depth bands: people of an account engaged before its first deal. 0 happens where every lead
+# came after the deal (a deal tied by company, marketing later).
+DEPTH_BANDS = ((0, 0), (1, 1), (2, 2), (3, 3), (4, 5), (6, None))
+
+
+@dataclass(frozen=True)
+class DepthRow:
+    lo: int
+    hi: int | None      # None: and more
+    accounts: int
+    converted: int
+    won: int
+
+    @property
+    def rate(self) -> float:
+        return self.converted / self.accounts if self.accounts else 0.0
+
+
+def depth(con: duckdb.DuckDBPyConnection) -> tuple[DepthRow, ...]:
+    """Buying-group depth: accounts by how many of their people (leads) engaged on or before the
+    account's first deal (all of them for an account without a deal), and the account rate of
+    each band. Bands without an account are left out."""
+    found = q.depths(con)
+    out = []
+    for lo, hi in DEPTH_BANDS:
+        inside = [r for r in found if r["depth"] >= lo and (hi is None or r["depth"] <= hi)]
+        if inside:
+            out.append(DepthRow(lo, hi, len(inside), sum(1 for r in inside if r["converted"]),
+                                sum(1 for r in inside if r["won"])))
+    return tuple(out)
+
+
+def company_only(con: duckdb.DuckDBPyConnection, touch: str = "first") -> list[dict[str, Any]]:
+    """The deals that belong to an account only by company (the contract's
+    ``opportunities_by_account_only``), with the account they belong to."""
+    return q.company_only_opps(con, touch)
+
+
+CHECKS = ("names_by_domain", "several_numbers", "placeholder")
+
+
+@dataclass(frozen=True)
+class Match:
+    """How one account was formed, and what a user should check about it."""
+
+    company: str | None
+    leads: int
+    placeholder_leads: int
+    numbers: int
+    names: int
+    domains: int
+    number_list: str | None
+    name_list: str | None
+    domain_list: str | None
+    opps: int
+
+    @property
+    def formed(self) -> tuple[str, ...]:
+        """The kinds of key the account holds: ``number``, ``name``, ``domain``."""
+        return tuple(k for k, n in (("number", self.numbers), ("name", self.names), ("domain", self.domains)) if n)
+
+    @property
+    def checks(self) -> tuple[str, ...]:
+        """Why a user should check the account: several names tied by a domain and no corporate
+        number (``names_by_domain``), several corporate numbers (``several_numbers``), leads
+        whose company is a placeholder such as 個人 or N/A, held only by their domain
+        (``placeholder``)."""
+        out = []
+        if self.names >= 2 and self.numbers == 0:
+            out.append("names_by_domain")
+        if self.numbers >= 2:
+            out.append("several_numbers")
+        if self.placeholder_leads:
+            out.append("placeholder")
+        return tuple(out)
+
+
+def matches(con: duckdb.DuckDBPyConnection) -> tuple[Match, ...]:
+    """Every account of the built tables, most leads first, with how it was formed."""
+    return tuple(Match(r["company"], int(r["leads"]), int(r["placeholder_leads"]), int(r["numbers"]),
+                       int(r["names"]), int(r["domains"]), r["number_list"], r["name_list"], r["domain_list"],
+                       int(r["opps"])) for r in q.matches(con, params(con)))

@@ -242,3 +242,76 @@ def account_list(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, A
                coalesce(o.won, 0) AS won, coalesce(o.by_company_only, 0) AS by_company_only, m.example
         FROM m JOIN k USING (account) LEFT JOIN o USING (account)
         ORDER BY m.leads DESC, m.company NULLS LAST, k.domain_list NULLS LAST, m.example LIMIT $n""", {"n": limit})
+
+
+# The name an account is shown by: the most frequent company spelling of its leads, ties to the
+# last in text order (as :func:`account_list`).
+_NAMES = """SELECT account, arg_max(company, (n, company)) FILTER (WHERE company IS NOT NULL) AS company FROM (
+        SELECT a.account, l.company, count(*) AS n FROM account_leads a JOIN leads l USING (lead_key) GROUP BY ALL)
+    GROUP BY account"""
+_CONVERTED = """SELECT a.account, bool_or(o.outcome = 'won') AS won, min(o.created_at) AS first_opp_at
+    FROM account_opps a JOIN opps o USING (opp_key) GROUP BY a.account"""
+
+
+def by_month(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Accounts, converted and won accounts per month of the account's first lead (the earliest
+    lead creation date of its leads; accounts without any date under NULL, last)."""
+    return records(con, f"""
+        WITH m AS (SELECT a.account, date_trunc('month', min(l.created_at))::DATE AS month
+                   FROM account_leads a JOIN leads l USING (lead_key) GROUP BY a.account),
+             c AS ({_CONVERTED})
+        SELECT m.month, count(*) AS accounts, count(c.account) AS converted, count(*) FILTER (WHERE c.won) AS won
+        FROM m LEFT JOIN c USING (account) GROUP BY m.month ORDER BY m.month NULLS LAST""")
+
+
+def depths(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Buying-group depth of every account: the leads (people) of the account created on or
+    before its first deal's creation (all its leads when it has no deal; a lead or a deal
+    without a date counts), whether it converted and won."""
+    return records(con, f"""
+        WITH c AS ({_CONVERTED})
+        SELECT a.account, count(*) FILTER (WHERE c.account IS NULL OR c.first_opp_at IS NULL OR l.created_at IS NULL
+                                           OR l.created_at <= c.first_opp_at) AS depth,
+               count(*) AS leads, any_value(c.account) IS NOT NULL AS converted, coalesce(any_value(c.won), false) AS won
+        FROM account_leads a JOIN leads l USING (lead_key) LEFT JOIN c USING (account)
+        GROUP BY a.account ORDER BY a.account""")
+
+
+def company_only_opps(con: duckdb.DuckDBPyConnection, touch: str) -> list[dict[str, Any]]:
+    """Deals tied to an account only by their own company name or corporate number (no linked
+    lead: marketing touched the company, sales' contact was someone else), with the account's
+    name, leads and source, largest first."""
+    return records(con, f"""
+        WITH n AS ({_NAMES}),
+             k AS (SELECT account, count(*) AS leads FROM account_leads GROUP BY account),
+             s AS ({account_sources_sql(touch)})
+        SELECT n.company AS account_name, o.company AS opp_company, o.deal_id, o.deal_name, o.stage, o.outcome,
+               o.amount, o.created_at::DATE AS created, o.owner, o.email_raw AS contact, k.leads, s.source
+        FROM account_opps a JOIN opps o USING (opp_key) JOIN n USING (account) JOIN k USING (account)
+        LEFT JOIN s USING (account)
+        WHERE a.by_company AND o.n_leads = 0
+        ORDER BY o.created_at DESC NULLS LAST, o.deal_id, o.opp_key""")
+
+
+def matches(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """How every account was formed: its keys by kind (corporate numbers, names, domains, listed),
+    its leads, the leads whose company is a placeholder, and its deals; most leads first."""
+    return records(con, f"""
+        WITH n AS ({_NAMES}),
+             p AS (SELECT a.account, count(*) AS leads,
+                          count(*) FILTER (WHERE l.company IS NOT NULL AND list_contains($placeholders, {name_core('l.company')}))
+                              AS placeholder_leads
+                   FROM account_leads a JOIN leads l USING (lead_key) GROUP BY a.account),
+             k AS (SELECT account, count(*) FILTER (WHERE k LIKE 'n:%') AS numbers,
+                          count(*) FILTER (WHERE k LIKE 'c:%') AS names,
+                          count(*) FILTER (WHERE k LIKE 'd:%') AS domains,
+                          string_agg(substr(k, 3), ', ' ORDER BY k) FILTER (WHERE k LIKE 'n:%') AS number_list,
+                          string_agg(substr(k, 3), ', ' ORDER BY k) FILTER (WHERE k LIKE 'c:%') AS name_list,
+                          string_agg(substr(k, 3), ', ' ORDER BY k) FILTER (WHERE k LIKE 'd:%') AS domain_list
+                   FROM account_keys GROUP BY account),
+             o AS (SELECT account, count(*) AS opps FROM account_opps GROUP BY account)
+        SELECT n.company, p.leads, p.placeholder_leads, k.numbers, k.names, k.domains, k.number_list, k.name_list,
+               k.domain_list, coalesce(o.opps, 0) AS opps
+        FROM n JOIN p USING (account) JOIN k USING (account) LEFT JOIN o USING (account)
+        ORDER BY p.leads DESC, n.company NULLS LAST, k.domain_list NULLS LAST, k.name_list NULLS LAST""",
+                   name_params(params))
