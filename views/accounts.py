@@ -1,0 +1,151 @@
+"""企業（アカウント）: the funnel by company, not only by person. Engaged accounts → accounts
+with an opportunity → won accounts, by source and by month; the account rate beside the lead
+rate; buying-group depth; the deals that belong to an account only by company; and the account
+match report (how each account was formed, the merges to check). Company names stay readable
+with masking on (they are not personal data); people are masked."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from funnel.measures import accounts as acc
+from funnel.measures import metrics
+from funnel.measures.metrics import Filters
+from funnel.present.charts.accounts import (build_account_funnel, build_depth_rates, build_month_rates, depth_label,
+                                            month_label)
+from funnel.present.format import num, pct, source_label
+from ui.state import lang, query, remember, restate, t
+from ui.widgets import definition, download_frame, require_current, show_chart, show_table
+
+st.title(t("accounts.page.title"))
+cur = require_current()
+con = cur.ws.con
+st.caption(t("accounts.page.intro"))
+
+if not acc.applies(cur.build.mappings):
+    st.info(t("accounts.none"), icon="ℹ️")
+    st.stop()
+
+# The account tables belong to one build of the data: made once, then read by every query.
+rounds = remember("accounts_tables", lambda: acc.build(con, cur.build.mappings))
+restate("touch", "first", ("first", "last"))
+touch = st.radio(t("filters.touch"), ["first", "last"], key="touch", horizontal=True,
+                 format_func=lambda v: t(f"term.touch.{v}"), help=t("accounts.page.touch_help"))
+a = query(acc.summarise, touch, rounds)
+lead = query(metrics.overall, Filters(touch=touch))
+if not a.accounts:
+    st.warning(t("accounts.page.no_accounts"))
+    st.stop()
+
+# -- KPIs and the funnel ---------------------------------------------------------------------
+k = st.columns(5)
+k[0].metric(t("accounts.kpi.accounts"), num(a.accounts), border=True, help=t("accounts.def.accounts"))
+k[1].metric(t("accounts.kpi.converted"), num(a.converted), border=True, help=t("accounts.def.converted"))
+k[2].metric(t("accounts.kpi.won"), num(a.won), border=True, help=t("accounts.def.won"))
+k[3].metric(t("accounts.kpi.rate"), pct(a.rate), border=True,
+            help=t("accounts.def.rate", converted=num(a.converted), accounts=num(a.accounts)))
+k[4].metric(t("accounts.kpi.lead_rate"), pct(lead.rate) if lead.leads else "—", border=True,
+            help=t("accounts.def.lead_rate", converted=num(lead.converted), leads=num(lead.leads)))
+definition("accounts.page.def", converted=num(a.converted), accounts=num(a.accounts),
+           lead_converted=num(lead.converted), leads=num(lead.leads), touch=t(f"term.touch.{touch}"),
+           without=num(a.leads_without_account))
+st.caption(t("accounts.page.compare", account_rate=pct(a.rate), lead_rate=pct(lead.rate) if lead.leads else "—"))
+show_chart(build_account_funnel(a.accounts, a.converted, a.won, lang=lang()))
+if a.leads_without_account:
+    st.info(t("accounts.page.without", n=num(a.leads_without_account)), icon="ℹ️")
+
+# -- by source -------------------------------------------------------------------------------
+C = {c: t(f"accounts.page.col.{c}") for c in ("source", "month", "depth", "accounts", "converted", "won", "rate")}
+st.header(t("accounts.page.by_source"))
+src = pd.DataFrame([{C["source"]: source_label(r.source, lang()), C["accounts"]: r.accounts,
+                     C["converted"]: r.converted, C["won"]: r.won, C["rate"]: r.rate} for r in a.by_source],
+                   columns=[C[c] for c in ("source", "accounts", "converted", "won", "rate")])
+show_table(src, percent=[C["rate"]], integer=[C["accounts"], C["converted"], C["won"]], key="accounts_by_source")
+download_frame(src, "accounts_by_source.csv", "dl_accounts_by_source")
+definition("accounts.page.source_def", touch=t(f"term.touch.{touch}"))
+
+# -- by month --------------------------------------------------------------------------------
+st.header(t("accounts.page.by_month"))
+months = query(acc.by_month)
+show_chart(build_month_rates(months, a.rate, lang=lang()))
+mon = pd.DataFrame([{C["month"]: month_label(r, lang()), C["accounts"]: r.accounts, C["converted"]: r.converted,
+                     C["won"]: r.won, C["rate"]: r.rate} for r in months],
+                   columns=[C[c] for c in ("month", "accounts", "converted", "won", "rate")])
+with st.expander(t("accounts.page.month_table")):
+    show_table(mon, percent=[C["rate"]], integer=[C["accounts"], C["converted"], C["won"]], key="accounts_by_month")
+download_frame(mon, "accounts_by_month.csv", "dl_accounts_by_month")
+definition("accounts.page.month_def")
+
+# -- buying-group depth ----------------------------------------------------------------------
+st.header(t("accounts.depth.title"))
+st.caption(t("accounts.depth.intro"))
+bands = query(acc.depth)
+show_chart(build_depth_rates(bands, a.rate, lang=lang()))
+dep = pd.DataFrame([{C["depth"]: depth_label(r, lang()), C["accounts"]: r.accounts, C["converted"]: r.converted,
+                     C["won"]: r.won, C["rate"]: r.rate} for r in bands],
+                   columns=[C[c] for c in ("depth", "accounts", "converted", "won", "rate")])
+show_table(dep, percent=[C["rate"]], integer=[C["accounts"], C["converted"], C["won"]], key="accounts_depth")
+download_frame(dep, "accounts_buying_group_depth.csv", "dl_accounts_depth")
+definition("accounts.depth.def")
+
+# -- deals that belong to an account only by company -----------------------------------------
+st.header(t("accounts.only.title"))
+only = query(acc.company_only, touch)
+st.markdown(t("accounts.only.summary", n=num(len(only)), accounts=num(len({r["account_name"] for r in only}))))
+O = ("account_name", "opp_company", "deal_id", "deal_name", "stage", "outcome", "amount", "created", "owner",
+     "contact", "leads", "source")
+OC = {c: t(f"accounts.col.{c}") for c in O}
+deals = pd.DataFrame([{OC[c]: (source_label(r[c], lang()) if c == "source" else
+                               t(f"term.{r[c]}") if c == "outcome" and r[c] in ("won", "lost", "open") else r[c])
+                       for c in O} for r in only], columns=list(OC.values()))
+show_table(deals, integer=[OC["leads"]], yen=[OC["amount"]], key="accounts_only", height=min(420, 38 + 35 * len(deals)))
+download_frame(deals, "opportunities_by_account_only.csv", "dl_accounts_only")
+definition("accounts.only.def")
+
+# -- the account match report ----------------------------------------------------------------
+st.header(t("accounts.match.title"))
+st.caption(t("accounts.match.intro"))
+found = query(acc.matches)
+formed: dict[tuple[str, ...], int] = {}
+for m in found:
+    formed[m.formed] = formed.get(m.formed, 0) + 1
+FC = {c: t(f"accounts.match.col.{c}") for c in ("formed", "accounts", "share")}
+how = pd.DataFrame([{FC["formed"]: " + ".join(t(f"accounts.key.{x}") for x in kinds),
+                     FC["accounts"]: n, FC["share"]: n / len(found)}
+                    for kinds, n in sorted(formed.items(), key=lambda kv: (-kv[1], kv[0]))],
+                   columns=list(FC.values()))
+show_table(how, percent=[FC["share"]], integer=[FC["accounts"]], key="accounts_formed")
+download_frame(how, "account_formation.csv", "dl_accounts_formed")
+counts = {c: sum(1 for m in found if c in m.checks) for c in acc.CHECKS}
+ck = st.columns(len(acc.CHECKS))
+for col, c in zip(ck, acc.CHECKS, strict=True):
+    col.metric(t(f"accounts.check.{c}"), num(counts[c]), border=True, help=t(f"accounts.check.{c}_help"))
+definition("accounts.match.def")
+
+M = ("company", "checks", "leads", "placeholder_leads", "numbers", "names", "domains", "number_list", "name_list",
+     "domain_list", "opps")
+MC = {c: t(f"accounts.match.col.{c}") for c in M}
+
+
+def match_frame(rows: tuple[acc.Match, ...], labels: dict[str, str], checks: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame([{labels["company"]: m.company, labels["checks"]: " / ".join(checks[c] for c in m.checks),
+                          **{labels[c]: getattr(m, c) for c in M[2:]}} for m in rows], columns=list(labels.values()))
+
+
+check_names = {c: t(f"accounts.check.{c}") for c in acc.CHECKS}
+flagged = tuple(m for m in found if m.checks)
+st.subheader(t("accounts.match.to_check", n=num(len(flagged))))
+if flagged:
+    to_check = match_frame(flagged, MC, check_names)
+    show_table(to_check, integer=[MC[c] for c in ("leads", "placeholder_leads", "numbers", "names", "domains", "opps")],
+               key="accounts_to_check", height=min(420, 38 + 35 * len(to_check)))
+    download_frame(to_check, "accounts_to_check.csv", "dl_accounts_to_check")
+else:
+    st.success(t("accounts.match.none_to_check"), icon="✅")
+with st.expander(t("accounts.match.all", n=num(len(found)))):
+    every = match_frame(found, MC, check_names)
+    show_table(every, integer=[MC[c] for c in ("leads", "placeholder_leads", "numbers", "names", "domains", "opps")],
+               key="accounts_all", height=420)
+    download_frame(every, "account_match_report.csv", "dl_accounts_all")
+st.caption(t("accounts.match.edit_later"))
