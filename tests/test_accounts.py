@@ -475,3 +475,79 @@ def test_report_account_sheet_masks_people_not_companies(ws):
     assert sum(r[1] for r in body_plain) == 2865           # every lead of the sample is in one account
     kpi = {r[0]: r[1] for r in plain if r and r[0] in ("企業数", "受注企業")}
     assert kpi == {"企業数": 780, "受注企業": 62}
+
+
+# -- the page's measures (views/accounts.py): by month, depth, company-only deals, matches -----
+
+B1, N1, N2 = _num("123412341234"), _num("222233334444"), _num("555566667777")
+PAGE_MA = [
+    {"email": "a1@alpha.example.jp", "company": "株式会社アルファ", "source": "展示会", "created": "2025-04-01"},
+    {"email": "a2@alpha.example.jp", "company": "アルファ株式会社", "source": "紹介", "created": "2025-04-10"},
+    {"email": "a3@alpha.example.jp", "company": "(株)アルファ", "source": "紹介", "created": "2025-06-01"},
+    {"email": "b1@beta.example.jp", "company": "ベータ", "number": B1, "source": "Web広告", "created": "2025-05-01"},
+    {"email": "b2@beta-group.example.jp", "company": "ガンマ", "number": B1, "source": "展示会", "created": "2025-06-01"},
+    {"email": "c1@shared.example.jp", "company": "デルタ", "source": "展示会", "created": "2025-04-01"},
+    {"email": "c2@shared.example.jp", "company": "イプシロン", "source": "展示会", "created": "2025-04-02"},
+    {"email": "n1@n.example.jp", "number": N1, "source": "紹介", "created": "2025-05-03"},
+    {"email": "n2@n.example.jp", "number": N2, "source": "紹介", "created": "2025-05-04"},
+    {"email": "p1@solo.example.jp", "company": "個人", "source": "", "created": ""},
+    {"email": "p2@solo.example.jp", "company": "Solo", "source": "", "created": ""},
+    {"email": "free@gmail.com", "source": "展示会", "created": "2025-04-01"},
+]
+PAGE_SFA = [
+    {"id": "D1", "email": "a1@alpha.example.jp", "company": "アルファ", "stage": "提案", "created": "2025-05-01"},
+    {"id": "D2", "email": "boss@beta.example.jp", "company": "ベータ株式会社", "stage": "受注", "created": "2025-05-15"},
+    {"id": "D3", "email": "c1@shared.example.jp", "company": "デルタ", "stage": "失注", "created": "2025-03-01"},
+]
+
+
+@pytest.fixture
+def page_world(ws, tmp_path):
+    (tmp_path / "ma.csv").write_text(_csv(MA_HEADER, PAGE_MA), encoding="utf-8")
+    (tmp_path / "sfa.csv").write_text(_csv({**SFA_HEADER, "created": "作成日"}, PAGE_SFA), encoding="utf-8")
+    ws.load("ma", Source.from_path(tmp_path / "ma.csv"))
+    ws.load("sfa", Source.from_path(tmp_path / "sfa.csv"))
+    b = ws.build()
+    acc.build(ws.con, b.mappings)
+    return ws.con
+
+
+def test_page_measures_by_month(page_world):
+    got = [(r.month, r.accounts, r.converted, r.won) for r in acc.by_month(page_world)]
+    # アルファ and デルタ/イプシロン first engaged in April, ベータ and N in May, Solo has no date.
+    assert got == [(dt.date(2025, 4, 1), 2, 2, 0), (dt.date(2025, 5, 1), 2, 1, 1), (None, 1, 0, 0)]
+
+
+def test_page_measures_buying_group_depth(page_world):
+    got = [(r.lo, r.hi, r.accounts, r.converted, r.won) for r in acc.depth(page_world)]
+    # デルタ: both people came after D3 (03-01) → 0. ベータ: b1 before D2, b2 after → 1.
+    # アルファ: a1, a2 before D1 (05-01), a3 after → 2; N and Solo have no deal: all their 2 leads.
+    assert got == [(0, 0, 1, 1, 0), (1, 1, 1, 1, 1), (2, 2, 3, 1, 0)]
+    assert acc.depth(page_world)[2].rate == pytest.approx(1 / 3)
+
+
+def test_page_measures_company_only_deals(page_world):
+    got = acc.company_only(page_world, "first")
+    # D2's contact (boss@) is no lead; the deal belongs to ベータ by its company name.
+    assert [(r["deal_id"], r["account_name"], r["opp_company"], r["outcome"], r["leads"], r["source"],
+             r["contact"]) for r in got] == [("D2", "ベータ", "ベータ株式会社", "won", 2, "Web広告", "boss@beta.example.jp")]
+    assert acc.company_only(page_world, "last")[0]["source"] == "展示会"
+
+
+def test_page_measures_match_report(page_world):
+    found = {m.company: m for m in acc.matches(page_world)}
+    # Each shown by its leads' most frequent spelling, ties to the last in text order.
+    assert set(found) == {"株式会社アルファ", "ベータ", "デルタ", None, "Solo"}
+    by_checks = {m.checks: m for m in found.values() if m.checks}
+    # デルタ + イプシロン share only a domain; N's two numbers share a domain; Solo holds 個人.
+    assert set(by_checks) == {("names_by_domain",), ("several_numbers",), ("placeholder",)}
+    shared = by_checks[("names_by_domain",)]
+    assert (shared.names, shared.numbers, shared.domains, shared.name_list) == (2, 0, 1, "イプシロン, デルタ")
+    numbers = by_checks[("several_numbers",)]
+    assert (numbers.numbers, numbers.number_list, numbers.formed) == (2, ", ".join(sorted([N1, N2])), ("number", "domain"))
+    solo = by_checks[("placeholder",)]
+    assert (solo.placeholder_leads, solo.leads, solo.names) == (1, 2, 1)
+    # ベータ's two names are tied by one corporate number: not flagged.
+    beta = [m for m in found.values() if m.numbers == 1][0]
+    assert (beta.names, beta.checks, beta.formed) == (2, (), ("number", "name", "domain"))
+    assert sum(m.leads for m in found.values()) == 11            # every lead but the free-mail one
