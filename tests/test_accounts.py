@@ -536,7 +536,8 @@ def test_page_measures_company_only_deals(page_world):
 
 def test_page_measures_match_report(page_world):
     found = {m.company: m for m in acc.matches(page_world)}
-    # Each shown by its leads' most frequent spelling, ties to the last in text order.
+    # Each shown by its leads' most frequent spelling that is a name (Solo, not 個人), ties to the
+    # last in text order.
     assert set(found) == {"株式会社アルファ", "ベータ", "デルタ", None, "Solo"}
     by_checks = {m.checks: m for m in found.values() if m.checks}
     # デルタ + イプシロン share only a domain; N's two numbers share a domain; Solo holds 個人.

@@ -189,7 +189,7 @@ def depth(con: duckdb.DuckDBPyConnection) -> tuple[DepthRow, ...]:
 def company_only(con: duckdb.DuckDBPyConnection, touch: str = "first") -> list[dict[str, Any]]:
     """The deals that belong to an account only by company (the contract's
     ``opportunities_by_account_only``), with the account they belong to."""
-    return q.company_only_opps(con, touch)
+    return q.company_only_opps(con, params(con), touch)
 
 
 CHECKS = ("names_by_domain", "several_numbers", "placeholder")

@@ -244,10 +244,12 @@ def account_list(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, A
         ORDER BY m.leads DESC, m.company NULLS LAST, k.domain_list NULLS LAST, m.example LIMIT $n""", {"n": limit})
 
 
-# The name an account is shown by: the most frequent company spelling of its leads, ties to the
-# last in text order (as :func:`account_list`).
-_NAMES = """SELECT account, arg_max(company, (n, company)) FILTER (WHERE company IS NOT NULL) AS company FROM (
-        SELECT a.account, l.company, count(*) AS n FROM account_leads a JOIN leads l USING (lead_key) GROUP BY ALL)
+# The name an account is shown by: the most frequent company spelling of its leads that is a
+# name (not a placeholder such as 個人), ties to the last in text order (as :func:`account_list`).
+# Needs :func:`name_params` bound.
+_NAMES = f"""SELECT account, arg_max(company, (real, n, company)) FILTER (WHERE company IS NOT NULL) AS company FROM (
+        SELECT a.account, l.company, {name_key('l.company')} IS NOT NULL AS real, count(*) AS n
+        FROM account_leads a JOIN leads l USING (lead_key) GROUP BY ALL)
     GROUP BY account"""
 _CONVERTED = """SELECT a.account, bool_or(o.outcome = 'won') AS won, min(o.created_at) AS first_opp_at
     FROM account_opps a JOIN opps o USING (opp_key) GROUP BY a.account"""
@@ -277,7 +279,7 @@ def depths(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         GROUP BY a.account ORDER BY a.account""")
 
 
-def company_only_opps(con: duckdb.DuckDBPyConnection, touch: str) -> list[dict[str, Any]]:
+def company_only_opps(con: duckdb.DuckDBPyConnection, params: dict[str, Any], touch: str) -> list[dict[str, Any]]:
     """Deals tied to an account only by their own company name or corporate number (no linked
     lead: marketing touched the company, sales' contact was someone else), with the account's
     name, leads and source, largest first."""
@@ -290,7 +292,7 @@ def company_only_opps(con: duckdb.DuckDBPyConnection, touch: str) -> list[dict[s
         FROM account_opps a JOIN opps o USING (opp_key) JOIN n USING (account) JOIN k USING (account)
         LEFT JOIN s USING (account)
         WHERE a.by_company AND o.n_leads = 0
-        ORDER BY o.created_at DESC NULLS LAST, o.deal_id, o.opp_key""")
+        ORDER BY o.created_at DESC NULLS LAST, o.deal_id, o.opp_key""", name_params(params))
 
 
 def matches(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[dict[str, Any]]:
