@@ -12,8 +12,13 @@ import streamlit as st
 from funnel.measures import accounts as acc
 from funnel.measures import metrics
 from funnel.measures.metrics import Filters
-from funnel.present.charts.accounts import (build_account_funnel, build_depth_rates, build_month_rates, depth_label,
-                                            month_label)
+from funnel.present.charts.accounts import (
+    build_account_funnel,
+    build_depth_rates,
+    build_month_rates,
+    depth_label,
+    month_label,
+)
 from funnel.present.format import num, pct, source_label
 from ui.state import lang, query, remember, restate, t
 from ui.widgets import definition, download_frame, require_current, show_chart, show_table
@@ -93,12 +98,12 @@ definition("accounts.depth.def")
 st.header(t("accounts.only.title"))
 only = query(acc.company_only, touch)
 st.markdown(t("accounts.only.summary", n=num(len(only)), accounts=num(len({r["account_name"] for r in only}))))
-O = ("account_name", "opp_company", "deal_id", "deal_name", "stage", "outcome", "amount", "created", "owner",
+ONLY = ("account_name", "opp_company", "deal_id", "deal_name", "stage", "outcome", "amount", "created", "owner",
      "contact", "leads", "source")
-OC = {c: t(f"accounts.col.{c}") for c in O}
+OC = {c: t(f"accounts.col.{c}") for c in ONLY}
 deals = pd.DataFrame([{OC[c]: (source_label(r[c], lang()) if c == "source" else
                                t(f"term.{r[c]}") if c == "outcome" and r[c] in ("won", "lost", "open") else r[c])
-                       for c in O} for r in only], columns=list(OC.values()))
+                       for c in ONLY} for r in only], columns=list(OC.values()))
 show_table(deals, integer=[OC["leads"]], yen=[OC["amount"]], key="accounts_only", height=min(420, 38 + 35 * len(deals)))
 download_frame(deals, "opportunities_by_account_only.csv", "dl_accounts_only")
 definition("accounts.only.def")

@@ -83,11 +83,11 @@ def build_depth_rates(rows: Sequence[DepthRow], overall: float, *, lang: str) ->
     """The account rate of each buying-group depth band, the overall account rate as a line."""
     values = [{"label": depth_label(r, lang), "rate": r.rate, "accounts": r.accounts, "converted": r.converted,
                "text": f"{pct(r.rate)}（{num(r.accounts)}）"} for r in rows]
-    return _rate_bars(values, [v["label"] for v in values], t("accounts.depth.axis", lang), overall, lang)
+    return _rate_bars(values, [str(v["label"]) for v in values], t("accounts.depth.axis", lang), overall, lang)
 
 
 def build_month_rates(rows: Sequence[MonthRow], overall: float, *, lang: str) -> alt.LayerChart:
     """The account rate of the accounts first engaged in each month."""
     values = [{"label": month_label(r, lang), "rate": r.rate, "accounts": r.accounts, "converted": r.converted,
                "text": pct(r.rate)} for r in rows]
-    return _rate_bars(values, [v["label"] for v in values], t("accounts.month.axis", lang), overall, lang)
+    return _rate_bars(values, [str(v["label"]) for v in values], t("accounts.month.axis", lang), overall, lang)
