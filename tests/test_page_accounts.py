@@ -208,3 +208,41 @@ def test_exports_without_a_company_column_say_so(app):
     assert not app.exception
     assert [i.value for i in app.info] == [t("accounts.none", "ja")]
     assert not app.dataframe and not app.metric
+
+
+def test_merges_to_check_on_uploaded_exports(app, tmp_path, downloads):
+    """The hand-worked world of tests/test_accounts.py: three accounts to check, each with its
+    reason, as the engine finds them; the list downloads as shown."""
+    from test_accounts import MA_HEADER, PAGE_MA, PAGE_SFA, SFA_HEADER, _csv
+
+    from funnel.ingest.reader import Source
+    from funnel.measures import accounts as acc
+
+    ma = _csv(MA_HEADER, PAGE_MA).encode()
+    sfa = _csv({**SFA_HEADER, "created": "作成日"}, PAGE_SFA).encode()
+    app.file_uploader(key="up_ma").set_value(("leads.csv", ma, "text/csv")).run()
+    app.file_uploader(key="up_sfa").set_value(("deals.csv", sfa, "text/csv")).run()
+    app.switch_page(PAGE).run()
+    assert not app.exception, app.exception
+    (tmp_path / "ma.csv").write_bytes(ma)
+    (tmp_path / "sfa.csv").write_bytes(sfa)
+    ws = Workspace()
+    try:
+        ws.load("ma", Source.from_path(tmp_path / "ma.csv"))
+        ws.load("sfa", Source.from_path(tmp_path / "sfa.csv"))
+        acc.build(ws.con, ws.build().mappings)
+        flagged = [m for m in acc.matches(ws.con) if m.checks]
+    finally:
+        ws.close()
+    shown = {x.label: x.value for x in app.metric}
+    for c in acc.CHECKS:
+        assert shown[t(f"accounts.check.{c}", "ja")] == num(sum(c in m.checks for m in flagged)) == "1"
+    # The list to check, then every account (in an expander).
+    df, every = [d.value for d in app.dataframe if d.value.columns[0] == col("accounts.match.col.company")]
+    assert len(every) == 5 and len(df) == 3
+    assert df[col("accounts.match.col.company")].tolist() == [m.company or "（企業名なし）" for m in flagged]
+    assert df[col("accounts.match.col.checks")].tolist() == [
+        " / ".join(t(f"accounts.check.{c}", "ja") for c in m.checks) for m in flagged]
+    assert set(df[col("accounts.match.col.checks")]) == {"ドメインのみで合流した社名", "複数の法人番号", "プレースホルダーの企業名"}
+    got = csv_frame(downloads["accounts_to_check.csv"])
+    pd.testing.assert_frame_equal(got, df.reset_index(drop=True), check_dtype=False)

@@ -44,13 +44,14 @@ if not a.accounts:
     st.stop()
 
 # -- KPIs and the funnel ---------------------------------------------------------------------
-k = st.columns(5)
+k = st.columns(3)
 k[0].metric(t("accounts.kpi.accounts"), num(a.accounts), border=True, help=t("accounts.def.accounts"))
 k[1].metric(t("accounts.kpi.converted"), num(a.converted), border=True, help=t("accounts.def.converted"))
 k[2].metric(t("accounts.kpi.won"), num(a.won), border=True, help=t("accounts.def.won"))
-k[3].metric(t("accounts.kpi.rate"), pct(a.rate), border=True,
+r = st.columns(2)
+r[0].metric(t("accounts.kpi.rate"), pct(a.rate), border=True,
             help=t("accounts.def.rate", converted=num(a.converted), accounts=num(a.accounts)))
-k[4].metric(t("accounts.kpi.lead_rate"), pct(lead.rate) if lead.leads else "—", border=True,
+r[1].metric(t("accounts.kpi.lead_rate"), pct(lead.rate) if lead.leads else "—", border=True,
             help=t("accounts.def.lead_rate", converted=num(lead.converted), leads=num(lead.leads)))
 definition("accounts.page.def", converted=num(a.converted), accounts=num(a.accounts),
            lead_converted=num(lead.converted), leads=num(lead.leads), touch=t(f"term.touch.{touch}"),
@@ -74,6 +75,7 @@ definition("accounts.page.source_def", touch=t(f"term.touch.{touch}"))
 st.header(t("accounts.page.by_month"))
 months = query(acc.by_month)
 show_chart(build_month_rates(months, a.rate, lang=lang()))
+st.caption(t("accounts.chart.overall_caption", rate=pct(a.rate)))
 mon = pd.DataFrame([{C["month"]: month_label(r, lang()), C["accounts"]: r.accounts, C["converted"]: r.converted,
                      C["won"]: r.won, C["rate"]: r.rate} for r in months],
                    columns=[C[c] for c in ("month", "accounts", "converted", "won", "rate")])
@@ -86,7 +88,9 @@ definition("accounts.page.month_def")
 st.header(t("accounts.depth.title"))
 st.caption(t("accounts.depth.intro"))
 bands = query(acc.depth)
-show_chart(build_depth_rates(bands, a.rate, lang=lang()))
+# Depth 0 (every person came after the deal) converted by definition: in the table, not the chart.
+show_chart(build_depth_rates(tuple(b for b in bands if b.lo > 0), a.rate, lang=lang()))
+st.caption(t("accounts.depth.caption", rate=pct(a.rate)))
 dep = pd.DataFrame([{C["depth"]: depth_label(r, lang()), C["accounts"]: r.accounts, C["converted"]: r.converted,
                      C["won"]: r.won, C["rate"]: r.rate} for r in bands],
                    columns=[C[c] for c in ("depth", "accounts", "converted", "won", "rate")])
@@ -134,7 +138,8 @@ MC = {c: t(f"accounts.match.col.{c}") for c in M}
 
 
 def match_frame(rows: tuple[acc.Match, ...], labels: dict[str, str], checks: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame([{labels["company"]: m.company, labels["checks"]: " / ".join(checks[c] for c in m.checks),
+    unnamed = t("accounts.match.no_name")
+    return pd.DataFrame([{labels["company"]: unnamed if m.company is None else m.company, labels["checks"]: " / ".join(checks[c] for c in m.checks),
                           **{labels[c]: getattr(m, c) for c in M[2:]}} for m in rows], columns=list(labels.values()))
 
 
