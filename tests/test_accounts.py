@@ -552,3 +552,21 @@ def test_page_measures_match_report(page_world):
     beta = [m for m in found.values() if m.numbers == 1][0]
     assert (beta.names, beta.checks, beta.formed) == (2, (), ("number", "name", "domain"))
     assert sum(m.leads for m in found.values()) == 11            # every lead but the free-mail one
+
+
+def test_target_account_coverage(page_world, tmp_path):
+    # First row: the header. Then a name in another spelling, a corporate number with a hyphen,
+    # a URL, an address, an unknown company, a repeat and an empty cell.
+    listed = ["ターゲット", "アルファ株式会社", f"{N1[:1]}-{N1[1:]}", "https://www.shared.example.jp/ja/",
+              "someone@beta-group.example.jp", "ゼータ株式会社", "アルファ株式会社", ""]
+    data = ("\n".join(listed) + "\n").encode()
+    cov = acc.coverage(page_world, "targets.csv", data, tmp_path)
+    got = [(x.target, x.found_by, x.company, x.leads, x.opps, x.won) for x in cov.targets]
+    assert got == [("アルファ株式会社", "name", "株式会社アルファ", 3, 1, 0),
+                   (f"{N1[:1]}-{N1[1:]}", "number", None, 2, 0, 0),
+                   ("https://www.shared.example.jp/ja/", "domain", "デルタ", 2, 1, 0),
+                   ("someone@beta-group.example.jp", "domain", "ベータ", 2, 1, 1),
+                   ("ゼータ株式会社", None, None, 0, 0, 0)]
+    assert (cov.engaged, cov.converted, cov.won) == (4, 3, 1)
+    # The list's table is gone again; the account tables are untouched.
+    assert not rows(page_world, "SELECT * FROM duckdb_tables() WHERE table_name = 'raw_target_list'")

@@ -246,3 +246,22 @@ def test_merges_to_check_on_uploaded_exports(app, tmp_path, downloads):
     assert set(df[col("accounts.match.col.checks")]) == {"ドメインのみで合流した社名", "複数の法人番号", "プレースホルダーの企業名"}
     got = csv_frame(downloads["accounts_to_check.csv"])
     pd.testing.assert_frame_equal(got, df.reset_index(drop=True), check_dtype=False)
+
+
+def test_target_account_list(page, engine, contract):
+    listed = "企業名\n株式会社柏木システムズ\nhttps://www.takahashi-shoji.example.com/about\n㈱翠光不動産\n存在しない株式会社\n" \
+             "foo@kirishima-tsusho.example.jp\n"
+    page.file_uploader(key="accounts_targets").set_value(("targets.csv", listed.encode(), "text/csv")).run()
+    assert not page.exception, page.exception
+    # Deals and wins of these four accounts, as the report's account list (another query) has them.
+    from funnel.sql import accounts as q
+    by_name = {r["company"]: r for r in q.account_list(engine.con, 1000)}
+    names = ["株式会社柏木システムズ", "髙橋商事株式会社", "株式会社翠光不動産", "有限会社霧島通商"]
+    shown = {x.label: x.value for x in page.metric}
+    assert shown["リストの企業"] == "5" and shown["接点あり"] == "4"
+    assert shown["商談あり"] == num(sum(by_name[n]["opps"] > 0 for n in names)) == "4"
+    assert shown["受注"] == num(sum(by_name[n]["won"] > 0 for n in names)) == "3"
+    df = frame_with(page, col("accounts.abm.col.target"))
+    assert df[col("accounts.abm.col.company")].tolist()[:3] == names[:3]
+    assert df[col("accounts.abm.col.found_by")].tolist() == ["企業名", "ドメイン", "企業名", "接点なし", "ドメイン"]
+    assert df[col("accounts.abm.col.opps")].tolist() == [by_name[n]["opps"] for n in names[:3]] + [0, by_name[names[3]]["opps"]]

@@ -159,3 +159,30 @@ with st.expander(t("accounts.match.all", n=num(len(found)))):
                key="accounts_all", height=420)
     download_frame(every, "account_match_report.csv", "dl_accounts_all")
 st.caption(t("accounts.match.edit_later"))
+
+# -- target-account list (ABM), optional ------------------------------------------------------
+st.header(t("accounts.abm.title"))
+st.caption(t("accounts.abm.intro"))
+upload = st.file_uploader(t("accounts.abm.upload"), type=["csv", "tsv", "txt", "xlsx", "xls"], key="accounts_targets",
+                          help=t("accounts.abm.upload_help"))
+if upload is not None:
+    cov = query(acc.coverage, upload.name, upload.getvalue(), cur.ws.workdir)
+    n = len(cov.targets)
+    if not n:
+        st.warning(t("accounts.abm.empty"))
+    else:
+        v = st.columns(4)
+        v[0].metric(t("accounts.abm.kpi.targets"), num(n), border=True)
+        for box, key, count in ((v[1], "engaged", cov.engaged), (v[2], "converted", cov.converted),
+                                (v[3], "won", cov.won)):
+            box.metric(t(f"accounts.abm.kpi.{key}"), num(count), delta=pct(count / n), delta_color="off",
+                       delta_arrow="off", border=True)
+        TC = {c: t(f"accounts.abm.col.{c}") for c in ("target", "found_by", "company", "leads", "opps", "won")}
+        cover = pd.DataFrame([{TC["target"]: x.target,
+                               TC["found_by"]: t(f"accounts.key.{x.found_by}") if x.found_by else t("accounts.abm.not_found"),
+                               TC["company"]: x.company, TC["leads"]: x.leads, TC["opps"]: x.opps, TC["won"]: x.won}
+                              for x in cov.targets], columns=list(TC.values()))
+        show_table(cover, integer=[TC["leads"], TC["opps"], TC["won"]], key="accounts_targets_table",
+                   height=min(420, 38 + 35 * n))
+        download_frame(cover, "target_account_coverage.csv", "dl_accounts_targets")
+    definition("accounts.abm.def")

@@ -20,8 +20,10 @@ from typing import Any
 import duckdb
 
 from funnel.config import DATA_DIR
+from funnel.ingest.reader import Source, load_file
 from funnel.model.mapping import Mapping
 from funnel.sql import accounts as q
+from funnel.sql import drop_table, ident, rows
 
 FIELDS = ("company", "corporate_number")
 
@@ -236,3 +238,58 @@ def matches(con: duckdb.DuckDBPyConnection) -> tuple[Match, ...]:
     return tuple(Match(r["company"], int(r["leads"]), int(r["placeholder_leads"]), int(r["numbers"]),
                        int(r["names"]), int(r["domains"]), r["number_list"], r["name_list"], r["domain_list"],
                        int(r["opps"])) for r in q.matches(con, params(con)))
+
+
+# -- target-account list (ABM) ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Target:
+    target: str
+    found_by: str | None     # number, domain, name; None: no account (not engaged)
+    company: str | None
+    leads: int
+    opps: int
+    won: int
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of a target-account list marketing reached and sales turned into deals."""
+
+    targets: tuple[Target, ...]
+
+    @property
+    def engaged(self) -> int:
+        return sum(1 for x in self.targets if x.found_by)
+
+    @property
+    def converted(self) -> int:
+        return sum(1 for x in self.targets if x.opps)
+
+    @property
+    def won(self) -> int:
+        return sum(1 for x in self.targets if x.won)
+
+
+def read_targets(con: duckdb.DuckDBPyConnection, name: str, data: bytes, workdir: Any) -> list[str]:
+    """The entries of an uploaded target-account list: the non-empty cells of its first column
+    (a company name, a corporate number or a domain each), in file order, repeats dropped."""
+    table = "raw_target_list"
+    loaded = load_file(con, Source.from_bytes(name, data), table, workdir)
+    try:
+        first = loaded.raw_columns[0]
+        found = rows(con, f"SELECT trim(CAST({ident(first)} AS VARCHAR)) FROM {ident(table)}")
+    finally:
+        drop_table(con, table)
+    out: dict[str, None] = {}
+    for (v,) in found:
+        if v:
+            out.setdefault(str(v), None)
+    return list(out)
+
+
+def coverage(con: duckdb.DuckDBPyConnection, name: str, data: bytes, workdir: Any) -> Coverage:
+    """The coverage of an uploaded target-account list against the built account tables."""
+    values = read_targets(con, name, data, workdir)
+    found = q.target_coverage(con, params(con), values) if values else []
+    return Coverage(tuple(Target(str(r["target"]), r["found_by"], r["company"], int(r["leads"]), int(r["opps"]),
+                                 int(r["won"])) for r in found))

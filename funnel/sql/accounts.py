@@ -317,3 +317,35 @@ def matches(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[dict
         FROM n JOIN p USING (account) JOIN k USING (account) LEFT JOIN o USING (account)
         ORDER BY p.leads DESC, n.company NULLS LAST, k.domain_list NULLS LAST, k.name_list NULLS LAST""",
                    name_params(params))
+
+
+def _domain(expr: str) -> str:
+    """A domain written in a target list (``example.co.jp``, ``www.example.co.jp``, a URL or an
+    address): lower case, scheme, ``www.``, path and anything up to ``@`` removed; NULL when
+    what is left does not look like a domain."""
+    cleaned = (f"regexp_replace(regexp_replace(regexp_replace(lower(trim({nz.nfkc_if_needed(expr)})), "
+               f"'^[a-z]+://', ''), '^.*@|^www\\.', ''), '[/?#:].*$', '')")
+    return nz.let(cleaned, "d", "CASE WHEN regexp_full_match(d, '[a-z0-9-]+(\\.[a-z0-9-]+)+') THEN d END")
+
+
+def target_coverage(con: duckdb.DuckDBPyConnection, params: dict[str, Any], values: list[str]) -> list[dict[str, Any]]:
+    """Each entry of a target-account list (in list order) with the account it names: found by
+    its corporate number, else its domain, else its normalised name; the account's name, leads,
+    deals and won deals (NULL account: not engaged)."""
+    return records(con, f"""
+        WITH t AS (SELECT i, v FROM unnest($values) WITH ORDINALITY u(v, i)),
+             k AS (SELECT i, v, {number_key('v')} AS n, {_domain('v')} AS d, {name_key('v')} AS c FROM t),
+             m AS (SELECT k.i, k.v, coalesce(an.account, ad.account, ac.account) AS account,
+                          CASE WHEN an.account IS NOT NULL THEN 'number' WHEN ad.account IS NOT NULL THEN 'domain'
+                               WHEN ac.account IS NOT NULL THEN 'name' END AS found_by
+                   FROM k LEFT JOIN account_keys an ON an.k = 'n:' || k.n
+                   LEFT JOIN account_keys ad ON ad.k = 'd:' || k.d
+                   LEFT JOIN account_keys ac ON ac.k = 'c:' || k.c),
+             n AS ({_NAMES}),
+             l AS (SELECT account, count(*) AS leads FROM account_leads GROUP BY account),
+             o AS (SELECT a.account, count(*) AS opps, count(*) FILTER (WHERE o.outcome = 'won') AS won
+                   FROM account_opps a JOIN opps o USING (opp_key) GROUP BY a.account)
+        SELECT m.v AS target, m.found_by, n.company, coalesce(l.leads, 0) AS leads, coalesce(o.opps, 0) AS opps,
+               coalesce(o.won, 0) AS won
+        FROM m LEFT JOIN n USING (account) LEFT JOIN l USING (account) LEFT JOIN o USING (account)
+        ORDER BY m.i""", {"values": values, **name_params(params)})
