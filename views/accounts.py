@@ -182,7 +182,7 @@ if upload is not None:
                                TC["found_by"]: t(f"accounts.key.{x.found_by}") if x.found_by else t("accounts.abm.not_found"),
                                TC["company"]: x.company, TC["leads"]: x.leads, TC["opps"]: x.opps, TC["won"]: x.won}
                               for x in cov.targets], columns=list(TC.values()))
-        show_table(cover, integer=[TC["leads"], TC["opps"], TC["won"]], key="accounts_targets_table",
+        show_table(cover, integer=[TC["leads"], TC["opps"], TC["won"]], key="accounts_targets_table", placeholder="—",
                    height=min(420, 38 + 35 * n))
         download_frame(cover, "target_account_coverage.csv", "dl_accounts_targets")
     definition("accounts.abm.def")
