@@ -21,6 +21,7 @@ CHOICES = [
     ("views/upload.py", "link_kind", "id"),
     ("views/sla.py", "sla_basis", "mql"),
     ("views/mql.py", "mql_criterion", "youden"),
+    ("views/accounts.py", "touch", "last"),
 ]
 
 
