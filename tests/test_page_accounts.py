@@ -19,6 +19,7 @@ from funnel.model.workspace import Workspace
 from funnel.present.format import num, pct, source_label
 
 PAGE = "views/accounts.py"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture(scope="module")
@@ -265,3 +266,10 @@ def test_target_account_list(page, engine, contract):
     assert df[col("accounts.abm.col.company")].tolist()[:3] == names[:3]
     assert df[col("accounts.abm.col.found_by")].tolist() == ["企業名", "ドメイン", "企業名", "接点なし", "ドメイン"]
     assert df[col("accounts.abm.col.opps")].tolist() == [by_name[n]["opps"] for n in names[:3]] + [0, by_name[names[3]]["opps"]]
+
+
+def test_an_unreadable_target_list_gets_a_message(page):
+    page.file_uploader(key="accounts_targets").set_value(("targets.xlsx", b"not a workbook at all", XLSX)).run()
+    assert not page.exception, page.exception
+    assert len(page.error) == 1 and "targets.xlsx" in page.error[0].value
+    assert not any(d.value.columns[0] == col("accounts.abm.col.target") for d in page.dataframe)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from funnel.errors import FunnelError
 from funnel.measures import accounts as acc
 from funnel.measures import metrics
 from funnel.measures.metrics import Filters
@@ -165,8 +166,13 @@ st.header(t("accounts.abm.title"))
 st.caption(t("accounts.abm.intro"))
 upload = st.file_uploader(t("accounts.abm.upload"), type=["csv", "tsv", "txt", "xlsx", "xls"], key="accounts_targets",
                           help=t("accounts.abm.upload_help"))
+cov = None
 if upload is not None:
-    cov = query(acc.coverage, upload.name, upload.getvalue(), cur.ws.workdir)
+    try:
+        cov = query(acc.coverage, upload.name, upload.getvalue(), cur.ws.workdir)
+    except FunnelError as e:
+        st.error(e.render(lang()))
+if cov is not None:
     n = len(cov.targets)
     if not n:
         st.warning(t("accounts.abm.empty"))

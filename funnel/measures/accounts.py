@@ -276,6 +276,8 @@ def read_targets(con: duckdb.DuckDBPyConnection, name: str, data: bytes, workdir
     table = "raw_target_list"
     loaded = load_file(con, Source.from_bytes(name, data), table, workdir)
     try:
+        if not loaded.raw_columns:
+            return []
         first = loaded.raw_columns[0]
         found = rows(con, f"SELECT trim(CAST({ident(first)} AS VARCHAR)) FROM {ident(table)}")
     finally:
