@@ -221,6 +221,9 @@ class SourceMap:
     def __len__(self) -> int:
         return len(self.channels)
 
+    def __hash__(self) -> int:       # a chart's input: kept charts are keyed by their inputs
+        return hash(tuple(sorted(self.channels.items())))
+
     def channel_name(self, source: str | None) -> str | None:
         """The channel ``source`` is mapped to, as written; None when unmapped or blank."""
         return None if source is None else self.channels.get(source_key(source))
