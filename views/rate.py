@@ -20,6 +20,7 @@ from funnel.present.format import num, pct, source_label
 from ui.filters import NO_SOURCE, describe, lead_filters
 from ui.privacy import masking_on
 from ui.state import (
+    drop_page_value,
     generation,
     has_widget,
     keep,
@@ -36,6 +37,7 @@ from ui.state import (
     set_widget,
     t,
     turn,
+    widget,
 )
 from ui.widgets import definition, download_frame, require_current, show_chart_of, show_table
 
@@ -140,8 +142,8 @@ with st.expander(t("rate.sources.title"), expanded=bool(found.suggestions) and s
     if found.suggestions:
         st.markdown(t("rate.sources.suggestions"))
     for i, sug in enumerate(found.suggestions[:int(setting("chart_top_sources"))]):
-        done = base_map.channel_name(sug.merge) is not None and (
-            base_map.channel_name(sug.merge) == base_map.channel_name(sug.keep))
+        done = saved_map is not None and saved_map.channel_name(sug.merge) is not None and (
+            saved_map.channel_name(sug.merge) == saved_map.channel_name(sug.keep))
         s1, s2 = st.columns([5, 1], vertical_alignment="center")
         s1.markdown(t("sources.suggestion", merge=sug.merge, keep=sug.keep, merge_leads=num(sug.merge_leads),
                       keep_leads=num(sug.keep_leads), score=f"{sug.score:.0f}"))
@@ -178,18 +180,27 @@ with st.expander(t("rate.sources.title"), expanded=bool(found.suggestions) and s
     with m1:
         st.download_button(t("rate.sources.download"), data=base_map.to_csv(), file_name="source_channels.csv",
                            mime="text/csv", key="dl_source_map", icon="⬇️", on_click="ignore")
-    up = m2.file_uploader(t("rate.sources.upload"), type=["csv", "tsv", "txt"],
-                          key=f"source_map_up_{generation('source_map')}", help=t("rate.sources.upload_help"))
-    if up is not None:
+
+    def _load(key: str) -> None:
+        """Uploader callback (runs before the widgets are drawn): the file becomes the mapping."""
+        up = widget(key)
+        if up is None:
+            return
         try:
             loaded = read_csv(up.getvalue(), up.name)
         except FunnelError as exc:
-            st.error(exc.render(lang()), icon="⛔")
-        else:
-            set_session_source_map(loaded.pairs())
-            next_generation("source_map")
-            set_widget("rate_by_channel", True)
-            st.rerun()
+            set_page_value("source_map_error", exc.render(lang()))
+            return
+        drop_page_value("source_map_error")
+        set_session_source_map(loaded.pairs())
+        next_generation("source_map")
+        set_widget("rate_by_channel", True)
+
+    up_key = f"source_map_up_{generation('source_map')}"
+    m2.file_uploader(t("rate.sources.upload"), type=["csv", "tsv", "txt"], key=up_key, on_change=_load,
+                     args=(up_key,), help=t("rate.sources.upload_help"))
+    if page_value("source_map_error"):
+        st.error(page_value("source_map_error"), icon="⛔")
 
     def _reset() -> None:
         set_session_source_map(None)
