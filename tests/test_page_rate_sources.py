@@ -216,8 +216,11 @@ def test_real_pardot_export_small_sources_never_lead(downloads, charts):   # noq
     assert 2 <= len(bars) <= 16 and any(b.startswith("その他") for b in bars)
     periods = {v["month"] for v in records(charts["build_rate_by_month"], "month")}
     assert 2 <= len(periods) <= 24 and not any("-" in p and "Q" not in p for p in periods)   # not monthly
-    cohort = [d.value for d in at.dataframe if d.value.columns[0] != col("source")]
-    assert cohort
+    # The cohort table is in the chart's period, its leads the engine's monthly cohorts summed.
+    grain_col = next(d.value for d in at.dataframe if d.value.columns[0].startswith("リード作成")
+                     and d.value.columns[0] != col("month"))
+    assert set(grain_col.iloc[:, 0]) - {t("term.undated", "ja")} == periods
+    assert int(grain_col[col("leads")].sum()) == sum(r.leads for r in rates)
 
 
 def test_mapping_download_is_a_csv_the_cli_reads(downloads, tmp_path):   # noqa: F811

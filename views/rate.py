@@ -15,7 +15,7 @@ from funnel.measures import cohorts, drill, metrics
 from funnel.measures.sources import ad_rate, clean_up, fold, regroup
 from funnel.model.sources import SourceMap, channels, read_csv, suggested_map
 from funnel.planning.targets import against_band, against_target, band_and_target, band_scope
-from funnel.present.charts.rate import SORTS, build_rate_by_month, build_rate_by_source
+from funnel.present.charts.rate import SORTS, build_rate_by_month, build_rate_by_source, periods_of
 from funnel.present.format import num, pct, source_label
 from ui.filters import NO_SOURCE, describe, lead_filters
 from ui.privacy import masking_on
@@ -283,13 +283,19 @@ definition("rate.cohort.def", q=round(rule.quantile * 100), days=rule.days, fall
            filters=describe(lf), link=link_text)
 if any(c.month for c in months):
     show_chart_of(build_rate_by_month, tuple(months), target=target, lang=lang(), band=band, band_scope=scope)
+# The table in the chart's period: months summed into quarters or years over a long span.
+periods, grain = periods_of(months)
+if grain != "month":
+    st.caption(t("rate.cohort.grain", period=t(f"rate.chart.axis.{grain}"), max=int(setting("chart_max_bars"))))
 MC = {c: t(f"rate.col.{c}") for c in ("month", "leads", "converted", "rate", "ci_low", "ci_high", "small",
                                       "maturing", "age_days")}
+if grain != "month":
+    MC["month"] = t(f"rate.chart.axis.{grain}")
 cohort_table = pd.DataFrame([{MC["month"]: c.month or t("term.undated"), MC["leads"]: c.rate.leads,
                               MC["converted"]: c.rate.converted, MC["rate"]: c.rate.rate,
                               MC["ci_low"]: c.rate.ci[0], MC["ci_high"]: c.rate.ci[1],
                               MC["small"]: c.rate.small_sample, MC["maturing"]: c.maturing,
-                              MC["age_days"]: c.age_days} for c in months], columns=list(MC.values()))
+                              MC["age_days"]: c.age_days} for c in periods], columns=list(MC.values()))
 show_table(cohort_table, percent=[MC["rate"], MC["ci_low"], MC["ci_high"]],
            integer=[MC["leads"], MC["converted"], MC["age_days"]], key="cohort_table")
 download_frame(cohort_table, "opportunity_rate_by_month.csv", "dl_rate_month")
