@@ -72,7 +72,11 @@ k3.metric(t("term.opportunity_rate"), pct(overall.rate), delta=f"{(overall.rate 
 k4.metric(t("rate.kpi.ci"), f"{pct(lo)} – {pct(hi)}", help=t("rate.kpi.ci_help"), border=True)
 rates = query(metrics.by_source, f)
 saved_map = session_source_map()
-ad = ad_rate(rates, saved_map)
+found = clean_up(rates)
+suggested = suggested_map(found.groups, lang())
+# Ad sources: those the mapping in view (the user's, else the guess shown in the editor) maps
+# to an ad channel.
+ad = ad_rate(rates, saved_map if saved_map is not None else suggested)
 if scope != "ad":
     band_line = t(f"rate.kpi.band.{against_band(overall.ci, band)}", band=band_txt)
 elif ad.rate.leads:
@@ -86,8 +90,6 @@ definition("rate.def.body", filters=describe(lf), link=link_text, n=small_n)
 
 # -- by source -----------------------------------------------------------------------------
 st.header(t("rate.by_source.title"))
-found = clean_up(rates)
-suggested = suggested_map(found.groups, lang())
 restate("rate_sort", "rate", SORTS)
 c1, c2, c3 = st.columns([3, 2, 2])
 sort = c1.radio(t("rate.sort"), list(SORTS), key="rate_sort", horizontal=True,
