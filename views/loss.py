@@ -232,11 +232,16 @@ with body:
         top = next(i for i, r in enumerate(rows) if r.cumulative >= 0.8) + 1
         st.caption(t("loss.pareto.insight", n=top, categories="・".join(LABELS[r.category] for r in rows[:top]),
                      share=pct(rows[top - 1].cumulative)))
+    # Amounts in the export's currency; amounts in several currencies are never summed.
+    mixed = cur.build.mixed_currency
+    if mixed:
+        st.warning(t("loss.mixed_currency", files=", ".join(
+            f"{c.file} ({'/'.join(sorted(c.counts))})" for c in cur.build.currencies if c.counts)), icon="⚠️")
     pareto = pd.DataFrame([{t("loss.col.category"): LABELS[r.category], t("loss.col.count"): r.count,
-                            t("loss.col.share"): r.share, t("loss.col.cumulative"): r.cumulative,
-                            t("loss.col.amount"): r.amount} for r in rows])
+                            t("loss.col.share"): r.share, t("loss.col.cumulative"): r.cumulative}
+                           | ({} if mixed else {t("loss.col.amount"): r.amount}) for r in rows])
     show_table(pareto, percent=[t("loss.col.share"), t("loss.col.cumulative")], integer=[t("loss.col.count")],
-               yen=[t("loss.col.amount")], key="loss_pareto_table")
+               money=[] if mixed else [t("loss.col.amount")], currency=cur.build.currency, key="loss_pareto_table")
     download_frame(pareto, "loss_reasons.csv", "dl_loss_pareto")
 
     flagged = [a for a in query(L.ambiguity_summary, rules) if a.opportunities]
@@ -328,7 +333,8 @@ with body:
                   page=int(state.widget(deals_key, 1)))
     st.caption(t("loss.deals.caption", count=num(deals.total)))
     if deals.total:
-        show_table(deals_frame(deals.items), integer=[], yen=[t("loss.deals.col.amount")], key="loss_deals_table")
+        show_table(deals_frame(deals.items), integer=[], money=[t("loss.deals.col.amount")],
+                   currency=cur.build.currency, key="loss_deals_table")
         pager(deals, deals_key)
         download_frame(lambda: deals_frame(L.lost_opportunities(con, category=category, contains=contains, touch=touch,
                                                                 page_size=None).items),
