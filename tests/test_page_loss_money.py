@@ -70,6 +70,13 @@ def test_a_us_export_shows_dollars():
     assert amount_format(element) == "dollar"
     assert element.value[t("loss.col.amount", "ja")].tolist() == pytest.approx([r.amount for r in rows])
     assert not any("複数の通貨" in w.value for w in at.warning)
+    # The lost deals: dates without 00:00:00, blanks as — (never None), amounts in dollars.
+    deals = next(d for d in at.dataframe if d.value.columns[0] == t("loss.deals.col.deal_id", "ja"))
+    close = deals.value[t("loss.deals.col.close_at", "ja")].tolist()
+    assert close and all(c == "—" or (len(c) == 10 and c[4] == "-") for c in close)
+    cells = deals.value.drop(columns=[t("loss.deals.col.amount", "ja")]).astype(str).to_numpy().ravel().tolist()
+    assert not any(c in ("None", "nan", "NaT") or "00:00:00" in c for c in cells)
+    assert json.loads(deals.proto.columns)[t("loss.deals.col.amount", "ja")]["type_config"]["format"] == "dollar"
 
 
 def test_the_sample_stays_in_yen():

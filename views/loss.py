@@ -12,9 +12,10 @@ import streamlit as st
 from funnel.measures import loss as L
 from funnel.measures.loss_learning import suggestions
 from funnel.measures.metrics import outcomes
+from funnel.model.owners import id_kind
 from funnel.model.rules import LOSS_CATEGORIES, LossRules
 from funnel.present.charts.loss import build_loss_breakdown, build_loss_pareto
-from funnel.present.format import loss_label, num, owner_label, pct, source_label
+from funnel.present.format import cell_text, loss_label, num, owner_label, pct, source_label
 from funnel.present.paging import Page
 from ui import state
 from ui.state import query, remembered, t
@@ -179,8 +180,10 @@ def texts_frame(items: list[L.ReasonText]) -> pd.DataFrame:
 
 
 def deals_frame(items: list[dict]) -> pd.DataFrame:
+    """The lost deals: dates in the one date format (no 00:00:00), blanks as —."""
     return pd.DataFrame([[LABELS[d[c]] if c == "loss_category" else
-                          NO_LEAD if c == "lead_source" and not d["n_leads"] else d[c] for c in DEAL_COLS]
+                          NO_LEAD if c == "lead_source" and not d["n_leads"] else
+                          d[c] if c == "amount" else cell_text(d[c]) for c in DEAL_COLS]
                          for d in items], columns=DEAL_HEAD)
 
 
@@ -283,6 +286,8 @@ with body:
     with tabs[by]:
         groups = query(L.breakdown, by, touch)
         names = [group_label(by, g) for g in groups]
+        if by == "owner" and (kind := id_kind(g.group for g in groups)):
+            st.caption(t("loss.owner_ids", crm=t(f"loss.owner_ids.{kind}")))
         shown = groups[:CHART_GROUPS]
         show_chart(build_loss_breakdown(
             shown, [t("loss.by.group_n", group=n, count=num(g.total)) for n, g in zip(names, shown, strict=False)],
@@ -334,7 +339,7 @@ with body:
     st.caption(t("loss.deals.caption", count=num(deals.total)))
     if deals.total:
         show_table(deals_frame(deals.items), integer=[], money=[t("loss.deals.col.amount")],
-                   currency=cur.build.currency, key="loss_deals_table")
+                   currency=cur.build.currency, key="loss_deals_table", placeholder="—")
         pager(deals, deals_key)
         download_frame(lambda: deals_frame(L.lost_opportunities(con, category=category, contains=contains, touch=touch,
                                                                 page_size=None).items),
