@@ -82,3 +82,22 @@ def test_a_us_export_shows_dollars():
 def test_the_sample_stays_in_yen():
     at = open_page("views/loss.py")
     assert amount_format(pareto_of(at)) == "yen"
+
+
+def test_owner_ids_are_flagged_on_a_salesforce_export():
+    p = real("crm_analytics_salesforce_pardot")
+    names = ("Lead.csv", "Oppertuninty Table.csv")
+    at = open_page("views/loss.py")
+    upload(at, (p / names[0]).read_bytes(), (p / names[1]).read_bytes(), names)
+    at.switch_page("views/loss.py").run()
+    at.session_state["loss_by_tab_ja"] = t("loss.by.owner", "ja")        # what a click on the tab sets
+    at.run()
+    assert not at.exception
+    flag = t("loss.owner_ids", "ja", crm="Salesforce")
+    assert flag in [c.value for c in at.caption]
+    # The sample's owners are names: no flag.
+    at.switch_page("views/upload.py").run()
+    sample = open_page("views/loss.py")
+    sample.session_state["loss_by_tab_ja"] = t("loss.by.owner", "ja")
+    sample.run()
+    assert not any("ユーザーID" in c.value for c in sample.caption)
