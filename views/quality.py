@@ -11,11 +11,13 @@ import pandas as pd
 import streamlit as st
 
 from funnel import i18n
+from funnel.config import setting
 from funnel.measures import quality as q
+from funnel.measures.dates import implausible_dates
 from funnel.measures.metrics import match
 from funnel.present.charts.quality import build_match_chart
 from funnel.present.export import frame_csv_bytes
-from funnel.present.format import num, pct, source_label
+from funnel.present.format import date_text, num, pct, source_label
 from funnel.present.paging import PAGE_SIZE, fetch_page, page_count
 from funnel.present.privacy import mask_frame
 from ui.privacy import masking_on
@@ -201,6 +203,23 @@ if dups.duplicated:
           wide=[tx("quality.col.variants")])
     csv_download(t("app.download_csv"), "duplicate_people.csv", "q_dl_dups",
                  lambda: dup_frame(q.duplicate_people(ws.con.cursor())))
+
+# -- implausible dates (far past or far future): flagged here, never left to sort first ----------------
+st.header(t("quality.dates.title"))
+checks = remember("quality_dates", lambda: implausible_dates(ws.con))
+floor, future = int(setting("date_floor_year")), int(setting("date_future_years"))
+bad = [c for c in checks if c.implausible]
+if not bad:
+    st.caption(t("quality.dates.none", floor=floor, future=future))
+else:
+    st.warning(t("quality.dates.found", n=num(sum(c.implausible for c in bad)), floor=floor, future=future), icon="⚠️")
+DC = {c: t(f"quality.dates.col.{c}") for c in ("field", "dated", "too_old", "too_new", "first", "last")}
+dates_table = pd.DataFrame([{DC["field"]: t(f"quality.dates.field.{c.table}.{c.column}"), DC["dated"]: c.dated,
+                             DC["too_old"]: c.too_old, DC["too_new"]: c.too_new, DC["first"]: date_text(c.first),
+                             DC["last"]: date_text(c.last)} for c in checks], columns=list(DC.values()))
+show_table(dates_table, integer=[DC["dated"], DC["too_old"], DC["too_new"]], key="quality_dates_table")
+download_frame(dates_table, "implausible_dates.csv", "q_dl_dates")
+definition("quality.dates.def", floor=floor, future=future)
 
 # -- email normalisation ---------------------------------------------------------------------------------
 st.header(t("quality.rules.title"))
