@@ -80,9 +80,7 @@ def _references(band: tuple[float, float], target: float, lang: str,
 def _no_legend(color: alt.Color) -> alt.Color:
     """The reference colour for a rule: the rect's legend already names the band and the target
     (a rule's colour is a stroke, which Vega-Lite would list again in a second legend)."""
-    found = color.copy()
-    found.legend = None
-    return found
+    return color.legend(None)
 
 
 def _ranking(rates: Sequence[Rate], sort: str, lang: str, min_leads: int | None,
