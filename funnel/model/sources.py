@@ -150,7 +150,9 @@ class Channel:
     keywords: tuple[str, ...] = field(default=())
 
     def label(self, lang: str) -> str:
-        return self.en if lang == "en" else self.ja
+        # The fields are named by language code (data/channels.toml); Japanese when absent.
+        found = getattr(self, lang, None)
+        return found if isinstance(found, str) and found else self.ja
 
 
 @lru_cache(maxsize=1)
