@@ -3,6 +3,7 @@ counted per date field, as the engine counts them, rather than left to sort firs
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -59,3 +60,12 @@ def test_the_pardot_2030_close_date_is_flagged():
     assert_is_engine(at, checks)
     n = sum(x.implausible for x in checks)
     assert any(f"あり得ない日付が {n:,} 件" in w.value for w in at.warning)
+    # The deals without a lead on this US export: amounts in dollars, dates without 00:00:00,
+    # blanks as — (Streamlit's placeholder), never "None".
+    opps = next(d for d in at.dataframe if d.value.columns[0] == t("quality.col.reason", "ja"))
+    config = json.loads(opps.proto.columns)
+    assert config[t("quality.col.amount", "ja")]["type_config"]["format"] == "dollar"
+    created = opps.value[t("quality.col.created", "ja")].tolist()
+    assert created and all(c == "—" or ":00:00" not in c for c in created)
+    assert not any(str(c) == "None" for c in opps.value.drop(columns=[t("quality.col.amount", "ja")]).to_numpy().ravel()
+                   if c is not None)

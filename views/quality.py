@@ -53,7 +53,7 @@ def wide_table(frame: pd.DataFrame, wide: Sequence[str], percent: Sequence[str] 
 
 
 def paged(key: str, total: int, fetch: Callable[[int, int], list[Any]],
-          frame: Callable[[list[Any]], pd.DataFrame], **fmt: Sequence[str]) -> None:
+          frame: Callable[[list[Any]], pd.DataFrame], **fmt: Any) -> None:
     """One page of a long list (``fetch(limit, offset)`` reads its rows, ``frame`` shows them),
     with a page number and what is shown."""
     pages = page_count(total, PAGE_SIZE)
@@ -66,7 +66,7 @@ def paged(key: str, total: int, fetch: Callable[[int, int], list[Any]],
     if "wide" in fmt:
         wide_table(frame(page.items), fmt["wide"])
     else:
-        show_table(frame(page.items), **fmt)
+        show_table(frame(page.items), placeholder="—", **fmt)
 
 
 def tx(key: str, **params: Any) -> str:
@@ -81,7 +81,7 @@ def opp_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
         tx("quality.col.reason"): tx(f"quality.unlinked.{r['reason']}"), tx("quality.col.deal_name"): r["deal_name"],
         tx("quality.col.company"): r["company"], tx("quality.col.deal_source"): source_label(r["source"], L),
         tx("quality.col.email_raw"): r["email_raw"], tx("quality.col.outcome"): tx(f"term.{r['outcome']}"),
-        tx("quality.col.amount"): r["amount"], tx("quality.col.created"): r["created_at"],
+        tx("quality.col.amount"): r["amount"], tx("quality.col.created"): date_text(r["created_at"]),
         tx("quality.col.stage"): r["stage"], tx("quality.col.deal_id"): r["deal_id"]}
         for r in rows], columns=[tx(f"quality.col.{c}") for c in cols])
 
@@ -90,7 +90,8 @@ def lead_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame([{
         tx("quality.col.email"): r["email"] or r["lead_key"], tx("quality.col.email_raw"): r["email_raw"],
         tx("quality.col.name"): r["name"], tx("quality.col.company"): r["company"],
-        tx("quality.col.lead_source"): source_label(r["source"], L), tx("quality.col.created"): r["created_at"],
+        tx("quality.col.lead_source"): source_label(r["source"], L),
+        tx("quality.col.created"): date_text(r["created_at"]),
         tx("quality.col.rows"): r["rows"]} for r in rows],
         columns=[tx(f"quality.col.{c}") for c in ("email", "email_raw", "name", "company", "lead_source", "created",
                                                    "rows")])
@@ -181,7 +182,7 @@ st.caption(t("quality.unlinked_opps.caption", n=num(m.unlinked), **{k: num(v) fo
 definition("quality.def.unlinked_reasons")
 if m.unlinked:
     paged("q_page_opps", m.unlinked, lambda lim, off: q.unlinked_opportunities(ws.con, build, lim, off), opp_frame,
-          yen=[tx("quality.col.amount")])
+          money=[tx("quality.col.amount")], currency=build.currency)
     csv_download(t("app.download_csv"), "opportunities_without_lead.csv", "q_dl_opps",
                  lambda: opp_frame(q.unlinked_opportunities(ws.con.cursor(), build)))
 
