@@ -164,8 +164,8 @@ def test_english(app: AppTest) -> None:
     at = open_cost(app)
     assert at.title[0].value.startswith("Cost & CPA")
     assert "Total cost" in kpis(at)
-    assert "Cost per won deal" in source_table_en(at).columns
+    assert "Cost per won deal (CPO)" in source_table_en(at).columns     # the glossary's name
 
 
 def source_table_en(at: AppTest) -> Any:
-    return [d.value for d in at.dataframe if "Cost per won deal" in d.value.columns][0]
+    return [d.value for d in at.dataframe if "Cost per won deal (CPO)" in d.value.columns][0]

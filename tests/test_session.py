@@ -146,6 +146,7 @@ def edit(s: Session) -> Session:
     s.set_answers({"q1": "yes", "q2": "no"})
     s.set_plan_weights({"2025-04": 2.0, "2025-05": 0.5})
     s.set_plan_mix([{"ソース": "Web", "比率": 60.0}], "ja")
+    s.set_source_map([("Trade Show", "展示会・イベント"), ("Trades Show", "展示会・イベント"), ("Google Ads", "ad")])
     s.set_cost(CostData("cost.csv", {(dt.date(2025, 4, 1), "Web"): 120000.0}), "upload")
     s.set_cost(CostData("edited", {(dt.date(2025, 4, 1), "Web"): 150000.0}))
     s.kept.update({"target_rate": 12.5, "plan_start": dt.date(2025, 6, 1), "date_range": (dt.date(2025, 4, 1), None)})
@@ -170,9 +171,11 @@ def test_a_saved_session_opens_equal_to_the_original(session, tmp_path):
     try:
         assert back.to_json() == s.to_json()
         for name in ("mode", "overrides", "link", "loss_rules_toml", "benchmarks", "answers", "plan_weights",
-                     "plan_mix", "plan_mix_lang", "kept", "kept_by_language"):
+                     "plan_mix", "plan_mix_lang", "kept", "kept_by_language", "source_pairs"):
             assert getattr(back, name) == getattr(s, name), name
         assert back.cost() == s.cost() and back.cost_entry().file == s.cost_entry().file
+        assert back.source_map is not None and back.source_map.channel_name("trades  show") == "展示会・イベント"
+        assert back.source_map.is_ad("GOOGLE ADS")
         assert [e.digest for e in back.files["ma"]] == [e.digest for e in s.files["ma"]]
         again = back.ensure_built()
         assert again.counts == built.counts and again.link == built.link

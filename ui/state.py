@@ -324,3 +324,13 @@ def load_cost_file(name: str | None, data: bytes | None) -> str | None:
 
 def reset_session_cost() -> None:
     ensure_loaded().reset_cost()
+
+
+# -- the lead-source → channel mapping ---------------------------------------------------------------
+def session_source_map() -> Any:
+    """The source → channel mapping as edited (a ``SourceMap``), None when none was made."""
+    return session().source_map
+
+
+def set_session_source_map(pairs: Sequence[tuple[str, str]] | None) -> None:
+    session().set_source_map(pairs)

@@ -48,6 +48,9 @@ def definition(key: str, **params: Any) -> None:
         st.markdown(t(key, **params))
 
 
+#: Streamlit's number formats of the currencies it knows; others show a plain number.
+MONEY_FORMATS = {"JPY": "yen", "USD": "dollar", "EUR": "euro"}
+
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -77,7 +80,8 @@ def download_frame(frame: pd.DataFrame | Callable[[], pd.DataFrame], file_name: 
 
 def show_table(frame: pd.DataFrame, *, percent: Sequence[str] = (), integer: Sequence[str] = (),
                yen: Sequence[str] = (), height: int | None = None, key: str | None = None,
-               column_config: Mapping[str, Any] | None = None, placeholder: str | None = None) -> None:
+               column_config: Mapping[str, Any] | None = None, placeholder: str | None = None,
+               money: Sequence[str] = (), currency: str | None = None) -> None:
     """A dataframe with percentages, counts and yen formatted (``column_config`` adds or
     overrides columns); index hidden; personal data masked when the privacy switch is on."""
     config: dict[str, Any] = {}
@@ -87,6 +91,8 @@ def show_table(frame: pd.DataFrame, *, percent: Sequence[str] = (), integer: Seq
         config[c] = st.column_config.NumberColumn(c, format="localized")
     for c in yen:
         config[c] = st.column_config.NumberColumn(c, format="yen")
+    for c in money:     # amounts in the export's currency (no sign when unknown or mixed)
+        config[c] = st.column_config.NumberColumn(c, format=MONEY_FORMATS.get(currency or "", "localized"))
     config.update(column_config or {})
     st.dataframe(masked(frame), hide_index=True, column_config=config, width="stretch",
                  height=height if height is not None else "auto", key=key, placeholder=placeholder)

@@ -119,7 +119,7 @@ for key in report.notes:
 k = st.columns(4)
 k[0].metric(t("cost.kpi.cost"), yen(tot.cost), border=True)
 k[1].metric(t("cost.kpi.cpa"), yen(tot.cpa), border=True, help=t("cost.kpi.cpa_help", band=band_text))
-k[2].metric(t("cost.kpi.cost_per_won"), yen(tot.cost_per_won), border=True)
+k[2].metric(t("cost.kpi.cost_per_won"), yen(tot.cost_per_won), border=True, help=t("glossary.cpo.def"))
 k[3].metric(t("cost.kpi.return"), t("cost.ratio", ratio=f"{tot.return_ratio:.2f}") if tot.return_ratio is not None
             else "—", border=True, help=t("cost.kpi.return_help"))
 if cpa_bench is not None and tot.cpa is not None:
@@ -135,6 +135,8 @@ st.subheader(t("cost.by_source.title"))
 # counts and amounts they come from after.
 SC = {c: t(f"cost.col.{c}") for c in ("source", "cost", "cpa", "status", "cost_per_opportunity", "cost_per_won",
                                       "return", "registrations", "leads", "opportunities", "won", "won_amount")}
+# The money-per-thing terms as the one glossary names them (受注単価 is a deal size, never a cost).
+SC |= {"cost_per_opportunity": t("glossary.cost_per_opportunity"), "cost_per_won": t("glossary.cpo")}
 rows = [*report.rows, tot]
 by_source = pd.DataFrame([{SC["source"]: r.source if r.source is not None else t("cost.total"), SC["cost"]: r.cost,
                            SC["cpa"]: r.cpa, SC["status"]: status_text(r.cpa),

@@ -12,9 +12,10 @@ import streamlit as st
 from funnel.measures import loss as L
 from funnel.measures.loss_learning import suggestions
 from funnel.measures.metrics import outcomes
+from funnel.model.owners import id_kind
 from funnel.model.rules import LOSS_CATEGORIES, LossRules
 from funnel.present.charts.loss import build_loss_breakdown, build_loss_pareto
-from funnel.present.format import loss_label, num, owner_label, pct, source_label
+from funnel.present.format import cell_text, loss_label, num, owner_label, pct, source_label
 from funnel.present.paging import Page
 from ui import state
 from ui.state import query, remembered, t
@@ -179,8 +180,10 @@ def texts_frame(items: list[L.ReasonText]) -> pd.DataFrame:
 
 
 def deals_frame(items: list[dict]) -> pd.DataFrame:
+    """The lost deals: dates in the one date format (no 00:00:00), blanks as —."""
     return pd.DataFrame([[LABELS[d[c]] if c == "loss_category" else
-                          NO_LEAD if c == "lead_source" and not d["n_leads"] else d[c] for c in DEAL_COLS]
+                          NO_LEAD if c == "lead_source" and not d["n_leads"] else
+                          d[c] if c == "amount" else cell_text(d[c]) for c in DEAL_COLS]
                          for d in items], columns=DEAL_HEAD)
 
 
@@ -232,11 +235,16 @@ with body:
         top = next(i for i, r in enumerate(rows) if r.cumulative >= 0.8) + 1
         st.caption(t("loss.pareto.insight", n=top, categories="・".join(LABELS[r.category] for r in rows[:top]),
                      share=pct(rows[top - 1].cumulative)))
+    # Amounts in the export's currency; amounts in several currencies are never summed.
+    mixed = cur.build.mixed_currency
+    if mixed:
+        st.warning(t("loss.mixed_currency", files=", ".join(
+            f"{c.file} ({'/'.join(sorted(c.counts))})" for c in cur.build.currencies if c.counts)), icon="⚠️")
     pareto = pd.DataFrame([{t("loss.col.category"): LABELS[r.category], t("loss.col.count"): r.count,
-                            t("loss.col.share"): r.share, t("loss.col.cumulative"): r.cumulative,
-                            t("loss.col.amount"): r.amount} for r in rows])
+                            t("loss.col.share"): r.share, t("loss.col.cumulative"): r.cumulative}
+                           | ({} if mixed else {t("loss.col.amount"): r.amount}) for r in rows])
     show_table(pareto, percent=[t("loss.col.share"), t("loss.col.cumulative")], integer=[t("loss.col.count")],
-               yen=[t("loss.col.amount")], key="loss_pareto_table")
+               money=[] if mixed else [t("loss.col.amount")], currency=cur.build.currency, key="loss_pareto_table")
     download_frame(pareto, "loss_reasons.csv", "dl_loss_pareto")
 
     flagged = [a for a in query(L.ambiguity_summary, rules) if a.opportunities]
@@ -278,6 +286,8 @@ with body:
     with tabs[by]:
         groups = query(L.breakdown, by, touch)
         names = [group_label(by, g) for g in groups]
+        if by == "owner" and (kind := id_kind(g.group for g in groups)):
+            st.caption(t("loss.owner_ids", crm=t(f"loss.owner_ids.{kind}")))
         shown = groups[:CHART_GROUPS]
         show_chart(build_loss_breakdown(
             shown, [t("loss.by.group_n", group=n, count=num(g.total)) for n, g in zip(names, shown, strict=False)],
@@ -328,7 +338,8 @@ with body:
                   page=int(state.widget(deals_key, 1)))
     st.caption(t("loss.deals.caption", count=num(deals.total)))
     if deals.total:
-        show_table(deals_frame(deals.items), integer=[], yen=[t("loss.deals.col.amount")], key="loss_deals_table")
+        show_table(deals_frame(deals.items), integer=[], money=[t("loss.deals.col.amount")],
+                   currency=cur.build.currency, key="loss_deals_table", placeholder="—")
         pager(deals, deals_key)
         download_frame(lambda: deals_frame(L.lost_opportunities(con, category=category, contains=contains, touch=touch,
                                                                 page_size=None).items),

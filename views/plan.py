@@ -104,7 +104,8 @@ def assumption(col: Any, name: str) -> float:
             step = 1_000_000.0 if name == "revenue" else 100_000.0 if name == "deal_size" else 500.0
             value = st.number_input(t(f"plan.in.{name}"), min_value=0.0 if name == "cpa" else 1.0, step=step,
                                     format="%.0f", value=float(keep(key, default(name))), key=key,
-                                    help=t(f"plan.in.{name}_help"))
+                                    help=t(f"plan.in.{name}_help") + ("\n\n" + t("glossary.deal_size.def")
+                                                                        if name == "deal_size" else ""))
             st.caption(yen(value))
         if name == "revenue":
             return value

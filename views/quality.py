@@ -11,11 +11,13 @@ import pandas as pd
 import streamlit as st
 
 from funnel import i18n
+from funnel.config import setting
 from funnel.measures import quality as q
+from funnel.measures.dates import implausible_dates
 from funnel.measures.metrics import match
 from funnel.present.charts.quality import build_match_chart
 from funnel.present.export import frame_csv_bytes
-from funnel.present.format import num, pct, source_label
+from funnel.present.format import date_text, num, pct, source_label
 from funnel.present.paging import PAGE_SIZE, fetch_page, page_count
 from funnel.present.privacy import mask_frame
 from ui.privacy import masking_on
@@ -51,7 +53,7 @@ def wide_table(frame: pd.DataFrame, wide: Sequence[str], percent: Sequence[str] 
 
 
 def paged(key: str, total: int, fetch: Callable[[int, int], list[Any]],
-          frame: Callable[[list[Any]], pd.DataFrame], **fmt: Sequence[str]) -> None:
+          frame: Callable[[list[Any]], pd.DataFrame], **fmt: Any) -> None:
     """One page of a long list (``fetch(limit, offset)`` reads its rows, ``frame`` shows them),
     with a page number and what is shown."""
     pages = page_count(total, PAGE_SIZE)
@@ -64,7 +66,7 @@ def paged(key: str, total: int, fetch: Callable[[int, int], list[Any]],
     if "wide" in fmt:
         wide_table(frame(page.items), fmt["wide"])
     else:
-        show_table(frame(page.items), **fmt)
+        show_table(frame(page.items), placeholder="—", **fmt)
 
 
 def tx(key: str, **params: Any) -> str:
@@ -79,7 +81,7 @@ def opp_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
         tx("quality.col.reason"): tx(f"quality.unlinked.{r['reason']}"), tx("quality.col.deal_name"): r["deal_name"],
         tx("quality.col.company"): r["company"], tx("quality.col.deal_source"): source_label(r["source"], L),
         tx("quality.col.email_raw"): r["email_raw"], tx("quality.col.outcome"): tx(f"term.{r['outcome']}"),
-        tx("quality.col.amount"): r["amount"], tx("quality.col.created"): r["created_at"],
+        tx("quality.col.amount"): r["amount"], tx("quality.col.created"): date_text(r["created_at"]),
         tx("quality.col.stage"): r["stage"], tx("quality.col.deal_id"): r["deal_id"]}
         for r in rows], columns=[tx(f"quality.col.{c}") for c in cols])
 
@@ -88,7 +90,8 @@ def lead_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame([{
         tx("quality.col.email"): r["email"] or r["lead_key"], tx("quality.col.email_raw"): r["email_raw"],
         tx("quality.col.name"): r["name"], tx("quality.col.company"): r["company"],
-        tx("quality.col.lead_source"): source_label(r["source"], L), tx("quality.col.created"): r["created_at"],
+        tx("quality.col.lead_source"): source_label(r["source"], L),
+        tx("quality.col.created"): date_text(r["created_at"]),
         tx("quality.col.rows"): r["rows"]} for r in rows],
         columns=[tx(f"quality.col.{c}") for c in ("email", "email_raw", "name", "company", "lead_source", "created",
                                                    "rows")])
@@ -179,7 +182,7 @@ st.caption(t("quality.unlinked_opps.caption", n=num(m.unlinked), **{k: num(v) fo
 definition("quality.def.unlinked_reasons")
 if m.unlinked:
     paged("q_page_opps", m.unlinked, lambda lim, off: q.unlinked_opportunities(ws.con, build, lim, off), opp_frame,
-          yen=[tx("quality.col.amount")])
+          money=[tx("quality.col.amount")], currency=build.currency)
     csv_download(t("app.download_csv"), "opportunities_without_lead.csv", "q_dl_opps",
                  lambda: opp_frame(q.unlinked_opportunities(ws.con.cursor(), build)))
 
@@ -201,6 +204,23 @@ if dups.duplicated:
           wide=[tx("quality.col.variants")])
     csv_download(t("app.download_csv"), "duplicate_people.csv", "q_dl_dups",
                  lambda: dup_frame(q.duplicate_people(ws.con.cursor())))
+
+# -- implausible dates (far past or far future): flagged here, never left to sort first ----------------
+st.header(t("quality.dates.title"))
+checks = remember("quality_dates", lambda: implausible_dates(ws.con))
+floor, future = int(setting("date_floor_year")), int(setting("date_future_years"))
+bad = [c for c in checks if c.implausible]
+if not bad:
+    st.caption(t("quality.dates.none", floor=floor, future=future))
+else:
+    st.warning(t("quality.dates.found", n=num(sum(c.implausible for c in bad)), floor=floor, future=future), icon="⚠️")
+DC = {c: t(f"quality.dates.col.{c}") for c in ("field", "dated", "too_old", "too_new", "first", "last")}
+dates_table = pd.DataFrame([{DC["field"]: t(f"quality.dates.field.{c.table}.{c.column}"), DC["dated"]: c.dated,
+                             DC["too_old"]: c.too_old, DC["too_new"]: c.too_new, DC["first"]: date_text(c.first),
+                             DC["last"]: date_text(c.last)} for c in checks], columns=list(DC.values()))
+show_table(dates_table, integer=[DC["dated"], DC["too_old"], DC["too_new"]], key="quality_dates_table")
+download_frame(dates_table, "implausible_dates.csv", "q_dl_dates")
+definition("quality.dates.def", floor=floor, future=future)
 
 # -- email normalisation ---------------------------------------------------------------------------------
 st.header(t("quality.rules.title"))

@@ -39,4 +39,6 @@ def implausible_dates(con: duckdb.DuckDBPyConnection, floor_year: int | None = N
     floor_year = int(setting("date_floor_year")) if floor_year is None else floor_year
     future_years = int(setting("date_future_years")) if future_years is None else future_years
     sql, params = q.implausible(floor_year, future_years)
-    return [DateCheck(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), r[5], r[6], r[7]) for r in rows(con, sql, params)]
+    found = [DateCheck(r[0], r[1], int(r[2]), int(r[3]), int(r[4]), r[5], r[6], r[7]) for r in rows(con, sql, params)]
+    # UNION ALL keeps no order: the fields in the order checked (leads, then deals).
+    return sorted(found, key=lambda c: q.CHECKED.index((c.table, c.column)))

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from funnel.config import setting
+from funnel.measures.benchmarks import ad_sources
 from funnel.measures.metrics import Rate
 from funnel.model.sources import SourceGroup, SourceMap, Suggestion, group_variants, suggest_merges, variant_names
 
@@ -115,6 +116,17 @@ def fold(items: Sequence[SourceRate], *, min_leads: int | None = None, top: int 
     total = _sum(OTHER, [s.rate for s in folded])
     other = SourceRate(total, tuple(m for s in folded for m in s.members), shrunk(total.converted, total.leads, p))
     return Ranking(keep, other, folded)
+
+
+def ad_rate(rates: Sequence[Rate], mapping: SourceMap | None = None) -> SourceRate:
+    """The rate of the advertising sources among ``rates`` summed (what an ad-sourced benchmark
+    is compared with): those mapped to an ad channel by ``mapping``, and, for the sources it
+    does not map, those whose name has an ad keyword (:func:`funnel.measures.benchmarks.ad_sources`).
+    Zero leads when there are none."""
+    ad = set(ad_sources([r.group for r in rates], mapping=mapping))
+    items = [r for r in rates if r.group in ad]
+    total = _sum("ad", items)
+    return SourceRate(total, tuple(r.group for r in items), total.rate)
 
 
 @dataclass(frozen=True)

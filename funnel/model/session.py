@@ -23,7 +23,7 @@ saved_session_v1.json``: the same fields plus a page marker, ``mql_sig``, that i
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from funnel.model.link import LinkSpec
 from funnel.model.rules import LossRules
 from funnel.model.saved import Restored, Settings
 from funnel.model.session_json import LAYOUT, encode, file_entries
+from funnel.model.sources import SourceMap
 from funnel.model.workspace import Build
 
 MODES = ("sample", "user")
@@ -69,6 +70,7 @@ class Session:
         self.plan_weights: dict[str, float] = {}
         self.plan_mix: list[dict[str, Any]] | None = None
         self.plan_mix_lang: str | None = None
+        self.source_pairs: list[tuple[str, str]] | None = None   # the source → channel mapping as edited
         self.costs: dict[str, CostEntry | None] = {}
         self.cost_version = 0
         self._cost_applied: dict[str, str] = {}
@@ -215,6 +217,17 @@ class Session:
             self.plan_mix, self.plan_mix_lang = found
             self._bump()
 
+    def set_source_map(self, pairs: Sequence[tuple[str, str]] | None) -> None:
+        """The source → channel mapping as edited (None: none made; the pages suggest one)."""
+        found = None if pairs is None else [(str(a), str(b)) for a, b in pairs]
+        if found != self.source_pairs:
+            self.source_pairs = found
+            self._bump()
+
+    @property
+    def source_map(self) -> SourceMap | None:
+        return None if self.source_pairs is None else SourceMap.from_pairs(self.source_pairs)
+
     # -- cost data, one per data mode -----------------------------------------------------------
     def cost_entry(self) -> CostEntry | None:
         """The cost data of the data shown (the sample's cost file with the sample data, read
@@ -307,6 +320,7 @@ class Session:
                        "benchmarks": self.benchmarks, "answers": dict(self.answers),
                        "plan": {"weights": dict(self.plan_weights), "mix_rows": self.plan_mix,
                                 "mix_lang": self.plan_mix_lang},
+                       "sources": None if self.source_pairs is None else [list(p) for p in self.source_pairs],
                        "cost": cost})
 
     def save_arguments(self, language: str) -> dict[str, Any]:
@@ -347,6 +361,8 @@ class Session:
         self.plan_weights = dict(plan.get("weights") or {})
         self.plan_mix = plan.get("mix_rows")
         self.plan_mix_lang = plan.get("mix_lang") if self.plan_mix is not None else None
+        pairs = session.get("sources")
+        self.source_pairs = None if pairs is None else [(str(a), str(b)) for a, b in pairs]
         cost = session.get("cost") or {}
         found = restored.costs.get("data")
         self.costs[mode] = None if found is None else CostEntry(

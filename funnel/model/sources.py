@@ -150,7 +150,9 @@ class Channel:
     keywords: tuple[str, ...] = field(default=())
 
     def label(self, lang: str) -> str:
-        return self.en if lang == "en" else self.ja
+        # The fields are named by language code (data/channels.toml); Japanese when absent.
+        found = getattr(self, lang, None)
+        return found if isinstance(found, str) and found else self.ja
 
 
 @lru_cache(maxsize=1)
@@ -220,6 +222,9 @@ class SourceMap:
 
     def __len__(self) -> int:
         return len(self.channels)
+
+    def __hash__(self) -> int:       # a chart's input: kept charts are keyed by their inputs
+        return hash(tuple(sorted(self.channels.items())))
 
     def channel_name(self, source: str | None) -> str | None:
         """The channel ``source`` is mapped to, as written; None when unmapped or blank."""

@@ -63,6 +63,20 @@ class Build:
     activity_mappings: list[Mapping] = field(default_factory=list)
     currencies: list[FileCurrency] = field(default_factory=list)    # per SFA file with an amount column
 
+    @property
+    def mixed_currency(self) -> bool:
+        """The deals' amounts are in more than one currency (within a file or across files):
+        they are never summed as one."""
+        return len({f.currency for f in self.currencies if f.currency}) > 1 or any(f.mixed for f in self.currencies)
+
+    @property
+    def currency(self) -> str | None:
+        """The one currency of the deals' amounts (ISO code); yen when no amount cell carries a
+        currency mark (a Japanese export writes bare numbers); None when they are mixed."""
+        if self.mixed_currency:
+            return None
+        return next((f.currency for f in self.currencies if f.currency), "JPY")
+
 
 def _locked(method: Any) -> Any:
     """Run a workspace operation under its connection's lock (one build at a time)."""

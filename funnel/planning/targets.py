@@ -52,3 +52,14 @@ def against_target(ci: tuple[float, float], target: float) -> str:
     if lo > target:
         return "above"
     return "undecided"
+
+
+def band_scope(items: Sequence[bm.Benchmark] | None = None) -> str:
+    """What the band of :func:`band_and_target` measures (``overall`` / ``ad`` / ``channel``):
+    the scope of the entry it was taken from."""
+    pool = list(items) if items is not None else list(bm.defaults().benchmarks)
+    for metric in ("opportunity_rate_ad", "opportunity_rate"):
+        found = next((b for b in pool if b.metric == metric), None)
+        if found is not None:
+            return found.measured_scope
+    return "overall"

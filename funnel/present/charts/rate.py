@@ -77,6 +77,12 @@ def _references(band: tuple[float, float], target: float, lang: str,
     return band_v, target_v, color
 
 
+def _no_legend(color: alt.Color) -> alt.Color:
+    """The reference colour for a rule: the rect's legend already names the band and the target
+    (a rule's colour is a stroke, which Vega-Lite would list again in a second legend)."""
+    return color.legend(None)
+
+
 def _ranking(rates: Sequence[Rate], sort: str, lang: str, min_leads: int | None,
              top: int | None, mapping: SourceMap | None) -> list[tuple[str, Rate, bool]]:
     """(label, rate, is その他) per bar, in drawing order: variants grouped (or sources mapped
@@ -156,7 +162,7 @@ def build_rate_by_source(rates: Sequence[Rate], *, target: float, lang: str, sor
     labels = haloed(base, {"x": alt.X("lane:Q", scale=x_scale), "text": alt.Text("text:N")},
                      align="left", dx=10, fontSize=15, color=COLORS["text"])
     target_rule = alt.Chart(alt.Data(values=target_v), description="target").mark_rule(
-        strokeWidth=3, strokeDash=[8, 4]).encode(x=alt.X("target:Q", scale=x_scale), color=ref_color)
+        strokeWidth=3, strokeDash=[8, 4]).encode(x=alt.X("target:Q", scale=x_scale), color=_no_legend(ref_color))
     return alt.layer(band_rect, bars, whiskers, target_rule, *labels,
                      height=height_for(len(values), per_row=46, minimum=200)).resolve_scale(color="independent")
 
@@ -241,7 +247,7 @@ def build_rate_by_month(cohorts: Sequence[Cohort], *, target: float, lang: str,
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
         y=alt.Y("ci_low:Q", scale=y_scale, title=t("term.opportunity_rate", lang)), y2=alt.Y2("ci_high:Q"))
     target_rule = alt.Chart(alt.Data(values=target_v), description="target").mark_rule(
-        strokeWidth=3, strokeDash=[8, 4]).encode(y=alt.Y("target:Q", scale=y_scale), color=ref_color)
+        strokeWidth=3, strokeDash=[8, 4]).encode(y=alt.Y("target:Q", scale=y_scale), color=_no_legend(ref_color))
     texts: list[alt.Chart] = []
     if labelled:
         at_lane = alt.Y("lane:Q", scale=y_scale)
