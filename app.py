@@ -25,6 +25,8 @@ PAGES = {
         st.Page("views/rate.py", title=t("nav.rate"), icon="📈", url_path="rate"),
         st.Page("views/stages.py", title=t("nav.funnel"), icon="🔻", url_path="funnel"),
         st.Page("views/loss.py", title=t("nav.loss"), icon="🧩", url_path="loss"),
+        st.Page("views/activity.py", title=t("nav.activity"), icon="👣", url_path="activity"),
+        st.Page("views/attribution.py", title=t("nav.attribution"), icon="🧭", url_path="attribution"),
         st.Page("views/benchmarks.py", title=t("nav.benchmarks"), icon="📏", url_path="benchmarks"),
         st.Page("views/diff.py", title=t("nav.diff"), icon="🔁", url_path="diff"),
     ],
@@ -40,5 +42,5 @@ PAGES = {
     ],
 }
 
-# expanded: all pages listed (collapsed, 4 of the 14 hide behind "View more", unseen in a workshop).
+# expanded: all pages listed (collapsed, 4 of the 16 hide behind "View more", unseen in a workshop).
 st.navigation(PAGES, expanded=True).run()

@@ -43,6 +43,10 @@ class Attribution:
                               "won_amount": c.won_amount} for c in self.by_touch]}
 
 
+def default_model() -> str:
+    return str(setting("attribution_model"))
+
+
 def default_half_life() -> float:
     return float(setting("attribution_half_life_days"))
 
