@@ -128,8 +128,11 @@ def timeline(con: duckdb.DuckDBPyConnection, lead_keys: Sequence[str]) -> tuple[
     keys = list(lead_keys)
     if not keys:
         return [], []
-    events = [Event(*r[:6], bool(r[6])) for r in rows(con, q.lead_events(), {"keys": keys})]
-    opps = [OppMark(*r[:7], None if r[7] is None else float(r[7])) for r in rows(con, q.lead_opportunities(), {"keys": keys})]
+    events = [Event(k, d, a, c, ch, asset, bool(counted))
+              for k, d, a, c, ch, asset, counted in rows(con, q.lead_events(), {"keys": keys})]
+    opps = [OppMark(k, name, company, stage, outcome, created, close, None if amount is None else float(amount))
+            for k, name, company, stage, outcome, created, close, amount
+            in rows(con, q.lead_opportunities(), {"keys": keys})]
     return events, opps
 
 

@@ -111,6 +111,17 @@ def activity_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int]
     return int(n_rows), int(events), int(unlinked), int(leads)
 
 
+def rows_without_key(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[tuple[Any, ...]]:
+    """Activity rows that are no event: ``(_file, _row, what the row held, reason)`` with reason
+    ``activity_no_key`` (no valid address nor ID) or ``activity_no_date``, in file order.
+    Needs ``activity_rows`` (kept unless the build dropped the raw tables)."""
+    lim = f" LIMIT {int(limit)}" if limit else ""
+    return rows(con, f"""
+        SELECT _file, _row, coalesce(person_id, CASE WHEN len(emails) > 0 THEN emails[1] END),
+               CASE WHEN _pkey IS NULL THEN 'activity_no_key' ELSE 'activity_no_date' END
+        FROM activity_rows WHERE _pkey IS NULL OR day IS NULL ORDER BY _file, _row{lim}""")
+
+
 # The counted events of each lead: all of them if it never converted (or its opportunities
 # carry no created date to cut at), else those on or before its first opportunity's day.
 COUNTED_EVENTS = """
