@@ -38,8 +38,10 @@ with tab_time:
     st.subheader(t("activity.timeline.title"))
     text = st.text_input(t("activity.timeline.search"), value=keep("activity_search", ""), key="activity_search",
                          placeholder=t("activity.timeline.search_hint"))
-    people = query(history.find_people, text, 50) if text.strip() else []
-    if text.strip() and not people:
+    people = query(history.find_people, text, 50)
+    if not text.strip():
+        st.caption(t("activity.timeline.most_active"))
+    elif not people:
         st.warning(t("activity.timeline.none_found", text=text))
     if people:
         options = [p.lead_key for p in people]
@@ -64,7 +66,9 @@ with tab_time:
 
             picked = st.selectbox(t("activity.timeline.person_pick"), options, key="activity_person", format_func=person_text)
             keys = (picked,)
-            label = person_text(picked)
+            chosen = by_key[picked]
+            label = t("activity.timeline.who", name=masked_values([chosen.name or "—"], "name")[0],
+                      company=chosen.company or "—")
         events, opps = query(history.timeline, keys)
         st.markdown(t("activity.timeline.summary", who=label, events=num(len(events)),
                       opps=num(len({(o.deal_name, o.created) for o in opps}))))
@@ -98,15 +102,18 @@ with tab_hand:
     with_actions = sum(1 for h in items if h.actions)
     st.markdown(t("activity.handoff.summary", n=num(len(items)), with_actions=num(with_actions)))
     definition("activity.def.handoff", passive=" / ".join(history.PASSIVE), n=last_n)
-    cols = {k: t(f"activity.col.{k}") for k in ("name", "company", "email", "owner", "score", "mql_day", "actions_total",
-                                                  "last_day", "actions")}
-    hand = pd.DataFrame([{cols["name"]: h.name, cols["company"]: h.company, cols["email"]: h.email,
-                          cols["owner"]: h.owner, cols["score"]: h.score, cols["mql_day"]: h.mql_day,
-                          cols["actions_total"]: h.actions_total, cols["last_day"]: h.last_day,
-                          cols["actions"]: " / ".join(f"{d:%m/%d} {a or '—'}" + (f"（{lbl}）" if lbl and lbl != a else "")
-                                                      for d, a, lbl in h.actions)}
+    # The actions first (what sales reads), the contact details after them.
+    cols = {k: t(f"activity.col.{k}") for k in ("name", "company", "actions", "last_day", "actions_total", "score",
+                                                  "mql_day", "owner", "email")}
+    hand = pd.DataFrame([{cols["name"]: h.name, cols["company"]: h.company,
+                          cols["actions"]: " / ".join(t("activity.handoff.action", day=f"{d:%m/%d}", activity=a or "—")
+                                                      + (t("activity.handoff.touch", touch=lbl) if lbl and lbl != a else "")
+                                                      for d, a, lbl in h.actions),
+                          cols["last_day"]: h.last_day, cols["actions_total"]: h.actions_total, cols["score"]: h.score,
+                          cols["mql_day"]: h.mql_day, cols["owner"]: h.owner, cols["email"]: h.email}
                          for h in items], columns=list(cols.values()))
-    show_table(hand, height=min(520, 40 + 35 * len(hand)), integer=[cols["actions_total"]])
+    show_table(hand, height=min(520, 40 + 35 * len(hand)), integer=[cols["actions_total"]],
+               column_config={cols["actions"]: st.column_config.TextColumn(cols["actions"], width="large")})
     download_frame(hand, "mql_handoff.csv", "dl_activity_handoff")
 
 # -- (c) behaviour → 商談化率 ------------------------------------------------------------------------

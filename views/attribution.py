@@ -43,7 +43,7 @@ amount_total = sum(c.won_amount for c in chosen.by_touch)
 no_lead = next((c.opportunities for c in chosen.by_touch if c.touch == credit.NO_LEAD), 0.0)
 no_touch = next((c.opportunities for c in chosen.by_touch if c.touch == credit.NO_TOUCH), 0.0)
 
-k1, k2, k3, k4 = st.columns(4)
+k1, k2, k3, k4 = st.columns([1, 1, 1.5, 1])
 k1.metric(t("attribution.kpi.opps"), num(round(totals[model])), border=True)
 k2.metric(t("attribution.kpi.won"), num(round(won_total)), border=True)
 k3.metric(t("attribution.kpi.amount"), yen(amount_total), border=True)
@@ -53,7 +53,13 @@ definition("attribution.def", half_life=f"{half_life:g}")
 
 st.subheader(t("attribution.chart.title", measure=t(f"attribution.measure.{measure}")))
 series = {"first_touch_source": first_touch, **{m: a.by_touch for m, a in models.items()}}
-show_chart(build_attribution(series, lang=lang(), measure=measure))
+left, right = st.columns([3, 2])
+with left:
+    st.markdown("**" + t("attribution.chart.models") + "**")
+    show_chart(build_attribution({m: a.by_touch for m, a in models.items()}, lang=lang(), measure=measure))
+with right:
+    st.markdown("**" + t("activity.model_short.first_touch_source") + "**")
+    show_chart(build_attribution({"first_touch_source": first_touch}, lang=lang(), measure=measure))
 st.caption(t("attribution.chart.caption"))
 
 # -- side by side: one row per touch, one column per model (and the first-touch source view) -------------

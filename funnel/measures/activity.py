@@ -116,10 +116,9 @@ class Handoff:
 
 
 def find_people(con: duckdb.DuckDBPyConnection, text: str, limit: int = 50) -> list[Person]:
-    """Leads whose name, company or address contains ``text``; leads with events first."""
+    """Leads whose name, company or address contains ``text`` (blank: every lead); leads with
+    the most events first, at most ``limit``."""
     text = text.strip()
-    if not text:
-        return []
     return [Person(k, n, c, e, int(ev), int(o)) for k, n, c, e, ev, o in rows(con, q.find_people(limit), {"q": text})]
 
 

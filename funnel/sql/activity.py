@@ -144,12 +144,13 @@ def behaviour() -> str:
 
 # -- the lead timeline and the MQL hand-off list (views/activity.py) -------------------------------
 def find_people(limit: int) -> str:
-    """Leads whose name, company or address contains ``$q`` (case-insensitive):
+    """Leads whose name, company or address contains ``$q`` (case-insensitive; every lead when
+    ``$q`` is empty):
     ``(lead_key, name, company, email, events, n_opps)``, leads with events first."""
     return f"""
         SELECT l.lead_key, l.name, l.company, l.email_raw, coalesce(e.n, 0) AS events, l.n_opps
         FROM leads l LEFT JOIN (SELECT lead_key, count(*) AS n FROM events GROUP BY lead_key) e USING (lead_key)
-        WHERE strpos(lower(coalesce(l.name, '') || ' ' || coalesce(l.company, '') || ' ' || coalesce(l.email_raw, '')),
+        WHERE $q = '' OR strpos(lower(coalesce(l.name, '') || ' ' || coalesce(l.company, '') || ' ' || coalesce(l.email_raw, '')),
                      lower($q)) > 0
         ORDER BY events DESC, l.company NULLS LAST, l.name NULLS LAST, l.lead_key
         LIMIT {int(limit)}"""

@@ -38,8 +38,11 @@ def timeline_values(events: Sequence[Event], opps: Sequence[OppMark], lang: str)
     for o in opps:
         for kind, day in (("created", o.created), ("close", o.close)):
             if day is not None:
+                # The stage is written once per deal: at its close day, else at its created day.
+                label = o.stage or "" if kind == "close" or o.close is None else ""
                 marks.append({"day": day.isoformat(), "kind": t(f"activity.timeline.opp_{kind}", lang),
-                              "deal": o.deal_name or "", "stage": o.stage or "", "amount": yen(o.amount) if o.amount else "—"})
+                              "deal": o.deal_name or "", "stage": o.stage or "", "label": label,
+                              "amount": yen(o.amount) if o.amount else "—"})
     return ev, marks
 
 
@@ -51,7 +54,9 @@ def build_timeline(events: Sequence[Event], opps: Sequence[OppMark], *, lang: st
     day = alt.X("day:T", title=t("activity.timeline.day", lang), axis=alt.Axis(format="%Y-%m-%d"))
     dots = alt.Chart(alt.Data(values=ev)).mark_circle(size=110, opacity=0.85).encode(
         x=day, y=alt.Y("activity:N", title=None, sort=types),
-        color=alt.Color("counted:N", title=None, scale=alt.Scale(range=[COLORS["data"], "#94a3b8"]),
+        color=alt.Color("counted:N", title=None,
+                        scale=alt.Scale(domain=[t("activity.timeline.counted", lang), t("activity.timeline.after", lang)],
+                                        range=[COLORS["data"], "#94a3b8"]),
                         legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("day:T", title=t("activity.timeline.day", lang), format="%Y-%m-%d"),
                  alt.Tooltip("activity:N", title=t("activity.term.activity", lang)),
@@ -66,7 +71,7 @@ def build_timeline(events: Sequence[Event], opps: Sequence[OppMark], *, lang: st
                                 alt.Tooltip("amount:N", title=t("activity.col.amount", lang))]))
         parts.append(alt.Chart(rule_data).mark_text(align="left", dx=4, dy=-6, baseline="bottom",
                                                     color=COLORS["good"], fontSize=12).encode(
-            x="day:T", y=alt.value(0), text=alt.Text("stage:N")))
+            x="day:T", y=alt.value(0), text=alt.Text("label:N")))
     return layer(*parts).properties(height=height_for(len(types), 40, 180))
 
 
@@ -111,7 +116,7 @@ def attribution_values(models: Mapping[str, Sequence[Credit]], lang: str, measur
 
 
 def build_attribution(models: Mapping[str, Sequence[Credit]], *, lang: str, measure: str = "opportunities",
-                      top: int = 12) -> alt.Chart:
+                      top: int = 10) -> alt.Chart:
     """Credit per touch (rows) under each model (colours, side by side); the ``top`` touches by
     the largest credit under any model, the rest left to the table."""
     values = attribution_values(models, lang, measure)
@@ -128,4 +133,4 @@ def build_attribution(models: Mapping[str, Sequence[Credit]], *, lang: str, meas
         color=alt.Color("model:N", sort=names, title=None, scale=alt.Scale(range=PALETTE[:len(names)]),
                         legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("touch:N", title=t("activity.term.touch", lang)), alt.Tooltip("model:N", title=" "),
-                 alt.Tooltip("text:N", title=" ")]).properties(height=height_for(len(keep), 22 * len(names) + 8))
+                 alt.Tooltip("text:N", title=" ")]).properties(height=height_for(len(keep), 11 * len(names) + 10))
