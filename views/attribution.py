@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from funnel.measures import attribution as credit
-from funnel.present.charts.activity import build_attribution, touch_label
+from funnel.present.charts.attribution import build_attribution, touch_label
 from funnel.present.format import num, yen
 from ui.state import keep, lang, query, restate, t
 from ui.widgets import UPLOAD_PAGE, definition, download_frame, require_current, show_chart, show_table

@@ -1,6 +1,6 @@
 """Behaviour-history charts (行動履歴): a lead's timeline with its opportunities on the same
-line of time, the 商談化率 of leads per activity type with 95% intervals against the rate of
-the others, and the credit of each touch under every attribution model side by side.
+line of time, and the 商談化率 of leads per activity type with 95% intervals against the rate
+of the others.
 
 Every number a chart shows is computed here and put into its inline data, so a test reads it
 from ``chart.to_dict()``.
@@ -8,25 +8,15 @@ from ``chart.to_dict()``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import altair as alt
 
 from funnel.i18n import t
 from funnel.measures.activity import Behaviour, Event, OppMark
-from funnel.measures.attribution import NO_LEAD, NO_TOUCH, Credit
-from funnel.present.charts import COLORS, PALETTE, height_for, layer
+from funnel.present.charts import COLORS, height_for, layer
 from funnel.present.format import num, pct, yen
-
-
-def touch_label(touch: str | None, lang: str) -> str:
-    """A touch as shown: ``(no lead)`` / ``(no touch)`` in the reader's language, blank as 未設定."""
-    if touch == NO_LEAD:
-        return t("activity.touch.no_lead", lang)
-    if touch == NO_TOUCH:
-        return t("activity.touch.no_touch", lang)
-    return touch if touch else t("activity.blank", lang)
 
 
 def timeline_values(events: Sequence[Event], opps: Sequence[OppMark], lang: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -103,34 +93,3 @@ def build_behaviour(items: Sequence[Behaviour], *, lang: str) -> alt.LayerChart:
     ci = base.mark_rule(color="#1e293b").encode(x="lo:Q", x2="hi:Q", y=y)
     tick = base.mark_tick(color=COLORS["warn"], thickness=3, size=22).encode(x="without:Q", y=y, tooltip=tips)
     return layer(bars, ci, tick).properties(height=height_for(len(values)))
-
-
-def attribution_values(models: Mapping[str, Sequence[Credit]], lang: str, measure: str = "opportunities") -> list[dict[str, Any]]:
-    out = []
-    for model, credits in models.items():
-        for c in credits:
-            value = float(getattr(c, measure))
-            out.append({"model": t(f"activity.model_short.{model}", lang), "touch": touch_label(c.touch, lang),
-                        "credit": round(value, 6), "text": yen(value) if measure == "won_amount" else f"{value:,.2f}"})
-    return out
-
-
-def build_attribution(models: Mapping[str, Sequence[Credit]], *, lang: str, measure: str = "opportunities",
-                      top: int = 10) -> alt.Chart:
-    """Credit per touch (rows) under each model (colours, side by side); the ``top`` touches by
-    the largest credit under any model, the rest left to the table."""
-    values = attribution_values(models, lang, measure)
-    best: dict[str, float] = {}
-    for v in values:
-        best[v["touch"]] = max(best.get(v["touch"], 0.0), v["credit"])
-    keep = sorted(best, key=lambda k: -best[k])[:top]
-    shown = [v for v in values if v["touch"] in keep]
-    names = list(dict.fromkeys(v["model"] for v in values))
-    return alt.Chart(alt.Data(values=shown)).mark_bar().encode(
-        y=alt.Y("touch:N", sort=keep, title=None),
-        yOffset=alt.YOffset("model:N", sort=names),
-        x=alt.X("credit:Q", title=t(f"activity.term.credit_{'amount' if measure == 'won_amount' else 'won' if measure == 'won' else 'opps'}", lang)),
-        color=alt.Color("model:N", sort=names, title=None, scale=alt.Scale(range=PALETTE[:len(names)]),
-                        legend=alt.Legend(orient="top")),
-        tooltip=[alt.Tooltip("touch:N", title=t("activity.term.touch", lang)), alt.Tooltip("model:N", title=" "),
-                 alt.Tooltip("text:N", title=" ")]).properties(height=height_for(len(keep), 11 * len(names) + 10))
