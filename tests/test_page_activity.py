@@ -99,8 +99,9 @@ def test_timeline_of_a_person_holds_their_rows_in_order(page: Any, raw: pd.DataF
     page.text_input(key="activity_search").set_value("常盤食品").run()
     assert not page.exception, page.exception
     picker = page.selectbox(key="activity_person")
-    assert any(PERSON in o and "行動 12 件・商談 1 件" in o for o in picker.options)
-    picker.set_value("e:" + PERSON).run()
+    found = [i for i, o in enumerate(picker.options) if PERSON in o and "行動 12 件・商談 1 件" in o]
+    assert len(found) == 1
+    picker.set_value(found[0]).run()
     assert not page.exception, page.exception
     mine = raw[raw.iloc[:, 0].str.strip().str.lower() == PERSON]
     ev = frame_with(page, c("counted"))

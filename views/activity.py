@@ -64,9 +64,13 @@ with tab_time:
                 return t("activity.timeline.person", name=name, company=company_, email=email, events=num(p.events),
                          opps=num(p.opportunities))
 
-            picked = st.selectbox(t("activity.timeline.person_pick"), options, key="activity_person", format_func=person_text)
-            keys = (picked,)
-            chosen = by_key[picked]
+            # The choice is a position in the list, not the lead key (an address: the widget's
+            # value must hold no personal data); labels are made now, masked as the switch says.
+            labels = [person_text(k) for k in options]
+            picked = st.selectbox(t("activity.timeline.person_pick"), range(len(options)), key="activity_person",
+                                  format_func=labels.__getitem__)
+            chosen = by_key[options[picked or 0]]
+            keys = (chosen.lead_key,)
             label = t("activity.timeline.who", name=masked_values([chosen.name or "—"], "name")[0],
                       company=chosen.company or "—")
         events, opps = query(history.timeline, keys)
