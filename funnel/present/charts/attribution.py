@@ -55,4 +55,4 @@ def build_attribution(models: Mapping[str, Sequence[Credit]], *, lang: str, meas
         color=alt.Color("model:N", sort=names, title=None, scale=alt.Scale(range=PALETTE[:len(names)]),
                         legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("touch:N", title=t("activity.term.touch", lang)), alt.Tooltip("model:N", title=" "),
-                 alt.Tooltip("text:N", title=" ")]).properties(height=height_for(len(keep), 11 * len(names) + 10))
+                 alt.Tooltip("text:N", title=" ")]).properties(height=height_for(len(keep), max(28, 11 * len(names) + 10)))
