@@ -26,6 +26,8 @@ PAGES = {
         st.Page("views/stages.py", title=t("nav.funnel"), icon="🔻", url_path="funnel"),
         st.Page("views/loss.py", title=t("nav.loss"), icon="🧩", url_path="loss"),
         st.Page("views/accounts.py", title=t("nav.accounts"), icon="🏢", url_path="accounts"),
+        st.Page("views/activity.py", title=t("nav.activity"), icon="👣", url_path="activity"),
+        st.Page("views/attribution.py", title=t("nav.attribution"), icon="🧭", url_path="attribution"),
         st.Page("views/benchmarks.py", title=t("nav.benchmarks"), icon="📏", url_path="benchmarks"),
         st.Page("views/diff.py", title=t("nav.diff"), icon="🔁", url_path="diff"),
     ],
@@ -41,5 +43,5 @@ PAGES = {
     ],
 }
 
-# expanded: all pages listed (collapsed, 4 of the 15 hide behind "View more", unseen in a workshop).
+# expanded: all pages listed (collapsed, 4 of the 17 hide behind "View more", unseen in a workshop).
 st.navigation(PAGES, expanded=True).run()

@@ -21,11 +21,14 @@ from funnel.errors import FunnelError
 from funnel.measures.diff import Diff, compare, forget
 from funnel.model.baseline import LastMonth
 from funnel.model.workspace import Build, Workspace
+from funnel.vocabulary import SIDES
 from ui import state
 from ui.state import Current
 
-# The sample's last month: the same file names one folder down (scripts/make_sample_data.py).
-SAMPLE_FILES = {side: [p.parent / "previous" / p.name for p in paths] for side, paths in state.SAMPLE_FILES.items()}
+# The sample's last month: the same file names one folder down (scripts/make_sample_data.py);
+# the MA and SFA exports only (前回との比較 compares leads and deals, not activity).
+SAMPLE_FILES = {side: [p.parent / "previous" / p.name for p in paths] for side, paths in state.SAMPLE_FILES.items()
+                if side in SIDES}
 
 
 @st.cache_resource(scope="session", on_release=lambda ws: ws.close(), show_spinner=False)

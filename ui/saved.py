@@ -20,7 +20,7 @@ from funnel.model.dataset import Dataset
 from funnel.model.session import Session
 from funnel.model.session_json import read_session_part
 from funnel.present.format import field_label, num, pct
-from funnel.vocabulary import SIDES
+from funnel.vocabulary import INPUTS, SIDES
 from ui import state
 from ui.state import lang, t
 
@@ -37,7 +37,7 @@ def pending_manifest(args: dict[str, Any]) -> dict[str, Any]:
     s: saved.Settings = args["settings"]
     return {"files": {side: [{"name": lt.report.file, "report": {"rows_read": lt.report.rows_read,
                                                                  "dropped": lt.report.dropped}}
-                             for lt in ws.files[side]] for side in SIDES},
+                             for lt in ws.files[side]] for side in INPUTS},
             "settings": {"overrides": s.overrides, "link": None if s.link is None else vars(s.link),
                          "loss_rules": s.loss_rules is not None},
             "costs": {k: {"file": c.file, "rows": len(c.amounts)} for k, c in args["costs"].items()},
@@ -88,14 +88,16 @@ def summary(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     session = manifest.get("session") or {}
     settings = manifest.get("settings") or {}
     out = [(t("saved.item.mode"), t(f"saved.item.mode.{session.get('mode', 'user')}"))]
-    for side in SIDES:
+    for side in INPUTS:
+        if side not in SIDES and not ((manifest.get("files") or {}).get(side) or (session.get("entries") or {}).get(side)):
+            continue        # activity exports: listed when the file holds some
         names = [t("saved.item.file", file=f["name"], rows=num(f["report"]["rows_read"]),
                    dropped=num(sum(f["report"].get("dropped", {}).values())))
                  for f in (manifest.get("files") or {}).get(side) or []]
         names += [t("saved.item.file_failed", file=e["name"])
                   for e in (session.get("entries") or {}).get(side) or [] if e.get("error")]
         out.append((t("saved.item.files", side=t(f"side.{side}")), sep.join(names) or t("saved.item.none")))
-    changed = [(side, f) for side in SIDES for f in (settings.get("overrides") or {}).get(side) or {}]
+    changed = [(side, f) for side in INPUTS for f in (settings.get("overrides") or {}).get(side) or {}]
     out.append((t("saved.item.overrides"), t("saved.item.overrides_value", n=len(changed), fields=sep.join(
         f"{t(f'side.{s}')}: {field_label(f, lang())}" for s, f in changed)) if changed else t("saved.item.none")))
     link = settings.get("link")

@@ -31,7 +31,8 @@ T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_FILES = {"ma": [ROOT / "sample_data" / "ma_leads.csv"],
-                "sfa": [ROOT / "sample_data" / "sfa_opportunities.xlsx"]}
+                "sfa": [ROOT / "sample_data" / "sfa_opportunities.xlsx"],
+                "activity": [ROOT / "sample_data" / "activity_log.csv"]}
 # The sample's cost file goes with the sample data (one cost data per data mode).
 SAMPLE_COST = ROOT / "sample_data" / "cost_by_source.csv"
 SLOT = "session"            # the one st.session_state slot holding the engine's Session

@@ -6,11 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from funnel.measures.metrics import match
-from funnel.model.accounting import account, preview, rows_without_key, set_aside_rows
+from funnel.model.accounting import account, activity_account, preview, rows_without_key, set_aside_rows
 from funnel.model.link import LinkSpec, suggest_links
 from funnel.present.format import drop_label, field_label, num, pct
 from funnel.present.privacy import field_role, role_of
-from funnel.vocabulary import SIDES
+from funnel.vocabulary import ACTIVITY, INPUTS, SIDES
 from ui import state
 from ui.privacy import masked_values
 from ui.state import Current, FileEntry, current, restate, t
@@ -75,6 +75,16 @@ for side, col in zip(SIDES, cols, strict=True):
             st.rerun()
         file_list(side)
 
+# Activity exports (行動履歴): optional, read like a side, attached to the leads at build time.
+st.subheader(t(f"side.{ACTIVITY}"))
+st.caption(t("upload.activity_caption"))
+gen = state.generation("upload")
+uploads = st.file_uploader(t(f"upload.uploader.{ACTIVITY}"), type=TYPES, accept_multiple_files=True,
+                           key=f"up_{ACTIVITY}" + (f"_{gen}" if gen else ""), help=t("upload.uploader_help"))
+if uploads and state.use_uploads(ACTIVITY, [(f.name, f.getvalue()) for f in uploads]):
+    st.rerun()
+file_list(ACTIVITY)
+
 cur = current()
 if cur is None:
     st.warning(t("app.need_both_sides"))
@@ -134,8 +144,9 @@ def mapping_editor(side: str) -> None:
 
 st.header(t("upload.map.title"))
 st.caption(t("upload.map.caption"))
-tabs = st.tabs([t(f"side.{s}") for s in SIDES])
-for side, tab in zip(SIDES, tabs, strict=True):
+mapped = [s for s in INPUTS if s in SIDES or ws.files[s]]
+tabs = st.tabs([t(f"side.{s}") for s in mapped])
+for side, tab in zip(mapped, tabs, strict=True):
     with tab:
         mapping_editor(side)
 
@@ -185,9 +196,9 @@ for d in ambiguous:
     st.warning(t("upload.date_ambiguous", file=d["file"], column=d["column"], order=d["order"].upper()))
 
 st.header(t("upload.preview.title"))
-ptabs = st.tabs([f"{t(f'side.{s}')}: {lt.report.file}" for s in SIDES for lt in ws.files[s]])
+ptabs = st.tabs([f"{t(f'side.{s}')}: {lt.report.file}" for s in INPUTS for lt in ws.files[s]])
 i = 0
-for side in SIDES:
+for side in INPUTS:
     for idx in range(len(ws.files[side])):
         with ptabs[i]:
             names, rows = preview(ws, side, idx, 20)
@@ -208,7 +219,20 @@ acc = pd.DataFrame(acc_rows)
 show_table(acc)
 download_frame(acc, "row_accounting.csv", "dl_accounting")
 
-for side in SIDES:
+act = activity_account(ws)
+if act is not None:
+    st.subheader(t("upload.accounting.activity_title"))
+    st.caption(t("upload.accounting.activity_caption"))
+    act_frame = pd.DataFrame([{t("upload.accounting.file_rows"): act.file_rows, t("upload.accounting.set_aside"): act.set_aside,
+                               t("upload.accounting.data_rows"): act.data_rows, t("upload.accounting.events"): act.events,
+                               t("upload.accounting.rows_without_key"): act.rows_without_key,
+                               t("upload.accounting.events_unlinked"): act.events_unlinked,
+                               t("upload.accounting.leads_with_events"): act.leads_with_events,
+                               t("upload.accounting.balanced"): "✅" if act.balanced else "⚠️"}])
+    show_table(act_frame)
+    download_frame(act_frame, "activity_row_accounting.csv", "dl_activity_accounting")
+
+for side in [*SIDES, *([ACTIVITY] if act is not None else [])]:
     dropped = set_aside_rows(ws, side)
     nokey = rows_without_key(ws, side)
     if not dropped and not nokey:

@@ -10,6 +10,8 @@ is no other lead).
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -56,3 +58,89 @@ class Behaviour:
 def behaviour(con: duckdb.DuckDBPyConnection) -> list[Behaviour]:
     """One entry per activity type (as exported, trimmed), most leads first."""
     return [Behaviour(a, int(n), int(c), int(nw), int(cw)) for a, n, c, nw, cw in rows(con, q.behaviour())]
+
+
+# -- the lead timeline and the MQL hand-off list -------------------------------------------------
+# Activity types that are no action of the lead's own choosing (an email opened, often by a
+# mail client's preview) are left out of the hand-off list's "meaningful" actions.
+PASSIVE: tuple[str, ...] = ("開封", "open")
+
+
+@dataclass(frozen=True)
+class Person:
+    lead_key: str
+    name: str | None
+    company: str | None
+    email: str | None
+    events: int
+    opportunities: int
+
+
+@dataclass(frozen=True)
+class Event:
+    lead_key: str
+    day: dt.date
+    activity: str | None
+    campaign: str | None
+    channel: str | None
+    asset: str | None
+    counted: bool          # on or before the lead's first opportunity's created day (or no opportunity)
+
+
+@dataclass(frozen=True)
+class OppMark:
+    lead_key: str
+    deal_name: str | None
+    company: str | None
+    stage: str | None
+    outcome: str | None
+    created: dt.date | None
+    close: dt.date | None
+    amount: float | None
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """A current MQL (recorded MQL, no recorded SQL, no opportunity) and its latest actions."""
+
+    lead_key: str
+    name: str | None
+    company: str | None
+    email: str | None
+    owner: str | None
+    score: float | None
+    mql_day: dt.date | None
+    actions_total: int                                  # meaningful events of the lead
+    last_day: dt.date | None
+    actions: tuple[tuple[dt.date, str | None, str | None], ...]   # (day, activity, touch), newest first
+
+
+def find_people(con: duckdb.DuckDBPyConnection, text: str, limit: int = 50) -> list[Person]:
+    """Leads whose name, company or address contains ``text`` (blank: every lead); leads with
+    the most events first, at most ``limit``."""
+    text = text.strip()
+    return [Person(k, n, c, e, int(ev), int(o)) for k, n, c, e, ev, o in rows(con, q.find_people(limit), {"q": text})]
+
+
+def timeline(con: duckdb.DuckDBPyConnection, lead_keys: Sequence[str]) -> tuple[list[Event], list[OppMark]]:
+    """The events (time order) and linked opportunities of ``lead_keys``."""
+    keys = list(lead_keys)
+    if not keys:
+        return [], []
+    events = [Event(k, d, a, c, ch, asset, bool(counted))
+              for k, d, a, c, ch, asset, counted in rows(con, q.lead_events(), {"keys": keys})]
+    opps = [OppMark(k, name, company, stage, outcome, created, close, None if amount is None else float(amount))
+            for k, name, company, stage, outcome, created, close, amount
+            in rows(con, q.lead_opportunities(), {"keys": keys})]
+    return events, opps
+
+
+def handoff(con: duckdb.DuckDBPyConnection, last_n: int = 3, passive: Sequence[str] = PASSIVE) -> list[Handoff]:
+    """Current MQLs with their last ``last_n`` meaningful actions, most recently active first."""
+    params: dict[str, object] = {"n": int(last_n)}
+    params.update({f"p{i}": p for i, p in enumerate(passive)})
+    out = []
+    for k, n, c, e, o, sc, mql, total, last, acts in rows(con, q.handoff(passive), params):
+        out.append(Handoff(k, n, c, e, o, sc, mql, int(total), last,
+                           tuple((a["day"], a["activity"], a["label"]) for a in acts)))
+    return out

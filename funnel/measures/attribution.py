@@ -43,6 +43,10 @@ class Attribution:
                               "won_amount": c.won_amount} for c in self.by_touch]}
 
 
+def default_model() -> str:
+    return str(setting("attribution_model"))
+
+
 def default_half_life() -> float:
     return float(setting("attribution_half_life_days"))
 
@@ -60,3 +64,16 @@ def attribution(con: duckdb.DuckDBPyConnection, model: str | None = None,
     sql, params = q.attribution(model, hl)
     found = [Credit(t, float(o), float(w), float(a)) for t, o, w, a in rows(con, sql, params)]
     return Attribution(model, hl if model == "time_decay" else None, found)
+
+
+def first_touch_sources(con: duckdb.DuckDBPyConnection) -> list[Credit]:
+    """The first-touch source view beside the models: each opportunity's credit of 1 split
+    equally over its linked leads' first-touch source (the MA source column), ``(no lead)``
+    when it has none; sums to the opportunities like every model."""
+    from funnel.sql import activity as aq
+    return [Credit(s, float(o), float(w), float(a)) for s, o, w, a in rows(con, aq.first_touch_sources(), {"no_lead": NO_LEAD})]
+
+
+def all_models(con: duckdb.DuckDBPyConnection, half_life: float | None = None) -> dict[str, Attribution]:
+    """Every model of :data:`MODELS` with the same half-life (for the side-by-side view)."""
+    return {m: attribution(con, m, half_life) for m in MODELS}

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from funnel.model.workspace import Workspace
+from funnel.sql import activity as aq
 from funnel.sql import ingest
 from funnel.sql import staging as st
 
@@ -42,6 +43,40 @@ def account(ws: Workspace, side: str) -> SideAccount:
                        c.rows_without_key, c.keys)
 
 
+@dataclass(frozen=True)
+class ActivityAccount:
+    """Where the activity rows went: file rows = set aside + data rows; data rows = events +
+    rows without a key or date; events = attached to a lead + of no lead."""
+
+    file_rows: int
+    set_aside: int
+    data_rows: int
+    events: int
+    rows_without_key: int
+    events_unlinked: int
+    leads_with_events: int
+
+    @property
+    def balanced(self) -> bool:
+        return (self.file_rows == self.set_aside + self.data_rows
+                and self.data_rows == self.events + self.rows_without_key
+                and 0 <= self.events_unlinked <= self.events)
+
+
+def activity_account(ws: Workspace) -> ActivityAccount | None:
+    """The row accounting of the activity files of a built workspace (None: none loaded)."""
+    b = ws.build_result
+    if b is None:
+        raise RuntimeError("build the workspace first")
+    a = b.activity
+    if a is None:
+        return None
+    set_aside = sum(lt.report.rows_dropped for lt in ws.files["activity"])
+    read = sum(lt.report.rows_read for lt in ws.files["activity"])
+    return ActivityAccount(read + set_aside, set_aside, a.rows, a.events, a.rows_without_key, a.events_unlinked,
+                           a.leads_with_events)
+
+
 def set_aside_rows(ws: Workspace, side: str, limit: int | None = None) -> list[dict[str, Any]]:
     """Every row set aside while reading ``side``'s files, with the reason, in file order."""
     out: list[dict[str, Any]] = []
@@ -57,6 +92,9 @@ def rows_without_key(ws: Workspace, side: str, limit: int | None = None) -> list
     b = ws.build_result
     if b is None:
         raise RuntimeError("build the workspace first")
+    if side == "activity":
+        return [{"file": ws.files[side][int(f)].report.file, "row": int(r) + 1, "value": value, "reason": reason}
+                for f, r, value, reason in aq.rows_without_key(ws.con, limit)]
     email_link = b.link.kind == "email"
     out = []
     for f, r, email_raw in st.unkeyed_rows(ws.con, side, limit):

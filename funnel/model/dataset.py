@@ -23,11 +23,12 @@ from funnel.ingest.reader import LoadReport, Notice, Source
 from funnel.model.link import LinkSpec
 from funnel.model.rules import LossRules
 from funnel.model.workspace import Build, Workspace
-from funnel.vocabulary import SIDES
+from funnel.vocabulary import INPUTS, SIDES
 
-# The kinds of input a dataset holds (today the MA and SFA exports). A new kind (activity
-# histories, company keys) is one more entry here and one more list in ``Dataset.files``.
-KINDS: tuple[str, ...] = SIDES
+# The kinds of input a dataset holds: the MA and SFA exports, and activity exports (行動履歴,
+# optional: a dataset is ready with both sides alone). A new kind (company keys) is one more
+# entry of ``funnel.vocabulary.INPUTS`` and one more list in ``Dataset.files``.
+KINDS: tuple[str, ...] = INPUTS
 
 
 @dataclass

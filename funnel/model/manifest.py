@@ -20,7 +20,7 @@ from funnel.ingest.reader import LoadReport
 from funnel.model.link import LinkSpec
 from funnel.model.rules import LossRules
 from funnel.sql import ingest as ingest_sql
-from funnel.vocabulary import SIDES
+from funnel.vocabulary import INPUTS, SIDES
 
 FORMAT = "funnel-workspace"
 FORMAT_VERSION = 1
@@ -126,7 +126,7 @@ _LINES_COLUMNS = [("line", "BIGINT"), ("reason", "VARCHAR"), ("error", "VARCHAR"
 def parse_files(manifest: Mapping[str, Any], name: str) -> list[SavedFile]:
     out = []
     try:
-        for side in SIDES:
+        for side in INPUTS:
             for f in manifest["files"].get(side) or []:
                 report = report_of(f["report"])
                 table = part_of(f["table"])
@@ -156,7 +156,7 @@ def parse_settings(manifest: Mapping[str, Any], name: str) -> Settings:
     try:
         raw = manifest["settings"]
         overrides = {s: {str(k): (None if v is None else str(v)) for k, v in (raw["overrides"].get(s) or {}).items()}
-                     for s in SIDES}
+                     for s in INPUTS if s in SIDES or (raw["overrides"].get(s) or {})}
         link = raw.get("link")
         spec = None if not link else LinkSpec(str(link["kind"]), link.get("ma_column"), link.get("sfa_column"))
         rules = LossRules.from_toml(raw["loss_rules"]) if raw.get("loss_rules") else None

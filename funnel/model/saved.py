@@ -68,7 +68,7 @@ from funnel.model.manifest import (
 from funnel.model.workspace import Workspace
 from funnel.sql import drop_table, lock_for, table_exists
 from funnel.sql import saved as q
-from funnel.vocabulary import SIDES
+from funnel.vocabulary import INPUTS
 
 __all__ = ["MANIFEST", "SUFFIX", "Restored", "Settings", "app_version", "open_fresh", "read_manifest", "restore",
            "save", "save_bytes"]
@@ -146,7 +146,7 @@ def save(ws: Workspace, target: Path, *, settings: Settings | None = None, sessi
                          "table": table(f"tables/{side}_{i}.parquet", lt.table),
                          "lines": table(f"tables/{side}_{i}_lines.parquet", lt.table + "_lines")
                          if table_exists(con, lt.table + "_lines") else None}
-                        for i, lt in enumerate(ws.files[side], start=1)] for side in SIDES}
+                        for i, lt in enumerate(ws.files[side], start=1)] for side in INPUTS}
         def cost_table(member: str, data: CostData) -> dict[str, Any]:
             amounts = data.amounts
             return part(member, lambda p: q.costs_to_parquet(
@@ -161,7 +161,7 @@ def save(ws: Workspace, target: Path, *, settings: Settings | None = None, sessi
             "format": FORMAT, "format_version": FORMAT_VERSION, "app_version": app_version(),
             "created_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
             "language": language, "files": files,
-            "settings": {"overrides": {side: dict(s.overrides.get(side) or {}) for side in SIDES}, "link": link,
+            "settings": {"overrides": {side: dict(s.overrides.get(side) or {}) for side in INPUTS}, "link": link,
                          "loss_rules": None if s.loss_rules is None else s.loss_rules.to_toml()},
             "costs": cost_parts, "session": dict(session or {})}
         text = json.dumps(manifest, ensure_ascii=False, indent=1, allow_nan=False)
@@ -356,7 +356,7 @@ def restore(ws: Workspace, src: bytes | Path, name: str, *, build: bool = True) 
                 drop_table(con, f"saved_stage_{k}_lines")
             raise
     ws.clear()
-    restored: dict[str, list[LoadedTable]] = {s: [] for s in SIDES}
+    restored: dict[str, list[LoadedTable]] = {s: [] for s in INPUTS}
     digests: dict[str, str] = {}
     for f, stage, lines in staged:
         def fill(table: str, stage: str = stage, lines: str | None = lines) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from funnel import i18n
 from funnel.config import DATA_DIR
-from funnel.vocabulary import SIDES, match_header, normalize_header
+from funnel.vocabulary import INPUTS, SIDES, match_header, normalize_header
 
 if TYPE_CHECKING:  # pandas is only handed in by callers; the CLI path never imports it
     import pandas as pd
@@ -138,7 +138,7 @@ def _config() -> dict[str, Any]:
 
 def _split_field(qualified: str) -> tuple[str, str]:
     side, _, name = qualified.partition(".")
-    if side not in SIDES or not name:
+    if side not in INPUTS or not name:
         raise ValueError(f"privacy.toml: {qualified!r} is not SIDE.FIELD")
     return side, name
 

@@ -111,6 +111,17 @@ def activity_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int]
     return int(n_rows), int(events), int(unlinked), int(leads)
 
 
+def rows_without_key(con: duckdb.DuckDBPyConnection, limit: int | None = None) -> list[tuple[Any, ...]]:
+    """Activity rows that are no event: ``(_file, _row, what the row held, reason)`` with reason
+    ``activity_no_key`` (no valid address nor ID) or ``activity_no_date``, in file order.
+    Needs ``activity_rows`` (kept unless the build dropped the raw tables)."""
+    lim = f" LIMIT {int(limit)}" if limit else ""
+    return rows(con, f"""
+        SELECT _file, _row, coalesce(person_id, CASE WHEN len(emails) > 0 THEN emails[1] END),
+               CASE WHEN _pkey IS NULL THEN 'activity_no_key' ELSE 'activity_no_date' END
+        FROM activity_rows WHERE _pkey IS NULL OR day IS NULL ORDER BY _file, _row{lim}""")
+
+
 # The counted events of each lead: all of them if it never converted (or its opportunities
 # carry no created date to cut at), else those on or before its first opportunity's day.
 COUNTED_EVENTS = """
@@ -129,3 +140,74 @@ def behaviour() -> str:
         SELECT p.activity, p.leads, p.converted, t.leads - p.leads, t.converted - p.converted
         FROM per p CROSS JOIN tot t
         ORDER BY p.leads DESC, p.activity NULLS LAST"""
+
+
+# -- the lead timeline and the MQL hand-off list (views/activity.py) -------------------------------
+def find_people(limit: int) -> str:
+    """Leads whose name, company or address contains ``$q`` (case-insensitive; every lead when
+    ``$q`` is empty):
+    ``(lead_key, name, company, email, events, n_opps)``, leads with events first."""
+    return f"""
+        SELECT l.lead_key, l.name, l.company, l.email_raw, coalesce(e.n, 0) AS events, l.n_opps
+        FROM leads l LEFT JOIN (SELECT lead_key, count(*) AS n FROM events GROUP BY lead_key) e USING (lead_key)
+        WHERE $q = '' OR strpos(lower(coalesce(l.name, '') || ' ' || coalesce(l.company, '') || ' ' || coalesce(l.email_raw, '')),
+                     lower($q)) > 0
+        ORDER BY events DESC, l.company NULLS LAST, l.name NULLS LAST, l.lead_key
+        LIMIT {int(limit)}"""
+
+
+def lead_events() -> str:
+    """The events of the leads ``$keys`` in time order (day, then file order):
+    ``(lead_key, day, activity, campaign, channel, asset, counted)``; ``counted``: on or before
+    the lead's first opportunity's created day (or the lead never converted)."""
+    return """
+        SELECT e.lead_key, e.day, e.activity, e.campaign, e.channel, e.asset, (c.cut IS NULL OR e.day <= c.cut)
+        FROM events e LEFT JOIN lead_cut c USING (lead_key)
+        WHERE list_contains($keys, e.lead_key)
+        ORDER BY e.day, e.pos"""
+
+
+def lead_opportunities() -> str:
+    """The opportunities linked to the leads ``$keys``: ``(lead_key, deal_name, company, stage,
+    outcome, created day, close day, amount)``, in created order."""
+    return """
+        SELECT k.lead_key, o.deal_name, o.company, o.stage, o.outcome, o.created_at::DATE, o.close_at::DATE, o.amount
+        FROM links k JOIN opps o USING (opp_key)
+        WHERE list_contains($keys, k.lead_key)
+        ORDER BY o.created_at NULLS LAST, o.deal_name, k.lead_key"""
+
+
+def handoff(passive: Sequence[str]) -> str:
+    """Current MQLs (a recorded MQL, no recorded SQL, no opportunity) with their last ``$n``
+    meaningful events (an activity type containing none of ``passive``, case-insensitive):
+    ``(lead_key, name, company, email, owner, score, mql day, events, last day, actions)``,
+    ``actions`` a list of (day, activity, label) structs, newest first; most recent activity first."""
+    from funnel.sql import recorded_mql, recorded_sql
+    cond = " OR ".join(f"strpos(lower(coalesce(activity, '')), lower($p{i})) > 0" for i in range(len(passive)))
+    meaningful = f"NOT ({cond})" if passive else "TRUE"
+    return f"""
+        WITH m AS (SELECT * FROM leads WHERE {recorded_mql()} AND NOT {recorded_sql()} AND n_opps = 0),
+             ev AS (SELECT lead_key, day, pos, activity, label,
+                           row_number() OVER (PARTITION BY lead_key ORDER BY day DESC, pos DESC) AS k
+                    FROM events WHERE lead_key IN (SELECT lead_key FROM m) AND {meaningful}),
+             agg AS (SELECT lead_key, count(*) AS n, max(day) AS last_day,
+                            list({{'day': day, 'activity': activity, 'label': label}} ORDER BY day DESC, pos DESC)
+                                FILTER (WHERE k <= $n) AS actions
+                     FROM ev GROUP BY lead_key)
+        SELECT m.lead_key, m.name, m.company, m.email_raw, m.owner, m.score, m.mql_at::DATE,
+               coalesce(a.n, 0), a.last_day, coalesce(a.actions, [])
+        FROM m LEFT JOIN agg a USING (lead_key)
+        ORDER BY a.last_day DESC NULLS LAST, a.n DESC NULLS LAST, m.lead_key"""
+
+
+def first_touch_sources() -> str:
+    """Each opportunity's credit of 1 split equally over its linked leads' first-touch sources
+    (``(no lead)`` when none): ``(source, opportunities, won, won_amount)``."""
+    return """
+        WITH c AS (SELECT k.opp_key, l.source_first AS source, 1.0 / o.n_leads AS credit, o.outcome, o.amount
+                   FROM links k JOIN leads l USING (lead_key) JOIN opps o USING (opp_key)
+                   UNION ALL
+                   SELECT opp_key, $no_lead, 1.0, outcome, amount FROM opps WHERE n_leads = 0)
+        SELECT source, fsum(credit), coalesce(fsum(credit) FILTER (WHERE outcome = 'won'), 0.0),
+               coalesce(fsum(credit * coalesce(amount, 0.0)) FILTER (WHERE outcome = 'won'), 0.0)
+        FROM c GROUP BY source ORDER BY 2 DESC, source NULLS LAST"""

@@ -1,0 +1,58 @@
+"""Attribution charts (アトリビューション): the credit of each touch under every model side by
+side (colours), or of each first-touch source.
+
+Every number a chart shows is computed here and put into its inline data, so a test reads it
+from ``chart.to_dict()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import altair as alt
+
+from funnel.i18n import t
+from funnel.measures.attribution import NO_LEAD, NO_TOUCH, Credit
+from funnel.present.charts import PALETTE, height_for
+from funnel.present.format import yen
+
+
+def touch_label(touch: str | None, lang: str) -> str:
+    """A touch as shown: ``(no lead)`` / ``(no touch)`` in the reader's language, blank as 未設定."""
+    if touch == NO_LEAD:
+        return t("activity.touch.no_lead", lang)
+    if touch == NO_TOUCH:
+        return t("activity.touch.no_touch", lang)
+    return touch if touch else t("activity.blank", lang)
+
+
+def attribution_values(models: Mapping[str, Sequence[Credit]], lang: str, measure: str = "opportunities") -> list[dict[str, Any]]:
+    out = []
+    for model, credits in models.items():
+        for c in credits:
+            value = float(getattr(c, measure))
+            out.append({"model": t(f"activity.model_short.{model}", lang), "touch": touch_label(c.touch, lang),
+                        "credit": round(value, 6), "text": yen(value) if measure == "won_amount" else f"{value:,.2f}"})
+    return out
+
+
+def build_attribution(models: Mapping[str, Sequence[Credit]], *, lang: str, measure: str = "opportunities",
+                      top: int = 10) -> alt.Chart:
+    """Credit per touch (rows) under each model (colours, side by side); the ``top`` touches by
+    the largest credit under any model, the rest left to the table."""
+    values = attribution_values(models, lang, measure)
+    best: dict[str, float] = {}
+    for v in values:
+        best[v["touch"]] = max(best.get(v["touch"], 0.0), v["credit"])
+    keep = sorted(best, key=lambda k: -best[k])[:top]
+    shown = [v for v in values if v["touch"] in keep]
+    names = list(dict.fromkeys(v["model"] for v in values))
+    return alt.Chart(alt.Data(values=shown)).mark_bar().encode(
+        y=alt.Y("touch:N", sort=keep, title=None),
+        yOffset=alt.YOffset("model:N", sort=names),
+        x=alt.X("credit:Q", title=t(f"activity.term.credit_{'amount' if measure == 'won_amount' else 'won' if measure == 'won' else 'opps'}", lang)),
+        color=alt.Color("model:N", sort=names, title=None, scale=alt.Scale(range=PALETTE[:len(names)]),
+                        legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("touch:N", title=t("activity.term.touch", lang)), alt.Tooltip("model:N", title=" "),
+                 alt.Tooltip("text:N", title=" ")]).properties(height=height_for(len(keep), max(28, 11 * len(names) + 10)))

@@ -1,0 +1,65 @@
+"""The behaviour-history and attribution charts: valid Vega-Lite (``to_dict()`` validates) whose
+inline data holds the engine's numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+
+from funnel.ingest.reader import Source
+from funnel.measures import activity as history
+from funnel.measures import attribution as credit
+from funnel.model.workspace import Workspace
+from funnel.present.charts.activity import build_behaviour, build_timeline
+from funnel.present.charts.attribution import build_attribution
+from tests.conftest import SAMPLE, load_sample
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Workspace]:
+    w = load_sample(Workspace())
+    w.load("activity", Source.from_path(SAMPLE / "activity_log.csv"))
+    w.build()
+    yield w
+    w.close()
+
+
+def data_of(spec: dict) -> list[list[dict]]:
+    """The inline data of each layer (Altair may move it to the top-level ``datasets``)."""
+    layers = spec.get("layer") or [spec]
+    out = []
+    for x in layers:
+        data = x.get("data") or spec.get("data") or {}
+        out.append(data["values"] if "values" in data else spec["datasets"][data["name"]])
+    return out
+
+
+def test_timeline_holds_every_event_and_both_days_of_each_deal(engine: Workspace) -> None:
+    events, opps = history.timeline(engine.con, ["e:watanabe.kenta@tokiwa-foods.example.co.jp"])
+    spec = build_timeline(events, opps, lang="ja").to_dict()
+    dots, rules, labels = data_of(spec)
+    assert len(dots) == len(events) == 12
+    assert [d["day"] for d in dots] == [e.day.isoformat() for e in events]
+    assert sorted(r["day"] for r in rules) == sorted(d.isoformat() for o in opps for d in (o.created, o.close) if d)
+    assert [x["label"] for x in labels if x["label"]] == ["6.受注"]      # the stage, once per deal
+    assert dt.date.fromisoformat(rules[0]["day"]) == opps[0].created
+
+
+def test_behaviour_chart_holds_the_engines_rates(engine: Workspace) -> None:
+    found = history.behaviour(engine.con)
+    bars = data_of(build_behaviour(found, lang="en").to_dict())[0]
+    assert [(b["activity"], b["rate"], b["without"]) for b in bars] == [
+        (x.activity, x.rate, x.rate_without) for x in found]
+
+
+def test_attribution_chart_keeps_the_top_touches_under_every_model(engine: Workspace) -> None:
+    models = {m: a.by_touch for m, a in credit.all_models(engine.con).items()}
+    values = data_of(build_attribution(models, lang="ja", top=5).to_dict())[0]
+    touches = {v["touch"] for v in values}
+    assert len(touches) == 5 and "（リードなし）" in touches
+    pos = {c.touch: c.opportunities for c in models["position"]}
+    for v in values:
+        if v["model"] == "U字型" and v["touch"] in pos:
+            assert v["credit"] == pytest.approx(pos[v["touch"]])
