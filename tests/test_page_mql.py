@@ -173,9 +173,77 @@ def test_downloads_hold_what_is_shown(page, downloads):
 
 def test_definitions_are_beside_the_numbers(page):
     text = " ".join(x.value for x in page.markdown)
-    assert "適合率 ＝ 引き渡したリードのうち商談化したリード ÷ 引き渡したリード" in text
-    assert "再現率 ＝ 引き渡したリードのうち商談化したリード ÷ 商談化したリード（スコアあり）すべて" in text
-    assert "F1 最大" in text
+    assert "（適合率、precision）＝ 引き渡したリードのうち商談化したリード ÷ 引き渡したリード" in text
+    assert "（再現率、recall）＝ 引き渡したリードのうち商談化したリード ÷ 商談化したリード（スコアあり）すべて" in text
+    assert "「質と取りこぼしのバランス」＝ F1 最大" in text
+
+
+def chart_words(spec: Any) -> list[str]:
+    """What a chart shows in words: titles, texts and labels (not its data's field names)."""
+    if isinstance(spec, dict):
+        words = [v for k, v in spec.items() if k in ("title", "text", "label") and isinstance(v, str)]
+        return words + [w for k, v in spec.items() for w in chart_words(v)]
+    if isinstance(spec, list):
+        return [w for v in spec for w in chart_words(v)]
+    return []
+
+
+STATISTICS_TERMS = ("適合率", "再現率", "F1", "Youden", "precision", "recall", "Precision", "Recall")
+
+
+def shown_outside_definitions(at: Any) -> str:
+    """Every text a user sees without opening a 定義 popover or an expander: titles, markdown,
+    captions, alerts, metric labels, widget labels and options, table headers, chart specs."""
+    import json
+
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        kids = getattr(node, "children", None)
+        if kids is not None:
+            if getattr(node, "type", None) in ("popover", "expander"):
+                return
+            for k in kids.values():
+                walk(k)
+            return
+        for attr in ("value", "label", "options"):
+            try:
+                v = getattr(node, attr)
+            except Exception:       # noqa: BLE001 - an element without that attribute
+                continue
+            if isinstance(v, pd.DataFrame):
+                out.extend(map(str, v.columns))
+            elif isinstance(v, str):
+                out.append(v)
+            elif isinstance(v, list | tuple):
+                out.extend(str(x) for x in v)
+        spec = getattr(getattr(node, "proto", None), "spec", None)
+        if isinstance(spec, str):
+            out.extend(chart_words(json.loads(spec)))
+
+    walk(at._tree[0])
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_plain_words_first_statistics_inside_definitions(page, lang):
+    """Issue 16 item 7: a marketer reads what a threshold does; the statistics names are in 定義."""
+    page.session_state["lang"] = lang
+    page.run()
+    assert not page.exception
+    shown = shown_outside_definitions(page)
+    assert [w for w in STATISTICS_TERMS if w in shown] == []
+    assert t("mql.chart.threshold_axis", lang) in shown and t("mql.curve.recall", lang) in shown  # charts read
+    labels = {x.label for x in page.metric}
+    assert {t("mql.kpi.precision", lang), t("mql.kpi.recall", lang)} <= labels
+    if lang == "ja":
+        assert "商談になったリードの" in " ".join(x.value for x in page.success)
+        assert "このスコア以上を MQL にすると、商談になったリード（スコアあり）の何割を拾えるか" in \
+            next(x.help for x in page.metric if x.label == t("mql.kpi.recall", "ja"))
+    # The terms are still there, inside the 定義 popover.
+    everything = " ".join(x.value for x in page.markdown)
+    assert all(w in everything for w in (("適合率", "再現率", "F1", "Youden") if lang == "ja"
+                                         else ("precision", "recall", "F1", "Youden")))
 
 
 def test_english(page):
@@ -183,7 +251,7 @@ def test_english(page):
     page.run()
     assert not page.exception
     assert [x.value for x in page.title] == ["MQL threshold"]
-    assert {"Passed to sales", "Precision", "Recall"} <= {x.label for x in page.metric}
+    assert {"Passed to sales", "Passed that convert", "Converting leads caught"} <= {x.label for x in page.metric}
     assert "Score band" in [d.value.columns[0] for d in page.dataframe]
 
 
