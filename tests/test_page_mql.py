@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from conftest import shown_outside_definitions
 
 from funnel.i18n import t
 from funnel.measures import mql as scoring
@@ -178,51 +179,7 @@ def test_definitions_are_beside_the_numbers(page):
     assert "「質と取りこぼしのバランス」＝ F1 最大" in text
 
 
-def chart_words(spec: Any) -> list[str]:
-    """What a chart shows in words: titles, texts and labels (not its data's field names)."""
-    if isinstance(spec, dict):
-        words = [v for k, v in spec.items() if k in ("title", "text", "label") and isinstance(v, str)]
-        return words + [w for k, v in spec.items() for w in chart_words(v)]
-    if isinstance(spec, list):
-        return [w for v in spec for w in chart_words(v)]
-    return []
-
-
 STATISTICS_TERMS = ("適合率", "再現率", "F1", "Youden", "precision", "recall", "Precision", "Recall")
-
-
-def shown_outside_definitions(at: Any) -> str:
-    """Every text a user sees without opening a 定義 popover or an expander: titles, markdown,
-    captions, alerts, metric labels, widget labels and options, table headers, chart specs."""
-    import json
-
-    out: list[str] = []
-
-    def walk(node: Any) -> None:
-        kids = getattr(node, "children", None)
-        if kids is not None:
-            if getattr(node, "type", None) in ("popover", "expander"):
-                return
-            for k in kids.values():
-                walk(k)
-            return
-        for attr in ("value", "label", "options"):
-            try:
-                v = getattr(node, attr)
-            except Exception:       # noqa: BLE001 - an element without that attribute
-                continue
-            if isinstance(v, pd.DataFrame):
-                out.extend(map(str, v.columns))
-            elif isinstance(v, str):
-                out.append(v)
-            elif isinstance(v, list | tuple):
-                out.extend(str(x) for x in v)
-        spec = getattr(getattr(node, "proto", None), "spec", None)
-        if isinstance(spec, str):
-            out.extend(chart_words(json.loads(spec)))
-
-    walk(at._tree[0])
-    return "\n".join(out)
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
