@@ -64,7 +64,7 @@ class Registry:
         with self._lock:
             now = self._clock()
             closing += self._expire(now)
-            entry = self._entries.get(token) if self.well_formed(token) else None
+            entry = self._entries.get(token) if token is not None and self.well_formed(token) else None
             found = entry is not None
             if entry is None:
                 token = secrets.token_urlsafe(TOKEN_BYTES)
