@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from funnel.config import setting
 from funnel.measures.metrics import match
 from funnel.model.accounting import account, preview, rows_without_key, set_aside_rows
 from funnel.model.link import LinkSpec, suggest_links
@@ -30,7 +31,7 @@ else:
         state.use_sample()      # new uploader keys empty the uploaders; else their files would load again
         st.rerun()
 
-st.caption(t("upload.privacy"))
+st.caption(t("upload.privacy", hours=num(setting("session_idle_minutes") / 60)))
 
 
 def report_rows(entry: FileEntry) -> pd.DataFrame:
