@@ -25,7 +25,7 @@ CSS = """
 [data-testid="stMetricValue"] > div { line-height: 1.15; }
 /* A row of columns wraps before a column gets narrower than a card or a control can be read. */
 [data-testid="stHorizontalBlock"] { flex-wrap: wrap; row-gap: 0.75rem; }
-[data-testid="stHorizontalBlock"] > [data-testid="stColumn"] { min-width: min(100%, 9.5rem); }
+[data-testid="stHorizontalBlock"] > [data-testid="stColumn"] { min-width: min(100%, 8.5rem); }
 [data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:has([data-testid="stDateInput"]) { min-width: min(100%, 15rem); }
 [data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:has([data-testid="stMultiSelect"]) { min-width: min(100%, 12rem); }
 /* Projector widths: the page gets the screen. */
