@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.layout import meeting_layout
 from ui.privacy import sidebar_toggle
 from ui.state import ensure_loaded, language_switch, t
 
 st.set_page_config(page_title="Funnel Diagnosis", page_icon="📊", layout="wide")
+meeting_layout()   # KPI cards and controls never cut at projector sizes (ui/layout.py)
 
 with st.sidebar:
     language_switch()  # the languages of the message catalogue (ui/state.py)

@@ -73,6 +73,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("date_future_years", 2,
             "Dates more than this many years after the data's newest creation date are flagged "
             "(the Pardot org's stray 2030 close date); planned close dates a year ahead stay."),
+    Setting("session_idle_minutes", 240,
+            "Minutes a session (uploads, mappings, inputs) is kept after its last use, so a reload "
+            "(F5) returns to it: a workshop's lunch break and afternoon; then its workspace is freed."),
+    Setting("session_max", 40,
+            "Most sessions kept at once; beyond it the least recently used is closed (each holds a "
+            "DuckDB workspace of up to duckdb_memory_limit while it works)."),
     Setting("duckdb_threads", 2, "DuckDB threads per workspace (one workspace per user session)."),
     Setting("duckdb_memory_limit", "1GB", "DuckDB memory cap per workspace."),
     Setting("max_upload_mb", 400,

@@ -83,7 +83,8 @@ def main() -> None:
                 for i, href in enumerate(names):
                     page.locator('[data-testid="stSidebarNav"] a').nth(i).click()
                     _wait_idle(page, 300)
-                    name = href.rstrip("/").rsplit("/", 1)[-1] or "upload"
+                    name = href.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+                    name = "upload" if not name or ":" in name else name
                     if page.locator('[data-testid="stException"]').count():
                         problems.append(f"{size} {name}: {page.locator('[data-testid=stException]').first.inner_text()[:200]}")
                     page.screenshot(path=str(out / f"{i:02d}_{name}.png"), full_page=False)

@@ -4,10 +4,13 @@ tests that need them skip, with the reason, where that folder is absent (a user'
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
 from funnel.ingest.reader import Source
@@ -132,3 +135,46 @@ def app():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
     at.run()
     return at
+
+
+# -- what a user sees without opening anything (plain-words tests) ---------------------------
+def chart_words(spec: Any) -> list[str]:
+    """What a chart shows in words: titles, texts and labels (not its data's field names)."""
+    if isinstance(spec, dict):
+        words = [v for k, v in spec.items() if k in ("title", "text", "label") and isinstance(v, str)]
+        return words + [w for k, v in spec.items() for w in chart_words(v)]
+    if isinstance(spec, list):
+        return [w for v in spec for w in chart_words(v)]
+    return []
+
+
+def shown_outside_definitions(at: Any) -> str:
+    """Every text a user sees without opening a 定義 popover or an expander: titles, markdown,
+    captions, alerts, metric labels, widget labels and options, table headers, chart specs."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        kids = getattr(node, "children", None)
+        if kids is not None:
+            if getattr(node, "type", None) in ("popover", "expander"):
+                return
+            for k in kids.values():
+                walk(k)
+            return
+        for attr in ("value", "label", "options"):
+            try:
+                v = getattr(node, attr)
+            except Exception:       # noqa: BLE001 - an element without that attribute
+                continue
+            if isinstance(v, pd.DataFrame):
+                out.extend(map(str, v.columns))
+            elif isinstance(v, str):
+                out.append(v)
+            elif isinstance(v, list | tuple):
+                out.extend(str(x) for x in v)
+        spec = getattr(getattr(node, "proto", None), "spec", None)
+        if isinstance(spec, str):
+            out.extend(chart_words(json.loads(spec)))
+
+    walk(at._tree[0])
+    return "\n".join(out)

@@ -136,3 +136,63 @@ def test_language_switch_in_the_browser(server):
                                "document.querySelector('h1').innerText.includes('Upload')", timeout=90000)
         assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()
+
+
+def test_a_reload_keeps_the_uploads_and_another_browser_never_sees_them(server, tmp_path):
+    """Issue 16 item 6: F5 returns to the session's own data (its token is in the URL); a
+    second browser context without the token opens on the sample."""
+    from playwright.sync_api import sync_playwright
+
+    ma = tmp_path / "reload_leads.csv"
+    ma.write_text("mql_id,origin\nm1,social\nm2,paid\nm3,paid\n")
+    sfa = tmp_path / "reload_deals.csv"
+    sfa.write_text("mql_id,won_date\nm2,2025-01-02\nm3,2025-01-05\n")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        first = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
+        page = first.new_page()
+        page.goto(f"{server}/")
+        _wait_idle(page)
+        main = page.locator('[data-testid="stMain"]')
+        assert "サンプルデータを表示中" in main.inner_text()
+        page.wait_for_function("() => new URLSearchParams(location.search).get('s')", timeout=30000)
+        token = re.search(r"[?&]s=([\w-]+)", page.url).group(1)
+        inputs = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+        inputs.nth(0).set_input_files(str(ma))
+        _wait_idle(page)
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').nth(1).set_input_files(str(sfa))
+        _wait_idle(page)
+        page.wait_for_function("() => document.body.innerText.includes('紐付いた商談 2 件')", timeout=90000)
+        assert "アップロードしたデータを表示中" in main.inner_text()
+
+        page.reload()                                        # F5
+        _wait_idle(page)
+        page.wait_for_function("() => document.body.innerText.includes('reload_leads.csv')", timeout=90000)
+        shown = page.locator('[data-testid="stMain"]').inner_text()
+        assert "アップロードしたデータを表示中" in shown and "reload_deals.csv" in shown
+        assert "紐付いた商談 2 件" in shown and "サンプルデータを表示中" not in shown
+        assert f"s={token}" in page.url                      # the same session, the same token
+        # Another page of the app, reloaded there, still shows the uploads.
+        page.goto(f"{server}/rate?s={token}")
+        _wait_idle(page)
+        page.reload()
+        _wait_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.goto(f"{server}/?s={token}")
+        _wait_idle(page)
+        assert "reload_leads.csv" in page.locator('[data-testid="stMain"]').inner_text()
+
+        # A second browser without the token: its own new session on the sample.
+        other = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP").new_page()
+        other.goto(f"{server}/")
+        _wait_idle(other)
+        seen = other.locator('[data-testid="stMain"]').inner_text()
+        assert "サンプルデータを表示中" in seen and "reload_leads.csv" not in seen
+        other.wait_for_function("() => new URLSearchParams(location.search).get('s')", timeout=30000)
+        assert token not in other.url
+        # A made-up token is not a way in either.
+        other.goto(f"{server}/?s={token[:-2]}xx")
+        _wait_idle(other)
+        seen = other.locator('[data-testid="stMain"]').inner_text()
+        assert "サンプルデータを表示中" in seen and "reload_leads.csv" not in seen
+        browser.close()

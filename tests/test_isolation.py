@@ -61,6 +61,7 @@ def sessions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[s
     from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
     from streamlit.testing.v1 import local_script_runner as lsr
 
+    import funnel.model.dataset
     import ui.state
 
     ids: dict[int, tuple[Any, str]] = {}
@@ -82,7 +83,7 @@ def sessions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[s
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     monkeypatch.setattr(lsr.LocalScriptRunner, "__init__", init)
-    monkeypatch.setattr(ui.state, "Workspace", Tracked)
+    monkeypatch.setattr(funnel.model.dataset, "Workspace", Tracked)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     st.cache_data.clear()
     st.cache_resource.clear()
@@ -91,9 +92,12 @@ def sessions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[s
         return ids[id(at._session_state)][1]
 
     def release(at: Any) -> None:
-        """What Streamlit does when a browser session ends (AppSession.clear_session_caches)."""
+        """What happens when a session ends: Streamlit clears the browser session's caches
+        (AppSession.clear_session_caches) and the registry closes the engine Session (on
+        expiry, ``session_idle_minutes`` after its last use; a reload before that finds it)."""
         caching.clear_session_data_cache(session_id(at))
         caching.clear_session_resource_cache(session_id(at))
+        ui.state.registry().close(at.session_state[ui.state.TOKEN])
 
     yield {"workspaces": workspaces, "session_id": session_id, "release": release, "tmp": tmp}
     st.cache_data.clear()

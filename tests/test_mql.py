@@ -222,4 +222,4 @@ def test_charts():
     assert [(m["threshold"], m["what"], m["text"]) for m in marks["data"]["values"]] == [
         (10, "recommended", "推奨 10"), (30, "chosen", "閾値 30")]
     chosen = next(x for x in spec["layer"] if x.get("description") == "chosen-values")
-    assert [v["text"] for v in chosen["data"]["values"]] == ["適合率 75%", "再現率 75%", "引き渡し 57%"]
+    assert [v["text"] for v in chosen["data"]["values"]] == ["商談化 75%", "拾える 75%", "引き渡し 57%"]

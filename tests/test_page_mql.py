@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from conftest import shown_outside_definitions
 
 from funnel.i18n import t
 from funnel.measures import mql as scoring
@@ -173,9 +174,33 @@ def test_downloads_hold_what_is_shown(page, downloads):
 
 def test_definitions_are_beside_the_numbers(page):
     text = " ".join(x.value for x in page.markdown)
-    assert "適合率 ＝ 引き渡したリードのうち商談化したリード ÷ 引き渡したリード" in text
-    assert "再現率 ＝ 引き渡したリードのうち商談化したリード ÷ 商談化したリード（スコアあり）すべて" in text
-    assert "F1 最大" in text
+    assert "（適合率、precision）＝ 引き渡したリードのうち商談化したリード ÷ 引き渡したリード" in text
+    assert "（再現率、recall）＝ 引き渡したリードのうち商談化したリード ÷ 商談化したリード（スコアあり）すべて" in text
+    assert "「質と取りこぼしのバランス」＝ F1 最大" in text
+
+
+STATISTICS_TERMS = ("適合率", "再現率", "F1", "Youden", "precision", "recall", "Precision", "Recall")
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_plain_words_first_statistics_inside_definitions(page, lang):
+    """Issue 16 item 7: a marketer reads what a threshold does; the statistics names are in 定義."""
+    page.session_state["lang"] = lang
+    page.run()
+    assert not page.exception
+    shown = shown_outside_definitions(page)
+    assert [w for w in STATISTICS_TERMS if w in shown] == []
+    assert t("mql.chart.threshold_axis", lang) in shown and t("mql.curve.recall", lang) in shown  # charts read
+    labels = {x.label for x in page.metric}
+    assert {t("mql.kpi.precision", lang), t("mql.kpi.recall", lang)} <= labels
+    if lang == "ja":
+        assert "商談になったリードの" in " ".join(x.value for x in page.success)
+        assert "このスコア以上を MQL にすると、商談になったリード（スコアあり）の何割を拾えるか" in \
+            next(x.help for x in page.metric if x.label == t("mql.kpi.recall", "ja"))
+    # The terms are still there, inside the 定義 popover.
+    everything = " ".join(x.value for x in page.markdown)
+    assert all(w in everything for w in (("適合率", "再現率", "F1", "Youden") if lang == "ja"
+                                         else ("precision", "recall", "F1", "Youden")))
 
 
 def test_english(page):
@@ -183,7 +208,7 @@ def test_english(page):
     page.run()
     assert not page.exception
     assert [x.value for x in page.title] == ["MQL threshold"]
-    assert {"Passed to sales", "Precision", "Recall"} <= {x.label for x in page.metric}
+    assert {"Passed to sales", "Passed that convert", "Converting leads caught"} <= {x.label for x in page.metric}
     assert "Score band" in [d.value.columns[0] for d in page.dataframe]
 
 

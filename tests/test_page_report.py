@@ -106,7 +106,22 @@ def test_plan_answers_and_masking_are_carried_over(app: AppTest, downloads: dict
     assert emails and all("***@" in e for e in emails)
 
 
-def test_no_plan_yet_says_so(app: AppTest, downloads: dict[str | None, Any]) -> None:
+def test_the_plan_pages_starting_plan_is_the_reports(app: AppTest, downloads: dict[str | None, Any]) -> None:
+    """Issue 16: the report never says "no plan" while the plan page shows one. Opened before
+    the plan page was ever visited, the report carries the plan page's starting plan."""
     open_report(app)
-    assert t("report.page.no_plan", "ja") in " ".join(m.value for m in app.markdown)
-    assert workbook(downloads)[t("report.sheet.plan", "ja")]["A2"].value == t("report.plan.none", "ja")
+    texts = " ".join(m.value for m in app.markdown)
+    assert "まだ入力されていません" not in texts
+    wb = workbook(downloads)
+    sheet = wb[t("report.sheet.plan", "ja")]
+    assert sheet["A2"].value != t("report.plan.none", "ja")
+    app.switch_page("views/plan.py").run()
+    assert not app.exception
+    shown = {x.label: x.value for x in app.metric}
+    revenue = app.number_input(key="plan_revenue").value
+    assert beside(sheet, t("plan.kpi.revenue", "ja")) == revenue
+    for kpi in ("deals", "opportunities", "leads"):
+        assert t("plan.count", "ja", n=num(beside(sheet, t(f"plan.kpi.{kpi}", "ja")))) == shown[t(f"plan.kpi.{kpi}", "ja")]
+    deals = shown[t("plan.kpi.deals", "ja")]
+    assert f"¥{revenue:,.0f} → 必要な受注 {deals}" in texts
+    assert "初期値" in texts

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from conftest import shown_outside_definitions
 
 from funnel.i18n import t
 from funnel.measures import sla as speed
@@ -195,7 +196,7 @@ def test_english(page):
     page.run()
     assert not page.exception
     assert [x.value for x in page.title] == ["SLA & speed"]
-    assert {"Measured", "Median", "P90", "Within SLA"} <= {x.label for x in page.metric}
+    assert {"Measured", "Half done within", "9 in 10 done within", "Within SLA"} <= {x.label for x in page.metric}
 
 
 def test_upload_without_mql_dates_counts_from_lead_creation(app):
@@ -211,3 +212,20 @@ def test_upload_without_mql_dates_counts_from_lead_creation(app):
     # b's opportunity has no creation date: counted as excluded, not dropped.
     assert any("除外 1 件（リード作成日なし 0・商談の作成日なし 1" in x.value for x in app.warning)
     assert any("作成日のない進行中の商談 1 件" in x.value for x in app.caption)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_plain_words_first_statistics_inside_definitions(page, engine, lang):
+    """Issue 16 item 7: "half done within N days", not "median"; P25/P75/P90 only in 定義."""
+    page.session_state["lang"] = lang
+    page.run()
+    assert not page.exception
+    shown = shown_outside_definitions(page)
+    terms = ("中央値", "パーセンタイル", "P10", "P25", "P50", "P75", "P90", "Median", "median", "percentile")
+    assert [w for w in terms if w in shown] == []
+    (overall,) = speed.lead_to_opp(engine.con, sla_days=30)
+    metrics = lead_kpis(page)
+    assert metrics[t("sla.kpi.median", lang)] == days_text(overall.median, lang)
+    assert metrics[t("sla.kpi.p90", lang)] == days_text(overall.q(0.9), lang)
+    inside = " ".join(x.value for x in page.markdown)
+    assert "P90" in inside and ("中央値" in inside if lang == "ja" else "median" in inside)

@@ -139,3 +139,46 @@ def test_downloads_hold_what_is_shown(app, downloads):
     assert got["データ行"].tolist() == acc["データ行"].tolist()
     nokey = downloads.get("rows_without_key_ma.csv")
     assert nokey is not None and len(pd.read_csv(io.BytesIO(nokey), encoding="utf-8-sig")) == acc.iloc[0]["キーのない行"]
+
+
+def test_after_one_export_the_page_says_in_place_which_is_missing(app):
+    app.file_uploader(key="up_ma").set_value(("leads_sjis.csv", MA_CP932, "text/csv")).run()
+    assert not app.exception
+    warnings = [w.value for w in app.warning]
+    assert len(warnings) == 1, warnings
+    said = warnings[0]
+    assert "SFA（商談）" in said and "この画面" in said and "MA（リード）のファイルは読み込みました" in said
+    assert "データ取込ページ" not in said          # not "upload on the page you are on"
+    app.radio(key="lang_choice").set_value("en").run()
+    said = next(w.value for w in app.warning)
+    assert "SFA (opportunities)" in said and "on this page" in said and "Upload page" not in said
+    # With both files the warning goes.
+    app.file_uploader(key="up_sfa").set_value(("deals.xlsx", sfa_xlsx(), "application/vnd.ms-excel")).run()
+    assert not [w.value for w in app.warning if "SFA" in w.value]
+
+
+def test_the_link_radio_shows_the_rule_in_use(app):
+    assert app.radio(key="link_kind").value == "email"        # the sample links on email
+    ma = b"mql_id,origin\nm1,social\nm2,paid\nm3,paid\n"
+    sfa = b"mql_id,won_date\nm2,2025-01-02\nm3,2025-01-05\n"
+    app.file_uploader(key="up_ma").set_value(("mql.csv", ma, "text/csv")).run()
+    app.file_uploader(key="up_sfa").set_value(("won.csv", sfa, "text/csv")).run()
+    assert not app.exception
+    assert "ID" in link_summary(app) and "mql_id" in link_summary(app)
+    assert app.radio(key="link_kind").value == "id"           # an auto-chosen ID link shows as ID
+    assert any("自動的に紐付け" in c.value and "mql_id" in c.value for c in app.caption)
+    app.run()
+    assert app.radio(key="link_kind").value == "id"           # and stays so on a rerun
+    # Back to the sample (email link): the radio follows.
+    app.button(key="back_to_sample").click().run()
+    assert app.radio(key="link_kind").value == "email"
+
+
+def test_choosing_id_then_email_on_the_sample(app):
+    app.radio(key="link_kind").set_value("id").run()
+    assert not app.exception
+    assert app.radio(key="link_kind").value == "id"
+    assert app.selectbox(key="link_ma").value and "ID" in link_summary(app)
+    app.radio(key="link_kind").set_value("email").run()
+    assert not app.exception
+    assert app.radio(key="link_kind").value == "email" and "メール" in link_summary(app)

@@ -2,9 +2,9 @@
 Session (:class:`funnel.model.session.LastMonth`, the same load → build cycle as this month's
 data) in a second workspace of this session.
 
-Like the session's own workspace (:func:`ui.state.session_workspace`), that workspace is created
-by a ``cache_resource`` with ``scope="session"`` and closed when the session ends: another
-DuckDB connection and temporary folder, never shared between sessions. While the sample data is
+Like the session's own workspace (:func:`ui.state.session_workspace`), that workspace belongs to
+the session (kept in the registry, closed when the session expires): another DuckDB connection
+and temporary folder, never shared between sessions. While the sample data is
 shown, the baseline is the sample's own last month (``sample_data/previous/``) until the user
 gives one; it goes as soon as the user's data is shown, so a user's exports are never compared
 with the sample.
@@ -31,12 +31,6 @@ SAMPLE_FILES = {side: [p.parent / "previous" / p.name for p in paths] for side, 
                 if side in SIDES}
 
 
-@st.cache_resource(scope="session", on_release=lambda ws: ws.close(), show_spinner=False)
-def baseline_workspace() -> Workspace:
-    """This session's baseline workspace (last month's exports)."""
-    return Workspace()
-
-
 @dataclass
 class Baseline:
     ws: Workspace
@@ -47,7 +41,7 @@ class Baseline:
 def baseline_state() -> LastMonth:
     """Last month's files; starts over when the session's baseline workspace was recreated."""
     base = state.session().baseline
-    base.attach(baseline_workspace())
+    base.attach(base.workspace)     # made on first use; kept with the session (a reload keeps it)
     return base
 
 

@@ -70,7 +70,7 @@ def lead_filters(cur: Current, *, with_target: bool = False) -> LeadFilters:
     """Draw the filter row and return what it selects."""
     _forget_other_data(cur)
     bounds = query(created_range)
-    cols = st.columns([1.1, 1.6, 2.4, 1] if with_target else [1.1, 1.6, 2.4])
+    cols = st.columns([1, 1.8, 2, 1] if with_target else [1, 1.8, 2.2])   # the date range readable at 1024 px
     with cols[0]:
         restate("touch", "first", ("first", "last"))
         touch = st.radio(t("filters.touch"), ["first", "last"], key="touch", horizontal=True,

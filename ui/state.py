@@ -2,10 +2,12 @@
 the language, and helpers through which pages keep their inputs (pages never touch
 ``st.session_state`` themselves).
 
-Isolation: each browser session has its own Session (a ``st.session_state`` slot) and its own
-workspaces (DuckDB connection and temporary files), created by a ``cache_resource`` with
-``scope="session"`` and closed when the session ends; nothing user-specific goes into a
-global cache. Files are identified by the SHA-256 of their bytes, so a rerun never reads a file
+Isolation and reload: each browser has its own Session, kept server-side in the process's
+:class:`funnel.model.registry.Registry` under an unguessable token that only that browser holds
+(the ``s`` query parameter of its URL, remembered in ``st.session_state``), with
+its own workspaces (DuckDB connection and temporary files). A reload (F5) brings the token back
+and finds the uploads again; a browser without the token gets a new session on the sample.
+Sessions idle past ``session_idle_minutes`` are closed and their workspaces released. Files are identified by the SHA-256 of their bytes, so a rerun never reads a file
 twice, and a filter change only queries DuckDB.
 """
 
@@ -23,6 +25,7 @@ from funnel.errors import FunnelError
 from funnel.model.cost_data import CostData
 from funnel.model.dataset import FileEntry
 from funnel.model.link import LinkSpec
+from funnel.model.registry import Registry
 from funnel.model.rules import LossRules
 from funnel.model.session import CostEntry, Session
 from funnel.model.workspace import Build, Workspace
@@ -35,7 +38,8 @@ SAMPLE_FILES = {"ma": [ROOT / "sample_data" / "ma_leads.csv"],
                 "activity": [ROOT / "sample_data" / "activity_log.csv"]}
 # The sample's cost file goes with the sample data (one cost data per data mode).
 SAMPLE_COST = ROOT / "sample_data" / "cost_by_source.csv"
-SLOT = "session"            # the one st.session_state slot holding the engine's Session
+SLOT = "session"            # the st.session_state slot holding the engine's Session (a reference)
+TOKEN = "session_token"     # and its token in the registry
 LANG = "lang"               # the UI language (a plain key: a widget's state goes when it is not drawn)
 LANG_WIDGET = "lang_choice"
 
@@ -64,29 +68,46 @@ def language_switch() -> None:
 
 
 # -- the session -------------------------------------------------------------------------------------
-@st.cache_resource(scope="session", on_release=lambda ws: ws.close(), show_spinner=False)
-def session_workspace() -> Workspace:
-    """This session's workspace: its own DuckDB connection and temporary folder."""
-    return Workspace()
+TOKEN_PARAM = "s"           # the URL query parameter holding the session's token
+
+
+@st.cache_resource(show_spinner=False)
+def registry() -> Registry:
+    """The server process's sessions by token (:mod:`funnel.model.registry`): what a reload
+    (F5), which starts a new browser session, finds its data in again."""
+    return Registry(lambda: Session(SAMPLE_FILES, SAMPLE_COST))
 
 
 def session() -> Session:
-    """This browser session's engine Session (made on first use)."""
+    """This browser's engine Session: the one of the token in the URL (a reload), else a new
+    one whose token is put in the URL. Only a browser holding the token reaches it."""
     ss = st.session_state
-    found = ss.get(SLOT)
-    if not isinstance(found, Session):
-        found = Session(SAMPLE_FILES, SAMPLE_COST)
-        ss[SLOT] = found
+    wanted = ss.get(TOKEN) or st.query_params.get(TOKEN_PARAM)
+    token, found, _known = registry().open(wanted)
+    if ss.get(TOKEN) != token or ss.get(SLOT) is not found:
+        ss[TOKEN], ss[SLOT] = token, found
+    if st.query_params.get(TOKEN_PARAM) != token:
+        st.query_params[TOKEN_PARAM] = token
     return found
 
 
+def session_token() -> str | None:
+    return st.session_state.get(TOKEN)
+
+
+def session_workspace() -> Workspace:
+    """This session's workspace: its own DuckDB connection and temporary folder (kept with the
+    session in the registry, closed when the session expires)."""
+    return session().data.workspace
+
+
 def ensure_loaded() -> Session:
-    """Open on the sample data; if the session's workspace was recreated, start over on it."""
+    """Open on the sample data when the session is new (its workspace not made yet)."""
     s = session()
-    if s.data.attach(session_workspace()):
+    if s.data.ws is None:
+        s.data.attach(s.data.workspace)
         s.use_sample()
     return s
-
 
 
 def use_sample() -> None:

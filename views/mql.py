@@ -183,8 +183,10 @@ with band_area:
                           BC["rate"]: s.unscored_converted / s.unscored, BC["ci_low"]: lo, BC["ci_high"]: hi,
                           BC["small"]: s.unscored < small_n})
     band_table = pd.DataFrame(band_rows, columns=list(BC.values()))
-    show_table(band_table, percent=[BC["rate"], BC["ci_low"], BC["ci_high"]], integer=[BC["leads"], BC["converted"]],
-               key="mql_bands")
-    download_frame(band_table, "opportunity_rate_by_score_band.csv", "dl_mql_bands")
+    # The chart says it in a meeting; the table is one click away (not scrolled past).
+    with st.expander(t("mql.bands.table", n=num(len(band_table))), icon="📋"):
+        show_table(band_table, percent=[BC["rate"], BC["ci_low"], BC["ci_high"]],
+                   integer=[BC["leads"], BC["converted"]], key="mql_bands")
+        download_frame(band_table, "opportunity_rate_by_score_band.csv", "dl_mql_bands")
     definition("mql.bands.def", filters=describe(lf), n=small_n, auto=score_text(auto),
                mode=t(f"mql.bands.mode.{mode}"))

@@ -15,7 +15,7 @@ import streamlit as st
 from funnel import i18n
 from funnel.measures.diagnosis import ANSWERS
 from funnel.planning import plan as pl
-from funnel.planning.inputs import PlanInputs, plan_inputs
+from funnel.planning.inputs import PlanInputs, plan_defaults, plan_inputs
 from funnel.present.format import num, pct, yen
 from funnel.report.workbook import MIME, build_report, sheet_list
 from ui import state
@@ -46,29 +46,49 @@ def _mix() -> tuple[pl.MixInput, ...]:
     return tuple(out)
 
 
-def session_plan(cur: Any) -> PlanInputs | None:
-    """The KPI plan page's inputs, or None when no plan was set for the data shown (the plan
-    page keeps its inputs per data set; inputs of other data would plan with its numbers)."""
+def session_plan(cur: Any) -> tuple[PlanInputs, bool]:
+    """The plan the KPI plan page shows, and whether the user typed any of it (False: the
+    page's starting values, :func:`funnel.planning.inputs.plan_defaults`). Inputs the plan page
+    forgets when the data or the cost data changed (they were that data's numbers) are not used."""
     con = cur.ws.con
     kept = {k: keep(k, None) for k in PLAN_KEYS}
-    if kept["plan_revenue"] is None or state.changed("plan_data_sig", "data", record=False):
-        return None
+    stale_data = state.changed("plan_data_sig", "data", record=False)
+    stale_cost = state.changed("plan_cost_sig", "cost", record=False)
+    if stale_data:
+        kept |= {"plan_deal_size": None, "plan_win_rate": None, "plan_opp_rate": None, "plan_cpa": None,
+                 "plan_start": None}
+    if stale_cost:
+        kept["plan_cpa"] = None
+    entered = any(v is not None for v in kept.values())
+    cost = state.session_cost()
+    defaults = plan_defaults(con, session_benchmarks(), cost)
     given = {"deal_size": kept["plan_deal_size"], "win_rate": kept["plan_win_rate"], "opp_rate": kept["plan_opp_rate"],
              "cpa": kept["plan_cpa"]}
-    base = plan_inputs(con, pl.exact(kept["plan_revenue"]),
+    # The plan page's cost box starts at the worked example's placeholder where nothing gives a
+    # cost per lead; its plan has that budget, so the report's has too (labelled a placeholder).
+    cpa_placeholder = given["cpa"] is None and defaults.values["cpa"] is None
+    if cpa_placeholder:
+        given["cpa"] = float(defaults.input_value("cpa"))
+    revenue = kept["plan_revenue"] if kept["plan_revenue"] is not None else float(defaults.input_value("revenue"))
+    base = plan_inputs(con, pl.exact(revenue),
                        deal_size=None if given["deal_size"] is None else pl.exact(given["deal_size"]),
                        win_rate=None if given["win_rate"] is None else pl.from_percent(given["win_rate"]),
                        opp_rate=None if given["opp_rate"] is None else pl.from_percent(given["opp_rate"]),
                        cpa=None if not given["cpa"] else pl.exact(given["cpa"]),
-                       benchmarks=session_benchmarks(), cost=state.session_cost())
+                       benchmarks=session_benchmarks(), cost=cost)
     if given["cpa"] is not None and not given["cpa"]:       # 0 on the plan page: no budget
         base = replace(base, cpa=None, origins={**base.origins, "cpa": "input"})
+    if cpa_placeholder:
+        base = replace(base, origins={**base.origins, "cpa": "placeholder"})
+    if kept["plan_revenue"] is None:
+        base = replace(base, origins={**base.origins, "revenue": "placeholder"})
     start = kept["plan_start"] if isinstance(kept["plan_start"], dt.date) else base.start
     months = int(kept["plan_months"] or 12)
     weights = cur.state.plan_weights
     month_weights = tuple(Fraction(str(weights.get(f"{pl.add_months(start, i):%Y-%m}", 1.0))) for i in range(months))
+    mix = () if stale_data or stale_cost else _mix()
     return PlanInputs(base.revenue, base.deal_size, base.win_rate, base.opp_rate, base.cpa, start, months,
-                      month_weights, int(kept["plan_lead_time"] or 0), _mix(), base.origins)
+                      month_weights, int(kept["plan_lead_time"] or 0), mix, base.origins), entered
 
 
 st.title(t("report.page.title"))
@@ -78,7 +98,7 @@ con = cur.ws.con
 
 lf = lead_filters(cur, with_target=True)
 assert lf.target is not None
-plan = session_plan(cur)
+plan, plan_entered = session_plan(cur)
 answers = {k: v for k, v in cur.state.answers.items() if v in ANSWERS}
 bench = session_benchmarks()
 cost = state.session_cost()
@@ -92,9 +112,8 @@ st.header(t("report.page.inputs"))
 items = [
     t("report.page.filters", filters=describe(lf)),
     t("report.page.funnel_mode", mode=t(f"stages.mode.{funnel_mode}")),
-    (t("report.page.plan", revenue=yen(float(plan.revenue)), deals=num(pl.plan_backward(
-        plan.revenue, plan.deal_size, plan.win_rate, plan.opp_rate, plan.cpa).deals))
-     if plan is not None else t("report.page.no_plan")),
+    t("report.page.plan" if plan_entered else "report.page.plan_default", revenue=yen(float(plan.revenue)),
+      deals=num(pl.plan_backward(plan.revenue, plan.deal_size, plan.win_rate, plan.opp_rate, plan.cpa).deals)),
     t("report.page.answers", n=len(answers)) if answers else t("report.page.no_answers"),
     t("report.page.bench", n=len(bench)),
     (t("report.page.cost", file=cost.file, total=yen(cost.total)) if cost is not None else t("report.page.no_cost")),

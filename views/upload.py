@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from funnel.config import setting
 from funnel.measures.metrics import match
 from funnel.model.accounting import account, activity_account, preview, rows_without_key, set_aside_rows
 from funnel.model.link import LinkSpec, suggest_links
@@ -13,7 +14,7 @@ from funnel.present.privacy import field_role, role_of
 from funnel.vocabulary import ACTIVITY, INPUTS, SIDES
 from ui import state
 from ui.privacy import masked_values
-from ui.state import Current, FileEntry, current, restate, t
+from ui.state import Current, FileEntry, current, t
 from ui.widgets import download_frame, notices, show_table
 
 TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "htm", "html", "xml"]
@@ -30,7 +31,7 @@ else:
         state.use_sample()      # new uploader keys empty the uploaders; else their files would load again
         st.rerun()
 
-st.caption(t("upload.privacy"))
+st.caption(t("upload.privacy", hours=num(setting("session_idle_minutes") / 60)))
 
 
 def report_rows(entry: FileEntry) -> pd.DataFrame:
@@ -87,7 +88,13 @@ file_list(ACTIVITY)
 
 cur = current()
 if cur is None:
-    st.warning(t("app.need_both_sides"))
+    # Said here, where the user is: which export is still missing (not "on the Upload page").
+    have = {side: bool(data.data.ws is not None and data.data.ws.files[side]) for side in SIDES}
+    missing = [side for side in SIDES if not have[side]]
+    for side in missing:
+        other = next((s for s in SIDES if s != side), side)
+        st.warning(t("upload.missing_side", missing=t(f"side.{side}"), done=t(f"side.{other}")) if have[other]
+                   else t("upload.missing_both", missing=t(f"side.{side}")), icon="⬆️")
     st.stop()
 if not isinstance(cur, Current):
     st.error(cur.render(state.lang()))
@@ -152,14 +159,22 @@ for side, tab in zip(mapped, tabs, strict=True):
 
 st.header(t("upload.link.title"))
 link_now = state.link_spec()
-restate("link_kind", "id" if (link_now and link_now.kind == "id") or (isinstance(cur, Current) and cur.build.link.auto)
-        else "email", ("email", "id"), kept=False)
+# The radio shows the rule in use (an ID link the engine chose shows as ID), set on every run;
+# a click is taken from its callback, so a stale widget value never hides the rule in use.
+pick = state.page_value("link_pick")
+state.drop_page_value("link_pick")
+if pick == "email" and link_now is not None:
+    state.set_link(None)
+    st.rerun()
+in_use = link_now or (cur.build.link if isinstance(cur, Current) else None)
+in_use_kind = in_use.kind if in_use else "email"
+state.set_widget("link_kind", pick or in_use_kind)
 kind = st.radio(t("upload.link.kind"), ["email", "id"], horizontal=True, key="link_kind",
-                format_func=lambda k: t(f"upload.link.{k}"))
+                format_func=lambda k: t(f"upload.link.{k}"),
+                on_change=lambda: state.set_page_value("link_pick", state.widget("link_kind")))
+if in_use is not None and in_use.auto:
+    st.caption("ℹ️ " + t("upload.link.auto_in_use", ma=in_use.ma_column, sfa=in_use.sfa_column))
 if kind == "email":
-    if link_now is not None:
-        state.set_link(None)
-        st.rerun()
     st.caption(t("upload.link.email_help"))
 else:
     ma_cols = [c for lt in ws.files["ma"] for c in lt.columns]
@@ -173,7 +188,8 @@ else:
     sfa_col = c2.selectbox(t("upload.link.sfa_column"), sfa_cols, key="link_sfa",
                            index=sfa_cols.index(sfa_default) if sfa_default in sfa_cols else 0)
     wanted = LinkSpec("id", ma_col, sfa_col)
-    if link_now is None or (link_now.ma_column, link_now.sfa_column) != (ma_col, sfa_col):
+    shown_cols = (shown.ma_column, shown.sfa_column) if shown and shown.kind == "id" else None
+    if shown_cols != (ma_col, sfa_col) or (pick == "id" and link_now is None and not (shown and shown.auto)):
         state.set_link(wanted)
         st.rerun()
     suggestions = suggest_links(ws)
