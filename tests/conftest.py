@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from funnel.ingest.reader import Source
+from funnel.model.link import LinkSpec
 from funnel.model.workspace import Workspace
 from funnel.sql import connect
 
@@ -65,6 +66,24 @@ def load_sample(ws: Workspace) -> Workspace:
     ws.load("ma", Source.from_path(SAMPLE / "ma_leads.csv"))
     ws.load("sfa", Source.from_path(SAMPLE / "sfa_opportunities.xlsx"))
     return ws
+
+
+def built_workspace(ma: bytes, sfa: bytes, names: tuple[str, str] = ("ma.csv", "sfa.csv"),
+                    link: LinkSpec | None = None) -> Workspace:
+    """A workspace with ``ma`` and ``sfa`` loaded under ``names`` and built: what the engine
+    makes of the files a page test uploads. The caller closes it (a Workspace is a context
+    manager); its Build is ``ws.build_result``."""
+    ws = Workspace()
+    ws.load("ma", Source.from_bytes(names[0], ma))
+    ws.load("sfa", Source.from_bytes(names[1], sfa))
+    ws.build(link=link)
+    return ws
+
+
+def inline_workspace(ma: str, sfa: str, sfa_encoding: str = "cp932", link: LinkSpec | None = None) -> Workspace:
+    """``built_workspace`` of a test's inline exports: ``ma`` as leads.csv in UTF-8, ``sfa`` as
+    deals.csv in ``sfa_encoding`` (cp932 by default, as a Japanese SFA writes it)."""
+    return built_workspace(ma.encode("utf-8"), sfa.encode(sfa_encoding), ("leads.csv", "deals.csv"), link)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """Builders of hostile input files, made in the test (no binary fixtures): each is what an
-attacker (or a strange exporter) could upload. Used by tests/test_hostile.py.
+attacker (or a strange exporter) could upload. Used by tests/test_hostile.py (and the
+zip bomb by tests/test_limits.py).
 
 Every builder returns bytes and stays small: the danger is what a parser makes of them.
 """
@@ -9,8 +10,8 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+import zlib
 
-from tests.test_limits import _deflate, _zip_deflated
 from tests.test_reader import simple_xlsx
 
 # --- xlsb: the binary workbook (BIFF12 records in a zip) ---------------------------------------
@@ -152,8 +153,35 @@ def spreadsheetml(prolog: bytes, cell: bytes) -> bytes:
 
 # --- zip bomb just under the ratio floor -------------------------------------------------------
 
+def _deflate(prefix: bytes, unit: bytes = b"", repeat: int = 0, suffix: bytes = b"") -> tuple[bytes, int, int]:
+    """Raw deflate of ``prefix + unit * repeat + suffix`` without compressing the repeats: after a
+    full flush each compressed ``unit`` is the same bytes, so a gigabyte costs a millisecond."""
+    co = zlib.compressobj(9, zlib.DEFLATED, -15)
+    head = co.compress(prefix) + co.flush(zlib.Z_FULL_FLUSH)
+    seg = co.compress(unit) + co.flush(zlib.Z_FULL_FLUSH) if repeat else b""
+    tail = co.compress(suffix) + co.flush()
+    crc = zlib.crc32(prefix)
+    for _ in range(repeat):
+        crc = zlib.crc32(unit, crc)
+    return head + seg * repeat + tail, zlib.crc32(suffix, crc), len(prefix) + len(unit) * repeat + len(suffix)
+
+
+def _zip_deflated(parts: dict[str, tuple[bytes, int, int]]) -> bytes:
+    """A zip of already deflated parts ``name → (deflated, crc, size)`` (zipfile cannot write these)."""
+    out, central = io.BytesIO(), []
+    for name, (comp, crc, size) in parts.items():
+        offset, n = out.tell(), name.encode()
+        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(comp), size, len(n), 0) + n + comp)
+        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(comp), size,
+                                   len(n), 0, 0, 0, 0, 0, offset) + n)
+    cd = b"".join(central)
+    out.write(cd + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(parts), len(parts), len(cd), out.tell(), 0))
+    return out.getvalue()
+
+
 def xlsx_zip_bomb(mib: int) -> bytes:
-    """A valid xlsx whose sheet XML carries ``mib`` MiB of whitespace (a few KB compressed)."""
+    """A real workbook (Email/Name, one row) whose sheet XML holds ``mib`` MiB of whitespace
+    between its rows: valid XML, ~1 KB per compressed MiB."""
     base = zipfile.ZipFile(io.BytesIO(simple_xlsx([["Email", "Name"], ["a@x.com", "A"]])))
     parts = {}
     for name in base.namelist():

@@ -17,11 +17,10 @@ import io
 
 import pytest
 
-from funnel.ingest.reader import Source
 from funnel.measures import cohorts, drill
 from funnel.measures import metrics as m
-from funnel.model.workspace import Workspace
 from funnel.planning.targets import against_band, against_target
+from tests.conftest import inline_workspace
 
 MA = """メールアドレス,流入元,登録日時,ステータス
 a@x.jp,展示会,2025/01/10,MQL
@@ -40,17 +39,9 @@ O4,失注,d@x.jp,2025/02/20
 """
 
 
-def _workspace(ma: str, sfa: str) -> Workspace:
-    ws = Workspace()
-    ws.load("ma", Source.from_bytes("leads.csv", ma.encode("utf-8")))
-    ws.load("sfa", Source.from_bytes("deals.csv", sfa.encode("utf-8")))
-    ws.build()
-    return ws
-
-
 @pytest.fixture(scope="module")
 def built():
-    ws = _workspace(MA, SFA)
+    ws = inline_workspace(MA, SFA, "utf-8")
     yield ws
     ws.close()
 
@@ -108,7 +99,7 @@ def test_lag_falls_back_to_the_ma_opportunity_date():
     # No creation date on the SFA side: the MA's 商談化日 gives the lag (a: 5 days, b: 15 days).
     ma = "メールアドレス,流入元,登録日時,商談化日\na@x.jp,Web,2025/01/01,2025/01/06\nb@x.jp,Web,2025/01/01,2025/01/16\n"
     sfa = "商談 ID,フェーズ,メールアドレス\nO1,提案,a@x.jp\nO2,提案,b@x.jp\n"
-    ws = _workspace(ma, sfa)
+    ws = inline_workspace(ma, sfa, "utf-8")
     try:
         rule = cohorts.maturity(ws.con, quantile=0.5, min_lags=2)
         assert (rule.basis, rule.lags, rule.measured_days, rule.days) == ("data", 2, 10.0, 10)
@@ -129,7 +120,7 @@ PAGED_SFA = "商談 ID,フェーズ,メールアドレス,作成日\nO1,提案,p
 
 @pytest.fixture(scope="module")
 def paged():
-    ws = _workspace(PAGED_MA, PAGED_SFA)
+    ws = inline_workspace(PAGED_MA, PAGED_SFA, "utf-8")
     yield ws
     ws.close()
 

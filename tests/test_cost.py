@@ -26,17 +26,14 @@ from funnel.measures import cost as costs
 from funnel.model.cost_data import CostData, cpa
 from funnel.model.workspace import Workspace
 from funnel.present.charts.cost import build_cpa_chart, build_return_chart
+from tests.conftest import inline_workspace
 from tests.test_plan import COST, MA, SFA, values_of
 
 
 @pytest.fixture(scope="module")
 def tiny() -> Iterator[Workspace]:
-    ws = Workspace()
-    ws.load("ma", Source.from_bytes("leads.csv", MA.encode("utf-8")))
-    ws.load("sfa", Source.from_bytes("deals.csv", SFA.encode("cp932")))
-    ws.build()
-    yield ws
-    ws.close()
+    with inline_workspace(MA, SFA) as ws:
+        yield ws
 
 
 def test_source_costs_hand_values(tiny: Workspace) -> None:

@@ -31,6 +31,7 @@ from funnel.measures import answers as A
 from funnel.measures import diagnosis as D
 from funnel.model.workspace import Workspace
 from funnel.present.charts.diagnosis import build_category_chart, build_roadmap_chart, category_values, roadmap_values
+from tests.conftest import inline_workspace
 
 MA = """メールアドレス,流入元,登録日時,ステータス,MQL日,SQL日,担当者
 a@x.jp,展示会,2025/04/01,MQL,2025/04/05,,佐藤
@@ -60,12 +61,8 @@ DATA_ITEMS = {"loss_recorded": "loss_recorded", "mql_sql_defined": "stages_recor
 
 @pytest.fixture(scope="module")
 def built():
-    ws = Workspace()
-    ws.load("ma", Source.from_bytes("leads.csv", MA.encode("utf-8")))
-    ws.load("sfa", Source.from_bytes("deals.csv", SFA.encode("cp932")))
-    build = ws.build()
-    yield ws, build
-    ws.close()
+    with inline_workspace(MA, SFA) as ws:
+        yield ws, ws.build_result
 
 
 @pytest.fixture(scope="module")

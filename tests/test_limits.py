@@ -10,10 +10,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import random
-import struct
 import tomllib
 import zipfile
-import zlib
 from typing import Any
 
 import duckdb
@@ -28,6 +26,7 @@ from funnel.model.workspace import Workspace
 from funnel.sql import connect, rows, run, scalar
 from funnel.vocabulary import INPUTS
 from tests.conftest import ROOT
+from tests.hostile_files import xlsx_zip_bomb
 from tests.test_metrics import MA, SFA
 from tests.test_reader import simple_xlsx
 
@@ -110,47 +109,6 @@ def test_the_default_row_limit_is_in_the_message():
 
 # -- decompression bombs -----------------------------------------------------------------------
 
-def _deflate(prefix: bytes, unit: bytes = b"", repeat: int = 0, suffix: bytes = b"") -> tuple[bytes, int, int]:
-    """Raw deflate of ``prefix + unit * repeat + suffix`` without compressing the repeats: after a
-    full flush each compressed ``unit`` is the same bytes, so a gigabyte costs a millisecond."""
-    co = zlib.compressobj(9, zlib.DEFLATED, -15)
-    head = co.compress(prefix) + co.flush(zlib.Z_FULL_FLUSH)
-    seg = co.compress(unit) + co.flush(zlib.Z_FULL_FLUSH) if repeat else b""
-    tail = co.compress(suffix) + co.flush()
-    crc = zlib.crc32(prefix)
-    for _ in range(repeat):
-        crc = zlib.crc32(unit, crc)
-    return head + seg * repeat + tail, zlib.crc32(suffix, crc), len(prefix) + len(unit) * repeat + len(suffix)
-
-
-def _zip_deflated(parts: dict[str, tuple[bytes, int, int]]) -> bytes:
-    """A zip of already deflated parts ``name → (deflated, crc, size)`` (zipfile cannot write these)."""
-    out, central = io.BytesIO(), []
-    for name, (comp, crc, size) in parts.items():
-        offset, n = out.tell(), name.encode()
-        out.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(comp), size, len(n), 0) + n + comp)
-        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(comp), size,
-                                   len(n), 0, 0, 0, 0, 0, offset) + n)
-    cd = b"".join(central)
-    out.write(cd + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(parts), len(parts), len(cd), out.tell(), 0))
-    return out.getvalue()
-
-
-def bomb_xlsx(mib_of_blanks: int) -> bytes:
-    """A real workbook (Email/Name, one row) whose sheet XML holds ``mib_of_blanks`` MiB of
-    whitespace between its rows: valid XML, ~1 KB per compressed MiB."""
-    base = zipfile.ZipFile(io.BytesIO(simple_xlsx([["Email", "Name"], ["a@x.com", "A"]])))
-    parts = {}
-    for name in base.namelist():
-        data = base.read(name)
-        if name == "xl/worksheets/sheet1.xml":
-            head, _, tail = data.partition(b"</sheetData>")
-            parts[name] = _deflate(head, b" " * (1 << 20), mib_of_blanks, b"</sheetData>" + tail)
-        else:
-            parts[name] = _deflate(data)
-    return _zip_deflated(parts)
-
-
 @pytest.fixture
 def readers(monkeypatch) -> list[str]:
     """Names of the workbook readers called (calamine, openpyxl), still reading for real."""
@@ -166,7 +124,7 @@ def readers(monkeypatch) -> list[str]:
 
 
 def test_the_bomb_builder_makes_a_real_workbook(readers):
-    data = bomb_xlsx(2)
+    data = xlsx_zip_bomb(2)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert zf.testzip() is None                           # every CRC and size is right
         assert zf.getinfo("xl/worksheets/sheet1.xml").file_size > 2 * 1024**2
@@ -179,7 +137,7 @@ def test_the_bomb_builder_makes_a_real_workbook(readers):
 
 
 def test_a_zip_bomb_is_refused_before_it_is_read(readers):
-    data = bomb_xlsx(1024)                                    # 1 GiB of sheet XML
+    data = xlsx_zip_bomb(1024)                                    # 1 GiB of sheet XML
     assert len(data) < 2 * 1024**2
     with Workspace() as ws:
         with pytest.raises(TooLargeError) as info:

@@ -23,13 +23,12 @@ from __future__ import annotations
 import pytest
 
 from funnel.i18n import catalogue
-from funnel.ingest.reader import Source
 from funnel.measures import loss as L
 from funnel.measures import metrics as m
 from funnel.model.rules import LOSS_CATEGORIES, LossRules
-from funnel.model.workspace import Workspace
 from funnel.present.charts import LOSS_COLORS
 from funnel.present.charts.loss import breakdown_values, build_loss_breakdown, build_loss_pareto
+from tests.conftest import inline_workspace
 
 MA = """メールアドレス,流入元,登録日時
 a@x.jp,展示会,2025/04/01
@@ -64,12 +63,8 @@ def without_keyword(rules: LossRules, keyword: str) -> LossRules:
 
 @pytest.fixture
 def ws():
-    w = Workspace()
-    w.load("ma", Source.from_bytes("leads.csv", MA.encode("utf-8")))
-    w.load("sfa", Source.from_bytes("deals.csv", SFA.encode("cp932")))
-    w.build()
-    yield w
-    w.close()
+    with inline_workspace(MA, SFA) as w:
+        yield w
 
 
 # -- headline and Pareto --------------------------------------------------------------------

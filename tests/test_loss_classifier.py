@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from funnel.ingest.reader import Source
 from funnel.measures import loss as L
 from funnel.measures import metrics as m
 from funnel.measures.loss_learning import suggestions
 from funnel.model.loss_text import normalise
 from funnel.model.rules import LossRules
-from funnel.model.workspace import Workspace
+from tests.conftest import inline_workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from eval_loss import PARTS, read_set, score  # noqa: E402
@@ -139,12 +138,8 @@ O7,受注,a@x.jp,
 
 @pytest.fixture
 def ws():
-    w = Workspace()
-    w.load("ma", Source.from_bytes("leads.csv", MA.encode("utf-8")))
-    w.load("sfa", Source.from_bytes("deals.csv", SFA.encode("utf-8")))
-    w.build()
-    yield w
-    w.close()
+    with inline_workspace(MA, SFA, "utf-8") as w:
+        yield w
 
 
 def test_excluded_counted_in_lost_not_in_shares(ws):

@@ -15,6 +15,7 @@ import pytest
 from funnel.ingest.reader import Source
 from funnel.measures import metrics as m
 from funnel.model.workspace import Workspace
+from tests.conftest import inline_workspace
 
 MA = """メールアドレス,流入元,登録日時,ステータス,MQL日,SQL日,担当者
 a@x.jp,展示会,2025/04/01,MQL,2025/04/05,,佐藤
@@ -39,12 +40,8 @@ O5,7.失注,b@x.jp,他社に決定,田中,2025/06/20,
 
 @pytest.fixture(scope="module")
 def built():
-    ws = Workspace()
-    ws.load("ma", Source.from_bytes("leads.csv", MA.encode("utf-8")))
-    ws.load("sfa", Source.from_bytes("deals.csv", SFA.encode("cp932")))
-    build = ws.build()
-    yield ws, build
-    ws.close()
+    with inline_workspace(MA, SFA) as ws:
+        yield ws, ws.build_result
 
 
 def test_wilson_against_hand_values():

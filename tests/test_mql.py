@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import pytest
 
-from funnel.ingest.reader import Source
 from funnel.measures import mql as sc
 from funnel.measures.metrics import Filters, wilson
 from funnel.model.workspace import Workspace
+from tests.conftest import inline_workspace
 
 MA = """メールアドレス,スコア,リードソース,作成日,MQL日
 a@x.jp,10,展示会,2025/04/01,
@@ -61,11 +61,7 @@ b@x.jp,展示会,2025/04/10
 
 
 def build(ma: str, sfa: str = SFA) -> Workspace:
-    ws = Workspace()
-    ws.load("ma", Source.from_bytes("leads.csv", ma.encode("utf-8")))
-    ws.load("sfa", Source.from_bytes("deals.csv", sfa.encode("utf-8")))
-    ws.build()
-    return ws
+    return inline_workspace(ma, sfa, "utf-8")
 
 
 @pytest.fixture(scope="module")

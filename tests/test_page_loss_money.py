@@ -9,12 +9,10 @@ from typing import Any
 import pytest
 
 from funnel.i18n import t
-from funnel.ingest.reader import Source
 from funnel.measures import loss as L
-from funnel.model.workspace import Workspace
-from tests.conftest import real
+from tests.conftest import built_workspace, real
 from tests.test_page_rate import open_page
-from tests.test_page_rate_sources import upload
+from tests.test_page_rate_sources import PARDOT, PARDOT_NAMES, open_uploaded, pardot_exports
 
 pytestmark = pytest.mark.slow
 
@@ -33,21 +31,15 @@ def amount_format(element: Any) -> str | None:
 
 
 def engine_pareto(ma: bytes, sfa: bytes, names: tuple[str, str]) -> tuple[list[Any], Any]:
-    with Workspace() as ws:
-        ws.load("ma", Source.from_bytes(names[0], ma))
-        ws.load("sfa", Source.from_bytes(names[1], sfa))
-        build = ws.build()
-        return L.pareto(ws.con), build
+    with built_workspace(ma, sfa, names) as ws:
+        return L.pareto(ws.con), ws.build_result
 
 
 def test_mixed_currencies_are_flagged_not_summed():
     ma = "メールアドレス,流入元\na@x.jp,展示会\nb@x.jp,展示会\nc@x.jp,紹介\n".encode()
     sfa = ("商談 ID,フェーズ,メール,金額,失注理由\nO1,7.失注,a@x.jp,$1000,価格\nO2,7.失注,b@x.jp,¥5000,価格\n"
            "O3,7.失注,c@x.jp,$200,競合\n").encode()
-    at = open_page("views/loss.py")
-    upload(at, ma, sfa)
-    at.switch_page("views/loss.py").run()
-    assert not at.exception
+    at = open_uploaded("views/loss.py", ma, sfa)
     rows, build = engine_pareto(ma, sfa, ("ma.csv", "sfa.csv"))
     assert build.mixed_currency and build.currency is None
     assert any("複数の通貨" in w.value and "JPY/USD" in w.value for w in at.warning), [w.value for w in at.warning]
@@ -57,14 +49,9 @@ def test_mixed_currencies_are_flagged_not_summed():
 
 
 def test_a_us_export_shows_dollars():
-    p = real("crm_analytics_salesforce_pardot")
-    names = ("Lead.csv", "Oppertuninty Table.csv")
-    ma, sfa = (p / names[0]).read_bytes(), (p / names[1]).read_bytes()
-    at = open_page("views/loss.py")
-    upload(at, ma, sfa, names)
-    at.switch_page("views/loss.py").run()
-    assert not at.exception
-    rows, build = engine_pareto(ma, sfa, names)
+    ma, sfa = pardot_exports(real(PARDOT))
+    at = open_uploaded("views/loss.py", ma, sfa, PARDOT_NAMES)
+    rows, build = engine_pareto(ma, sfa, PARDOT_NAMES)
     assert build.currency == "USD" and not build.mixed_currency
     element = pareto_of(at)
     assert amount_format(element) == "dollar"
@@ -85,11 +72,7 @@ def test_the_sample_stays_in_yen():
 
 
 def test_owner_ids_are_flagged_on_a_salesforce_export():
-    p = real("crm_analytics_salesforce_pardot")
-    names = ("Lead.csv", "Oppertuninty Table.csv")
-    at = open_page("views/loss.py")
-    upload(at, (p / names[0]).read_bytes(), (p / names[1]).read_bytes(), names)
-    at.switch_page("views/loss.py").run()
+    at = open_uploaded("views/loss.py", *pardot_exports(real(PARDOT)), PARDOT_NAMES)
     at.session_state["loss_by_tab_ja"] = t("loss.by.owner", "ja")        # what a click on the tab sets
     at.run()
     assert not at.exception

@@ -9,13 +9,11 @@ from typing import Any
 import pytest
 
 from funnel.i18n import t
-from funnel.ingest.reader import Source
 from funnel.measures.dates import implausible_dates
-from funnel.model.workspace import Workspace
 from funnel.present.format import date_text
-from tests.conftest import real
+from tests.conftest import built_workspace, real
 from tests.test_page_rate import open_page
-from tests.test_page_rate_sources import upload
+from tests.test_page_rate_sources import PARDOT, PARDOT_NAMES, open_uploaded, pardot_exports
 
 pytestmark = pytest.mark.slow
 
@@ -43,17 +41,9 @@ def test_sample_has_no_implausible_dates(sample_ws):
 
 
 def test_the_pardot_2030_close_date_is_flagged():
-    p = real("crm_analytics_salesforce_pardot")
-    names = ("Lead.csv", "Oppertuninty Table.csv")
-    ma, sfa = (p / names[0]).read_bytes(), (p / names[1]).read_bytes()
-    at = open_page("views/quality.py")
-    upload(at, ma, sfa, names)
-    at.switch_page("views/quality.py").run()
-    assert not at.exception
-    with Workspace() as ws:
-        ws.load("ma", Source.from_bytes(names[0], ma))
-        ws.load("sfa", Source.from_bytes(names[1], sfa))
-        ws.build()
+    ma, sfa = pardot_exports(real(PARDOT))
+    at = open_uploaded("views/quality.py", ma, sfa, PARDOT_NAMES)
+    with built_workspace(ma, sfa, PARDOT_NAMES) as ws:
         checks = implausible_dates(ws.con)
     close = next(x for x in checks if x.column == "close_at")
     assert close.too_new > 0 and close.last.year == 2030

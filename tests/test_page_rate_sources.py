@@ -9,25 +9,25 @@ Salesforce + Pardot export is used where it is present.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
 from funnel.i18n import t
-from funnel.ingest.reader import Source
 from funnel.measures import benchmarks as bm
 from funnel.measures import metrics as m
 from funnel.measures.sources import ad_rate, clean_up, fold, regroup, shrunk
 from funnel.model.sources import SourceMap, suggested_map
-from funnel.model.workspace import Workspace
 from funnel.present.format import source_label
-from tests.conftest import real
+from tests.conftest import built_workspace, real
 from tests.test_page_rate import downloads, open_page  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow
 
 PARDOT = "crm_analytics_salesforce_pardot"
+PARDOT_NAMES = ("Lead.csv", "Oppertuninty Table.csv")
 
 
 def col(key: str) -> str:
@@ -64,11 +64,22 @@ def upload(at: Any, ma: bytes, sfa: bytes, names: tuple[str, str] = ("ma.csv", "
     assert not at.exception, at.exception
 
 
+def open_uploaded(page: str, ma: bytes, sfa: bytes, names: tuple[str, str] = ("ma.csv", "sfa.csv")) -> Any:
+    """A fresh app's ``page`` after ``ma`` and ``sfa`` were uploaded on the upload page."""
+    at = open_page(page)
+    upload(at, ma, sfa, names)
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def pardot_exports(folder: Path) -> tuple[bytes, bytes]:
+    """The real Salesforce + Pardot export (``real(PARDOT)``): its MA and SFA files' bytes."""
+    return (folder / PARDOT_NAMES[0]).read_bytes(), (folder / PARDOT_NAMES[1]).read_bytes()
+
+
 def engine_rates(ma: bytes, sfa: bytes, names: tuple[str, str] = ("ma.csv", "sfa.csv")) -> list[m.Rate]:
-    with Workspace() as ws:
-        ws.load("ma", Source.from_bytes(names[0], ma))
-        ws.load("sfa", Source.from_bytes(names[1], sfa))
-        ws.build()
+    with built_workspace(ma, sfa, names) as ws:
         return m.by_source(ws.con)
 
 
@@ -211,12 +222,10 @@ def load_map(at: Any, text: str) -> None:
 
 
 def test_real_pardot_export_small_sources_never_lead(downloads, charts):   # noqa: F811
-    p = real(PARDOT)
-    ma, sfa = (p / "Lead.csv").read_bytes(), (p / "Oppertuninty Table.csv").read_bytes()
-    names = ("Lead.csv", "Oppertuninty Table.csv")
+    ma, sfa = pardot_exports(real(PARDOT))
     at = open_page("views/rate.py")
-    upload(at, ma, sfa, names)
-    rates = engine_rates(ma, sfa, names)
+    upload(at, ma, sfa, PARDOT_NAMES)
+    rates = engine_rates(ma, sfa, PARDOT_NAMES)
     df = source_table(at)
     assert_table_is(df, rates, None, 30)
     # The 1-of-1 sources at 100% do not lead: the first rows all have at least 30 leads.

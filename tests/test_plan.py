@@ -25,12 +25,12 @@ from typing import Any
 import pytest
 
 from funnel.errors import FunnelError
-from funnel.ingest.reader import Source
 from funnel.measures.benchmarks import Benchmark
 from funnel.model.cost_data import CostData
 from funnel.model.workspace import Workspace
 from funnel.planning import plan as pl
 from funnel.present.charts.plan import build_mix_chart, build_monthly_plan, build_plan_steps
+from tests.conftest import inline_workspace
 
 MA = """メールアドレス,流入元,登録日時
 a@x.jp,Web広告,2025/04/01
@@ -60,12 +60,8 @@ COST = CostData("cost.csv", {(dt.date(2025, 4, 1), "Web広告"): 60_000.0, (dt.d
 
 @pytest.fixture(scope="module")
 def tiny() -> Iterator[Workspace]:
-    ws = Workspace()
-    ws.load("ma", Source.from_bytes("leads.csv", MA.encode("utf-8")))
-    ws.load("sfa", Source.from_bytes("deals.csv", SFA.encode("cp932")))
-    ws.build()
-    yield ws
-    ws.close()
+    with inline_workspace(MA, SFA) as ws:
+        yield ws
 
 
 # -- the backward plan -----------------------------------------------------------------------

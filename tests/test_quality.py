@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 
-from funnel.ingest.reader import Source
 from funnel.measures import quality as q
 from funnel.model.link import LinkSpec
 from funnel.model.workspace import Workspace
 from funnel.sql import quality as sq
+from tests.conftest import inline_workspace
 
 MA = """メールアドレス,流入元,登録日時
 TARO@X.JP,展示会,2025/04/01
@@ -44,11 +44,7 @@ O7,6.受注,c@x.jp,,2025/06/07
 
 
 def make(ma: str = MA, sfa: str = SFA, link: LinkSpec | None = None) -> Workspace:
-    ws = Workspace()
-    ws.load("ma", Source.from_bytes("leads.csv", ma.encode("utf-8")))
-    ws.load("sfa", Source.from_bytes("deals.csv", sfa.encode("cp932")))
-    ws.build(link=link)
-    return ws
+    return inline_workspace(ma, sfa, link=link)
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ from funnel.model.workspace import Workspace
 from funnel.planning.inputs import PlanInputs, plan_inputs
 from funnel.planning.plan import MixInput
 from funnel.report.workbook import build_report, sheet_list
-from tests.conftest import ROOT, SAMPLE, load_sample
+from tests.conftest import ROOT, SAMPLE, inline_workspace, load_sample
 from tests.test_metrics import MA, SFA
 
 # The tiny exports with hostile cells: a formula, an @-command, a control character, and a lost
@@ -40,17 +40,9 @@ HOSTILE_MA = MA.replace("d@x.jp,,", 'd@x.jp,"=HYPERLINK(""http://x"")",').replac
 HOSTILE_SFA = SFA + "O6,7.失注,q@x.jp,=1+1,田中,2025/06/10,-500000\n"
 
 
-def workspace(ma: str, sfa: str) -> Workspace:
-    ws = Workspace()
-    ws.load("ma", Source.from_bytes("leads.csv", ma.encode("utf-8")))
-    ws.load("sfa", Source.from_bytes("deals.csv", sfa.encode("cp932")))
-    ws.build()
-    return ws
-
-
 @pytest.fixture(scope="module")
 def tiny() -> Iterator[Workspace]:
-    ws = workspace(MA, SFA)
+    ws = inline_workspace(MA, SFA)
     yield ws
     ws.close()
 
@@ -173,7 +165,7 @@ def test_native_charts_on_the_expected_sheets(sample: Workspace) -> None:
 
 # -- safety -----------------------------------------------------------------------------------
 def test_formula_injection_comes_out_as_text_and_numbers_stay_numbers() -> None:
-    ws = workspace(HOSTILE_MA, HOSTILE_SFA)
+    ws = inline_workspace(HOSTILE_MA, HOSTILE_SFA)
     try:
         wb = read(build_report(ws, lang="ja"))
     finally:
@@ -211,7 +203,7 @@ def test_nothing_to_show_still_makes_a_sound_workbook(tiny: Workspace) -> None:
     rate = wb[t("report.sheet.rate", "en")]
     assert t("report.rate.no_leads", "en") in [c.value for c in rate["A"]] and not rate._charts
     no_loss = SFA.replace("7.失注", "3.提案")
-    ws = workspace(MA, no_loss)
+    ws = inline_workspace(MA, no_loss)
     try:
         wb = read(build_report(ws, lang="en"))
     finally:

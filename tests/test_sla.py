@@ -39,10 +39,9 @@ import io
 
 import pytest
 
-from funnel.ingest.reader import Source
 from funnel.measures import sla as sp
 from funnel.measures.metrics import Filters
-from funnel.model.workspace import Workspace
+from tests.conftest import inline_workspace
 
 MA = """メールアドレス,作成日,MQL日,リードソース,担当者
 p1@x.jp,2025/04/01 09:30,2025/04/05,展示会,佐藤
@@ -69,12 +68,8 @@ Q9,Deal 9,4.見積提示,,山本,2025/01/10,,2025/03/31,
 
 @pytest.fixture(scope="module")
 def con():
-    ws = Workspace()
-    ws.load("ma", Source.from_bytes("leads.csv", MA.encode("utf-8")))
-    ws.load("sfa", Source.from_bytes("deals.csv", SFA.encode("utf-8")))
-    ws.build()
-    yield ws.con
-    ws.close()
+    with inline_workspace(MA, SFA, "utf-8") as ws:
+        yield ws.con
 
 
 def counts(s: sp.Spread) -> tuple[int, int, int, int, int, int]:
