@@ -52,6 +52,18 @@ def test_wilson_against_hand_values():
     assert m.wilson(0, 0) == (0.0, 0.0)
 
 
+def test_rates_behaviours_and_bands_share_one_rate_rule():
+    """Rate, activity's Behaviour and mql's Band take the rate and interval from one place:
+    3 of 5 is 60% within Wilson's (0.2307, 0.8824) above; no lead is 0% within (0, 0)."""
+    from funnel.measures.activity import Behaviour
+    from funnel.measures.mql import Band
+
+    for leads, converted, rate in ((5, 3, 0.6), (0, 0, 0.0), (10, 10, 1.0)):
+        got = [(x.rate, x.ci) for x in (m.Rate(None, leads, converted), Behaviour("x", leads, converted, 7, 1),
+                                        Band(0.0, None, leads, converted, 0.0, 0.0))]
+        assert got == [(rate, m.wilson(converted, leads))] * 3
+
+
 def test_row_accounting(built):
     _, b = built
     assert (b.counts["ma"].rows, b.counts["ma"].keys, b.counts["ma"].rows_without_key) == (8, 5, 2)

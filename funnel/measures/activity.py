@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 import duckdb
 
-from funnel.measures.metrics import ratio, wilson
+from funnel.measures.metrics import OpportunityRate, ratio
 from funnel.sql import activity as q
 from funnel.sql import rows
 
 
 @dataclass(frozen=True)
-class Behaviour:
+class Behaviour(OpportunityRate):
     """One activity type: who did it before converting, and how they converted."""
 
     activity: str | None
@@ -30,14 +30,6 @@ class Behaviour:
     converted: int
     leads_without: int
     converted_without: int
-
-    @property
-    def rate(self) -> float:
-        return self.converted / self.leads if self.leads else 0.0
-
-    @property
-    def ci(self) -> tuple[float, float]:
-        return wilson(self.converted, self.leads)
 
     @property
     def rate_without(self) -> float | None:

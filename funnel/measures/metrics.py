@@ -37,7 +37,8 @@ def wilson(k: int, n: int, z: float | None = None) -> tuple[float, float]:
     return lo, hi
 
 
-def ratio(k: int, n: int) -> float | None:
+def ratio(k: int, n: int | None) -> float | None:
+    """``k / n``, or None where there is nothing to divide by (n is 0 or unknown)."""
     return k / n if n else None
 
 
@@ -54,14 +55,13 @@ class Filters:
         return q.lead_where(self.date_from, self.date_to, self.sources, self.touch)
 
 
-@dataclass(frozen=True)
-class Rate:
-    """Leads of a group, how many converted (and won), and the rate with its interval."""
+class OpportunityRate:
+    """The opportunity rate of ``leads`` of which ``converted`` have an opportunity, and its
+    interval: written once for every result that carries the pair (a mixin for frozen
+    dataclasses, which declare the two fields: ``Rate``, activity's ``Behaviour``, mql's ``Band``)."""
 
-    group: str | None
     leads: int
     converted: int
-    won: int = 0
 
     @property
     def rate(self) -> float:
@@ -70,6 +70,16 @@ class Rate:
     @property
     def ci(self) -> tuple[float, float]:
         return wilson(self.converted, self.leads)
+
+
+@dataclass(frozen=True)
+class Rate(OpportunityRate):
+    """Leads of a group, how many converted (and won), and the rate with its interval."""
+
+    group: str | None
+    leads: int
+    converted: int
+    won: int = 0
 
     @property
     def small_sample(self) -> bool:

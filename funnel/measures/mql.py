@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from funnel.measures.metrics import Filters, wilson
+from funnel.measures.metrics import Filters, OpportunityRate, ratio
 from funnel.sql import mql as q
 from funnel.sql import rows
 
@@ -114,24 +114,24 @@ class Cut:
 
     @property
     def precision(self) -> float | None:
-        return self.passed_converted / self.passed if self.passed else None
+        return ratio(self.passed_converted, self.passed)
 
     @property
     def recall(self) -> float | None:
-        return self.passed_converted / self.converted if self.converted else None
+        return ratio(self.passed_converted, self.converted)
 
     @property
     def share(self) -> float | None:
-        return self.passed / self.scored if self.scored else None
+        return ratio(self.passed, self.scored)
 
     @property
     def per_month(self) -> float | None:
-        return self.passed / self.months if self.months else None
+        return ratio(self.passed, self.months)
 
     @property
     def false_positive_rate(self) -> float | None:
         negatives = self.scored - self.converted
-        return (self.passed - self.passed_converted) / negatives if negatives else None
+        return ratio(self.passed - self.passed_converted, negatives)
 
     @property
     def f1(self) -> float | None:
@@ -204,7 +204,7 @@ def at(cuts: Sequence[Cut], threshold: float) -> Cut | None:
 
 
 @dataclass(frozen=True)
-class Band:
+class Band(OpportunityRate):
     """Scored leads in ``[lo, hi)`` (``hi`` None: the top band is closed at ``smax``)."""
 
     lo: float
@@ -213,14 +213,6 @@ class Band:
     converted: int
     smin: float                 # lowest and highest score actually in the band
     smax: float
-
-    @property
-    def rate(self) -> float:
-        return self.converted / self.leads if self.leads else 0.0
-
-    @property
-    def ci(self) -> tuple[float, float]:
-        return wilson(self.converted, self.leads)
 
 
 def bands(con: duckdb.DuckDBPyConnection, f: Filters = ALL_LEADS, mode: str = "width",
