@@ -60,27 +60,37 @@ def _rate_tooltips(group: alt.Tooltip, lang: str) -> list[alt.Tooltip]:
             alt.Tooltip("ci_low:Q", title=t("rate.col.ci_low", lang), format=".1%"),
             alt.Tooltip("ci_high:Q", title=t("rate.col.ci_high", lang), format=".1%")]
 
-def _references(band: tuple[float, float], target: float, lang: str,
-                scope: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], alt.Color]:
-    """The band's and the target's data, and one colour encoding that names both in a legend
-    (never as text over the bars). The band says what it measures (``scope``: overall,
+def _reference_layers(band: tuple[float, float], target: float, lang: str, scope: str, axis: str,
+                      scale: alt.Scale) -> tuple[alt.Chart, alt.Chart]:
+    """The benchmark band (a rect) and the target (a dashed rule) across the rate axis ``axis``
+    (``"x"`` for bars, ``"y"`` for columns), with one colour encoding that names both in a
+    legend (never as text over the bars). The band says what it measures (``scope``: overall,
     ad-sourced or per channel: ``benchmarks.toml``)."""
     band_text = t("rate.chart.band_scoped", lang, scope=t(f"bench.scope.{scope}", lang),
                   lo=pct(band[0], 0), hi=pct(band[1], 0))
     target_text = t("rate.chart.target", lang, target=pct(target, 1))
-    band_v = [{"lo": band[0], "hi": band[1], "ref": band_text}]
-    target_v = [{"target": target, "ref": target_text}]
     color = alt.Color("ref:N", scale=alt.Scale(domain=[band_text, target_text],
                                                range=[COLORS["benchmark"], COLORS["target"]]),
                       legend=alt.Legend(title=None, orient="top", labelFontSize=14, symbolSize=220,
                                         labelLimit=520, symbolStrokeWidth=3))
-    return band_v, target_v, color
+    at, to = (alt.X, alt.X2) if axis == "x" else (alt.Y, alt.Y2)
+    band_rect = alt.Chart(alt.Data(values=[{"lo": band[0], "hi": band[1], "ref": band_text}]),
+                          description="benchmark-band").mark_rect(opacity=0.22).encode(
+        at("lo:Q", scale=scale), to("hi:Q"), color=color)
+    # The rule's colour is a stroke, which Vega-Lite would list again in a second legend: the
+    # rect's legend already names both.
+    target_rule = alt.Chart(alt.Data(values=[{"target": target, "ref": target_text}]),
+                            description="target").mark_rule(strokeWidth=3, strokeDash=[8, 4]).encode(
+        at("target:Q", scale=scale), color=color.legend(None))
+    return band_rect, target_rule
 
 
-def _no_legend(color: alt.Color) -> alt.Color:
-    """The reference colour for a rule: the rect's legend already names the band and the target
-    (a rule's colour is a stroke, which Vega-Lite would list again in a second legend)."""
-    return color.legend(None)
+def _flagged_outline(stroke: str) -> dict[str, Any]:
+    """Small samples and maturing periods: a dashed outline in ``stroke`` (colour alone does
+    not survive a washed-out projector); normal bars have none."""
+    normal = "datum.kind == 'normal'"
+    return {"stroke": alt.StrokeValue(stroke, condition={"test": normal, "value": None}),
+            "strokeDash": alt.StrokeDashValue([5, 3], condition={"test": normal, "value": [1, 0]})}
 
 
 def _ranking(rates: Sequence[Rate], sort: str, lang: str, min_leads: int | None,
@@ -148,21 +158,15 @@ def build_rate_by_source(rates: Sequence[Rate], *, target: float, lang: str, sor
     x = alt.X("rate:Q", title=t("term.opportunity_rate", lang), scale=x_scale,
               axis=alt.Axis(format=".0%", tickCount=8))
     y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelFontSize=15, labelLimit=260))
-    band_v, target_v, ref_color = _references(band, target, lang, band_scope)
-    band_rect = alt.Chart(alt.Data(values=band_v), description="benchmark-band").mark_rect(
-        opacity=0.22).encode(x=alt.X("lo:Q", scale=x_scale), x2=alt.X2("hi:Q"), color=ref_color)
+    band_rect, target_rule = _reference_layers(band, target, lang, band_scope, "x", x_scale)
     base = alt.Chart(alt.Data(values=values)).encode(y=y)
     bars = base.mark_bar(height={"band": 0.62}, strokeWidth=1.5).encode(
-        x=x, color=_color([v["kind"] for v in values], lang, "source"),
-        stroke=alt.StrokeValue(COLORS["data"], condition={"test": "datum.kind == 'normal'", "value": None}),
-        strokeDash=alt.StrokeDashValue([5, 3], condition={"test": "datum.kind == 'normal'", "value": [1, 0]}),
+        x=x, color=_color([v["kind"] for v in values], lang, "source"), **_flagged_outline(COLORS["data"]),
         tooltip=_rate_tooltips(alt.Tooltip("label:N", title=t("term.source", lang)), lang))
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
         x=alt.X("ci_low:Q", scale=x_scale, title=t("term.opportunity_rate", lang)), x2=alt.X2("ci_high:Q"))
     labels = haloed(base, {"x": alt.X("lane:Q", scale=x_scale), "text": alt.Text("text:N")},
                      align="left", dx=10, fontSize=15, color=COLORS["text"])
-    target_rule = alt.Chart(alt.Data(values=target_v), description="target").mark_rule(
-        strokeWidth=3, strokeDash=[8, 4]).encode(x=alt.X("target:Q", scale=x_scale), color=_no_legend(ref_color))
     return alt.layer(band_rect, bars, whiskers, target_rule, *labels,
                      height=height_for(len(values), per_row=46, minimum=200)).resolve_scale(color="independent")
 
@@ -235,19 +239,13 @@ def build_rate_by_month(cohorts: Sequence[Cohort], *, target: float, lang: str,
     ticks = [v["month"] for i, v in enumerate(values) if i % every == 0]
     x = alt.X("month:O", title=t(f"rate.chart.axis.{grain}", lang), sort=[v["month"] for v in values],
               axis=alt.Axis(labelAngle=0, labelFontSize=13, values=ticks, labelOverlap=True))
-    band_v, target_v, ref_color = _references(band, target, lang, band_scope)
-    band_rect = alt.Chart(alt.Data(values=band_v), description="benchmark-band").mark_rect(
-        opacity=0.22).encode(y=alt.Y("lo:Q", scale=y_scale), y2=alt.Y2("hi:Q"), color=ref_color)
+    band_rect, target_rule = _reference_layers(band, target, lang, band_scope, "y", y_scale)
     base = alt.Chart(alt.Data(values=values)).encode(x=x)
     bars = base.mark_bar(width={"band": 0.62}, strokeWidth=1.5).encode(
-        y=y, color=_color([v["kind"] for v in values], lang, "month"),
-        stroke=alt.StrokeValue(COLORS["muted"], condition={"test": "datum.kind == 'normal'", "value": None}),
-        strokeDash=alt.StrokeDashValue([5, 3], condition={"test": "datum.kind == 'normal'", "value": [1, 0]}),
+        y=y, color=_color([v["kind"] for v in values], lang, "month"), **_flagged_outline(COLORS["muted"]),
         tooltip=_rate_tooltips(alt.Tooltip("month:O", title=t(f"rate.chart.axis.{grain}", lang)), lang))
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
         y=alt.Y("ci_low:Q", scale=y_scale, title=t("term.opportunity_rate", lang)), y2=alt.Y2("ci_high:Q"))
-    target_rule = alt.Chart(alt.Data(values=target_v), description="target").mark_rule(
-        strokeWidth=3, strokeDash=[8, 4]).encode(y=alt.Y("target:Q", scale=y_scale), color=_no_legend(ref_color))
     texts: list[alt.Chart] = []
     if labelled:
         at_lane = alt.Y("lane:Q", scale=y_scale)
