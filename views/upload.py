@@ -65,26 +65,27 @@ def file_list(side: str) -> None:
                 st.rerun()
 
 
+def uploader(kind: str) -> None:
+    """The file uploader of one input (``ma``, ``sfa``, ``activity``) and the files it holds. Its
+    key changes with the upload generation, so a cleared workspace empties the widget too."""
+    gen = state.generation("upload")
+    uploads = st.file_uploader(t(f"upload.uploader.{kind}"), type=TYPES, accept_multiple_files=True,
+                               key=f"up_{kind}" + (f"_{gen}" if gen else ""), help=t("upload.uploader_help"))
+    if uploads and state.use_uploads(kind, [(f.name, f.getvalue()) for f in uploads]):
+        st.rerun()
+    file_list(kind)
+
+
 cols = st.columns(2)
 for side, col in zip(SIDES, cols, strict=True):
     with col:
         st.subheader(t(f"side.{side}"))
-        gen = state.generation("upload")
-        uploads = st.file_uploader(t(f"upload.uploader.{side}"), type=TYPES, accept_multiple_files=True,
-                                   key=f"up_{side}" + (f"_{gen}" if gen else ""), help=t("upload.uploader_help"))
-        if uploads and state.use_uploads(side, [(f.name, f.getvalue()) for f in uploads]):
-            st.rerun()
-        file_list(side)
+        uploader(side)
 
 # Activity exports (行動履歴): optional, read like a side, attached to the leads at build time.
 st.subheader(t(f"side.{ACTIVITY}"))
 st.caption(t("upload.activity_caption"))
-gen = state.generation("upload")
-uploads = st.file_uploader(t(f"upload.uploader.{ACTIVITY}"), type=TYPES, accept_multiple_files=True,
-                           key=f"up_{ACTIVITY}" + (f"_{gen}" if gen else ""), help=t("upload.uploader_help"))
-if uploads and state.use_uploads(ACTIVITY, [(f.name, f.getvalue()) for f in uploads]):
-    st.rerun()
-file_list(ACTIVITY)
+uploader(ACTIVITY)
 
 cur = current()
 if cur is None:
