@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 
 from funnel.measures.benchmarks import parse_number
+from funnel.measures.metrics import ratio
 from funnel.model.cost_data import CostData
 from funnel.sql import benchmarks as qb
 from funnel.sql import cost as q
@@ -54,25 +55,21 @@ class SourceCost:
     won_amount: float
     won_without_amount: int = 0
 
-    @staticmethod
-    def _per(cost: float, n: int | float) -> float | None:
-        return cost / n if n else None
-
     @property
     def cpa(self) -> float | None:
-        return self._per(self.cost, self.registrations)
+        return ratio(self.cost, self.registrations)
 
     @property
     def cost_per_opportunity(self) -> float | None:
-        return self._per(self.cost, self.opportunities)
+        return ratio(self.cost, self.opportunities)
 
     @property
     def cost_per_won(self) -> float | None:
-        return self._per(self.cost, self.won)
+        return ratio(self.cost, self.won)
 
     @property
     def return_ratio(self) -> float | None:
-        return self.won_amount / self.cost if self.cost else None
+        return ratio(self.won_amount, self.cost)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def wilson(k: int, n: int, z: float | None = None) -> tuple[float, float]:
     return lo, hi
 
 
-def ratio(k: int, n: int | None) -> float | None:
+def ratio(k: float, n: float | None) -> float | None:
     """``k / n``, or None where there is nothing to divide by (n is 0 or unknown)."""
     return k / n if n else None
 
