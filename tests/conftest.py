@@ -3,7 +3,9 @@ tests that need them skip, with the reason, where that folder is absent (a user'
 
 from __future__ import annotations
 
+import csv
 import inspect
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -97,6 +99,17 @@ def sample_ws() -> Iterator[Workspace]:
     w.close()
 
 
+@pytest.fixture(scope="session")
+def sample_activity_ws() -> Iterator[Workspace]:
+    """The bundled sample with its activity log (sample_data/activity_log.csv), built once for
+    the run: the behaviour and attribution tests' reference. Read only, like ``sample_ws``."""
+    w = load_sample(Workspace())
+    w.load("activity", Source.from_path(SAMPLE / "activity_log.csv"))
+    w.build()
+    yield w
+    w.close()
+
+
 @pytest.fixture
 def con():
     c = connect()
@@ -154,6 +167,22 @@ def app():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
     at.run()
     return at
+
+
+def switch_to(at: Any, page: str, title: str | None = None) -> Any:
+    """``at`` switched to ``page`` and run, checked to have raised nothing (and, given, to show
+    ``title``); returned for a page fixture."""
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    if title is not None:
+        assert [x.value for x in at.title] == [title]
+    return at
+
+
+def csv_rows(data: bytes | str) -> list[dict[str, str]]:
+    """The rows of a downloaded CSV (UTF-8 with or without a BOM), by header."""
+    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    return list(csv.DictReader(io.StringIO(text)))
 
 
 # -- what a user sees without opening anything (plain-words tests) ---------------------------

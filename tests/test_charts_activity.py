@@ -4,26 +4,19 @@ inline data holds the engine's numbers."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 
-from funnel.ingest.reader import Source
 from funnel.measures import activity as history
 from funnel.measures import attribution as credit
 from funnel.model.workspace import Workspace
 from funnel.present.charts.activity import build_behaviour, build_timeline
 from funnel.present.charts.attribution import build_attribution
-from tests.conftest import SAMPLE, load_sample
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[Workspace]:
-    w = load_sample(Workspace())
-    w.load("activity", Source.from_path(SAMPLE / "activity_log.csv"))
-    w.build()
-    yield w
-    w.close()
+def engine(sample_activity_ws: Workspace) -> Workspace:
+    return sample_activity_ws
 
 
 def data_of(spec: dict) -> list[list[dict]]:

@@ -10,32 +10,26 @@ one lead's events), and in pandas from the built tables (``events``, ``leads``, 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 import pytest
 
 from funnel.i18n import t
-from funnel.ingest.reader import Source
 from funnel.measures import activity as history
 from funnel.measures.metrics import wilson
 from funnel.model import saved
 from funnel.model.workspace import Workspace
 from funnel.present.format import num
-from tests.conftest import SAMPLE, load_sample
+from tests.conftest import SAMPLE, switch_to
 
 CSV = SAMPLE / "activity_log.csv"
 PERSON = "watanabe.kenta@tokiwa-foods.example.co.jp"
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[Workspace]:
-    w = load_sample(Workspace())
-    w.load("activity", Source.from_path(CSV))
-    w.build()
-    yield w
-    w.close()
+def engine(sample_activity_ws: Workspace) -> Workspace:
+    return sample_activity_ws
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +43,7 @@ def table(engine: Workspace, name: str) -> pd.DataFrame:
 
 @pytest.fixture
 def page(app: Any, downloads: dict[str | None, Any]) -> Any:
-    app.switch_page("views/activity.py").run()
-    assert not app.exception, app.exception
-    assert [x.value for x in app.title] == ["行動履歴"]
-    return app
+    return switch_to(app, "views/activity.py", "行動履歴")
 
 
 def c(key: str) -> str:

@@ -12,27 +12,21 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 import pytest
 
 from funnel.i18n import t
-from funnel.ingest.reader import Source
 from funnel.model.workspace import Workspace
-from tests.conftest import SAMPLE, load_sample
+from tests.conftest import switch_to
 
 MODELS = ("first", "last", "linear", "position", "time_decay")
 
 
 @pytest.fixture(scope="module")
-def engine() -> Iterator[Workspace]:
-    w = load_sample(Workspace())
-    w.load("activity", Source.from_path(SAMPLE / "activity_log.csv"))
-    w.build()
-    yield w
-    w.close()
+def engine(sample_activity_ws: Workspace) -> Workspace:
+    return sample_activity_ws
 
 
 def split(model: str, n: int, days: list[int], half_life: float) -> list[float]:
@@ -81,10 +75,7 @@ def reference(engine: Workspace, model: str, half_life: float = 7.0) -> dict[str
 
 @pytest.fixture
 def page(app: Any, downloads: dict[str | None, Any]) -> Any:
-    app.switch_page("views/attribution.py").run()
-    assert not app.exception, app.exception
-    assert [x.value for x in app.title] == ["アトリビューション"]
-    return app
+    return switch_to(app, "views/attribution.py", "アトリビューション")
 
 
 def side_by_side(at: Any) -> pd.DataFrame:

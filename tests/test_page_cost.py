@@ -5,9 +5,7 @@ shown."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from typing import Any
 
 import pytest
@@ -18,7 +16,7 @@ from funnel.measures import cost as costs
 from funnel.model.cost_data import CostData, read_costs
 from funnel.model.workspace import Workspace
 from funnel.present.format import yen
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, csv_rows, switch_to
 
 PAGE = "views/cost.py"
 EDITOR = "cost_editor"
@@ -39,14 +37,8 @@ def source_table(at: AppTest) -> Any:
     return found[0]
 
 
-def csv_rows(data: bytes | str) -> list[dict[str, str]]:
-    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-    return list(csv.DictReader(io.StringIO(text)))
-
-
 def open_cost(app: AppTest) -> AppTest:
-    app.switch_page(PAGE).run()
-    assert not app.exception, [e.value for e in app.exception]
+    switch_to(app, PAGE)
     assert not app.error, [e.value for e in app.error]
     return app
 

@@ -21,6 +21,7 @@ from funnel.measures.metrics import Filters
 from funnel.model.workspace import Workspace
 from funnel.present.charts.mql import band_label
 from funnel.present.format import num, pct
+from tests.conftest import switch_to
 
 pytestmark = pytest.mark.slow
 
@@ -37,10 +38,7 @@ def cuts(engine: Workspace) -> list[scoring.Cut]:
 
 @pytest.fixture
 def page(app: Any, downloads: dict[str | None, Any]) -> Any:
-    app.switch_page("views/mql.py").run()
-    assert not app.exception, app.exception
-    assert [x.value for x in app.title] == ["MQL定義の検証"]
-    return app
+    return switch_to(app, "views/mql.py", "MQL定義の検証")
 
 
 def col(key: str) -> str:

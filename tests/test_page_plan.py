@@ -4,9 +4,7 @@ benchmark changes the plan, the month and mix tables add up, and downloads hold 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from fractions import Fraction
 from typing import Any
 
@@ -19,7 +17,7 @@ from funnel.model.workspace import Workspace
 from funnel.planning import plan as pl
 from funnel.planning.inputs import plan_defaults, plan_inputs
 from funnel.present.format import num, yen
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, csv_rows, switch_to
 
 PAGE = "views/plan.py"
 
@@ -49,14 +47,8 @@ def frame_with(at: AppTest, column: str) -> Any:
     return found[0]
 
 
-def csv_rows(data: bytes | str) -> list[dict[str, str]]:
-    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-    return list(csv.DictReader(io.StringIO(text)))
-
-
 def open_plan(app: AppTest) -> AppTest:
-    app.switch_page(PAGE).run()
-    assert not app.exception, [e.value for e in app.exception]
+    switch_to(app, PAGE)
     assert not app.error, [e.value for e in app.error]
     return app
 

@@ -22,6 +22,7 @@ from funnel.measures import sla as speed
 from funnel.model.workspace import Workspace
 from funnel.present.charts.sla import days_text, group_label
 from funnel.present.format import num, pct, yen
+from tests.conftest import switch_to
 
 pytestmark = pytest.mark.slow
 AS_OF = dt.date(2026, 3, 31)          # the sample's latest lead / opportunity creation date
@@ -34,10 +35,7 @@ def engine(sample_ws: Workspace) -> Workspace:
 
 @pytest.fixture
 def page(app: Any, downloads: dict[str | None, Any]) -> Any:
-    app.switch_page("views/sla.py").run()
-    assert not app.exception, app.exception
-    assert [x.value for x in app.title] == ["SLA・スピード"]
-    return app
+    return switch_to(app, "views/sla.py", "SLA・スピード")
 
 
 def col(key: str) -> str:
