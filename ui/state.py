@@ -25,6 +25,7 @@ from funnel.errors import FunnelError
 from funnel.model.cost_data import CostData
 from funnel.model.dataset import FileEntry
 from funnel.model.link import LinkSpec
+from funnel.model.owners import Users
 from funnel.model.registry import Registry
 from funnel.model.rules import LossRules
 from funnel.model.session import CostEntry, Session
@@ -356,3 +357,25 @@ def session_source_map() -> Any:
 
 def set_session_source_map(pairs: Sequence[tuple[str, str]] | None) -> None:
     session().set_source_map(pairs)
+
+
+# -- owner IDs → names (a users export) ---------------------------------------------------------------
+def owner_names() -> Users | None:
+    """The users export's ID → name table (None: none given; owners shown as the export has them)."""
+    return session().users
+
+
+def users_file() -> str | None:
+    return session().users_file
+
+
+def load_users_file(name: str | None, data: bytes | None) -> str | None:
+    """Read an uploaded users export into the session (once per file content); the error text
+    when it cannot be used."""
+    failed = ensure_loaded().load_users_file(name, data)
+    return None if failed is None else failed.render(lang())
+
+
+def forget_users() -> None:
+    session().set_users(None, None)
+    next_generation("users")

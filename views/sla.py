@@ -12,11 +12,12 @@ import streamlit as st
 from funnel.config import setting
 from funnel.measures import sla as speed
 from funnel.measures.sla import QUANTILES, Spread
+from funnel.model.owners import named
 from funnel.present.charts.sla import build_spread, build_within, days_text, group_label
 from funnel.present.format import num, pct, yen
 from ui.filters import describe, lead_filters
 from ui.privacy import masking_on
-from ui.state import changed, keep, lang, pager, restate, set_page_value, set_widget, t, turn
+from ui.state import changed, keep, lang, owner_names, pager, restate, set_page_value, set_widget, t, turn
 from ui.widgets import definition, download_frame, require_current, show_chart, show_table
 
 st.title(t("sla.title"))
@@ -92,7 +93,7 @@ else:
     definition("sla.lead.def", start=start_word, days=num(sla_days), filters=describe(lf),
                no_start=t(f"sla.no_start.{basis}"))
     by_source = speed.lead_to_opp(con, f, basis=basis, by="source", sla_days=sla_days)
-    by_owner = speed.lead_to_opp(con, f, basis=basis, by="owner", sla_days=sla_days)
+    by_owner = named(owner_names(), speed.lead_to_opp(con, f, basis=basis, by="owner", sla_days=sla_days))
     st.subheader(t("sla.lead.by_source"))
     if any(s.measured for s in by_source):
         show_chart(build_spread(by_source, by="source", lang=lang(), sla_days=sla_days,
@@ -123,7 +124,7 @@ else:
                    help=t("sla.kpi.outcome_help", n=num(s.measured if s else 0)))
     (st.warning if closed.excluded else st.caption)(exclusions_text(closed, "close"))
     definition("sla.close.def")
-    close_owner = speed.opp_to_close(con, by="owner", touch=f.touch)
+    close_owner = named(owner_names(), speed.opp_to_close(con, by="owner", touch=f.touch))
     close_source = speed.opp_to_close(con, by="source", touch=f.touch)
     st.subheader(t("sla.close.by_owner"))
     if any(s.measured for s in close_owner):
@@ -175,7 +176,8 @@ if stuck.total:
     p2.markdown(t("sla.stuck.position", total=num(stuck.total), first=num(stuck.first),
                   last=num(stuck.last), page=stuck.page, pages=stuck.pages))
     headers = [t(f"sla.stuck.col.{c}") for c in speed.STUCK_COLUMNS]
-    frame = pd.DataFrame([[r[c] for c in speed.STUCK_COLUMNS] for r in stuck.items], columns=headers)
+    frame = pd.DataFrame([[r[c] for c in speed.STUCK_COLUMNS] for r in named(owner_names(), stuck.items, "owner")],
+                         columns=headers)
     H = dict(zip(speed.STUCK_COLUMNS, headers, strict=True))
     config = {H["created_at"]: st.column_config.DateColumn(H["created_at"], format="YYYY/MM/DD"),
               H["close_at"]: st.column_config.DateColumn(H["close_at"], format="YYYY/MM/DD"),
