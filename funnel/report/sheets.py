@@ -138,7 +138,7 @@ def write_rate(ctx: Context, sheet: Sheet) -> None:
     sheet.gap()
 
     months, rule = cohorts.cohorts(con, f)
-    sheet.heading(ctx.t("rate.cohort.title"))
+    sheet.heading(ctx.t("rate.cohort.title", period=ctx.t("rate.cohort.period.month")))
     as_of = f"{rule.as_of:%Y/%m/%d}" if rule.as_of else "—"
     if rule.basis == "data":
         sheet.note(ctx.t("rate.cohort.rule.data", q=round(rule.quantile * 100), days=rule.days, n=num(rule.lags),
