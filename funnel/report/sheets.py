@@ -23,9 +23,9 @@ from funnel.measures import loss as losses
 from funnel.model.rules import LOSS_CATEGORIES, LossRules
 from funnel.model.workspace import Build, Workspace
 from funnel.planning.inputs import PlanInputs
-from funnel.present.format import loss_label, num, owner_label, pct, source_label, stage_label
+from funnel.present.format import loss_label, money, num, owner_label, pct, source_label, stage_label
 from funnel.present.privacy import mask_value
-from funnel.report.xlsx import COUNT, PERCENT, YEN, Col, Num, Sheet, bar_chart, hex_color, pie_chart
+from funnel.report.xlsx import COUNT, PERCENT, Col, Num, Sheet, bar_chart, hex_color, money_format, pie_chart
 
 if TYPE_CHECKING:
     from funnel.measures.benchmarks import Benchmark
@@ -66,6 +66,20 @@ class Context:
     def build(self) -> Build:
         assert self.ws.build_result is not None
         return self.ws.build_result
+
+    def money(self, x: float | int | None) -> str:
+        """An amount in the deals' currency (bare number when they are in several)."""
+        return money(x, self.build.currency)
+
+    @property
+    def money_fmt(self) -> str:
+        return money_format(self.build.currency)
+
+    @property
+    def money_unit(self) -> str:
+        """The unit an input's label names: 円 / ¥, else the currency code (— when several)."""
+        currency = self.build.currency
+        return self.t("plan.unit.yen") if currency == "JPY" else (currency or "—")
 
     def t(self, key: str, **params: Any) -> str:
         """A message in the report's language, without the app's Markdown emphasis."""
@@ -242,7 +256,7 @@ def write_loss(ctx: Context, sheet: Sheet) -> None:
     rows = losses.pareto(con)
     block = sheet.table([Col(ctx.t("loss.col.category")), Col(ctx.t("loss.col.count"), COUNT),
                          Col(ctx.t("loss.col.share"), PERCENT), Col(ctx.t("loss.col.cumulative"), PERCENT),
-                         Col(ctx.t("loss.col.amount"), YEN)],
+                         Col(ctx.t("loss.col.amount"), ctx.money_fmt)],
                         [[loss_label(r.category, ctx.lang), r.count, r.share, r.cumulative, r.amount] for r in rows])
     # Imported here, not at the top: it brings Altair (0.4 s), which nothing else of a report needs.
     from funnel.present.charts import LOSS_COLORS
@@ -351,7 +365,7 @@ def write_unlinked(ctx: Context, sheet: Sheet) -> None:
     masked = ctx.masker()
     names = ("reason", "deal_name", "company", "deal_source", "email_raw", "outcome", "amount", "created", "stage",
              "deal_id")
-    fmts = {"amount": YEN}
+    fmts = {"amount": ctx.money_fmt}
     sheet.table([Col(ctx.t(f"quality.col.{c}"), fmts.get(c)) for c in names],
                 [[ctx.t(f"quality.unlinked.{r['reason']}"), r["deal_name"], r["company"],
                   source_label(r["source"], ctx.lang), masked(r["email_raw"]), ctx.t(f"term.{r['outcome']}"),

@@ -96,8 +96,8 @@ def write_summary(ctx: Context, sheet: Sheet) -> None:
     ]
     values = bm.user_values(con, touch=f.touch, ad=list(ctx.ad), costs=ctx.cost)
     cpa = values["cpa"]
-    rows.append([ctx.t("bench.metric.cpa"), Num(cpa.value, YEN) if cpa.value is not None else ctx.t(cpa.missing or "—"),
-                 f"{yen(cpa.numerator)} ÷ {num(cpa.denominator)}" if cpa.value is not None else "",
+    rows.append([ctx.t("bench.metric.cpa"), Num(cpa.value, ctx.money_fmt) if cpa.value is not None else ctx.t(cpa.missing or "—"),
+                 f"{ctx.money(cpa.numerator)} ÷ {num(cpa.denominator)}" if cpa.value is not None else "",
                  ctx.t("report.def.cpa")])
     # A number with "—" where there is none: the KPI table is read, not charted.
     rows = [[r[0], Num("—", None) if isinstance(r[1], Num) and r[1].value is None else r[1], *r[2:]] for r in rows]
