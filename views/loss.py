@@ -172,6 +172,7 @@ DEAL_COLS = ("deal_id", "deal_name", "company", "owner", "amount", "close_at", "
              "loss_category", "loss_keyword", "lead_source")
 DEAL_HEAD = [t(f"loss.deals.col.{c}") for c in DEAL_COLS]
 NO_LEAD = t("term.no_lead")
+IMPLAUSIBLE = t("loss.deals.implausible_date")     # after a close date far in the future or past
 USERS = state.owner_names()   # read in the run: the download frames are made after it
 
 
@@ -184,7 +185,9 @@ def deals_frame(items: list[dict]) -> pd.DataFrame:
     """The lost deals: dates in the one date format (no 00:00:00), blanks as —."""
     return pd.DataFrame([[LABELS[d[c]] if c == "loss_category" else
                           NO_LEAD if c == "lead_source" and not d["n_leads"] else
-                          d[c] if c == "amount" else cell_text(d[c]) for c in DEAL_COLS]
+                          d[c] if c == "amount" else
+                          cell_text(d[c]) + (IMPLAUSIBLE if c == "close_at" and d.get("close_implausible") else "")
+                          for c in DEAL_COLS]
                          for d in items], columns=DEAL_HEAD)
 
 
