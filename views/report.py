@@ -138,7 +138,7 @@ report_lang = st.radio(t("report.page.lang"), codes, index=codes.index(lang()), 
 options: dict[str, Any] = {
     "lang": report_lang, "filters": lf.filters, "target": lf.target, "funnel_mode": funnel_mode, "benchmarks": bench,
     "ad_sources": ad, "plan": plan, "checklist": answers, "cost": cost, "loss_rules": state.loss_rules(),
-    "mask": mask}
+    "mask": mask, "sources": state.session_source_map()}
 ws = cur.ws
 stamp = dt.datetime.now().strftime("%Y%m%d_%H%M")
 st.download_button(t("report.page.button"), data=lambda: build_report(ws, **options),

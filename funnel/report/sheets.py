@@ -20,6 +20,7 @@ from funnel import i18n
 from funnel.config import setting
 from funnel.measures import cohorts, metrics, quality, stages
 from funnel.measures import loss as losses
+from funnel.measures.sources import regroup
 from funnel.model.rules import LOSS_CATEGORIES, LossRules
 from funnel.model.workspace import Build, Workspace
 from funnel.planning.inputs import PlanInputs
@@ -30,6 +31,7 @@ from funnel.report.xlsx import COUNT, PERCENT, Col, Num, Sheet, bar_chart, hex_c
 if TYPE_CHECKING:
     from funnel.measures.benchmarks import Benchmark
     from funnel.model.cost_data import CostData
+    from funnel.model.sources import SourceMap
 
 #: Rows of a list (opportunities without a lead) written to the workbook; the full list is a
 #: CSV download on the match page. A report is read, not filtered: a few thousand rows is
@@ -57,6 +59,7 @@ class Context:
     rules: LossRules
     mask: bool
     generated: dt.datetime
+    sources: SourceMap | None = None     # the lead source → channel mapping (app, or report --sources)
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -150,6 +153,17 @@ def write_rate(ctx: Context, sheet: Sheet) -> None:
     bar_chart(sheet, block, cat=0, values=[3], title=ctx.t("report.chart.rate_by_source"), fmt=PERCENT,
               colors=[hex_color("#2563eb")])
     sheet.gap()
+    if ctx.sources is not None:
+        # By channel, as the mapping groups the sources (the table above stays per raw source).
+        sheet.heading(ctx.t("report.rate.by_channel"))
+        grouped = sorted(regroup(rates, ctx.sources, ctx.lang), key=lambda s: (-s.rate.leads, str(s.group)))
+        sheet.table([*rate_cols(ctx, ctx.t("rate.col.source")), Col(ctx.t("rate.col.members"))],
+                    [[*rate_row(ctx, source_label(s.group, ctx.lang), s.rate),
+                      ", ".join(source_label(m, ctx.lang) for m in s.members)] for s in grouped])
+        unmapped = sorted({r.group for r in rates if r.group is not None and ctx.sources.channel_name(r.group) is None})
+        if unmapped:
+            sheet.note(ctx.t("sources.unmapped", sources=", ".join(unmapped)))
+        sheet.gap()
 
     months, rule = cohorts.cohorts(con, f)
     sheet.heading(ctx.t("rate.cohort.title", period=ctx.t("rate.cohort.period.month")))
