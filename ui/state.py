@@ -307,16 +307,18 @@ def turn(name: str, step: int) -> None:
 
 
 # -- benchmark set and cost data shared by several pages ---------------------------------------------
-def session_benchmarks() -> list[Any]:
-    """The benchmark set as edited on the benchmark page (else the bundled one)."""
+def session_benchmarks(currency: str | None = "JPY") -> list[Any]:
+    """The benchmark set as edited on the benchmark page (else the bundled one); with data in
+    another ``currency`` than yen, without the benchmarks in yen (a ¥7,500 CPA is no default
+    for a dollar plan)."""
     from funnel.measures import benchmarks as bm
 
     rows = session().benchmarks
+    found: list[Any] = []
     if rows:
         found, _problems = bm.from_records(rows)
-        if found:
-            return found
-    return list(bm.defaults().benchmarks)
+    found = found or list(bm.defaults().benchmarks)
+    return found if currency == "JPY" else [b for b in found if b.unit != "yen"]
 
 
 def session_cost_entry() -> CostEntry | None:

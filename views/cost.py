@@ -99,7 +99,7 @@ if cost is None:
 # -- what the cost bought ------------------------------------------------------------------------
 report = costs.source_costs(con, cost)
 # The CPA benchmark is a band of yen (data/benchmarks.toml): no comparison in another currency.
-cpa_bench = next((b for b in session_benchmarks() if b.metric == "cpa"), None) if CUR == "JPY" else None
+cpa_bench = next((b for b in session_benchmarks(CUR) if b.metric == "cpa"), None)
 band = (cpa_bench.low, cpa_bench.high) if cpa_bench else None
 band_text = t("bench.range", low=cash(band[0]), high=cash(band[1])) if band else "—"
 tot = report.total

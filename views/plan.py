@@ -28,7 +28,7 @@ cash = money_in(cur.build)
 UNIT = t("plan.unit.yen") if CUR == "JPY" else (CUR or "—")
 con, session = cur.ws.con, cur.state
 cost = state.session_cost()
-bench = session_benchmarks()
+bench = session_benchmarks(CUR)
 DEFAULTS = plan_defaults(con, bench, cost)
 act = DEFAULTS.actuals
 

@@ -61,7 +61,7 @@ def session_plan(cur: Any) -> tuple[PlanInputs, bool]:
         kept["plan_cpa"] = None
     entered = any(v is not None for v in kept.values())
     cost = state.session_cost()
-    defaults = plan_defaults(con, session_benchmarks(), cost)
+    defaults = plan_defaults(con, session_benchmarks(cur.build.currency), cost)
     given = {"deal_size": kept["plan_deal_size"], "win_rate": kept["plan_win_rate"], "opp_rate": kept["plan_opp_rate"],
              "cpa": kept["plan_cpa"]}
     # The plan page's cost box starts at the worked example's placeholder where nothing gives a
@@ -75,7 +75,7 @@ def session_plan(cur: Any) -> tuple[PlanInputs, bool]:
                        win_rate=None if given["win_rate"] is None else pl.from_percent(given["win_rate"]),
                        opp_rate=None if given["opp_rate"] is None else pl.from_percent(given["opp_rate"]),
                        cpa=None if not given["cpa"] else pl.exact(given["cpa"]),
-                       benchmarks=session_benchmarks(), cost=cost)
+                       benchmarks=session_benchmarks(cur.build.currency), cost=cost)
     if given["cpa"] is not None and not given["cpa"]:       # 0 on the plan page: no budget
         base = replace(base, cpa=None, origins={**base.origins, "cpa": "input"})
     if cpa_placeholder:
