@@ -7,6 +7,7 @@ import csv
 import inspect
 import io
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,8 @@ from funnel.model.workspace import Workspace
 from funnel.sql import connect
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL = ROOT.parent / "shared" / "real_exports"
+# FUNNEL_REAL_EXPORTS: where a git worktree sits elsewhere than beside ../shared.
+REAL = Path(os.environ.get("FUNNEL_REAL_EXPORTS") or ROOT.parent / "shared" / "real_exports")
 SAMPLE = ROOT / "sample_data"
 
 
@@ -46,7 +48,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         fixtures = set(getattr(item, "fixturenames", ()))
         if _APP_FILES.fullmatch(stem) or "app" in fixtures or _USES_APP.search(source):
             item.add_marker(pytest.mark.app)
-        if stem == "test_browser":
+        if stem in ("test_browser", "test_browser_pages"):
             item.add_marker(pytest.mark.browser)
         if stem == "test_real_exports" or _USES_REAL.search(source):
             item.add_marker(pytest.mark.real)

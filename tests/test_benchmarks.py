@@ -122,7 +122,10 @@ def test_favourable_depends_on_the_metric():
 
 @pytest.mark.parametrize("source, ad", [
     ("Web広告", True), ("Google Ads", True), ("facebook広告", True), ("リスティング", True), ("PPC", True),
-    ("資料ダウンロード", False), ("Download", False), ("Metal展示会", False), ("展示会", False), (None, False)])
+    ("資料ダウンロード", False), ("Download", False), ("Metal展示会", False), ("展示会", False), (None, False),
+    # Organic / natural / SEO are not ads, whatever platform they name (Pardot's picklist).
+    ("Google AdWords", True), ("Google Natural Search", False), ("Bing Natural Search", False), ("SEO", False),
+    ("自然検索（Google）", False), ("Facebook", False), ("Paid Social", True), ("Google", True), ("Yahoo!", True)])
 def test_ad_sources(source, ad):
     assert bm.is_ad_source(source, bm.defaults().ad_keywords) is ad
 

@@ -120,7 +120,7 @@ def test_month_chart_layers_and_flags():
     spec = layers(build_rate_by_month(COHORTS, target=0.15, lang="ja"))
     assert [s for s in spec if s.get("description") == "benchmark-band"]
     assert [s for s in spec if s.get("description") == "target"][0]["data"]["values"][0]["target"] == 0.15
-    assert of(spec, "errorbar")[0]["encoding"]["y2"]["field"] == "ci_high"
+    assert of(spec, "errorbar")[0]["encoding"]["y2"]["field"] == "ci_high_shown"
     (bars,) = of(spec, "bar")
     values = {v["month"]: v for v in bars["data"]["values"]}
     assert list(values) == ["2025-01", "2025-02", "2025-03"]          # undated leads: table only
@@ -139,11 +139,27 @@ def test_maturing_small_month_says_both():
 
 def test_month_labels_stand_above_every_whisker():
     spec = layers(build_rate_by_month(COHORTS, target=0.15, lang="ja"))
-    top_whisker = max(v["ci_high"] for v in of(spec, "bar")[0]["data"]["values"])
+    top_whisker = max(v["ci_high_shown"] for v in of(spec, "bar")[0]["data"]["values"])
     lanes = [s["encoding"]["y"]["field"] for s in of(spec, "text")]
     assert lanes and set(lanes) == {"lane"}
     assert all(v["lane"] >= top_whisker for s in of(spec, "text") for v in s["data"]["values"])
     assert all(s["mark"]["baseline"] == "bottom" and s["mark"]["dy"] <= -6 for s in of(spec, "text"))
+
+
+def test_a_one_lead_cohort_does_not_drive_the_axis():
+    """Pardot's 2018 holds one lead (interval 0–79%): its whisker is cut at the label lane and
+    the axis is set by the cohorts of a usable size; the full interval stays in the data."""
+    years = [_cohort("2019", 291, 23, False), _cohort("2018", 1, 0, False), _cohort("2020", 3765, 227, False)]
+    spec = layers(build_rate_by_month(years, target=0.15, lang="ja"))
+    values = {v["month"]: v for v in of(spec, "bar")[0]["data"]["values"]}
+    sized_top = max(wilson(23, 291)[1], wilson(227, 3765)[1])
+    assert values["2018"]["ci_high"] == pytest.approx(wilson(0, 1)[1]) and values["2018"]["ci_high"] > 0.7
+    assert values["2018"]["ci_high_shown"] == pytest.approx(sized_top) == values["2019"]["lane"]
+    assert values["2019"]["ci_high_shown"] == values["2019"]["ci_high"]
+    domain = of(spec, "bar")[0]["encoding"]["y"]["scale"]["domain"]
+    assert domain[1] < 0.4                                   # was 0.9+ with the one lead's whisker
+    # The legend says what a column is: a year here, not a month.
+    assert values["2019"]["kind_label"] == "集計済みの年" and values["2018"]["kind_label"] == "少数サンプル（30 件未満）"
 
 
 def test_charts_serialise_with_no_data():

@@ -25,6 +25,7 @@ import pytest
 from funnel.i18n import catalogue
 from funnel.measures import loss as L
 from funnel.measures import metrics as m
+from funnel.measures.dates import implausible_dates
 from funnel.model.rules import LOSS_CATEGORIES, LossRules
 from funnel.present.charts import LOSS_COLORS
 from funnel.present.charts.loss import breakdown_values, build_loss_breakdown, build_loss_pareto
@@ -331,3 +332,22 @@ def test_breakdown_chart_colours_and_group_order():
     present = ["budget", "competitor", "other"]                 # taxonomy order
     assert bar["encoding"]["color"]["scale"] == {"domain": [LABELS[c] for c in present],
                                                  "range": [LOSS_COLORS[c] for c in present]}
+
+
+def test_a_far_future_close_date_sorts_last_and_is_flagged():
+    """Pardot holds a close date typed as 2030 in data that ends in 2021: the list of lost deals
+    (newest first) shows it after the real dates and the blank one, flagged."""
+    ma = "メール,作成日\na@x.jp,2021-01-05\nb@x.jp,2021-02-05\nc@x.jp,2021-03-05\nd@x.jp,1900-01-01\n"
+    sfa = ("商談 ID,フェーズ,メール,失注理由,作成日,完了日\nO1,失注,a@x.jp,価格,2021-01-10,2021-02-01\n"
+           "O2,失注,b@x.jp,価格,2021-02-10,2030-02-28\nO3,失注,c@x.jp,価格,2021-03-10,2021-04-01\n"
+           "O4,失注,d@x.jp,価格,2021-03-11,\nO5,失注,a@x.jp,価格,2021-03-12,1900-01-01\n")
+    with Workspace() as w:
+        w.load("ma", Source.from_bytes("ma.csv", ma.encode()))
+        w.load("sfa", Source.from_bytes("sfa.csv", sfa.encode()))
+        w.build()
+        items = L.lost_opportunities(w.con).items
+        assert [d["deal_id"] for d in items] == ["O3", "O1", "O4", "O2", "O5"]
+        assert [d["close_implausible"] for d in items] == [False, False, False, True, True]
+        # The same rule as the data-quality check counts.
+        checks = {(c.table, c.column): c for c in implausible_dates(w.con)}
+        assert checks[("opps", "close_at")].implausible == 2

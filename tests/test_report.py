@@ -306,3 +306,28 @@ def test_cli_unusable_input_exits_2_with_one_line(files: Path, args: list[str]) 
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in r.stderr and lines[0].startswith(t("cli.error_prefix", "ja"))
     assert not (files / "x.xlsx").exists()
+
+
+def test_cli_report_groups_sources_by_the_sources_file(files: Path) -> None:
+    """``report --sources FILE``: the 商談化率 sheet gains the by-channel table (the raw-source
+    table stays), each channel summing its sources' leads as counted by hand."""
+    mapping = files / "map.csv"
+    mapping.write_text("source,channel\n展示会,event\nWeb広告,ad\n", encoding="utf-8")
+    out = files / "mapped.xlsx"
+    r = run_cli("report", "--ma", str(files / "leads.csv"), "--sfa", str(files / "deals.csv"), "--out", str(out),
+                "--sources", str(mapping))
+    assert r.returncode == 0, r.stderr
+    sheet = read(out.read_bytes())[t("report.sheet.rate", "ja")]
+    assert find(sheet, t("report.rate.by_channel", "ja"))
+    raw = {row[0]: row[1] for row in table(sheet, t("rate.col.source", "ja"))}
+    assert raw["展示会"] == 2 and raw["Web広告"] == 1           # leads per source (A@X.JP folds into a@x.jp)
+    r0, c0 = find(sheet, t("report.rate.by_channel", "ja"))
+    rows, r1 = [], r0 + 2
+    while sheet.cell(r1, c0).value is not None:
+        rows.append([sheet.cell(r1, c0 + j).value for j in range(8)])
+        r1 += 1
+    by_channel = {row[0]: (row[1], row[7]) for row in rows if isinstance(row[1], int)}   # not the note below
+    assert by_channel["展示会・イベント"] == (raw["展示会"], "展示会")
+    assert by_channel["広告"] == (raw["Web広告"], "Web広告")
+    assert sum(v[0] for v in by_channel.values()) == sum(raw.values())
+    assert any(t("sources.unmapped", "ja", sources="紹介") == x for x in texts(read(out.read_bytes())))

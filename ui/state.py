@@ -25,6 +25,7 @@ from funnel.errors import FunnelError
 from funnel.model.cost_data import CostData
 from funnel.model.dataset import FileEntry
 from funnel.model.link import LinkSpec
+from funnel.model.owners import Users
 from funnel.model.registry import Registry
 from funnel.model.rules import LossRules
 from funnel.model.session import CostEntry, Session
@@ -306,16 +307,18 @@ def turn(name: str, step: int) -> None:
 
 
 # -- benchmark set and cost data shared by several pages ---------------------------------------------
-def session_benchmarks() -> list[Any]:
-    """The benchmark set as edited on the benchmark page (else the bundled one)."""
+def session_benchmarks(currency: str | None = "JPY") -> list[Any]:
+    """The benchmark set as edited on the benchmark page (else the bundled one); with data in
+    another ``currency`` than yen, without the benchmarks in yen (a ¥7,500 CPA is no default
+    for a dollar plan)."""
     from funnel.measures import benchmarks as bm
 
     rows = session().benchmarks
+    found: list[Any] = []
     if rows:
         found, _problems = bm.from_records(rows)
-        if found:
-            return found
-    return list(bm.defaults().benchmarks)
+    found = found or list(bm.defaults().benchmarks)
+    return found if currency == "JPY" else [b for b in found if b.unit != "yen"]
 
 
 def session_cost_entry() -> CostEntry | None:
@@ -356,3 +359,25 @@ def session_source_map() -> Any:
 
 def set_session_source_map(pairs: Sequence[tuple[str, str]] | None) -> None:
     session().set_source_map(pairs)
+
+
+# -- owner IDs → names (a users export) ---------------------------------------------------------------
+def owner_names() -> Users | None:
+    """The users export's ID → name table (None: none given; owners shown as the export has them)."""
+    return session().users
+
+
+def users_file() -> str | None:
+    return session().users_file
+
+
+def load_users_file(name: str | None, data: bytes | None) -> str | None:
+    """Read an uploaded users export into the session (once per file content); the error text
+    when it cannot be used."""
+    failed = ensure_loaded().load_users_file(name, data)
+    return None if failed is None else failed.render(lang())
+
+
+def forget_users() -> None:
+    session().set_users(None, None)
+    next_generation("users")

@@ -12,7 +12,9 @@ import streamlit as st
 from altair.utils import schemapi
 
 from funnel.errors import FunnelError
+from funnel.model.workspace import Build
 from funnel.present.export import frame_csv_bytes, frame_xlsx_bytes
+from funnel.present.format import money
 from funnel.present.privacy import mask_frame
 from ui.privacy import masked, masking_on
 from ui.state import Current, call_key, current, lang, session_workspace, t
@@ -50,6 +52,21 @@ def definition(key: str, **params: Any) -> None:
 
 #: Streamlit's number formats of the currencies it knows; others show a plain number.
 MONEY_FORMATS = {"JPY": "yen", "USD": "dollar", "EUR": "euro"}
+
+
+def money_format(currency: str | None) -> str:
+    """A table column's number format for amounts in ``currency`` (no sign when unknown or mixed)."""
+    return MONEY_FORMATS.get(currency or "", "localized")
+
+
+def money_in(build: Build) -> Callable[[float | int | None], str]:
+    """The page's money text: amounts in the deals' currency (``build.currency``), with a
+    warning shown once where the deals are in several currencies (bare numbers, not summed as
+    one)."""
+    if build.mixed_currency:
+        st.warning(t("money.mixed", files=", ".join(
+            f"{c.file} ({'/'.join(sorted(c.counts))})" for c in build.currencies if c.counts)), icon="⚠️")
+    return lambda x: money(x, build.currency)
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -92,7 +109,7 @@ def show_table(frame: pd.DataFrame, *, percent: Sequence[str] = (), integer: Seq
     for c in yen:
         config[c] = st.column_config.NumberColumn(c, format="yen")
     for c in money:     # amounts in the export's currency (no sign when unknown or mixed)
-        config[c] = st.column_config.NumberColumn(c, format=MONEY_FORMATS.get(currency or "", "localized"))
+        config[c] = st.column_config.NumberColumn(c, format=money_format(currency))
     config.update(column_config or {})
     st.dataframe(masked(frame), hide_index=True, column_config=config, width="stretch",
                  height=height if height is not None else "auto", key=key, placeholder=placeholder)

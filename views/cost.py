@@ -14,10 +14,10 @@ from funnel import i18n
 from funnel.measures import benchmarks as bm
 from funnel.measures import cost as costs
 from funnel.present.charts.cost import build_cpa_chart, build_return_chart
-from funnel.present.format import num, yen
+from funnel.present.format import num
 from ui import state
 from ui.state import lang, session_benchmarks, t
-from ui.widgets import definition, download_frame, require_current, show_chart, show_table
+from ui.widgets import definition, download_frame, money_format, money_in, require_current, show_chart, show_table
 
 EDITOR = "cost_editor"
 
@@ -27,7 +27,7 @@ def table(frame: pd.DataFrame, key: str, *, integer: tuple[str, ...] = (), money
     """A read-only table with count and yen formats, "—" where there is no value (no won deal:
     no cost per won deal), every row shown; ``pin`` stays in view when the table scrolls."""
     config: dict[str, Any] = {c: st.column_config.NumberColumn(c, format="localized") for c in integer}
-    config |= {c: st.column_config.NumberColumn(c, format="yen") for c in money}
+    config |= {c: st.column_config.NumberColumn(c, format=money_format(CUR)) for c in money}
     if pin:
         config[pin] = st.column_config.TextColumn(pin, pinned=True)
     show_table(frame, column_config=config, placeholder="—", key=key, height=35 * (len(frame) + 1) + 3)
@@ -36,6 +36,8 @@ def table(frame: pd.DataFrame, key: str, *, integer: tuple[str, ...] = (), money
 st.title(t("cost.title"))
 st.caption(t("cost.intro"))
 cur = require_current()
+CUR = cur.build.currency          # amounts in the export's currency (None: several)
+cash = money_in(cur.build)
 con = cur.ws.con
 
 # -- the cost data: a file, or the table ---------------------------------------------------------
@@ -63,7 +65,7 @@ with st.expander(t("cost.data.table"), icon="✏️", expanded=state.session_cos
     edited = st.data_editor(base, key=EDITOR, num_rows="dynamic", hide_index=True, width="stretch", column_config={
         EC["month"]: st.column_config.TextColumn(EC["month"], help=t("cost.col.month_help")),
         EC["source"]: st.column_config.TextColumn(EC["source"], help=t("cost.col.source_help")),
-        EC["cost"]: st.column_config.NumberColumn(EC["cost"], min_value=0.0, step=1000.0, format="yen")})
+        EC["cost"]: st.column_config.NumberColumn(EC["cost"], min_value=0.0, step=1000.0, format=money_format(CUR))})
     records = edited.rename(columns={v: k for k, v in EC.items()}).astype(object)
     records = records.where(records.notna(), None).to_dict("records")
     data, problems = costs.from_records(records, t("cost.data.edited_name"))
@@ -84,7 +86,7 @@ entry = state.session_cost_entry()
 with origin_box:
     if entry is not None and entry.data.amounts:
         period = entry.data.period
-        st.caption(t(f"cost.data.origin.{entry.origin}", file=entry.data.file, total=yen(entry.data.total),
+        st.caption(t(f"cost.data.origin.{entry.origin}", file=entry.data.file, total=cash(entry.data.total),
                      sources=len(entry.data.sources), skipped=num(entry.data.skipped),
                      start=f"{period[0]:%Y-%m}" if period else "—",
                      end=f"{period[1] - dt.timedelta(days=1):%Y-%m}" if period else "—"))
@@ -96,9 +98,10 @@ if cost is None:
 
 # -- what the cost bought ------------------------------------------------------------------------
 report = costs.source_costs(con, cost)
-cpa_bench = next((b for b in session_benchmarks() if b.metric == "cpa"), None)
+# The CPA benchmark is a band of yen (data/benchmarks.toml): no comparison in another currency.
+cpa_bench = next((b for b in session_benchmarks(CUR) if b.metric == "cpa"), None)
 band = (cpa_bench.low, cpa_bench.high) if cpa_bench else None
-band_text = t("bench.range", low=yen(band[0]), high=yen(band[1])) if band else "—"
+band_text = t("bench.range", low=cash(band[0]), high=cash(band[1])) if band else "—"
 tot = report.total
 
 
@@ -117,15 +120,15 @@ if report.period:
 for key in report.notes:
     st.info(t(key), icon="ℹ️")
 k = st.columns(4)
-k[0].metric(t("cost.kpi.cost"), yen(tot.cost), border=True)
-k[1].metric(t("cost.kpi.cpa"), yen(tot.cpa), border=True, help=t("cost.kpi.cpa_help", band=band_text))
-k[2].metric(t("cost.kpi.cost_per_won"), yen(tot.cost_per_won), border=True, help=t("glossary.cpo.def"))
+k[0].metric(t("cost.kpi.cost"), cash(tot.cost), border=True)
+k[1].metric(t("cost.kpi.cpa"), cash(tot.cpa), border=True, help=t("cost.kpi.cpa_help", band=band_text))
+k[2].metric(t("cost.kpi.cost_per_won"), cash(tot.cost_per_won), border=True, help=t("glossary.cpo.def"))
 k[3].metric(t("cost.kpi.return"), t("cost.ratio", ratio=f"{tot.return_ratio:.2f}") if tot.return_ratio is not None
             else "—", border=True, help=t("cost.kpi.return_help"))
 if cpa_bench is not None and tot.cpa is not None:
-    st.markdown(t("cost.kpi.against", cpa=yen(tot.cpa), band=band_text, status=status_text(tot.cpa)))
-definition("cost.def.body", cost=yen(tot.cost), regs=num(tot.registrations), leads=num(tot.leads),
-           opps=num(tot.opportunities), won=num(tot.won), amount=yen(tot.won_amount), band=band_text,
+    st.markdown(t("cost.kpi.against", cpa=cash(tot.cpa), band=band_text, status=status_text(tot.cpa)))
+definition("cost.def.body", cost=cash(tot.cost), regs=num(tot.registrations), leads=num(tot.leads),
+           opps=num(tot.opportunities), won=num(tot.won), amount=cash(tot.won_amount), band=band_text,
            source=cpa_bench.source if cpa_bench else "—")
 
 
@@ -155,10 +158,10 @@ if any(r.won_without_amount for r in report.rows):
     st.caption(t("cost.won_without_amount", n=num(tot.won_without_amount)))
 
 st.subheader(t("cost.chart.cpa_title"))
-show_chart(build_cpa_chart(report.rows, band, lang()))
+show_chart(build_cpa_chart(report.rows, band, lang(), CUR))
 st.caption(t("cost.chart.cpa_caption", band=band_text, source=cpa_bench.source if cpa_bench else "—"))
 st.subheader(t("cost.chart.return_title"))
-show_chart(build_return_chart(report.rows, lang()))
+show_chart(build_return_chart(report.rows, lang(), CUR))
 st.caption(t("cost.chart.return_caption"))
 
 # -- per month -----------------------------------------------------------------------------------

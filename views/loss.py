@@ -12,7 +12,7 @@ import streamlit as st
 from funnel.measures import loss as L
 from funnel.measures.loss_learning import suggestions
 from funnel.measures.metrics import outcomes
-from funnel.model.owners import id_kind
+from funnel.model.owners import id_kind, named
 from funnel.model.rules import LOSS_CATEGORIES, LossRules
 from funnel.present.charts.loss import build_loss_breakdown, build_loss_pareto
 from funnel.present.format import cell_text, loss_label, num, owner_label, pct, source_label
@@ -172,6 +172,8 @@ DEAL_COLS = ("deal_id", "deal_name", "company", "owner", "amount", "close_at", "
              "loss_category", "loss_keyword", "lead_source")
 DEAL_HEAD = [t(f"loss.deals.col.{c}") for c in DEAL_COLS]
 NO_LEAD = t("term.no_lead")
+IMPLAUSIBLE = t("loss.deals.implausible_date")     # after a close date far in the future or past
+USERS = state.owner_names()   # read in the run: the download frames are made after it
 
 
 def texts_frame(items: list[L.ReasonText]) -> pd.DataFrame:
@@ -183,7 +185,9 @@ def deals_frame(items: list[dict]) -> pd.DataFrame:
     """The lost deals: dates in the one date format (no 00:00:00), blanks as —."""
     return pd.DataFrame([[LABELS[d[c]] if c == "loss_category" else
                           NO_LEAD if c == "lead_source" and not d["n_leads"] else
-                          d[c] if c == "amount" else cell_text(d[c]) for c in DEAL_COLS]
+                          d[c] if c == "amount" else
+                          cell_text(d[c]) + (IMPLAUSIBLE if c == "close_at" and d.get("close_implausible") else "")
+                          for c in DEAL_COLS]
                          for d in items], columns=DEAL_HEAD)
 
 
@@ -285,6 +289,8 @@ with body:
     by = remembered("loss_by_tab", BY_TABS[0], draw_tabs)
     with tabs[by]:
         groups = query(L.breakdown, by, touch)
+        if by == "owner":
+            groups = named(USERS, groups)      # owner IDs as names, given a users export
         names = [group_label(by, g) for g in groups]
         if by == "owner" and (kind := id_kind(g.group for g in groups)):
             st.caption(t("loss.owner_ids", crm=t(f"loss.owner_ids.{kind}")))
@@ -338,11 +344,11 @@ with body:
                   page=int(state.widget(deals_key, 1)))
     st.caption(t("loss.deals.caption", count=num(deals.total)))
     if deals.total:
-        show_table(deals_frame(deals.items), integer=[], money=[t("loss.deals.col.amount")],
+        show_table(deals_frame(named(USERS, deals.items, "owner")), integer=[], money=[t("loss.deals.col.amount")],
                    currency=cur.build.currency, key="loss_deals_table", placeholder="—")
         pager(deals, deals_key)
-        download_frame(lambda: deals_frame(L.lost_opportunities(con, category=category, contains=contains, touch=touch,
-                                                                page_size=None).items),
+        download_frame(lambda: deals_frame(named(USERS, L.lost_opportunities(
+            con, category=category, contains=contains, touch=touch, page_size=None).items, "owner")),
                        f"lost_deals_{choice}.csv", "dl_loss_deals",
                        label=t("loss.download_all"))
 

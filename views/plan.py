@@ -15,17 +15,20 @@ from funnel.errors import FunnelError
 from funnel.planning import plan as pl
 from funnel.planning.inputs import BENCHMARK_METRIC, plan_defaults
 from funnel.present.charts.plan import build_mix_chart, build_monthly_plan, build_plan_steps
-from funnel.present.format import num, pct, source_label, yen
+from funnel.present.format import num, pct, source_label
 from ui import state
 from ui.state import keep, lang, session_benchmarks, t
-from ui.widgets import definition, download_frame, require_current, show_chart, show_table
+from ui.widgets import definition, download_frame, money_format, money_in, require_current, show_chart, show_table
 
 st.title(t("plan.title"))
 st.caption(t("plan.intro"))
 cur = require_current()
+CUR = cur.build.currency          # amounts in the export's currency (None: several)
+cash = money_in(cur.build)
+UNIT = t("plan.unit.yen") if CUR == "JPY" else (CUR or "—")
 con, session = cur.ws.con, cur.state
 cost = state.session_cost()
-bench = session_benchmarks()
+bench = session_benchmarks(CUR)
 DEFAULTS = plan_defaults(con, bench, cost)
 act = DEFAULTS.actuals
 
@@ -36,7 +39,7 @@ def table(frame: pd.DataFrame, key: str, *, percent: tuple[str, ...] = (), integ
     row shown (a month plan's total row must not hide below a scroll)."""
     config: dict[str, Any] = {c: st.column_config.NumberColumn(c, format="percent") for c in percent}
     config |= {c: st.column_config.NumberColumn(c, format="localized") for c in integer}
-    config |= {c: st.column_config.NumberColumn(c, format="yen") for c in money}
+    config |= {c: st.column_config.NumberColumn(c, format=money_format(CUR)) for c in money}
     show_table(frame, column_config=config, placeholder="—", key=key, height=35 * (len(frame) + 1) + 3)
 
 
@@ -58,19 +61,19 @@ ACTUAL: dict[str, float | None] = {
     name: in_unit(name, value) if DEFAULTS.origins[name] == "actual" and value is not None else None
     for name, value in DEFAULTS.values.items()}
 ACTUAL_TEXT = {
-    "deal_size": t("plan.actual.deal_size", value=yen(act.deal_size), n=num(act.won_with_amount),
+    "deal_size": t("plan.actual.deal_size", value=cash(act.deal_size), n=num(act.won_with_amount),
                    missing=num(act.won - act.won_with_amount)),
     "win_rate": t("plan.actual.win_rate", value=pct(None if act.win_rate is None else float(act.win_rate), 2),
                   won=num(act.won), closed=num(act.won + act.lost)),
     "opp_rate": t("plan.actual.opp_rate", value=pct(None if act.opp_rate is None else float(act.opp_rate), 2),
                   converted=num(act.converted), leads=num(act.leads)),
-    "cpa": (t("plan.actual.cpa", value=yen(act.cpa), cost=yen(act.cost), regs=num(act.registrations))
+    "cpa": (t("plan.actual.cpa", value=cash(act.cpa), cost=cash(act.cost), regs=num(act.registrations))
             if act.cpa is not None else t("plan.actual.no_cpa")),
 }
 
 
 def shown(name: str, value: float | None) -> str:
-    return yen(value) if name in ("revenue", "deal_size", "cpa") else pct(None if value is None else value / 100, 2)
+    return cash(value) if name in ("revenue", "deal_size", "cpa") else pct(None if value is None else value / 100, 2)
 
 
 def bench_options(name: str) -> list[tuple[str, float]]:
@@ -98,15 +101,15 @@ def assumption(col: Any, name: str) -> float:
     key = f"plan_{name}"
     with col:
         if name in ("win_rate", "opp_rate"):
-            value = st.number_input(t(f"plan.in.{name}"), min_value=0.01, max_value=100.0, step=0.1, format="%.2f",
+            value = st.number_input(t(f"plan.in.{name}", unit=UNIT), min_value=0.01, max_value=100.0, step=0.1, format="%.2f",
                                     value=float(keep(key, default(name))), key=key, help=t(f"plan.in.{name}_help"))
         else:
             step = 1_000_000.0 if name == "revenue" else 100_000.0 if name == "deal_size" else 500.0
-            value = st.number_input(t(f"plan.in.{name}"), min_value=0.0 if name == "cpa" else 1.0, step=step,
+            value = st.number_input(t(f"plan.in.{name}", unit=UNIT), min_value=0.0 if name == "cpa" else 1.0, step=step,
                                     format="%.0f", value=float(keep(key, default(name))), key=key,
                                     help=t(f"plan.in.{name}_help") + ("\n\n" + t("glossary.deal_size.def")
                                                                         if name == "deal_size" else ""))
-            st.caption(yen(value))
+            st.caption(cash(value))
         if name == "revenue":
             return value
         st.caption(ACTUAL_TEXT[name] if ACTUAL[name] is not None or name == "cpa"
@@ -136,23 +139,23 @@ k = st.columns(4)
 k[0].metric(t("plan.kpi.deals"), t("plan.count", n=num(plan.deals)), border=True)
 k[1].metric(t("plan.kpi.opportunities"), t("plan.count", n=num(plan.opportunities)), border=True)
 k[2].metric(t("plan.kpi.leads"), t("plan.count", n=num(plan.leads)), border=True)
-k[3].metric(t("plan.kpi.budget"), yen(plan.budget) if plan.budget is not None else t("plan.no_cpa"), border=True)
+k[3].metric(t("plan.kpi.budget"), cash(plan.budget) if plan.budget is not None else t("plan.no_cpa"), border=True)
 formula = {
-    "deals": t("plan.formula.deals", revenue=yen(raw["revenue"]), deal=yen(raw["deal_size"])),
+    "deals": t("plan.formula.deals", revenue=cash(raw["revenue"]), deal=cash(raw["deal_size"])),
     "opportunities": t("plan.formula.opportunities", deals=num(plan.deals), win=pct(float(win), 2)),
     "leads": t("plan.formula.leads", opps=num(plan.opportunities), rate=pct(float(rate), 2)),
-    "budget": t("plan.formula.budget", leads=num(plan.leads), cpa=yen(raw["cpa"])) if cpa else t("plan.no_cpa"),
+    "budget": t("plan.formula.budget", leads=num(plan.leads), cpa=cash(raw["cpa"])) if cpa else t("plan.no_cpa"),
 }
 definition("plan.def.plan", **{f"f_{k}": v for k, v in formula.items()}, deals=num(plan.deals),
-           opps=num(plan.opportunities), leads=num(plan.leads), budget=yen(plan.budget))
+           opps=num(plan.opportunities), leads=num(plan.leads), budget=cash(plan.budget))
 show_chart(build_plan_steps(plan, rate, win, lang()))
 PC = {c: t(f"plan.col.{c}") for c in ("item", "value", "unit", "formula")}
 plan_table = pd.DataFrame([
-    {PC["item"]: t("plan.kpi.revenue"), PC["value"]: raw["revenue"], PC["unit"]: t("plan.unit.yen"),
+    {PC["item"]: t("plan.kpi.revenue"), PC["value"]: raw["revenue"], PC["unit"]: UNIT,
      PC["formula"]: t("plan.formula.input")},
     *[{PC["item"]: t(f"plan.kpi.{s}"), PC["value"]: getattr(plan, s), PC["unit"]: t("plan.unit.count"),
        PC["formula"]: formula[s]} for s in ("deals", "opportunities", "leads")],
-    {PC["item"]: t("plan.kpi.budget"), PC["value"]: plan.budget, PC["unit"]: t("plan.unit.yen"),
+    {PC["item"]: t("plan.kpi.budget"), PC["value"]: plan.budget, PC["unit"]: UNIT,
      PC["formula"]: formula["budget"]}], columns=list(PC.values()))
 table(plan_table, "plan_table", integer=(PC["value"],))
 download_frame(plan_table, "kpi_plan.csv", "dl_plan")
@@ -200,7 +203,7 @@ except FunnelError as exc:
     st.error(exc.render(lang()), icon="⛔")
     by_month = []
 if by_month:
-    show_chart(build_monthly_plan(by_month, "revenue", lang()))
+    show_chart(build_monthly_plan(by_month, "revenue", lang(), CUR))
     show_chart(build_monthly_plan(by_month, "leads", lang()))
     MC = {c: t(f"plan.col.{c}") for c in ("month", "share", "revenue", "deals", "opportunities", "leads", "lead_month",
                                           "budget")}
@@ -222,7 +225,7 @@ if by_month:
 # -- per source mix ------------------------------------------------------------------------------
 st.header(t("plan.mix.title"))
 st.caption(t("plan.mix.caption", opps=num(plan.opportunities)))
-XC = {c: t(f"plan.col.{c}") for c in ("source", "actual_leads", "actual_share", "actual_rate", "share", "rate", "cpa")}
+XC = {c: t(f"plan.col.{c}", unit=UNIT) for c in ("source", "actual_leads", "actual_share", "actual_rate", "share", "rate", "cpa")}
 
 
 def mix_rows() -> list[dict[str, Any]]:
@@ -260,7 +263,7 @@ mix_in = st.data_editor(
         # No step: a step cuts the shown value down to its precision (9.489 would show as 9.48).
         XC["share"]: st.column_config.NumberColumn(XC["share"], min_value=0.0, format="%.2f"),
         XC["rate"]: st.column_config.NumberColumn(XC["rate"], min_value=0.0, max_value=100.0, format="%.2f"),
-        XC["cpa"]: st.column_config.NumberColumn(XC["cpa"], min_value=0.0, format="yen")})
+        XC["cpa"]: st.column_config.NumberColumn(XC["cpa"], min_value=0.0, format=money_format(CUR))})
 session.set_plan_mix(mix_in.astype(object).where(mix_in.notna(), None).to_dict("records"), lang())
 st.button(t("plan.mix.reset"), key="plan_mix_reset", on_click=reset_mix, icon="↩️")
 inputs = [pl.MixInput(str(r[XC["source"]] or "—"), pl.exact(r[XC["share"]] or 0), pl.from_percent(r[XC["rate"]] or 0),
@@ -275,7 +278,7 @@ if mix is not None:
     m1, m2, m3 = st.columns(3)
     m1.metric(t("plan.mix.blended"), pct(float(mix.blended_rate), 2), border=True)
     m2.metric(t("plan.mix.leads"), t("plan.count", n=num(mix.leads)), border=True)
-    m3.metric(t("plan.mix.budget"), yen(float(mix.budget)), border=True)
+    m3.metric(t("plan.mix.budget"), cash(float(mix.budget)), border=True)
     definition("plan.def.mix", opps=num(plan.opportunities), blended=pct(float(mix.blended_rate), 2),
                leads=num(mix.leads), overall=pct(float(rate), 2), overall_leads=num(plan.leads))
     if mix.unpriced:
@@ -302,9 +305,9 @@ else:
     spend_default = round(float(plan.budget) / n_months) if plan.budget else 1_000_000
     spend_text = t("plan.forward.spend_plan")
 f1, _ = st.columns([1, 2])
-spend = f1.number_input(t("plan.forward.spend"), min_value=0.0, step=100_000.0, format="%.0f", key="plan_spend",
+spend = f1.number_input(t("plan.forward.spend", unit=UNIT), min_value=0.0, step=100_000.0, format="%.0f", key="plan_spend",
                         value=float(keep("plan_spend", spend_default)))
-f1.caption(f"{yen(spend)} — {spend_text}")
+f1.caption(f"{cash(spend)} — {spend_text}")
 if cpa is None:
     st.info(t("plan.forward.need_cpa"), icon="ℹ️")
 else:
@@ -312,11 +315,11 @@ else:
     period = one.times(n_months)
     need_monthly = Fraction(plan.budget or 0) / n_months
     w1, w2, w3 = st.columns(3)
-    w1.metric(t("plan.forward.revenue", n=n_months), yen(float(period.revenue)), border=True)
+    w1.metric(t("plan.forward.revenue", n=n_months), cash(float(period.revenue)), border=True)
     w2.metric(t("plan.forward.vs_target"), pct(float(period.revenue / revenue)), border=True)
-    w3.metric(t("plan.forward.needed_spend"), yen(float(need_monthly)), border=True)
-    definition("plan.def.forward", spend=yen(spend), cpa=yen(raw["cpa"]), rate=pct(float(rate), 2),
-               win=pct(float(win), 2), deal=yen(raw["deal_size"]), n=n_months)
+    w3.metric(t("plan.forward.needed_spend"), cash(float(need_monthly)), border=True)
+    definition("plan.def.forward", spend=cash(spend), cpa=cash(raw["cpa"]), rate=pct(float(rate), 2),
+               win=pct(float(win), 2), deal=cash(raw["deal_size"]), n=n_months)
     FC = {c: t(f"plan.forward.item.{c}") for c in ("spend", "leads", "opportunities", "deals", "revenue")}
     RC = {"row": t("plan.col.basis")}
 

@@ -268,8 +268,11 @@ with d2:
                                                         mask=mask))
 
 # -- monthly cohorts -----------------------------------------------------------------------
-st.header(t("rate.cohort.title"))
 months, rule = query(cohorts.cohorts, f)
+# The table in the chart's period (months summed into quarters or years over a long span),
+# named in the heading.
+periods, grain = periods_of(months)
+st.header(t("rate.cohort.title", period=t(f"rate.cohort.period.{grain}")))
 as_of = f"{rule.as_of:%Y/%m/%d}" if rule.as_of else "—"
 maturing = [c.month for c in months if c.maturing]
 if rule.basis == "data":
@@ -285,8 +288,6 @@ definition("rate.cohort.def", q=round(rule.quantile * 100), days=rule.days, fall
            filters=describe(lf), link=link_text)
 if any(c.month for c in months):
     show_chart_of(build_rate_by_month, tuple(months), target=target, lang=lang(), band=band, band_scope=scope)
-# The table in the chart's period: months summed into quarters or years over a long span.
-periods, grain = periods_of(months)
 if grain != "month":
     st.caption(t("rate.cohort.grain", period=t(f"rate.chart.axis.{grain}"), max=int(setting("chart_max_bars"))))
 MC = {c: t(f"rate.col.{c}") for c in ("month", "leads", "converted", "rate", "ci_low", "ci_high", "small",

@@ -16,13 +16,13 @@ from funnel import i18n
 from funnel.measures.diagnosis import ANSWERS
 from funnel.planning import plan as pl
 from funnel.planning.inputs import PlanInputs, plan_defaults, plan_inputs
-from funnel.present.format import num, pct, yen
+from funnel.present.format import num, pct
 from funnel.report.workbook import MIME, build_report, sheet_list
 from ui import state
 from ui.filters import describe, lead_filters
 from ui.privacy import masking_on
 from ui.state import keep, lang, session_benchmarks, t
-from ui.widgets import require_current
+from ui.widgets import money_in, require_current
 
 PLAN_KEYS = ("plan_revenue", "plan_deal_size", "plan_win_rate", "plan_opp_rate", "plan_cpa", "plan_start",
              "plan_months", "plan_lead_time")
@@ -61,7 +61,7 @@ def session_plan(cur: Any) -> tuple[PlanInputs, bool]:
         kept["plan_cpa"] = None
     entered = any(v is not None for v in kept.values())
     cost = state.session_cost()
-    defaults = plan_defaults(con, session_benchmarks(), cost)
+    defaults = plan_defaults(con, session_benchmarks(cur.build.currency), cost)
     given = {"deal_size": kept["plan_deal_size"], "win_rate": kept["plan_win_rate"], "opp_rate": kept["plan_opp_rate"],
              "cpa": kept["plan_cpa"]}
     # The plan page's cost box starts at the worked example's placeholder where nothing gives a
@@ -75,7 +75,7 @@ def session_plan(cur: Any) -> tuple[PlanInputs, bool]:
                        win_rate=None if given["win_rate"] is None else pl.from_percent(given["win_rate"]),
                        opp_rate=None if given["opp_rate"] is None else pl.from_percent(given["opp_rate"]),
                        cpa=None if not given["cpa"] else pl.exact(given["cpa"]),
-                       benchmarks=session_benchmarks(), cost=cost)
+                       benchmarks=session_benchmarks(cur.build.currency), cost=cost)
     if given["cpa"] is not None and not given["cpa"]:       # 0 on the plan page: no budget
         base = replace(base, cpa=None, origins={**base.origins, "cpa": "input"})
     if cpa_placeholder:
@@ -94,6 +94,8 @@ def session_plan(cur: Any) -> tuple[PlanInputs, bool]:
 st.title(t("report.page.title"))
 st.caption(t("report.page.intro"))
 cur = require_current()
+CUR = cur.build.currency          # amounts in the export's currency (None: several)
+cash = money_in(cur.build)
 con = cur.ws.con
 
 lf = lead_filters(cur, with_target=True)
@@ -112,11 +114,11 @@ st.header(t("report.page.inputs"))
 items = [
     t("report.page.filters", filters=describe(lf)),
     t("report.page.funnel_mode", mode=t(f"stages.mode.{funnel_mode}")),
-    t("report.page.plan" if plan_entered else "report.page.plan_default", revenue=yen(float(plan.revenue)),
+    t("report.page.plan" if plan_entered else "report.page.plan_default", revenue=cash(float(plan.revenue)),
       deals=num(pl.plan_backward(plan.revenue, plan.deal_size, plan.win_rate, plan.opp_rate, plan.cpa).deals)),
     t("report.page.answers", n=len(answers)) if answers else t("report.page.no_answers"),
     t("report.page.bench", n=len(bench)),
-    (t("report.page.cost", file=cost.file, total=yen(cost.total)) if cost is not None else t("report.page.no_cost")),
+    (t("report.page.cost", file=cost.file, total=cash(cost.total)) if cost is not None else t("report.page.no_cost")),
     t("report.page.mask_on") if mask else t("report.page.mask_off"),
 ]
 st.markdown("\n".join(f"- {x}" for x in items))
@@ -136,7 +138,7 @@ report_lang = st.radio(t("report.page.lang"), codes, index=codes.index(lang()), 
 options: dict[str, Any] = {
     "lang": report_lang, "filters": lf.filters, "target": lf.target, "funnel_mode": funnel_mode, "benchmarks": bench,
     "ad_sources": ad, "plan": plan, "checklist": answers, "cost": cost, "loss_rules": state.loss_rules(),
-    "mask": mask}
+    "mask": mask, "sources": state.session_source_map()}
 ws = cur.ws
 stamp = dt.datetime.now().strftime("%Y%m%d_%H%M")
 st.download_button(t("report.page.button"), data=lambda: build_report(ws, **options),

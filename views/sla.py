@@ -12,15 +12,18 @@ import streamlit as st
 from funnel.config import setting
 from funnel.measures import sla as speed
 from funnel.measures.sla import QUANTILES, Spread
+from funnel.model.owners import named
 from funnel.present.charts.sla import build_spread, build_within, days_text, group_label
-from funnel.present.format import num, pct, yen
+from funnel.present.format import num, pct
 from ui.filters import describe, lead_filters
 from ui.privacy import masking_on
-from ui.state import changed, keep, lang, pager, restate, set_page_value, set_widget, t, turn
-from ui.widgets import definition, download_frame, require_current, show_chart, show_table
+from ui.state import changed, keep, lang, owner_names, pager, restate, set_page_value, set_widget, t, turn
+from ui.widgets import definition, download_frame, money_format, money_in, require_current, show_chart, show_table
 
 st.title(t("sla.title"))
 cur = require_current()
+CUR = cur.build.currency          # amounts in the export's currency (None: several)
+cash = money_in(cur.build)
 con = cur.ws.con
 st.caption(t("sla.intro"))
 lf = lead_filters(cur)
@@ -92,7 +95,7 @@ else:
     definition("sla.lead.def", start=start_word, days=num(sla_days), filters=describe(lf),
                no_start=t(f"sla.no_start.{basis}"))
     by_source = speed.lead_to_opp(con, f, basis=basis, by="source", sla_days=sla_days)
-    by_owner = speed.lead_to_opp(con, f, basis=basis, by="owner", sla_days=sla_days)
+    by_owner = named(owner_names(), speed.lead_to_opp(con, f, basis=basis, by="owner", sla_days=sla_days))
     st.subheader(t("sla.lead.by_source"))
     if any(s.measured for s in by_source):
         show_chart(build_spread(by_source, by="source", lang=lang(), sla_days=sla_days,
@@ -123,7 +126,7 @@ else:
                    help=t("sla.kpi.outcome_help", n=num(s.measured if s else 0)))
     (st.warning if closed.excluded else st.caption)(exclusions_text(closed, "close"))
     definition("sla.close.def")
-    close_owner = speed.opp_to_close(con, by="owner", touch=f.touch)
+    close_owner = named(owner_names(), speed.opp_to_close(con, by="owner", touch=f.touch))
     close_source = speed.opp_to_close(con, by="source", touch=f.touch)
     st.subheader(t("sla.close.by_owner"))
     if any(s.measured for s in close_owner):
@@ -155,7 +158,7 @@ m1.metric(t("sla.stuck.kpi.open"), num(stuck.open), border=True)
 m2.metric(t("sla.stuck.kpi.stuck", days=num(stuck_days)), num(stuck.total), border=True,
           delta=t("sla.stuck.kpi.share", share=pct(stuck.total / stuck.open)) if stuck.open else None,
           delta_color="off", delta_arrow="off")
-m3.metric(t("sla.stuck.kpi.amount"), yen(stuck.amount), border=True,
+m3.metric(t("sla.stuck.kpi.amount"), cash(stuck.amount), border=True,
           help=t("sla.stuck.kpi.amount_help", n=num(stuck.no_amount)))
 st.caption(t("sla.stuck.def", as_of=f"{as_of:%Y/%m/%d}", days=num(stuck_days), no_created=num(stuck.no_created),
              after=num(stuck.after_as_of)))
@@ -175,12 +178,13 @@ if stuck.total:
     p2.markdown(t("sla.stuck.position", total=num(stuck.total), first=num(stuck.first),
                   last=num(stuck.last), page=stuck.page, pages=stuck.pages))
     headers = [t(f"sla.stuck.col.{c}") for c in speed.STUCK_COLUMNS]
-    frame = pd.DataFrame([[r[c] for c in speed.STUCK_COLUMNS] for r in stuck.items], columns=headers)
+    frame = pd.DataFrame([[r[c] for c in speed.STUCK_COLUMNS] for r in named(owner_names(), stuck.items, "owner")],
+                         columns=headers)
     H = dict(zip(speed.STUCK_COLUMNS, headers, strict=True))
     config = {H["created_at"]: st.column_config.DateColumn(H["created_at"], format="YYYY/MM/DD"),
               H["close_at"]: st.column_config.DateColumn(H["close_at"], format="YYYY/MM/DD"),
               H["age_days"]: st.column_config.NumberColumn(H["age_days"], format="localized"),
-              H["amount"]: st.column_config.NumberColumn(H["amount"], format="yen"),
+              H["amount"]: st.column_config.NumberColumn(H["amount"], format=money_format(CUR)),
               H["overdue"]: st.column_config.CheckboxColumn(H["overdue"])}
     show_table(frame, column_config=config, placeholder="—", key="stuck_table")
     d1, d2 = st.columns(2)

@@ -87,6 +87,22 @@ st.subheader(t(f"side.{ACTIVITY}"))
 st.caption(t("upload.activity_caption"))
 uploader(ACTIVITY)
 
+# Users export (optional): owner columns holding CRM user IDs are shown as names through it.
+st.subheader(t("upload.users.title"))
+st.caption(t("upload.users.caption"))
+ugen = state.generation("users") + state.generation("upload")
+users_up = st.file_uploader(t("upload.users.uploader"), type=["csv", "txt"], key=f"up_users_{ugen}",
+                            help=t("upload.users.help"))
+users_error = state.load_users_file(users_up.name, users_up.getvalue()) if users_up is not None else None
+if users_error:
+    st.error(users_error)
+elif (users := state.owner_names()) is not None:
+    u1, u2 = st.columns([4, 1])
+    u1.caption("✅ " + t("upload.users.loaded", file=state.users_file() or "", n=num(len(users.names))))
+    if u2.button(t("upload.users.remove"), key="rm_users"):
+        state.forget_users()
+        st.rerun()
+
 cur = current()
 if cur is None:
     # Said here, where the user is: which export is still missing (not "on the Upload page").

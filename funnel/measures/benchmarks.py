@@ -28,7 +28,7 @@ from funnel.config import DATA_DIR
 from funnel.ingest.sniff import detect_encoding
 from funnel.measures import metrics as m
 from funnel.model.cost_data import CostData, cost_columns, cpa
-from funnel.model.sources import SourceMap, keyword_matches
+from funnel.model.sources import SourceMap, keyword_matches, suggest_channel
 from funnel.present.export import csv_bytes
 
 DATA_FILE = DATA_DIR / "benchmarks.toml"
@@ -340,8 +340,16 @@ _LATIN = re.compile(r"[A-Za-z0-9]")
 
 
 def is_ad_source(source: str | None, keywords: Sequence[str]) -> bool:
-    """True when a lead-source name looks like advertising (see ``[ad_sources]``)."""
-    return bool(source) and any(keyword_matches(str(source), kw) for kw in keywords)
+    """True when a lead-source name looks like advertising: the channel its name suggests
+    (``data/channels.toml``) is an ad channel, so "Google Natural Search" (organic search) or
+    "Facebook" (social) is not ad while "Google AdWords" is; a name no channel recognises is
+    ad when it holds one of ``keywords`` (``[ad_sources]``: ad platforms' names)."""
+    if not source:
+        return False
+    channel = suggest_channel(str(source))
+    if channel is not None:
+        return channel.ad
+    return any(keyword_matches(str(source), kw) for kw in keywords)
 
 
 def ad_sources(sources: Iterable[str | None], keywords: Sequence[str] | None = None,

@@ -20,7 +20,7 @@ from typing import Any
 
 import duckdb
 
-from funnel.config import DATA_DIR
+from funnel.config import DATA_DIR, setting
 from funnel.errors import FunnelError
 from funnel.measures import metrics
 from funnel.model.rules import LOSS_CATEGORIES, RULE_CATEGORIES, LossRules
@@ -264,12 +264,13 @@ def lost_opportunities(con: duckdb.DuckDBPyConnection, *, category: str | None =
                        contains: str | None = None, touch: str = "first", page: int = 1,
                        page_size: int | None = PAGE_SIZE) -> Page[dict[str, Any]]:
     """One page (1-based, clamped; every row when ``page_size`` is None) of lost deals (newest
-    close date first), optionally of one category and/or with a reason or detail containing
+    close date first; implausible close dates, ``close_implausible``, last), optionally of one category and/or with a reason or detail containing
     ``contains``; ``lead_source`` is that of the linked lead (None with ``n_leads == 0``: no lead)."""
     total = int(scalar(con, *q.lost_count(category, contains)) or 0)
     metrics.prepare_opp_sources(con)
+    floor, future = int(setting("date_floor_year")), int(setting("date_future_years"))
     return fetch_page(total, page, page_size, lambda limit, offset: records(
-        con, *q.lost_page(category, contains, touch, limit, offset)))
+        con, *q.lost_page(category, contains, touch, limit, offset, floor, future)))
 
 
 def reclassified(con: duckdb.DuckDBPyConnection, before: LossRules,

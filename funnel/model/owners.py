@@ -14,7 +14,8 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass, replace
+from typing import Any, TypeVar
 
 from funnel.errors import FunnelError
 from funnel.vocabulary import fold
@@ -27,6 +28,9 @@ HUBSPOT_OWNER = re.compile(r"^[0-9]{5,12}$")
 ID_SHARE = 0.8
 ID_HEADERS = ("id", "user id", "ユーザーid", "owner id", "所有者id", "hubspot owner id")
 NAME_HEADERS = ("name", "full name", "氏名", "名前", "ユーザー名", "氏名（フルネーム）", "owner name")
+
+
+T = TypeVar("T")
 
 
 class UsersFileError(FunnelError):
@@ -66,6 +70,23 @@ class Users:
         """Owner values that look like IDs and are not in the users export."""
         return sorted({o for o in owners if o and (SALESFORCE_USER.match(o.strip()) or HUBSPOT_OWNER.match(o.strip()))
                        and _key(o) not in self.names})
+
+
+def named(users: Users | None, rows: Iterable[T], field: str = "group") -> list[T]:
+    """``rows`` (dicts or dataclasses, as the measures return them) with their owner ``field``
+    shown as the user's name; unchanged without a users export. Applied where owners are shown,
+    so the numbers behind them never depend on it."""
+    if users is None:
+        return list(rows)
+    out: list[Any] = []
+    for r in rows:
+        if isinstance(r, dict):
+            out.append({**r, field: users.name(r[field])})
+        elif is_dataclass(r) and not isinstance(r, type):
+            out.append(replace(r, **{field: users.name(getattr(r, field))}))
+        else:
+            raise TypeError(f"rows of dicts or dataclasses, not {type(r).__name__}")
+    return out
 
 
 def read_users(data: bytes, file: str = "users.csv") -> Users:

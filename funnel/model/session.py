@@ -8,6 +8,7 @@ one counter that caches key on. What it holds:
   and last month's (:attr:`baseline`, a :class:`LastMonth`) for 前回との比較;
 - the build settings: mapping overrides, link rule, loss rules (taxonomy) as edited;
 - the benchmark set as edited, the checklist answers, the plan's month weights and source mix;
+- the users export (owner ID → name) that owner columns are shown through;
 - the cost data, one per data mode (the sample's cost file never prices a user's leads);
 - the page inputs kept across page switches (:attr:`kept`, :attr:`kept_by_language`).
 
@@ -34,6 +35,7 @@ from funnel.model.baseline import LastMonth
 from funnel.model.cost_data import CostData, read_costs
 from funnel.model.dataset import KINDS, BuildSettings, Dataset, FileEntry, entries_field
 from funnel.model.link import LinkSpec
+from funnel.model.owners import Users, read_users
 from funnel.model.rules import LossRules
 from funnel.model.saved import Restored, Settings
 from funnel.model.session_json import LAYOUT, encode, file_entries
@@ -71,6 +73,9 @@ class Session:
         self.plan_mix: list[dict[str, Any]] | None = None
         self.plan_mix_lang: str | None = None
         self.source_pairs: list[tuple[str, str]] | None = None   # the source → channel mapping as edited
+        self.users_file: str | None = None              # the users export (Id, Name) owner IDs resolve by
+        self.user_names: dict[str, str] | None = None
+        self._users_applied: tuple[str, FunnelError | None] | None = None
         self.costs: dict[str, CostEntry | None] = {}
         self.cost_version = 0
         self._cost_applied: dict[str, str] = {}
@@ -228,6 +233,33 @@ class Session:
     def source_map(self) -> SourceMap | None:
         return None if self.source_pairs is None else SourceMap.from_pairs(self.source_pairs)
 
+    # -- owner IDs → names, from a users export -------------------------------------------------
+    @property
+    def users(self) -> Users | None:
+        return None if self.user_names is None else Users(self.user_names)
+
+    def set_users(self, file: str | None, names: Mapping[str, str] | None) -> None:
+        if names is None:
+            self._users_applied = None       # the same file given again is read again
+        if (file, names) != (self.users_file, self.user_names):
+            self.users_file, self.user_names = file, None if names is None else dict(names)
+            self._bump()
+
+    def load_users_file(self, name: str | None, data: bytes | None) -> FunnelError | None:
+        """Read an uploaded users export once per file content (an uploader keeps its file
+        across reruns; an emptied uploader keeps the names, as a reload empties it). Returns
+        why the file cannot be used."""
+        if name is None or data is None:
+            return None
+        digest = hashlib.sha256(data).hexdigest()
+        if self._users_applied is None or self._users_applied[0] != digest:
+            try:
+                self.set_users(name, read_users(data, name).names)
+                self._users_applied = (digest, None)
+            except FunnelError as exc:
+                self._users_applied = (digest, exc)
+        return self._users_applied[1]
+
     # -- cost data, one per data mode -----------------------------------------------------------
     def cost_entry(self) -> CostEntry | None:
         """The cost data of the data shown (the sample's cost file with the sample data, read
@@ -321,6 +353,8 @@ class Session:
                        "plan": {"weights": dict(self.plan_weights), "mix_rows": self.plan_mix,
                                 "mix_lang": self.plan_mix_lang},
                        "sources": None if self.source_pairs is None else [list(p) for p in self.source_pairs],
+                       "users": None if self.user_names is None else {"file": self.users_file,
+                                                                      "names": dict(self.user_names)},
                        "cost": cost})
 
     def save_arguments(self, language: str) -> dict[str, Any]:
@@ -363,6 +397,11 @@ class Session:
         self.plan_mix_lang = plan.get("mix_lang") if self.plan_mix is not None else None
         pairs = session.get("sources")
         self.source_pairs = None if pairs is None else [(str(a), str(b)) for a, b in pairs]
+        users = session.get("users") or {}
+        names = users.get("names")
+        self.users_file = str(users.get("file") or "users.csv") if names else None
+        self.user_names = {str(k): str(v) for k, v in names.items()} if names else None
+        self._users_applied = None
         cost = session.get("cost") or {}
         found = restored.costs.get("data")
         self.costs[mode] = None if found is None else CostEntry(

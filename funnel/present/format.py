@@ -41,6 +41,14 @@ def money(x: float | int | None, currency: str | None) -> str:
     return f"{sign}{found.symbol}{abs(x):,.{found.decimals}f}"
 
 
+def money_axis(currency: str | None) -> str:
+    """A chart axis's label expression for amounts in ``currency`` (``'$' + 1,234``); bare
+    numbers when it is unknown or the amounts are in several."""
+    found = currencies().get(currency or "")
+    sign = found.symbol.replace("\\", "").replace("'", "") if found else ""
+    return f"'{sign}' + format(datum.value, ',.0f')"
+
+
 def _missing(value: object) -> bool:
     """None, a NaN float, or pandas' NaT (checked by type name: importing pandas here would
     slow every CLI start)."""

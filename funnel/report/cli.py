@@ -96,8 +96,13 @@ def run_report(ws: Workspace, args: argparse.Namespace, lang: str) -> Path:
             raise FunnelError(Path(args.answers).name, key="error.os", detail=exc.strerror or "") from None
         answers = read_answers(data, file=Path(args.answers).name)
     plan = _plan(ws, args, bench, cost)
+    sources = None
+    if getattr(args, "sources", None):
+        from funnel.model.sources import read_path
+
+        sources = read_path(args.sources)
     data = build_report(ws, lang=lang, touch=args.touch, benchmarks=bench, plan=plan, checklist=answers, cost=cost,
-                        mask=args.mask)
+                        mask=args.mask, sources=sources)
     try:
         out.write_bytes(data)
     except OSError as exc:

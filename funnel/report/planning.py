@@ -22,7 +22,7 @@ from funnel.planning import plan as pl
 from funnel.planning.inputs import ASSUMPTIONS, PlanInputs
 from funnel.present.format import field_label, loss_label, num, pct, yen
 from funnel.report.sheets import Context
-from funnel.report.xlsx import COUNT, DECIMAL, PERCENT, RATIO, YEN, Col, Num, Sheet, bar_chart, hex_color
+from funnel.report.xlsx import COUNT, DECIMAL, PERCENT, RATIO, Col, Num, Sheet, bar_chart, hex_color
 
 
 # -- KPI逆算 -----------------------------------------------------------------------------------
@@ -36,26 +36,26 @@ def write_plan(ctx: Context, sheet: Sheet) -> None:
     sheet.note(ctx.t("report.plan.note"))
     sheet.gap()
     sheet.heading(ctx.t("plan.inputs.title"))
-    fmts = {"revenue": YEN, "deal_size": YEN, "win_rate": PERCENT, "opp_rate": PERCENT, "cpa": YEN}
+    fmts = {"revenue": ctx.money_fmt, "deal_size": ctx.money_fmt, "win_rate": PERCENT, "opp_rate": PERCENT, "cpa": ctx.money_fmt}
     values = {"revenue": p.revenue, "deal_size": p.deal_size, "win_rate": p.win_rate, "opp_rate": p.opp_rate,
               "cpa": p.cpa}
     sheet.table([Col(ctx.t("plan.col.item")), Col(ctx.t("plan.col.value")), Col(ctx.t("report.plan.origin"))],
-                [[ctx.t(f"plan.in.{n}"), Num(values[n], fmts[n]) if values[n] is not None else ctx.t("plan.no_cpa"),
+                [[ctx.t(f"plan.in.{n}", unit=ctx.money_unit), Num(values[n], fmts[n]) if values[n] is not None else ctx.t("plan.no_cpa"),
                   ctx.t(f"report.plan.origin.{p.origins.get(n, 'input')}")] for n in ASSUMPTIONS], freeze=True)
     sheet.gap()
     sheet.heading(ctx.t("plan.result.title"))
     formula = {
-        "deals": ctx.t("plan.formula.deals", revenue=yen(float(p.revenue)), deal=yen(float(p.deal_size))),
+        "deals": ctx.t("plan.formula.deals", revenue=ctx.money(float(p.revenue)), deal=ctx.money(float(p.deal_size))),
         "opportunities": ctx.t("plan.formula.opportunities", deals=num(plan.deals), win=pct(float(p.win_rate), 2)),
         "leads": ctx.t("plan.formula.leads", opps=num(plan.opportunities), rate=pct(float(p.opp_rate), 2)),
-        "budget": (ctx.t("plan.formula.budget", leads=num(plan.leads), cpa=yen(float(p.cpa))) if p.cpa is not None
+        "budget": (ctx.t("plan.formula.budget", leads=num(plan.leads), cpa=ctx.money(float(p.cpa))) if p.cpa is not None
                    else ctx.t("plan.no_cpa")),
     }
     sheet.table(
         [Col(ctx.t("plan.col.item")), Col(ctx.t("plan.col.value")), Col(ctx.t("plan.col.formula"))],
-        [[ctx.t("plan.kpi.revenue"), Num(p.revenue, YEN), ctx.t("plan.formula.input")],
+        [[ctx.t("plan.kpi.revenue"), Num(p.revenue, ctx.money_fmt), ctx.t("plan.formula.input")],
          *[[ctx.t(f"plan.kpi.{s}"), Num(getattr(plan, s), COUNT), formula[s]] for s in ("deals", "opportunities", "leads")],
-         [ctx.t("plan.kpi.budget"), Num(plan.budget, YEN) if plan.budget is not None else ctx.t("plan.no_cpa"),
+         [ctx.t("plan.kpi.budget"), Num(plan.budget, ctx.money_fmt) if plan.budget is not None else ctx.t("plan.no_cpa"),
           formula["budget"]]])
     sheet.gap()
     if p.start is not None and p.months > 0:
@@ -77,7 +77,7 @@ def _plan_months(ctx: Context, sheet: Sheet, p: PlanInputs, plan: pl.Plan) -> No
     names = ["month", "share", "revenue", "deals", "opportunities", "leads", "lead_month", "budget"]
     if p.lead_time == 0:
         names.remove("lead_month")
-    fmts = {"share": PERCENT, "revenue": YEN, "deals": COUNT, "opportunities": COUNT, "leads": COUNT, "budget": YEN}
+    fmts = {"share": PERCENT, "revenue": ctx.money_fmt, "deals": COUNT, "opportunities": COUNT, "leads": COUNT, "budget": ctx.money_fmt}
     cells: list[dict[str, Any]] = [{"month": f"{m.month:%Y-%m}", "share": m.share, "revenue": m.revenue, "deals": m.deals,
               "opportunities": m.opportunities, "leads": m.leads, "lead_month": f"{m.lead_month:%Y-%m}",
               "budget": m.budget} for m in rows]
@@ -100,11 +100,11 @@ def _plan_mix(ctx: Context, sheet: Sheet, plan: pl.Plan) -> None:
         sheet.note(exc.render(ctx.lang))
         return
     sheet.note(ctx.t("report.plan.mix", opps=num(plan.opportunities), blended=pct(float(mix.blended_rate), 2),
-                     leads=num(mix.leads), budget=yen(float(mix.budget))))
+                     leads=num(mix.leads), budget=ctx.money(float(mix.budget))))
     sheet.table([Col(ctx.t("plan.col.source")), Col(ctx.t("report.plan.col.share"), PERCENT),
                  Col(ctx.t("report.plan.col.rate"), PERCENT), Col(ctx.t("plan.col.leads"), COUNT),
-                 Col(ctx.t("plan.col.expected_opps"), DECIMAL), Col(ctx.t("report.plan.col.cpa"), YEN),
-                 Col(ctx.t("plan.col.budget"), YEN)],
+                 Col(ctx.t("plan.col.expected_opps"), DECIMAL), Col(ctx.t("report.plan.col.cpa"), ctx.money_fmt),
+                 Col(ctx.t("plan.col.budget"), ctx.money_fmt)],
                 [[r.source, r.share, r.rate, r.leads, r.opportunities, r.cpa, r.budget] for r in mix.rows])
     sheet.gap()
 
@@ -172,7 +172,7 @@ def write_cost(ctx: Context, sheet: Sheet) -> None:
         tone = bm.favourable(s, main)
         return ctx.t(f"bench.status.{s}") + ("" if tone is None else ctx.t("bench.tone.good" if tone else "bench.tone.bad"))
 
-    sheet.note(ctx.t("report.cost.file", file=cost.file, total=yen(cost.total), skipped=num(cost.skipped)))
+    sheet.note(ctx.t("report.cost.file", file=cost.file, total=ctx.money(cost.total), skipped=num(cost.skipped)))
     if report.period:
         sheet.note(ctx.t("cost.period", start=f"{report.period[0]:%Y-%m}",
                          end=f"{report.period[1] - dt.timedelta(days=1):%Y-%m}"))
@@ -180,31 +180,32 @@ def write_cost(ctx: Context, sheet: Sheet) -> None:
         sheet.note(ctx.t(key))
     sheet.gap()
     tot = report.total
+    # The CPA benchmark is a Japanese market band, in yen whatever the export's currency.
     band = ctx.t("bench.range", low=yen(main.low), high=yen(main.high)) if main else "—"
     sheet.table([Col(ctx.t("report.col.item")), Col(ctx.t("report.col.value")), Col(ctx.t("report.col.detail"), overflow=True)], [
-        [ctx.t("cost.kpi.cost"), Num(tot.cost, YEN), ""],
-        [ctx.t("cost.kpi.cpa"), Num(tot.cpa, YEN), ctx.t("cost.kpi.cpa_help", band=band)],
-        [ctx.t("cost.kpi.cost_per_won"), Num(tot.cost_per_won, YEN), ""],
+        [ctx.t("cost.kpi.cost"), Num(tot.cost, ctx.money_fmt), ""],
+        [ctx.t("cost.kpi.cpa"), Num(tot.cpa, ctx.money_fmt), ctx.t("cost.kpi.cpa_help", band=band)],
+        [ctx.t("cost.kpi.cost_per_won"), Num(tot.cost_per_won, ctx.money_fmt), ""],
         [ctx.t("cost.kpi.return"), Num(tot.return_ratio, RATIO), ctx.t("cost.kpi.return_help")]], freeze=True)
     sheet.gap()
     sheet.heading(ctx.t("cost.by_source.title"))
     names = ("source", "cost", "cpa", "status", "cost_per_opportunity", "cost_per_won", "return", "registrations",
              "leads", "opportunities", "won", "won_amount")
-    fmts = {"cost": YEN, "cpa": YEN, "cost_per_opportunity": YEN, "cost_per_won": YEN, "return": RATIO,
-            "registrations": COUNT, "leads": COUNT, "opportunities": COUNT, "won": COUNT, "won_amount": YEN}
+    fmts = {"cost": ctx.money_fmt, "cpa": ctx.money_fmt, "cost_per_opportunity": ctx.money_fmt, "cost_per_won": ctx.money_fmt, "return": RATIO,
+            "registrations": COUNT, "leads": COUNT, "opportunities": COUNT, "won": COUNT, "won_amount": ctx.money_fmt}
     block = sheet.table([Col(ctx.t(f"cost.col.{n}"), fmts.get(n)) for n in names],
                         [[r.source if r.source is not None else ctx.t("cost.total"), r.cost, r.cpa, status(r.cpa),
                           r.cost_per_opportunity, r.cost_per_won, r.return_ratio, r.registrations, r.leads,
                           r.opportunities, r.won, r.won_amount] for r in [*report.rows, tot]])
     shown = replace(block, last=block.last - 1)     # without the total row
-    bar_chart(sheet, shown, cat=0, values=[2], title=ctx.t("report.chart.cpa"), fmt=YEN,
+    bar_chart(sheet, shown, cat=0, values=[2], title=ctx.t("report.chart.cpa"), fmt=ctx.money_fmt,
               colors=[hex_color("#2563eb")])
     if report.free_sources:
         sheet.note(ctx.t("cost.free_sources", sources=ctx.join(report.free_sources)))
     sheet.gap()
     sheet.heading(ctx.t("cost.month.title"))
-    sheet.table([Col(ctx.t("cost.col.month")), Col(ctx.t("cost.col.cost"), YEN), Col(ctx.t("cost.col.registrations"), COUNT),
-                 Col(ctx.t("cost.col.cpa"), YEN), Col(ctx.t("cost.col.status"))],
+    sheet.table([Col(ctx.t("cost.col.month")), Col(ctx.t("cost.col.cost"), ctx.money_fmt), Col(ctx.t("cost.col.registrations"), COUNT),
+                 Col(ctx.t("cost.col.cpa"), ctx.money_fmt), Col(ctx.t("cost.col.status"))],
                 [[f"{m.month:%Y-%m}", m.cost, m.registrations, m.cpa, status(m.cpa)]
                  for m in costs.monthly_costs(ctx.con, cost)])
 

@@ -20,16 +20,18 @@ from funnel import i18n
 from funnel.config import setting
 from funnel.measures import cohorts, metrics, quality, stages
 from funnel.measures import loss as losses
+from funnel.measures.sources import regroup
 from funnel.model.rules import LOSS_CATEGORIES, LossRules
 from funnel.model.workspace import Build, Workspace
 from funnel.planning.inputs import PlanInputs
-from funnel.present.format import loss_label, num, owner_label, pct, source_label, stage_label
+from funnel.present.format import loss_label, money, num, owner_label, pct, source_label, stage_label
 from funnel.present.privacy import mask_value
-from funnel.report.xlsx import COUNT, PERCENT, YEN, Col, Num, Sheet, bar_chart, hex_color, pie_chart
+from funnel.report.xlsx import COUNT, PERCENT, Col, Num, Sheet, bar_chart, hex_color, money_format, pie_chart
 
 if TYPE_CHECKING:
     from funnel.measures.benchmarks import Benchmark
     from funnel.model.cost_data import CostData
+    from funnel.model.sources import SourceMap
 
 #: Rows of a list (opportunities without a lead) written to the workbook; the full list is a
 #: CSV download on the match page. A report is read, not filtered: a few thousand rows is
@@ -57,6 +59,7 @@ class Context:
     rules: LossRules
     mask: bool
     generated: dt.datetime
+    sources: SourceMap | None = None     # the lead source → channel mapping (app, or report --sources)
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -66,6 +69,20 @@ class Context:
     def build(self) -> Build:
         assert self.ws.build_result is not None
         return self.ws.build_result
+
+    def money(self, x: float | int | None) -> str:
+        """An amount in the deals' currency (bare number when they are in several)."""
+        return money(x, self.build.currency)
+
+    @property
+    def money_fmt(self) -> str:
+        return money_format(self.build.currency)
+
+    @property
+    def money_unit(self) -> str:
+        """The unit an input's label names: 円 / ¥, else the currency code (— when several)."""
+        currency = self.build.currency
+        return self.t("plan.unit.yen") if currency == "JPY" else (currency or "—")
 
     def t(self, key: str, **params: Any) -> str:
         """A message in the report's language, without the app's Markdown emphasis."""
@@ -136,9 +153,20 @@ def write_rate(ctx: Context, sheet: Sheet) -> None:
     bar_chart(sheet, block, cat=0, values=[3], title=ctx.t("report.chart.rate_by_source"), fmt=PERCENT,
               colors=[hex_color("#2563eb")])
     sheet.gap()
+    if ctx.sources is not None:
+        # By channel, as the mapping groups the sources (the table above stays per raw source).
+        sheet.heading(ctx.t("report.rate.by_channel"))
+        grouped = sorted(regroup(rates, ctx.sources, ctx.lang), key=lambda s: (-s.rate.leads, str(s.group)))
+        sheet.table([*rate_cols(ctx, ctx.t("rate.col.source")), Col(ctx.t("rate.col.members"))],
+                    [[*rate_row(ctx, source_label(s.group, ctx.lang), s.rate),
+                      ", ".join(source_label(m, ctx.lang) for m in s.members)] for s in grouped])
+        unmapped = sorted({r.group for r in rates if r.group is not None and ctx.sources.channel_name(r.group) is None})
+        if unmapped:
+            sheet.note(ctx.t("sources.unmapped", sources=", ".join(unmapped)))
+        sheet.gap()
 
     months, rule = cohorts.cohorts(con, f)
-    sheet.heading(ctx.t("rate.cohort.title"))
+    sheet.heading(ctx.t("rate.cohort.title", period=ctx.t("rate.cohort.period.month")))
     as_of = f"{rule.as_of:%Y/%m/%d}" if rule.as_of else "—"
     if rule.basis == "data":
         sheet.note(ctx.t("rate.cohort.rule.data", q=round(rule.quantile * 100), days=rule.days, n=num(rule.lags),
@@ -242,7 +270,7 @@ def write_loss(ctx: Context, sheet: Sheet) -> None:
     rows = losses.pareto(con)
     block = sheet.table([Col(ctx.t("loss.col.category")), Col(ctx.t("loss.col.count"), COUNT),
                          Col(ctx.t("loss.col.share"), PERCENT), Col(ctx.t("loss.col.cumulative"), PERCENT),
-                         Col(ctx.t("loss.col.amount"), YEN)],
+                         Col(ctx.t("loss.col.amount"), ctx.money_fmt)],
                         [[loss_label(r.category, ctx.lang), r.count, r.share, r.cumulative, r.amount] for r in rows])
     # Imported here, not at the top: it brings Altair (0.4 s), which nothing else of a report needs.
     from funnel.present.charts import LOSS_COLORS
@@ -351,7 +379,7 @@ def write_unlinked(ctx: Context, sheet: Sheet) -> None:
     masked = ctx.masker()
     names = ("reason", "deal_name", "company", "deal_source", "email_raw", "outcome", "amount", "created", "stage",
              "deal_id")
-    fmts = {"amount": YEN}
+    fmts = {"amount": ctx.money_fmt}
     sheet.table([Col(ctx.t(f"quality.col.{c}"), fmts.get(c)) for c in names],
                 [[ctx.t(f"quality.unlinked.{r['reason']}"), r["deal_name"], r["company"],
                   source_label(r["source"], ctx.lang), masked(r["email_raw"]), ctx.t(f"term.{r['outcome']}"),

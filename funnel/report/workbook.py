@@ -38,6 +38,7 @@ from funnel.sql import lock_for
 
 if TYPE_CHECKING:
     from funnel.model.cost_data import CostData
+    from funnel.model.sources import SourceMap
 
 __all__ = ["MIME", "PlanInputs", "SHEETS", "build_report", "sheet_list"]
 
@@ -96,8 +97,8 @@ def write_summary(ctx: Context, sheet: Sheet) -> None:
     ]
     values = bm.user_values(con, touch=f.touch, ad=list(ctx.ad), costs=ctx.cost)
     cpa = values["cpa"]
-    rows.append([ctx.t("bench.metric.cpa"), Num(cpa.value, YEN) if cpa.value is not None else ctx.t(cpa.missing or "—"),
-                 f"{yen(cpa.numerator)} ÷ {num(cpa.denominator)}" if cpa.value is not None else "",
+    rows.append([ctx.t("bench.metric.cpa"), Num(cpa.value, ctx.money_fmt) if cpa.value is not None else ctx.t(cpa.missing or "—"),
+                 f"{ctx.money(cpa.numerator)} ÷ {num(cpa.denominator)}" if cpa.value is not None else "",
                  ctx.t("report.def.cpa")])
     # A number with "—" where there is none: the KPI table is read, not charted.
     rows = [[r[0], Num("—", None) if isinstance(r[1], Num) and r[1].value is None else r[1], *r[2:]] for r in rows]
@@ -164,7 +165,7 @@ def build_report(ws: Workspace, *, lang: str = "ja", touch: str = "first", filte
                  benchmarks: Sequence[bm.Benchmark] | None = None, ad_sources: Sequence[str] | None = None,
                  plan: PlanInputs | None = None, checklist: Mapping[str, str] | None = None,
                  cost: CostData | None = None, loss_rules: LossRules | None = None, mask: bool = False,
-                 now: dt.datetime | None = None) -> bytes:
+                 now: dt.datetime | None = None, sources: SourceMap | None = None) -> bytes:
     """The workbook of a built workspace, as .xlsx bytes.
 
     Args:
@@ -178,6 +179,8 @@ def build_report(ws: Workspace, *, lang: str = "ja", touch: str = "first", filte
         checklist: the team's answers ``{item id: yes|no|unknown}`` (the data answers the rest).
         cost: monthly cost data (CPA, cost sheet); loss_rules: the taxonomy the workspace was
             classified with (default: the bundled rules); mask: mask customer emails.
+        sources: the lead source → channel mapping (app, or ``report --sources``): a by-channel
+            table on the 商談化率 sheet, and ad sources by their mapped channel.
     """
     if ws.build_result is None:
         raise RuntimeError("build the workspace first")
@@ -188,10 +191,10 @@ def build_report(ws: Workspace, *, lang: str = "ja", touch: str = "first", filte
     # One consistent snapshot: a rebuild started meanwhile (another rerun) waits for the report.
     with lock_for(ws.con):
         if ad_sources is None:
-            ad_sources = bm.ad_sources([r.group for r in metrics.by_source(ws.con, f)])
+            ad_sources = bm.ad_sources([r.group for r in metrics.by_source(ws.con, f)], mapping=sources)
         ctx = Context(ws, lang, f, default_target if target is None else target, band, funnel_mode, items,
                       list(ad_sources), plan, checklist, cost, loss_rules or LossRules.default(), mask,
-                      now or dt.datetime.now())
+                      now or dt.datetime.now(), sources)
         wb = Workbook()
         wb.remove(wb.active)
         for sid, write in SHEETS:

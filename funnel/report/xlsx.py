@@ -32,6 +32,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
 from openpyxl.workbook.child import INVALID_TITLE_REGEX
 
+from funnel.model.money import currencies
 from funnel.present.export import safe_cell
 from funnel.present.format import display_width
 
@@ -43,6 +44,15 @@ YEN = '"¥"#,##0'
 RATIO = "0.00"
 DATE = "yyyy-mm-dd"
 DATETIME = "yyyy-mm-dd hh:mm"
+
+
+def money_format(currency: str | None) -> str:
+    """The number format of amounts in ``currency`` (``"$"#,##0``); no sign when unknown or
+    mixed, as on the pages."""
+    found = currencies().get(currency or "")
+    if found is None:
+        return COUNT
+    return f'"{found.symbol}"#,##0' + (f".{'0' * found.decimals}" if found.decimals else "")
 
 MAX_TEXT = 32_767           # characters Excel keeps in one cell
 MAX_WIDTH = 48              # widest automatic column (longer text overflows or wraps)
@@ -137,7 +147,7 @@ def _estimate(value: Any, fmt: str | None) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         if fmt == PERCENT:
             return len(f"{value * 100:.1f}%")
-        return len(f"{value:,.1f}") + (1 if fmt == YEN else 0)
+        return len(f"{value:,.1f}") + (1 if fmt and fmt.startswith('"') else 0)   # a currency sign
     if isinstance(value, dt.datetime):
         return 10 if value.time() == dt.time() else 16
     if isinstance(value, dt.date):

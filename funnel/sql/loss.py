@@ -70,22 +70,30 @@ def reason_text_count(category: str | None) -> SqlParams:
             params)
 
 
-def lost_page(category: str | None, contains: str | None, touch: str, limit: int, offset: int) -> SqlParams:
-    """One page of lost opportunities with the source of their linked lead (drill-down).
+def lost_page(category: str | None, contains: str | None, touch: str, limit: int, offset: int,
+              floor_year: int, future_years: int) -> SqlParams:
+    """One page of lost opportunities with the source of their linked lead (drill-down),
+    newest close date first; blank close dates after them and implausible ones (before
+    ``floor_year``, or more than ``future_years`` after the data's newest creation date, as
+    ``funnel.sql.dates.implausible`` counts them) last, flagged by ``close_implausible``.
 
     A deal linked to several leads shows the smallest source value, as
     ``funnel.sql.metrics.loss_by_lead_source`` counts it.
     """
     cond, params = _where(category, contains, "o")
     col = source_column(touch)
+    newest = "greatest((SELECT max(created_at) FROM leads), (SELECT max(created_at) FROM opps))"
     return (f"""
+        WITH newest AS (SELECT {newest} AS n)
         SELECT o.deal_id, o.deal_name, o.company, o.owner, o.amount, o.close_at, o.stage,
                o.loss_reason, o.loss_detail, o.loss_category, o.loss_keyword,
-               o.n_leads, l.{col} AS lead_source
+               o.n_leads, l.{col} AS lead_source,
+               coalesce(o.close_at < make_date($floor, 1, 1)
+                        OR o.close_at > (SELECT n FROM newest) + to_years($years), false) AS close_implausible
         FROM opps o LEFT JOIN {OPP_SOURCES} l USING (opp_key)
         WHERE {cond}
-        ORDER BY o.close_at DESC NULLS LAST, o.opp_key
-        LIMIT $lim OFFSET $off""", {**params, "lim": limit, "off": offset})
+        ORDER BY close_implausible, o.close_at DESC NULLS LAST, o.opp_key
+        LIMIT $lim OFFSET $off""", {**params, "lim": limit, "off": offset, "floor": floor_year, "years": future_years})
 
 
 def lost_count(category: str | None, contains: str | None) -> SqlParams:

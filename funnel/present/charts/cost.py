@@ -15,36 +15,36 @@ import altair as alt
 from funnel.i18n import t
 from funnel.measures.cost import SourceCost
 from funnel.present.charts import COLORS, haloed, height_for, layer
-from funnel.present.format import yen
-
-_YEN_AXIS = "'¥' + format(datum.value, ',.0f')"
+from funnel.present.format import money, money_axis
 
 
-def cpa_values(rows: Sequence[SourceCost], band: tuple[float, float] | None, lang: str) -> list[dict[str, Any]]:
+def cpa_values(rows: Sequence[SourceCost], band: tuple[float, float] | None, lang: str,
+               currency: str | None = "JPY") -> list[dict[str, Any]]:
     """One record per source with a CPA, highest first; ``state`` says where it stands against
-    the band (``below`` is good news for a cost)."""
+    the band (``below`` is good news for a cost). Amounts in ``currency`` (the export's)."""
     out = []
     for r in sorted((r for r in rows if r.cpa is not None), key=lambda r: -(r.cpa or 0)):
         cpa = float(r.cpa or 0)
         state = "none" if band is None else "above" if cpa > band[1] else "below" if cpa < band[0] else "within"
-        out.append({"source": r.source, "cpa": cpa, "state": state, "text": yen(cpa),
+        out.append({"source": r.source, "cpa": cpa, "state": state, "text": money(cpa, currency),
                     "registrations": r.registrations, "cost": r.cost})
     return out
 
 
-def build_cpa_chart(rows: Sequence[SourceCost], band: tuple[float, float] | None, lang: str) -> alt.LayerChart:
+def build_cpa_chart(rows: Sequence[SourceCost], band: tuple[float, float] | None, lang: str,
+                    currency: str | None = "JPY") -> alt.LayerChart:
     """Horizontal bars of CPA per source, the benchmark band as a grey strip behind them;
     bars above the band in red, the others in blue."""
-    values = cpa_values(rows, band, lang)
+    values = cpa_values(rows, band, lang, currency)
     top = max([v["cpa"] for v in values] + [band[1] if band else 0, 1])
     scale = alt.Scale(domain=[0, top * 1.25], nice=False)
     x = alt.X("cpa:Q", title=t("cost.chart.cpa_axis", lang), scale=scale,
-              axis=alt.Axis(labelExpr=_YEN_AXIS, tickCount=6, labelOverlap="greedy"))
+              axis=alt.Axis(labelExpr=money_axis(currency), tickCount=6, labelOverlap="greedy"))
     y = alt.Y("source:N", sort=[v["source"] for v in values], title=None, axis=alt.Axis(labelFontSize=15))
     layers: list[alt.Chart] = []
     if band is not None:
         band_v = [{"lo": band[0], "hi": band[1], "mid": (band[0] + band[1]) / 2,
-                   "text": t("cost.chart.band", lang, low=yen(band[0]), high=yen(band[1]))}]
+                   "text": t("cost.chart.band", lang, low=money(band[0], currency), high=money(band[1], currency))}]
         layers.append(alt.Chart(alt.Data(values=band_v), description="benchmark-band").mark_rect(
             color=COLORS["benchmark"], opacity=0.25).encode(x=alt.X("lo:Q", scale=scale), x2=alt.X2("hi:Q")))
         layers.append(alt.Chart(alt.Data(values=band_v)).mark_text(
@@ -62,21 +62,21 @@ def build_cpa_chart(rows: Sequence[SourceCost], band: tuple[float, float] | None
     return layer(*layers, height=height_for(len(values), per_row=44, minimum=180))
 
 
-def return_values(rows: Sequence[SourceCost], lang: str) -> list[dict[str, Any]]:
+def return_values(rows: Sequence[SourceCost], lang: str, currency: str | None = "JPY") -> list[dict[str, Any]]:
     """One record per source with a cost, highest return first."""
     out = []
     for r in sorted((r for r in rows if r.return_ratio is not None), key=lambda r: -(r.return_ratio or 0)):
         ratio = float(r.return_ratio or 0)
         out.append({"source": r.source, "ratio": ratio, "good": ratio >= 1,
-                    "text": t("cost.chart.return_text", lang, ratio=f"{ratio:.2f}", amount=yen(r.won_amount)),
+                    "text": t("cost.chart.return_text", lang, ratio=f"{ratio:.2f}", amount=money(r.won_amount, currency)),
                     "won_amount": r.won_amount, "cost": r.cost})
     return out
 
 
-def build_return_chart(rows: Sequence[SourceCost], lang: str) -> alt.LayerChart:
+def build_return_chart(rows: Sequence[SourceCost], lang: str, currency: str | None = "JPY") -> alt.LayerChart:
     """Horizontal bars of return per source with a dashed line at 1.0 (won amount = cost);
     green at or above it, red below."""
-    values = return_values(rows, lang)
+    values = return_values(rows, lang, currency)
     top = max([v["ratio"] for v in values] + [1.0])
     scale = alt.Scale(domain=[0, top * 1.45], nice=False)
     y = alt.Y("source:N", sort=[v["source"] for v in values], title=None, axis=alt.Axis(labelFontSize=15))

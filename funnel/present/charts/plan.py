@@ -14,9 +14,10 @@ from typing import Any
 import altair as alt
 
 from funnel.i18n import t
+from funnel.model.money import currencies
 from funnel.planning.plan import MixPlan, MonthPlan, Plan
 from funnel.present.charts import COLORS, height_for, layer
-from funnel.present.format import num, pct, source_label, yen
+from funnel.present.format import money, money_axis, num, pct, source_label
 
 
 def step_values(plan: Plan, opp_rate: Fraction, win_rate: Fraction, lang: str) -> list[dict[str, Any]]:
@@ -48,22 +49,29 @@ def build_plan_steps(plan: Plan, opp_rate: Fraction, win_rate: Fraction, lang: s
     return layer(bars, text, height=height_for(3, per_row=64))
 
 
-def compact_yen(value: float, lang: str) -> str:
-    """A short yen label for a column top: ``833万`` / ``¥8.3M`` (a full ``¥8,333,333`` per
-    month does not fit twelve columns side by side)."""
-    steps = [step.split(maxsplit=2) for step in t("lang.compact_yen", lang).split(";")]
+def compact_yen(value: float, lang: str, currency: str | None = "JPY") -> str:
+    """A short money label for a column top: ``833万`` / ``¥8.3M`` (a full ``¥8,333,333`` per
+    month does not fit twelve columns side by side); another currency in its own sign, in
+    thousands and millions (``$8.3M``; 万 is a yen habit)."""
+    if currency != "JPY":
+        found = currencies().get(currency or "")
+        steps = [step.split(maxsplit=2) for step in t("lang.compact_yen", "en").replace(
+            "¥", found.symbol if found else "").split(";")]
+    else:
+        steps = [step.split(maxsplit=2) for step in t("lang.compact_yen", lang).split(";")]
     threshold, divisor, shape = next((s for s in steps if value >= float(s[0])), steps[-1])
     return shape.format(v=value / float(divisor))
 
 
-def month_values(months: Sequence[MonthPlan], what: str, lang: str) -> list[dict[str, Any]]:
+def month_values(months: Sequence[MonthPlan], what: str, lang: str,
+                 currency: str | None = "JPY") -> list[dict[str, Any]]:
     """One record per month: the revenue target (by booking month) or the leads needed (by the
     month they are needed, ``lead_month``)."""
     out = []
     for m in months:
         if what == "revenue":
-            out.append({"month": f"{m.month:%Y-%m}", "value": float(m.revenue), "text": compact_yen(float(m.revenue), lang),
-                         "full": yen(float(m.revenue))})
+            out.append({"month": f"{m.month:%Y-%m}", "value": float(m.revenue), "text": compact_yen(float(m.revenue), lang, currency),
+                         "full": money(float(m.revenue), currency)})
         elif what == "leads":
             out.append({"month": f"{m.lead_month:%Y-%m}", "value": m.leads, "text": num(m.leads), "full": num(m.leads)})
         else:
@@ -71,13 +79,14 @@ def month_values(months: Sequence[MonthPlan], what: str, lang: str) -> list[dict
     return out
 
 
-def build_monthly_plan(months: Sequence[MonthPlan], what: str, lang: str) -> alt.LayerChart:
+def build_monthly_plan(months: Sequence[MonthPlan], what: str, lang: str,
+                       currency: str | None = "JPY") -> alt.LayerChart:
     """Columns per month of the revenue target (``what="revenue"``) or of the leads needed
     (``"leads"``, drawn at the month they are needed), each labelled."""
-    values = month_values(months, what, lang)
+    values = month_values(months, what, lang, currency)
     top = max([v["value"] for v in values] + [1])
     title = t(f"plan.chart.month.{what}", lang)
-    fmt: dict[str, Any] = {"labelExpr": "'¥' + format(datum.value, ',.0f')"} if what == "revenue" else {"format": ",d"}
+    fmt: dict[str, Any] = {"labelExpr": money_axis(currency)} if what == "revenue" else {"format": ",d"}
     y = alt.Y("value:Q", title=title, scale=alt.Scale(domain=[0, top * 1.2], nice=False),
               axis=alt.Axis(tickCount=5, **fmt))
     x = alt.X("month:O", sort=[v["month"] for v in values], title=t(f"plan.chart.month_axis.{what}", lang),

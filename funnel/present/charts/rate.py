@@ -34,7 +34,7 @@ SORTS = ("rate", "leads")
 def _kind_labels(lang: str, context: str) -> dict[str, str]:
     """Legend words of each kind; what "normal" means depends on the chart."""
     normal = (t("rate.chart.kind.normal_source", lang, n=setting("small_sample_n")) if context == "source"
-              else t("rate.chart.kind.normal_month", lang))
+              else t(f"rate.chart.kind.normal_{context}", lang))   # month / quarter / year
     return {"normal": normal,
             "small": t("rate.chart.kind.small", lang, n=setting("small_sample_n")),
             "maturing": t("rate.chart.kind.maturing", lang)}
@@ -171,11 +171,14 @@ def build_rate_by_source(rates: Sequence[Rate], *, target: float, lang: str, sor
                      height=height_for(len(values), per_row=46, minimum=200)).resolve_scale(color="independent")
 
 
-def cohort_values(cohorts: Sequence[Cohort], lang: str, small_n: int | None = None) -> list[dict[str, Any]]:
+def cohort_values(cohorts: Sequence[Cohort], lang: str, small_n: int | None = None,
+                  grain: str = "month") -> list[dict[str, Any]]:
     """One record per dated period: rate, interval, n, maturing / small flag, label texts,
-    and ``lane``: the height of the value labels, above every whisker."""
+    and ``lane``: the height of the value labels, above every whisker but those of small
+    periods (``ci_high_shown``: their whisker cut at the lane, the full interval in the
+    tooltip and the table), so one lead of 2018 does not squash every other column."""
     small_n = int(setting("small_sample_n")) if small_n is None else small_n
-    labels = _kind_labels(lang, "month")
+    labels = _kind_labels(lang, grain)
     out: list[dict[str, Any]] = []
     for c in cohorts:
         if c.month is None:         # undated leads have no period to draw; the table lists them
@@ -191,9 +194,12 @@ def cohort_values(cohorts: Sequence[Cohort], lang: str, small_n: int | None = No
         out.append({"month": c.month, "leads": r.leads, "converted": r.converted, "rate": r.rate,
                     "ci_low": lo, "ci_high": hi, "kind": kind, "kind_label": labels[kind],
                     "rate_text": pct(r.rate), "n_text": f"n={num(r.leads)}", "flag_text": flag})
-    lane = max((v["ci_high"] for v in out), default=0.0)
+    sized = [v for v in out if v["leads"] >= small_n] or out
+    lane = max((v["ci_high"] for v in sized), default=0.0)
+    lane = max([lane, *(v["rate"] for v in out)])        # every bar itself is always whole
     for v in out:
         v["lane"] = lane
+        v["ci_high_shown"] = min(v["ci_high"], lane)
     return out
 
 
@@ -227,7 +233,7 @@ def build_rate_by_month(cohorts: Sequence[Cohort], *, target: float, lang: str,
     period labels. The band and target are named in the legend.
     """
     shown, grain = periods_of(cohorts, grain)
-    values = cohort_values(shown, lang, small_n)
+    values = cohort_values(shown, lang, small_n, grain)
     lane = max((v["lane"] for v in values), default=0.0)
     labelled = len(values) <= int(setting("chart_max_value_labels"))
     # Room above the lane for the label lines (when drawn), and for the band and the target.
@@ -245,7 +251,7 @@ def build_rate_by_month(cohorts: Sequence[Cohort], *, target: float, lang: str,
         y=y, color=_color([v["kind"] for v in values], lang, "month"), **_flagged_outline(COLORS["muted"]),
         tooltip=_rate_tooltips(alt.Tooltip("month:O", title=t(f"rate.chart.axis.{grain}", lang)), lang))
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
-        y=alt.Y("ci_low:Q", scale=y_scale, title=t("term.opportunity_rate", lang)), y2=alt.Y2("ci_high:Q"))
+        y=alt.Y("ci_low:Q", scale=y_scale, title=t("term.opportunity_rate", lang)), y2=alt.Y2("ci_high_shown:Q"))
     texts: list[alt.Chart] = []
     if labelled:
         at_lane = alt.Y("lane:Q", scale=y_scale)
