@@ -341,10 +341,7 @@ def test_a_far_future_close_date_sorts_last_and_is_flagged():
     sfa = ("商談 ID,フェーズ,メール,失注理由,作成日,完了日\nO1,失注,a@x.jp,価格,2021-01-10,2021-02-01\n"
            "O2,失注,b@x.jp,価格,2021-02-10,2030-02-28\nO3,失注,c@x.jp,価格,2021-03-10,2021-04-01\n"
            "O4,失注,d@x.jp,価格,2021-03-11,\nO5,失注,a@x.jp,価格,2021-03-12,1900-01-01\n")
-    with Workspace() as w:
-        w.load("ma", Source.from_bytes("ma.csv", ma.encode()))
-        w.load("sfa", Source.from_bytes("sfa.csv", sfa.encode()))
-        w.build()
+    with inline_workspace(ma, sfa, "utf-8") as w:
         items = L.lost_opportunities(w.con).items
         assert [d["deal_id"] for d in items] == ["O3", "O1", "O4", "O2", "O5"]
         assert [d["close_implausible"] for d in items] == [False, False, False, True, True]

@@ -355,17 +355,12 @@ def is_ad_source(source: str | None, keywords: Sequence[str]) -> bool:
 def ad_sources(sources: Iterable[str | None], keywords: Sequence[str] | None = None,
                mapping: SourceMap | None = None) -> list[str]:
     """The sources among ``sources`` that are advertising, in the order given: with a
-    source → channel ``mapping``, those mapped to an ad channel (``data/channels.toml``) and,
-    for sources it does not map, those whose name has an ad keyword."""
+    source → channel ``mapping``, those it maps to an ad channel (``data/channels.toml``) —
+    the user's mapping decides, so a source it leaves out is not ad, as it is in no channel of
+    the by-channel table; without one, those :func:`is_ad_source` takes for ad."""
     kws = defaults().ad_keywords if keywords is None else keywords
-    out = []
-    for s in sources:
-        if s is None:
-            continue
-        mapped = mapping.channel_name(s) if mapping is not None else None
-        if (mapping.is_ad(s) if mapped is not None and mapping is not None else is_ad_source(s, kws)):
-            out.append(s)
-    return out
+    return [s for s in sources if s is not None
+            and (mapping.is_ad(s) if mapping is not None else is_ad_source(s, kws))]
 
 
 # -- the user's numbers ----------------------------------------------------------------------
