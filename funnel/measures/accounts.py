@@ -22,6 +22,7 @@ import duckdb
 from funnel.config import DATA_DIR
 from funnel.ingest.reader import Source, load_file
 from funnel.model.mapping import Mapping
+from funnel.sql import account_graph as graph
 from funnel.sql import accounts as q
 from funnel.sql import drop_table, ident, rows
 
@@ -101,8 +102,9 @@ def params(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return out
 
 
-def build(con: duckdb.DuckDBPyConnection, mappings: dict[str, list[Mapping]]) -> int:
-    """(Re)create the account tables of a built workspace; returns the propagation rounds.
+def build(con: duckdb.DuckDBPyConnection, mappings: dict[str, list[Mapping]], edits: graph.Edits | None = None) -> int:
+    """(Re)create the account tables of a built workspace under a user's ``edits`` (the match
+    report's merges and splits); returns the union-find rounds.
 
     ``mappings`` tell which sides hold which key: a field no file maps gives no key (its
     staged column is all NULL, so this only saves work)."""
@@ -110,9 +112,8 @@ def build(con: duckdb.DuckDBPyConnection, mappings: dict[str, list[Mapping]]) ->
         return any(m.column(f) for m in mappings.get(side, []))
 
     p = params(con)
-    q.create_lead_keys(con, p, number=mapped("ma", "corporate_number"), company=mapped("ma", "company"),
-                       email=mapped("ma", "email"))
-    rounds = q.create_accounts(con)
+    kinds = tuple(k for k, f in (("n", "corporate_number"), ("c", "company"), ("d", "email")) if mapped("ma", f))
+    rounds = graph.create_accounts(con, p, kinds, edits)
     q.create_account_opps(con, p, number=mapped("sfa", "corporate_number"), company=mapped("sfa", "company"))
     return rounds
 
