@@ -567,7 +567,8 @@ def test_page_measures_match_report(page_world):
     # last in text order.
     assert set(found) == {"株式会社アルファ", "ベータ", "デルタ", None, "Solo"}
     by_checks = {m.checks: m for m in found.values() if m.checks}
-    # デルタ + イプシロン share only a domain; N's two numbers share a domain; Solo holds 個人.
+    # デルタ + イプシロン share only a domain; N's two numbers share a domain (no names: only the
+    # numbers' check); Solo holds 個人 (its one name is no second group).
     assert set(by_checks) == {("names_by_domain",), ("several_numbers",), ("placeholder",)}
     shared = by_checks[("names_by_domain",)]
     assert (shared.names, shared.numbers, shared.domains, shared.name_list) == (2, 0, 1, "イプシロン, デルタ")
@@ -579,6 +580,48 @@ def test_page_measures_match_report(page_world):
     beta = [m for m in found.values() if m.numbers == 1][0]
     assert (beta.names, beta.checks, beta.formed) == (2, (), ("number", "name", "domain"))
     assert sum(m.leads for m in found.values()) == 11            # every lead but the free-mail one
+
+
+def _world(ws: Any, tmp_path: Path, ma: list[dict[str, str]], sfa: list[dict[str, str]]) -> Any:
+    (tmp_path / "ma.csv").write_text(_csv(MA_HEADER, ma), encoding="utf-8")
+    (tmp_path / "sfa.csv").write_text(_csv({**SFA_HEADER, "created": "作成日"}, sfa), encoding="utf-8")
+    ws.load("ma", Source.from_path(tmp_path / "ma.csv"))
+    ws.load("sfa", Source.from_path(tmp_path / "sfa.csv"))
+    return ws.build()
+
+
+def test_names_by_domain_is_exact(ws, tmp_path):
+    """Flagged: names that only a domain joins. Not flagged: two names one person wrote (the
+    lead itself joins them), though its account has two names and no corporate number."""
+    ma = [{"email": "x@w.example.jp", "company": "ダブリュー", "created": "2025-04-01"},
+          {"email": "x@w.example.jp", "company": "ダブリュー商事", "created": "2025-04-02"},
+          {"email": "y@w.example.jp", "company": "ダブリュー", "created": "2025-04-03"},
+          {"email": "c1@shared.example.jp", "company": "デルタ", "created": "2025-04-01"},
+          {"email": "c2@shared.example.jp", "company": "イプシロン", "created": "2025-04-02"},
+          {"email": "c3@shared.example.jp", "company": "", "created": "2025-04-02"}]
+    b = _world(ws, tmp_path, ma, [{"id": "D1", "email": "x@w.example.jp", "stage": "提案", "created": "2025-05-01"}])
+    acc.build(ws.con, b.mappings)
+    found = {m.name_list: m for m in acc.matches(ws.con)}
+    assert set(found) == {"ダブリュー, ダブリュー商事", "イプシロン, デルタ"}
+    w, shared = found["ダブリュー, ダブリュー商事"], found["イプシロン, デルタ"]
+    assert (w.names, w.numbers, w.parts, w.checks) == (2, 0, 1, ())
+    assert (shared.names, shared.leads, shared.parts, shared.checks) == (2, 3, 2, ("names_by_domain",))
+
+
+def test_account_numbers_follow_the_first_row(ws, tmp_path):
+    """Accounts are numbered by their first lead row (creation date, undated last, then file
+    order), whatever the key text: the same files give the same numbers, and the earliest
+    company is account 1."""
+    ma = [{"email": "z@zz.example.jp", "company": "ゼット", "created": "2025-06-01"},
+          {"email": "a@aa.example.jp", "company": "エー", "created": ""},
+          {"email": "m@mm.example.jp", "company": "エム", "created": "2025-03-01"},
+          {"email": "m2@mm.example.jp", "company": "エム", "created": "2025-07-01"}]
+    b = _world(ws, tmp_path, ma, [{"id": "D1", "email": "z@zz.example.jp", "stage": "提案", "created": "2025-05-01"}])
+    numbers = []
+    for _ in range(2):
+        acc.build(ws.con, b.mappings)
+        numbers.append({m.name_list: m.account for m in acc.matches(ws.con)})
+    assert numbers[0] == numbers[1] == {"エム": 1, "ゼット": 2, "エー": 3}
 
 
 def test_target_account_coverage(page_world, tmp_path):

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -27,6 +27,7 @@ from funnel.sql import accounts as q
 from funnel.sql import drop_table, ident, rows
 
 FIELDS = ("company", "corporate_number")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -131,12 +132,14 @@ def summarise(con: duckdb.DuckDBPyConnection, touch: str = "first", rounds: int 
     tot = q.totals(con)
     return Accounts(int(tot["accounts"]), int(tot["converted"]), int(tot["won"]),
                     int(tot["leads_without_account"]), int(tot["opportunities_by_account_only"]),
-                    _source_rows(q.by_source(con, touch)), touch, rounds)
+                    _records_as(SourceRow, q.by_source(con, touch)), touch, rounds)
 
 
-def _source_rows(found: Sequence[dict[str, Any]]) -> list[SourceRow]:
-    return [SourceRow(r["source"] if r["source"] is None else str(r["source"]), int(r["accounts"]),
-                      int(r["converted"]), int(r["won"])) for r in found]
+def _records_as(cls: Callable[..., T], found: Sequence[dict[str, Any]]) -> list[T]:
+    """Each query record as the dataclass ``cls``, its fields by name; counts (``int`` fields)
+    as Python ints (DuckDB may give a HUGEINT sum as another type)."""
+    names = [(f.name, f.type in ("int", int)) for f in fields(cls)]  # type: ignore[arg-type]
+    return [cls(**{n: int(r[n]) if counted else r[n] for n, counted in names}) for r in found]
 
 
 # -- the page's measures (views/accounts.py) ----------------------------------------------------
@@ -154,7 +157,7 @@ class MonthRow:
 
 def by_month(con: duckdb.DuckDBPyConnection) -> tuple[MonthRow, ...]:
     """Accounts by the month of their first lead: accounts, converted, won."""
-    return tuple(MonthRow(r["month"], int(r["accounts"]), int(r["converted"]), int(r["won"])) for r in q.by_month(con))
+    return tuple(_records_as(MonthRow, q.by_month(con)))
 
 
 # Depth bands: people of an account engaged before its first deal. 0 happens where every lead
@@ -212,6 +215,9 @@ class Match:
     name_list: str | None
     domain_list: str | None
     opps: int
+    parts: int          # groups of its named leads joined by names and numbers: 2 or more, by a domain only
+    key: str | None     # its smallest key (``c:…``, ``n:…``, ``d:…``; None: a lead split off alone)
+    account: int
 
     @property
     def formed(self) -> tuple[str, ...]:
@@ -220,12 +226,12 @@ class Match:
 
     @property
     def checks(self) -> tuple[str, ...]:
-        """Why a user should check the account: several names tied by a domain and no corporate
-        number (``names_by_domain``), several corporate numbers (``several_numbers``), leads
-        whose company is a placeholder such as 個人 or N/A, held only by their domain
-        (``placeholder``)."""
+        """Why a user should check the account: company names (groups of leads joined by names
+        and numbers) joined only through a shared email domain (``names_by_domain``), several corporate numbers
+        (``several_numbers``), leads whose company is a placeholder such as 個人 or N/A, held
+        only by their domain (``placeholder``)."""
         out = []
-        if self.names >= 2 and self.numbers == 0:
+        if self.parts >= 2:
             out.append("names_by_domain")
         if self.numbers >= 2:
             out.append("several_numbers")
@@ -236,9 +242,7 @@ class Match:
 
 def matches(con: duckdb.DuckDBPyConnection) -> tuple[Match, ...]:
     """Every account of the built tables, most leads first, with how it was formed."""
-    return tuple(Match(r["company"], int(r["leads"]), int(r["placeholder_leads"]), int(r["numbers"]),
-                       int(r["names"]), int(r["domains"]), r["number_list"], r["name_list"], r["domain_list"],
-                       int(r["opps"])) for r in q.matches(con, params(con)))
+    return tuple(_records_as(Match, q.matches(con, params(con))))
 
 
 # -- target-account list (ABM) ------------------------------------------------------------------
@@ -294,5 +298,4 @@ def coverage(con: duckdb.DuckDBPyConnection, name: str, data: bytes, workdir: An
     """The coverage of an uploaded target-account list against the built account tables."""
     values = read_targets(con, name, data, workdir)
     found = q.target_coverage(con, params(con), values) if values else []
-    return Coverage(tuple(Target(str(r["target"]), r["found_by"], r["company"], int(r["leads"]), int(r["opps"]),
-                                 int(r["won"])) for r in found))
+    return Coverage(tuple(_records_as(Target, found)))

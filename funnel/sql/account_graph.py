@@ -69,13 +69,14 @@ def components(n: int, a: Any, b: Any) -> tuple[Labels, int]:
 
 
 def _cells(con: duckdb.DuckDBPyConnection, params: dict[str, Any], kinds: tuple[str, ...],
-           split_keys: list[str]) -> tuple[int, int]:
+           split_keys: list[str]) -> tuple[int, int, int]:
     """``account_cells(kind, x, kid)``: every distinct MA cell of a key kind (``n`` corporate
     number, ``c`` company, ``d`` the domain of an address) with its key's number;
     ``account_key_ids(k, kid)``: the keys, numbered names and numbers first, then domains, then
     the ``split_keys``, each in text order (so a lead's smallest number is a name or number
     when it has one, and a key that joins when it has one). Cells are normalised once each (a
-    company is on many rows). Returns the first domain's number and the first split key's."""
+    company is on many rows). Returns the first number of a corporate number (names come
+    first), of a domain and of a split key."""
     parts = []
     used: dict[str, Any] = {}
     if "n" in kinds:
@@ -97,8 +98,9 @@ def _cells(con: duckdb.DuckDBPyConnection, params: dict[str, Any], kinds: tuple[
                list_contains($split, k) AS split, k LIKE 'd:%' AS domain
         FROM (SELECT DISTINCT k FROM account_cells)""", {"split": split_keys})
     run(con, "CREATE OR REPLACE TABLE account_cells AS SELECT c.kind, c.x, i.kid FROM account_cells c JOIN account_key_ids i USING (k)")
-    found = rows(con, "SELECT count(*) FILTER (WHERE NOT split AND NOT domain), count(*) FILTER (WHERE NOT split) FROM account_key_ids")
-    return int(found[0][0]), int(found[0][1])
+    found = rows(con, "SELECT count(*) FILTER (WHERE NOT split AND k LIKE 'c:%'), count(*) FILTER (WHERE NOT split AND NOT domain), "
+                      "count(*) FILTER (WHERE NOT split) FROM account_key_ids")
+    return int(found[0][0]), int(found[0][1]), int(found[0][2])
 
 
 def _row_keys(kinds: tuple[str, ...]) -> str:
@@ -157,16 +159,17 @@ def key_pairs(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...], joining: i
 
 def create_accounts(con: duckdb.DuckDBPyConnection, params: dict[str, Any], kinds: tuple[str, ...],
                     edits: Edits | None = None) -> int:
-    """``account_leads(lead_key, account, part, kf, kl)`` (a view) and ``account_keys(k,
+    """``account_leads(lead_key, account, part, named, kf, kl)`` (a view) and ``account_keys(k,
     account)`` from ``ma_rows``, for the key ``kinds`` mapped (``n``, ``c``, ``d``) and under a
     user's ``edits``; returns the union-find rounds.
 
     ``part`` is the lead's component in the graph without domain keys (NULL: the lead holds
-    none but domains): an account whose leads hold several parts is joined only by a domain.
+    none but domains; ``named``: it holds a company name): an account whose named leads hold
+    several parts has names joined only through a domain.
     Accounts are numbered by their first row (``_kf``: the earliest creation date, undated
     last, then file order), so numbers hold from run to run."""
     e = edits or Edits()
-    domains, joining = _cells(con, params, kinds, list(e.split_keys))
+    numbers, domains, joining = _cells(con, params, kinds, list(e.split_keys))
     create_lead_ids(con, kinds, list(e.split_leads))
     pairs = key_pairs(con, kinds, joining, [list(p) for p in e.merges])
     a, b = pairs["a"], pairs["b"]
@@ -187,8 +190,9 @@ def create_accounts(con: duckdb.DuckDBPyConnection, params: dict[str, Any], kind
                 SELECT r.node, a.account, nullif(r.part, -1) AS part FROM account_roots_v r JOIN a USING (root)""")
         finally:
             con.unregister("account_roots_v")
-    run(con, """CREATE VIEW account_leads AS
-        SELECT l.lead_key, a.account, a.part, l.kf, l.kl FROM account_lead_ids l JOIN account_nodes a ON a.node = l.node""")
+    run(con, f"""CREATE VIEW account_leads AS
+        SELECT l.lead_key, a.account, a.part, l.lo < {int(numbers)} AS named, l.kf, l.kl
+        FROM account_lead_ids l JOIN account_nodes a ON a.node = l.node""")
     run(con, """CREATE OR REPLACE TABLE account_keys AS
         SELECT i.k, a.account FROM account_key_ids i JOIN account_nodes a ON a.node = i.kid""")
     for t in _WORK:

@@ -2,7 +2,7 @@
 
 Definitions are those of ``contracts/cli.md`` "Accounts". Tables (per workspace connection):
 
-- ``account_leads(lead_key, account, part, kf, kl, created_at)``: the account (a number) of
+- ``account_leads(lead_key, account, part, named, kf, kl)``: the account (a number) of
   every lead with a key (its keys, over all its rows: ``n:<corporate number>``,
   ``c:<normalised company name>``, ``d:<corporate email domain>``); see ``account_graph``.
 - ``account_keys(k, account)``: each key and the one account holding it.
@@ -233,7 +233,7 @@ def matches(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[dict
     its leads, the leads whose company is a placeholder, and its deals; most leads first."""
     return records(con, f"""
         WITH n AS ({_NAMES}),
-             p AS (SELECT a.account, count(*) AS leads,
+             p AS (SELECT a.account, count(*) AS leads, count(DISTINCT a.part) FILTER (WHERE a.named) AS parts,
                           count(*) FILTER (WHERE l.company IS NOT NULL AND list_contains($placeholders, {name_core('l.company')}))
                               AS placeholder_leads
                    FROM account_leads a JOIN leads l USING (lead_key) GROUP BY a.account),
@@ -242,13 +242,14 @@ def matches(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[dict
                           count(*) FILTER (WHERE k LIKE 'd:%') AS domains,
                           string_agg(substr(k, 3), ', ' ORDER BY k) FILTER (WHERE k LIKE 'n:%') AS number_list,
                           string_agg(substr(k, 3), ', ' ORDER BY k) FILTER (WHERE k LIKE 'c:%') AS name_list,
-                          string_agg(substr(k, 3), ', ' ORDER BY k) FILTER (WHERE k LIKE 'd:%') AS domain_list
+                          string_agg(substr(k, 3), ', ' ORDER BY k) FILTER (WHERE k LIKE 'd:%') AS domain_list,
+                          min(k) AS key
                    FROM account_keys GROUP BY account),
              o AS (SELECT account, count(*) AS opps FROM account_opps GROUP BY account)
-        SELECT n.company, p.leads, p.placeholder_leads, k.numbers, k.names, k.domains, k.number_list, k.name_list,
-               k.domain_list, coalesce(o.opps, 0) AS opps
-        FROM n JOIN p USING (account) JOIN k USING (account) LEFT JOIN o USING (account)
-        ORDER BY p.leads DESC, n.company NULLS LAST, k.domain_list NULLS LAST, k.name_list NULLS LAST""",
+        SELECT n.company, p.leads, p.placeholder_leads, coalesce(k.numbers, 0) AS numbers, coalesce(k.names, 0) AS names, coalesce(k.domains, 0) AS domains, k.number_list, k.name_list,
+               k.domain_list, coalesce(o.opps, 0) AS opps, p.parts, k.key, account
+        FROM n JOIN p USING (account) LEFT JOIN k USING (account) LEFT JOIN o USING (account)
+        ORDER BY p.leads DESC, n.company NULLS LAST, k.domain_list NULLS LAST, k.name_list NULLS LAST, account""",
                    name_params(params))
 
 
