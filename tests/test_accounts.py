@@ -608,6 +608,56 @@ def test_names_by_domain_is_exact(ws, tmp_path):
     assert (shared.names, shared.leads, shared.parts, shared.checks) == (2, 3, 2, ("names_by_domain",))
 
 
+EDIT_MA = [{"email": "x1@alpha.example.jp", "company": "アルファ", "created": "2025-04-01"},
+           {"email": "x2@alpha.example.jp", "company": "ベータ", "created": "2025-04-02"},
+           {"email": "x3@alpha.example.jp", "company": "ベータ", "created": "2025-04-03"},
+           {"email": "y@gamma.example.jp", "company": "ガンマ", "created": "2025-04-04"}]
+EDIT_SFA = [{"id": "D1", "email": "boss@elsewhere.example.jp", "company": "アルファ株式会社", "stage": "受注",
+             "created": "2025-05-01"},
+            {"id": "D2", "email": "y@gamma.example.jp", "stage": "提案", "created": "2025-05-01"}]
+
+
+def _groups(con: Any) -> set[frozenset[str]]:
+    """The accounts as sets of lead addresses and keys."""
+    out: dict[int, set[str]] = {}
+    for account, lead in rows(con, "SELECT account, lead_key FROM account_leads"):
+        out.setdefault(account, set()).add(lead[2:])
+    for account, k in rows(con, "SELECT account, k FROM account_keys"):
+        out.setdefault(account, set()).add(k)
+    return {frozenset(v) for v in out.values()}
+
+
+@pytest.mark.parametrize("edit, want", [
+    (acc.Edits(), {frozenset({"x1@alpha.example.jp", "x2@alpha.example.jp", "x3@alpha.example.jp", "c:アルファ", "c:ベータ",
+                              "d:alpha.example.jp"}), frozenset({"y@gamma.example.jp", "c:ガンマ", "d:gamma.example.jp"})}),
+    # The shared domain no longer joins: アルファ and ベータ part; the domain, joining nothing, is in no account.
+    (acc.Edits().split_key("d:alpha.example.jp"),
+     {frozenset({"x1@alpha.example.jp", "c:アルファ"}), frozenset({"x2@alpha.example.jp", "x3@alpha.example.jp", "c:ベータ"}),
+      frozenset({"y@gamma.example.jp", "c:ガンマ", "d:gamma.example.jp"})}),
+    # x1 alone keeps the name only it held (the deal by name follows it); the rest stays joined by the domain.
+    (acc.Edits().split_lead("e:x1@alpha.example.jp"),
+     {frozenset({"x1@alpha.example.jp", "c:アルファ"}),
+      frozenset({"x2@alpha.example.jp", "x3@alpha.example.jp", "c:ベータ", "d:alpha.example.jp"}),
+      frozenset({"y@gamma.example.jp", "c:ガンマ", "d:gamma.example.jp"})}),
+    (acc.Edits().merge("c:ガンマ", "c:アルファ"),
+     {frozenset({"x1@alpha.example.jp", "x2@alpha.example.jp", "x3@alpha.example.jp", "y@gamma.example.jp", "c:アルファ",
+                 "c:ベータ", "c:ガンマ", "d:alpha.example.jp", "d:gamma.example.jp"})}),
+])
+def test_edits_merge_and_split_accounts(ws, tmp_path, edit, want):
+    b = _world(ws, tmp_path, EDIT_MA, EDIT_SFA)
+    acc.build(ws.con, b.mappings, edit)
+    got = _groups(ws.con)
+    assert got == want
+    a = acc.summarise(ws.con)
+    assert (a.accounts, a.converted) == (len(want), 1 if len(want) == 1 else 2)
+    # D1 (no linked lead) belongs by its company name to アルファ's account, wherever that is.
+    alpha = rows(ws.con, "SELECT account FROM account_keys WHERE k = 'c:アルファ'")[0][0]
+    assert rows(ws.con, "SELECT account FROM account_opps o JOIN opps USING (opp_key) WHERE deal_id = 'D1'") == [(alpha,)]
+    if edit:
+        acc.build(ws.con, b.mappings)
+        assert len(_groups(ws.con)) == 2               # the raw rule again
+
+
 def test_account_numbers_follow_the_first_row(ws, tmp_path):
     """Accounts are numbered by their first lead row (creation date, undated last, then file
     order), whatever the key text: the same files give the same numbers, and the earliest

@@ -10,6 +10,7 @@ forms, placeholders, free-mail and carrier domains) are data: ``data/legal_forms
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ from funnel.sql import accounts as q
 from funnel.sql import drop_table, ident, rows
 
 FIELDS = ("company", "corporate_number")
+Edits = graph.Edits      # the match report's merges and splits, for the pages
 T = TypeVar("T")
 
 
@@ -103,9 +105,11 @@ def params(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return out
 
 
-def build(con: duckdb.DuckDBPyConnection, mappings: dict[str, list[Mapping]], edits: graph.Edits | None = None) -> int:
+def build(con: duckdb.DuckDBPyConnection, mappings: dict[str, list[Mapping]], edits: graph.Edits | None = None,
+          token: str = "") -> int:
     """(Re)create the account tables of a built workspace under a user's ``edits`` (the match
-    report's merges and splits); returns the union-find rounds.
+    report's merges and splits); returns the union-find rounds. ``token`` names the build of the
+    data it was made for (see :func:`ensure`).
 
     ``mappings`` tell which sides hold which key: a field no file maps gives no key (its
     staged column is all NULL, so this only saves work)."""
@@ -116,7 +120,23 @@ def build(con: duckdb.DuckDBPyConnection, mappings: dict[str, list[Mapping]], ed
     kinds = tuple(k for k, f in (("n", "corporate_number"), ("c", "company"), ("d", "email")) if mapped("ma", f))
     rounds = graph.create_accounts(con, p, kinds, edits)
     q.create_account_opps(con, p, number=mapped("sfa", "corporate_number"), company=mapped("sfa", "company"))
+    q.mark_built(con, _marker(edits, token), rounds)
     return rounds
+
+
+def _marker(edits: graph.Edits | None, token: str) -> str:
+    return json.dumps([token, (edits or graph.Edits()).to_json()], sort_keys=True)
+
+
+def ensure(con: duckdb.DuckDBPyConnection, mappings: dict[str, list[Mapping]], edits: graph.Edits,
+           token: str) -> int:
+    """The rounds of the account tables, built under ``edits`` for the build of the data named
+    ``token`` unless they already are (the tables say what they were built under: another
+    caller, the Excel report say, may have rebuilt them without the edits)."""
+    found = q.built(con)
+    if found is not None and found[0] == _marker(edits, token):
+        return found[1]
+    return build(con, mappings, edits, token)
 
 
 def measure(con: duckdb.DuckDBPyConnection, mappings: dict[str, list[Mapping]], touch: str = "first",
@@ -220,6 +240,13 @@ class Match:
     account: int
 
     @property
+    def keys(self) -> tuple[str, ...]:
+        """Its keys as the engine writes them (``n:…``, ``c:…``, ``d:…``; normalised names and
+        domains hold no comma, so the lists split back)."""
+        return tuple(f"{kind}:{x}" for kind, listed in (("n", self.number_list), ("c", self.name_list),
+                                                        ("d", self.domain_list)) if listed for x in listed.split(", "))
+
+    @property
     def formed(self) -> tuple[str, ...]:
         """The kinds of key the account holds: ``number``, ``name``, ``domain``."""
         return tuple(k for k, n in (("number", self.numbers), ("name", self.names), ("domain", self.domains)) if n)
@@ -243,6 +270,12 @@ class Match:
 def matches(con: duckdb.DuckDBPyConnection) -> tuple[Match, ...]:
     """Every account of the built tables, most leads first, with how it was formed."""
     return tuple(_records_as(Match, q.matches(con, params(con))))
+
+
+def members(con: duckdb.DuckDBPyConnection, account: int) -> list[dict[str, Any]]:
+    """The leads of one account (``lead_key``, ``email_raw``, ``company``), first created first:
+    what a split names."""
+    return q.members(con, account)
 
 
 # -- target-account list (ABM) ------------------------------------------------------------------

@@ -10,7 +10,7 @@ SQL label propagation, before, joined the whole lead — key table once per roun
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
@@ -37,6 +37,35 @@ class Edits:
 
     def __bool__(self) -> bool:
         return bool(self.merges or self.split_keys or self.split_leads)
+
+    def merge(self, a: str, b: str) -> Edits:
+        """These edits and: the account holding key ``a`` merged into the one holding ``b``."""
+        return self if a == b or (a, b) in self.merges else replace(self, merges=(*self.merges, (a, b)))
+
+    def split_key(self, k: str) -> Edits:
+        """These edits and: key ``k`` joins nothing (its account splits where it was the tie)."""
+        return self if k in self.split_keys else replace(self, split_keys=(*self.split_keys, k))
+
+    def split_lead(self, lead_key: str) -> Edits:
+        """These edits and: the lead ``lead_key`` is an account of its own."""
+        return self if lead_key in self.split_leads else replace(self, split_leads=(*self.split_leads, lead_key))
+
+    def undo(self, kind: str, i: int) -> Edits:
+        """These edits without the ``i``-th of ``kind`` (``merges``, ``split_keys``, ``split_leads``)."""
+        kept = getattr(self, kind)
+        return replace(self, **{kind: kept[:i] + kept[i + 1:]})
+
+    def to_json(self) -> dict[str, Any]:
+        return {"merges": [list(p) for p in self.merges], "split_keys": list(self.split_keys),
+                "split_leads": list(self.split_leads)}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Edits:
+        """Edits read back from :meth:`to_json` (nothing or something else: none)."""
+        if not isinstance(data, dict):
+            return cls()
+        return cls(tuple((str(a), str(b)) for a, b in data.get("merges") or []),
+                   tuple(str(k) for k in data.get("split_keys") or []), tuple(str(k) for k in data.get("split_leads") or []))
 
 
 Labels = Any    # an int64 NumPy array: the root (smallest node) of each node's component
@@ -182,7 +211,7 @@ def create_accounts(con: duckdb.DuckDBPyConnection, params: dict[str, Any], kind
     with lock_for(con):
         con.register("account_roots_v", table)
         try:
-            # Nodes of a component without a lead (keys held only by leads split off) are left out.
+            # Nodes of a component without a lead (keys held only by leads split off) are left out here.
             run(con, """
                 CREATE OR REPLACE TABLE account_nodes AS
                 WITH a AS (SELECT r.root, row_number() OVER (ORDER BY min(l.kf)) AS account
@@ -193,8 +222,16 @@ def create_accounts(con: duckdb.DuckDBPyConnection, params: dict[str, Any], kind
     run(con, f"""CREATE VIEW account_leads AS
         SELECT l.lead_key, a.account, a.part, l.lo < {int(numbers)} AS named, l.kf, l.kl
         FROM account_lead_ids l JOIN account_nodes a ON a.node = l.node""")
-    run(con, """CREATE OR REPLACE TABLE account_keys AS
-        SELECT i.k, a.account FROM account_key_ids i JOIN account_nodes a ON a.node = i.kid""")
+    # A key held only by leads split off belongs to (the first of) their accounts.
+    own = ("" if not e.split_leads else f"""UNION ALL
+        SELECT i.k, min(a.account) FROM (
+            SELECT node, unnest([lo, hi]) AS kid FROM account_lead_ids WHERE alone AND NOT complex
+            UNION ALL SELECT l.node, unnest(r.ks) FROM ({_row_keys(kinds)}) r
+                      JOIN account_lead_ids l ON l.lead_key = r._key WHERE l.alone AND l.complex) o
+        JOIN account_nodes a ON a.node = o.node JOIN account_key_ids i ON i.kid = o.kid
+        WHERE o.kid NOT IN (SELECT node FROM account_nodes) GROUP BY i.k""")
+    run(con, f"""CREATE OR REPLACE TABLE account_keys AS
+        SELECT i.k, a.account FROM account_key_ids i JOIN account_nodes a ON a.node = i.kid {own}""")
     for t in _WORK:
         drop_table(con, t)
     return rounds

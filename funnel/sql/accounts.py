@@ -22,7 +22,7 @@ import duckdb
 from funnel.sql import normalize as nz
 from funnel.sql import records, rows, run
 
-TABLES = ("account_leads", "account_keys", "account_opps")
+TABLES = ("account_leads", "account_keys", "account_opps", "account_built")
 
 # Spaces, punctuation marks and symbols (Unicode categories Z, P, S) and the other characters
 # Python's str.isspace() counts (tab, line breaks): what a normalised name loses, and what
@@ -116,6 +116,25 @@ def create_account_opps(con: duckdb.DuckDBPyConnection, params: dict[str, Any], 
             FROM links l JOIN account_leads a USING (lead_key)
             UNION ALL {by_company})
         GROUP BY opp_key, account""", used or None)
+
+
+def mark_built(con: duckdb.DuckDBPyConnection, marker: str, rounds: int) -> None:
+    """``account_built(marker, rounds)``: what the account tables were last built under."""
+    run(con, "CREATE OR REPLACE TABLE account_built AS SELECT $m AS marker, $r::INTEGER AS rounds", {"m": marker, "r": rounds})
+
+
+def built(con: duckdb.DuckDBPyConnection) -> tuple[str, int] | None:
+    """What :func:`mark_built` last wrote (None: no account tables yet)."""
+    if not rows(con, "SELECT 1 FROM duckdb_tables() WHERE table_name = 'account_built' AND NOT temporary"):
+        return None
+    found = rows(con, "SELECT marker, rounds FROM account_built")
+    return (str(found[0][0]), int(found[0][1])) if found else None
+
+
+def members(con: duckdb.DuckDBPyConnection, account: int) -> list[dict[str, Any]]:
+    """The leads of one account: key, address as written and company, first created first."""
+    return records(con, """SELECT l.lead_key, l.email_raw, l.company FROM account_leads a JOIN leads l USING (lead_key)
+        WHERE a.account = $a ORDER BY a.kf""", {"a": account})
 
 
 def totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
