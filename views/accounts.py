@@ -213,7 +213,7 @@ with split:
 if edits:
     st.markdown(t("accounts.edit.made"))
     items = ([("merges", i, t("accounts.edit.merged", a=a[2:], b=b[2:])) for i, (a, b) in enumerate(edits.merges)]
-             + [("split_keys", i, t("accounts.edit.key_split", key=k[2:])) for i, k in enumerate(edits.split_keys)]
+             + [("split_keys", i, t("accounts.edit.key_split", value=k[2:])) for i, k in enumerate(edits.split_keys)]
              + [("split_leads", i, t("accounts.edit.lead_split", lead=masked_values([k[2:]], "email")[0]))
                 for i, k in enumerate(edits.split_leads)])
     for kind, i, text in items:
