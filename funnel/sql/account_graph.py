@@ -107,21 +107,21 @@ def _cells(con: duckdb.DuckDBPyConnection, params: dict[str, Any], kinds: tuple[
     company is on many rows). Returns the first number of a corporate number (names come
     first), of a domain and of a split key."""
     parts = []
-    used: dict[str, Any] = {}
     if "n" in kinds:
         parts.append(f"""SELECT 'n' AS kind, x, 'n:' || {number_key('x')} AS k FROM (
             SELECT DISTINCT corporate_number AS x FROM ma_rows WHERE corporate_number IS NOT NULL AND _key IS NOT NULL)""")
     if "c" in kinds:
         parts.append(f"""SELECT 'c' AS kind, x, 'c:' || {name_key('x')} AS k FROM (
             SELECT DISTINCT company AS x FROM ma_rows WHERE company IS NOT NULL AND _key IS NOT NULL)""")
-        used.update(name_params(params))
-    if "d" in kinds:
-        parts.append("""SELECT 'd' AS kind, d AS x, 'd:' || d AS k FROM (
-                SELECT DISTINCT split_part(unnest(emails), '@', 2) AS d FROM ma_rows WHERE _key IS NOT NULL AND len(emails) > 0)
-            WHERE d <> '' AND NOT list_contains($free_mail, d)""")
-        used["free_mail"] = params["free_mail"]
     body = " UNION ALL ".join(parts) if parts else "SELECT NULL AS kind, NULL::VARCHAR AS x, NULL::VARCHAR AS k WHERE false"
-    run(con, f"CREATE OR REPLACE TABLE account_cells AS SELECT kind, x, k FROM ({body}) WHERE k IS NOT NULL", used or None)
+    # Names and numbers on their own: a statement that first meets a cell NFKC must fold runs
+    # again (funnel.sql._execute), and this one reads only the distinct cells.
+    run(con, f"CREATE OR REPLACE TABLE account_cells AS SELECT kind, x, k FROM ({body}) WHERE k IS NOT NULL",
+        name_params(params) if "c" in kinds else None)
+    if "d" in kinds:
+        run(con, """INSERT INTO account_cells SELECT 'd', d, 'd:' || d FROM (
+                SELECT DISTINCT split_part(unnest(emails), '@', 2) AS d FROM ma_rows WHERE _key IS NOT NULL AND len(emails) > 0)
+            WHERE d <> '' AND NOT list_contains($free_mail, d)""", {"free_mail": params["free_mail"]})
     run(con, """CREATE OR REPLACE TABLE account_key_ids AS
         SELECT k, (row_number() OVER (ORDER BY list_contains($split, k), k LIKE 'd:%', k) - 1)::BIGINT AS kid,
                list_contains($split, k) AS split, k LIKE 'd:%' AS domain
