@@ -4,7 +4,7 @@ Accounts are the connected components of the graph lead — key. Only the distin
 leave SQL, as two integer arrays (a million leads of ten thousand companies are some ten
 thousand pairs), and a vectorised union-find joins them: every round hooks each root under the
 smallest root it has an edge to, then pointer jumping flattens the forest into stars. Each
-round removes at least one root, in practice most of them (a chain of any length: two rounds).
+round removes at least one root, in practice most of them (a chain numbered in order: two).
 SQL label propagation, before, joined the whole lead — key table once per round.
 """
 
