@@ -25,7 +25,7 @@ from funnel.ingest.reader import Source, load_file
 from funnel.model.mapping import Mapping
 from funnel.sql import account_graph as graph
 from funnel.sql import accounts as q
-from funnel.sql import drop_table, ident, rows
+from funnel.sql import drop_table, ident, lock_for, rows
 
 FIELDS = ("company", "corporate_number")
 Edits = graph.Edits      # the match report's merges and splits, for the pages
@@ -133,10 +133,12 @@ def ensure(con: duckdb.DuckDBPyConnection, mappings: dict[str, list[Mapping]], e
     """The rounds of the account tables, built under ``edits`` for the build of the data named
     ``token`` unless they already are (the tables say what they were built under: another
     caller, the Excel report say, may have rebuilt them without the edits)."""
-    found = q.built(con)
-    if found is not None and found[0] == _marker(edits, token):
-        return found[1]
-    return build(con, mappings, edits, token)
+    # One build at a time: a rerun of the page (another thread) waits, then finds it made.
+    with lock_for(con):
+        found = q.built(con)
+        if found is not None and found[0] == _marker(edits, token):
+            return found[1]
+        return build(con, mappings, edits, token)
 
 
 def measure(con: duckdb.DuckDBPyConnection, mappings: dict[str, list[Mapping]], touch: str = "first",
