@@ -400,6 +400,18 @@ def test_no_company_column_no_accounts_key(tmp_path, capsys):
     assert "accounts" not in json.loads(capsys.readouterr().out)
 
 
+def test_domains_only_on_the_marketing_side(tmp_path, capsys):
+    """No company column in MA, one in SFA: accounts by domain alone (the key table starts
+    empty of names and numbers, then takes the domains)."""
+    (tmp_path / "ma.csv").write_text("email,source\na@x.co.jp,展示会\nb@x.co.jp,紹介\nc@gmail.com,紹介\n", encoding="utf-8")
+    (tmp_path / "sfa.csv").write_text("deal id,email,stage,company\nD1,a@x.co.jp,受注,エックス\nD2,z@z.jp,提案,エックス\n",
+                                      encoding="utf-8")
+    assert main(["analyze", "--ma", str(tmp_path / "ma.csv"), "--sfa", str(tmp_path / "sfa.csv"), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)["accounts"]
+    assert (got["accounts"], got["converted"], got["won"], got["leads_without_account"],
+            got["opportunities_by_account_only"]) == (1, 1, 1, 1, 0)
+
+
 def test_sample_data(ws):
     load_sample(ws)
     ws.build()

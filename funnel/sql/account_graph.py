@@ -113,7 +113,7 @@ def _cells(con: duckdb.DuckDBPyConnection, params: dict[str, Any], kinds: tuple[
     if "c" in kinds:
         parts.append(f"""SELECT 'c' AS kind, x, 'c:' || {name_key('x')} AS k FROM (
             SELECT DISTINCT company AS x FROM ma_rows WHERE company IS NOT NULL AND _key IS NOT NULL)""")
-    body = " UNION ALL ".join(parts) if parts else "SELECT NULL AS kind, NULL::VARCHAR AS x, NULL::VARCHAR AS k WHERE false"
+    body = " UNION ALL ".join(parts) if parts else "SELECT NULL::VARCHAR AS kind, NULL::VARCHAR AS x, NULL::VARCHAR AS k WHERE false"
     # Names and numbers on their own: a statement that first meets a cell NFKC must fold runs
     # again (funnel.sql._execute), and this one reads only the distinct cells.
     run(con, f"CREATE OR REPLACE TABLE account_cells AS SELECT kind, x, k FROM ({body}) WHERE k IS NOT NULL",
