@@ -23,6 +23,7 @@ from funnel.cli import main
 from funnel.ingest.reader import Source
 from funnel.measures import accounts as acc
 from funnel.measures.analysis import measure, to_json
+from funnel.sql import account_graph as graph
 from funnel.sql import accounts as q
 from funnel.sql import connect, rows
 
@@ -350,18 +351,44 @@ def test_random_exports_match_the_reference(tmp_path, capsys, seed, touch):
     assert got["accounts"] > 3 and got["opportunities_by_account_only"] > 0 and got["leads_without_account"] > 0
 
 
-def test_long_chain_merges_in_few_rounds():
-    """A chain of 2,000 leads each sharing one key with the next is one account; pointer jumping
-    keeps the rounds near log2(2000), not 2000."""
+def test_long_chain_is_one_account():
+    """A chain of 2,000 leads each sharing a company with the next (two rows of two names each:
+    the leads read again for their pairs) is one account, joined in a handful of rounds."""
     con = connect()
     try:
-        con.execute("CREATE TABLE account_lead_keys AS SELECT 'l' || i AS lead_key, 'k' || (i + d) AS k "
+        con.execute("CREATE TABLE ma_rows AS SELECT 'l' || i AS _key, 'co' || (i + d) AS company, []::VARCHAR[] AS emails, "
+                    "NULL::VARCHAR AS corporate_number, i * 2 + d AS _kf, i * 2 + d AS _kl "
                     "FROM range(2000) t(i), (VALUES (0), (1)) v(d)")
-        rounds = q.create_accounts(con)
+        rounds = graph.create_accounts(con, acc.params(con), ("c",))
         assert rows(con, "SELECT count(DISTINCT account), count(*) FROM account_leads")[0] == (1, 2000)
-        assert rounds <= 24     # measured: 20 (20,000 leads: 28; 200,000: 34)
+        assert rows(con, "SELECT count(DISTINCT account), count(*) FROM account_keys")[0] == (1, 2001)
+        assert rounds <= 4
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_components_match_a_plain_union_find(seed):
+    """The vectorised union-find against the reference one, on random sparse graphs (chains,
+    stars and isolated nodes in shuffled numbering)."""
+    rng = random.Random(seed)
+    n = rng.randint(1, 400)
+    edges = [(rng.randrange(n), rng.randrange(n)) for _ in range(rng.randint(0, n))]
+    perm = list(range(n))
+    rng.shuffle(perm)
+    edges += [(perm[i], perm[i + 1]) for i in range(0, min(n - 1, 60))]     # a long chain, shuffled
+    got, _ = graph.components(n, [a for a, _ in edges], [b for _, b in edges])
+    uf = UnionFind()
+    for a, b in edges:
+        uf.union(a, b)
+    groups: dict[Any, list[int]] = {}
+    for x in range(n):
+        groups.setdefault(uf.find(x), []).append(x)
+    want = [0] * n
+    for members in groups.values():
+        for x in members:
+            want[x] = min(members)
+    assert list(got) == want
 
 
 # -- absent without a company column; sample and real exports -----------------------------------
@@ -371,6 +398,18 @@ def test_no_company_column_no_accounts_key(tmp_path, capsys):
     (tmp_path / "sfa.csv").write_text("deal id,email,stage\nD1,a@x.jp,受注\n", encoding="utf-8")
     assert main(["analyze", "--ma", str(tmp_path / "ma.csv"), "--sfa", str(tmp_path / "sfa.csv"), "--json"]) == 0
     assert "accounts" not in json.loads(capsys.readouterr().out)
+
+
+def test_domains_only_on_the_marketing_side(tmp_path, capsys):
+    """No company column in MA, one in SFA: accounts by domain alone (the key table starts
+    empty of names and numbers, then takes the domains)."""
+    (tmp_path / "ma.csv").write_text("email,source\na@x.co.jp,展示会\nb@x.co.jp,紹介\nc@gmail.com,紹介\n", encoding="utf-8")
+    (tmp_path / "sfa.csv").write_text("deal id,email,stage,company\nD1,a@x.co.jp,受注,エックス\nD2,z@z.jp,提案,エックス\n",
+                                      encoding="utf-8")
+    assert main(["analyze", "--ma", str(tmp_path / "ma.csv"), "--sfa", str(tmp_path / "sfa.csv"), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)["accounts"]
+    assert (got["accounts"], got["converted"], got["won"], got["leads_without_account"],
+            got["opportunities_by_account_only"]) == (1, 1, 1, 1, 0)
 
 
 def test_sample_data(ws):
@@ -540,7 +579,8 @@ def test_page_measures_match_report(page_world):
     # last in text order.
     assert set(found) == {"株式会社アルファ", "ベータ", "デルタ", None, "Solo"}
     by_checks = {m.checks: m for m in found.values() if m.checks}
-    # デルタ + イプシロン share only a domain; N's two numbers share a domain; Solo holds 個人.
+    # デルタ + イプシロン share only a domain; N's two numbers share a domain (no names: only the
+    # numbers' check); Solo holds 個人 (its one name is no second group).
     assert set(by_checks) == {("names_by_domain",), ("several_numbers",), ("placeholder",)}
     shared = by_checks[("names_by_domain",)]
     assert (shared.names, shared.numbers, shared.domains, shared.name_list) == (2, 0, 1, "イプシロン, デルタ")
@@ -552,6 +592,98 @@ def test_page_measures_match_report(page_world):
     beta = [m for m in found.values() if m.numbers == 1][0]
     assert (beta.names, beta.checks, beta.formed) == (2, (), ("number", "name", "domain"))
     assert sum(m.leads for m in found.values()) == 11            # every lead but the free-mail one
+
+
+def _world(ws: Any, tmp_path: Path, ma: list[dict[str, str]], sfa: list[dict[str, str]]) -> Any:
+    (tmp_path / "ma.csv").write_text(_csv(MA_HEADER, ma), encoding="utf-8")
+    (tmp_path / "sfa.csv").write_text(_csv({**SFA_HEADER, "created": "作成日"}, sfa), encoding="utf-8")
+    ws.load("ma", Source.from_path(tmp_path / "ma.csv"))
+    ws.load("sfa", Source.from_path(tmp_path / "sfa.csv"))
+    return ws.build()
+
+
+def test_names_by_domain_is_exact(ws, tmp_path):
+    """Flagged: names that only a domain joins. Not flagged: two names one person wrote (the
+    lead itself joins them), though its account has two names and no corporate number."""
+    ma = [{"email": "x@w.example.jp", "company": "ダブリュー", "created": "2025-04-01"},
+          {"email": "x@w.example.jp", "company": "ダブリュー商事", "created": "2025-04-02"},
+          {"email": "y@w.example.jp", "company": "ダブリュー", "created": "2025-04-03"},
+          {"email": "c1@shared.example.jp", "company": "デルタ", "created": "2025-04-01"},
+          {"email": "c2@shared.example.jp", "company": "イプシロン", "created": "2025-04-02"},
+          {"email": "c3@shared.example.jp", "company": "", "created": "2025-04-02"}]
+    b = _world(ws, tmp_path, ma, [{"id": "D1", "email": "x@w.example.jp", "stage": "提案", "created": "2025-05-01"}])
+    acc.build(ws.con, b.mappings)
+    found = {m.name_list: m for m in acc.matches(ws.con)}
+    assert set(found) == {"ダブリュー, ダブリュー商事", "イプシロン, デルタ"}
+    w, shared = found["ダブリュー, ダブリュー商事"], found["イプシロン, デルタ"]
+    assert (w.names, w.numbers, w.parts, w.checks) == (2, 0, 1, ())
+    assert (shared.names, shared.leads, shared.parts, shared.checks) == (2, 3, 2, ("names_by_domain",))
+
+
+EDIT_MA = [{"email": "x1@alpha.example.jp", "company": "アルファ", "created": "2025-04-01"},
+           {"email": "x2@alpha.example.jp", "company": "ベータ", "created": "2025-04-02"},
+           {"email": "x3@alpha.example.jp", "company": "ベータ", "created": "2025-04-03"},
+           {"email": "y@gamma.example.jp", "company": "ガンマ", "created": "2025-04-04"}]
+EDIT_SFA = [{"id": "D1", "email": "boss@elsewhere.example.jp", "company": "アルファ株式会社", "stage": "受注",
+             "created": "2025-05-01"},
+            {"id": "D2", "email": "y@gamma.example.jp", "stage": "提案", "created": "2025-05-01"}]
+
+
+def _groups(con: Any) -> set[frozenset[str]]:
+    """The accounts as sets of lead addresses and keys."""
+    out: dict[int, set[str]] = {}
+    for account, lead in rows(con, "SELECT account, lead_key FROM account_leads"):
+        out.setdefault(account, set()).add(lead[2:])
+    for account, k in rows(con, "SELECT account, k FROM account_keys"):
+        out.setdefault(account, set()).add(k)
+    return {frozenset(v) for v in out.values()}
+
+
+@pytest.mark.parametrize("edit, want", [
+    (acc.Edits(), {frozenset({"x1@alpha.example.jp", "x2@alpha.example.jp", "x3@alpha.example.jp", "c:アルファ", "c:ベータ",
+                              "d:alpha.example.jp"}), frozenset({"y@gamma.example.jp", "c:ガンマ", "d:gamma.example.jp"})}),
+    # The shared domain no longer joins: アルファ and ベータ part; the domain, joining nothing, is in no account.
+    (acc.Edits().split_key("d:alpha.example.jp"),
+     {frozenset({"x1@alpha.example.jp", "c:アルファ"}), frozenset({"x2@alpha.example.jp", "x3@alpha.example.jp", "c:ベータ"}),
+      frozenset({"y@gamma.example.jp", "c:ガンマ", "d:gamma.example.jp"})}),
+    # x1 alone keeps the name only it held (the deal by name follows it); the rest stays joined by the domain.
+    (acc.Edits().split_lead("e:x1@alpha.example.jp"),
+     {frozenset({"x1@alpha.example.jp", "c:アルファ"}),
+      frozenset({"x2@alpha.example.jp", "x3@alpha.example.jp", "c:ベータ", "d:alpha.example.jp"}),
+      frozenset({"y@gamma.example.jp", "c:ガンマ", "d:gamma.example.jp"})}),
+    (acc.Edits().merge("c:ガンマ", "c:アルファ"),
+     {frozenset({"x1@alpha.example.jp", "x2@alpha.example.jp", "x3@alpha.example.jp", "y@gamma.example.jp", "c:アルファ",
+                 "c:ベータ", "c:ガンマ", "d:alpha.example.jp", "d:gamma.example.jp"})}),
+])
+def test_edits_merge_and_split_accounts(ws, tmp_path, edit, want):
+    b = _world(ws, tmp_path, EDIT_MA, EDIT_SFA)
+    acc.build(ws.con, b.mappings, edit)
+    got = _groups(ws.con)
+    assert got == want
+    a = acc.summarise(ws.con)
+    assert (a.accounts, a.converted) == (len(want), 1 if len(want) == 1 else 2)
+    # D1 (no linked lead) belongs by its company name to アルファ's account, wherever that is.
+    alpha = rows(ws.con, "SELECT account FROM account_keys WHERE k = 'c:アルファ'")[0][0]
+    assert rows(ws.con, "SELECT account FROM account_opps o JOIN opps USING (opp_key) WHERE deal_id = 'D1'") == [(alpha,)]
+    if edit:
+        acc.build(ws.con, b.mappings)
+        assert len(_groups(ws.con)) == 2               # the raw rule again
+
+
+def test_account_numbers_follow_the_first_row(ws, tmp_path):
+    """Accounts are numbered by their first lead row (creation date, undated last, then file
+    order), whatever the key text: the same files give the same numbers, and the earliest
+    company is account 1."""
+    ma = [{"email": "z@zz.example.jp", "company": "ゼット", "created": "2025-06-01"},
+          {"email": "a@aa.example.jp", "company": "エー", "created": ""},
+          {"email": "m@mm.example.jp", "company": "エム", "created": "2025-03-01"},
+          {"email": "m2@mm.example.jp", "company": "エム", "created": "2025-07-01"}]
+    b = _world(ws, tmp_path, ma, [{"id": "D1", "email": "z@zz.example.jp", "stage": "提案", "created": "2025-05-01"}])
+    numbers = []
+    for _ in range(2):
+        acc.build(ws.con, b.mappings)
+        numbers.append({m.name_list: m.account for m in acc.matches(ws.con)})
+    assert numbers[0] == numbers[1] == {"エム": 1, "ゼット": 2, "エー": 3}
 
 
 def test_target_account_coverage(page_world, tmp_path):

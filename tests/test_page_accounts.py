@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from funnel.i18n import t
+from funnel.measures import accounts as acc
 from funnel.measures.analysis import measure, to_json
 from funnel.model.workspace import Workspace
 from funnel.present.format import num, pct, source_label
@@ -156,7 +157,45 @@ def test_match_report(page, tables, contract):
     every = frame_with(page, col("accounts.match.col.company"))
     assert len(every) == 780 and every[col("accounts.match.col.leads")].sum() == len(tables["leads"])
     assert every.iloc[0][col("accounts.match.col.company")] == "株式会社柏木システムズ"
-    assert "分割・統合" in " ".join(c.value for c in page.caption)
+    assert col("accounts.edit.none") in " ".join(c.value for c in page.caption)
+
+
+def test_merge_and_split_edit_the_page_not_the_contract(page, engine, contract):
+    """Merging the two largest accounts takes one account off the page; splitting a lead off the
+    merged one adds one back; undo restores the automatic rule. The CLI's object stays the raw
+    rule (the contract fixture, and a fresh measure of the engine after the edits)."""
+    def accounts() -> str:
+        return {x.label: x.value for x in page.metric}[col("accounts.kpi.accounts")]
+
+    largest = [m for m in acc.matches(engine.con)][:2]
+    page.selectbox(key="accounts_merge_from").set_value(largest[1].key)
+    page.selectbox(key="accounts_merge_into").set_value(largest[0].key).run()
+    page.button(key="accounts_merge").click().run()
+    assert not page.exception
+    assert accounts() == num(contract["first"]["accounts"] - 1)
+    merged = frame_with(page, col("accounts.match.col.company")).iloc[0]
+    assert merged[col("accounts.match.col.leads")] == largest[0].leads + largest[1].leads
+    assert "統合" in " ".join(x.value for x in page.markdown)
+
+    page.selectbox(key="accounts_split_account").set_value(largest[0].key).run()
+    people = acc.members(engine.con, largest[0].account)
+    assert len(page.selectbox(key="accounts_split_lead").options) == largest[0].leads + largest[1].leads
+    page.selectbox(key="accounts_split_lead").set_value(people[0]["lead_key"]).run()
+    page.button(key="accounts_split_lead_go").click().run()
+    assert not page.exception
+    assert accounts() == num(contract["first"]["accounts"])
+    # Splitting the domain off: every sample lead also holds its company name, which keeps it
+    # where it was (the engine's tests split accounts by a key).
+    page.selectbox(key="accounts_split_key").set_value(f"d:{largest[0].domain_list}").run()
+    page.button(key="accounts_split_key_go").click().run()
+    assert not page.exception
+    assert accounts() == num(contract["first"]["accounts"])
+    assert f"キー {largest[0].domain_list} を切り離し" in " ".join(x.value for x in page.markdown)
+    for kind in ("split_keys", "split_leads", "merges"):
+        page.button(key=f"accounts_undo_{kind}_0").click().run()
+    assert accounts() == num(contract["first"]["accounts"])
+    assert col("accounts.edit.none") in " ".join(c.value for c in page.caption)
+    assert to_json(measure(engine, "first"))["accounts"] == contract["first"]
 
 
 def test_downloads_hold_what_is_shown(page, downloads):

@@ -21,6 +21,7 @@ from funnel.model.rules import LossRules
 from funnel.model.session import Session
 from funnel.model.session_json import decode, encode, read_session_part
 from funnel.model.workspace import Workspace
+from funnel.sql.account_graph import Edits
 from tests.conftest import ROOT, SAMPLE
 from tests.test_limits import override
 
@@ -57,7 +58,8 @@ def test_every_change_through_a_method_bumps_the_version_once(session):
     steps = [lambda: s.set_overrides("ma", {"source": "リードソース"}), lambda: s.set_link(LinkSpec("id", "予備ID", "LID")),
              lambda: s.set_loss_rules(edited_rules()), lambda: s.set_benchmarks([{"metric": "win_rate"}]),
              lambda: s.set_answer("q1", "yes"), lambda: s.set_plan_weights({"2025-04": 2.0}),
-             lambda: s.set_plan_mix([{"source": "Web"}], "ja"), lambda: s.remove_file("ma", s.files["ma"][0].digest)]
+             lambda: s.set_plan_mix([{"source": "Web"}], "ja"), lambda: s.set_account_edits(Edits().merge("c:a", "c:b")),
+             lambda: s.remove_file("ma", s.files["ma"][0].digest)]
     for step in steps:
         before = s.version
         step()
@@ -66,6 +68,7 @@ def test_every_change_through_a_method_bumps_the_version_once(session):
     before = s.version
     s.set_plan_weights({"2025-04": 2.0})
     s.set_answer("q1", "yes")
+    s.set_account_edits(Edits().merge("c:a", "c:b").merge("c:a", "c:b"))
     s.set_loss_rules(edited_rules())
     s.kept["target_rate"] = 12.5
     assert s.version == before
@@ -147,6 +150,8 @@ def edit(s: Session) -> Session:
     s.set_plan_weights({"2025-04": 2.0, "2025-05": 0.5})
     s.set_plan_mix([{"ソース": "Web", "比率": 60.0}], "ja")
     s.set_source_map([("Trade Show", "展示会・イベント"), ("Trades Show", "展示会・イベント"), ("Google Ads", "ad")])
+    s.set_account_edits(Edits().merge("c:alpha", "d:beta.example.jp").split_key("d:shared.example.jp")
+                        .split_lead("e:x@w.example.jp"))
     s.set_cost(CostData("cost.csv", {(dt.date(2025, 4, 1), "Web"): 120000.0}), "upload")
     s.set_cost(CostData("edited", {(dt.date(2025, 4, 1), "Web"): 150000.0}))
     s.kept.update({"target_rate": 12.5, "plan_start": dt.date(2025, 6, 1), "date_range": (dt.date(2025, 4, 1), None)})
@@ -171,7 +176,7 @@ def test_a_saved_session_opens_equal_to_the_original(session, tmp_path):
     try:
         assert back.to_json() == s.to_json()
         for name in ("mode", "overrides", "link", "loss_rules_toml", "benchmarks", "answers", "plan_weights",
-                     "plan_mix", "plan_mix_lang", "kept", "kept_by_language", "source_pairs"):
+                     "plan_mix", "plan_mix_lang", "kept", "kept_by_language", "source_pairs", "account_edits"):
             assert getattr(back, name) == getattr(s, name), name
         assert back.cost() == s.cost() and back.cost_entry().file == s.cost_entry().file
         assert back.source_map is not None and back.source_map.channel_name("trades  show") == "展示会・イベント"

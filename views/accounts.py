@@ -6,6 +6,8 @@ with masking on (they are not personal data); people are masked."""
 
 from __future__ import annotations
 
+import uuid
+
 import pandas as pd
 import streamlit as st
 
@@ -21,7 +23,8 @@ from funnel.present.charts.accounts import (
     month_label,
 )
 from funnel.present.format import num, pct, source_label
-from ui.state import lang, query, remember, restate, t
+from ui.privacy import masked_values
+from ui.state import lang, query, remember, restate, session, t
 from ui.widgets import definition, download_frame, require_current, show_chart, show_table
 
 st.title(t("accounts.page.title"))
@@ -33,8 +36,10 @@ if not acc.applies(cur.build.mappings):
     st.info(t("accounts.none"), icon="ℹ️")
     st.stop()
 
-# The account tables belong to one build of the data: made once, then read by every query.
-rounds = remember("accounts_tables", lambda: acc.build(con, cur.build.mappings))
+# The account tables belong to one build of the data and the match report's edits: made once
+# for them, then read by every query (the token names the build; a new build, a new token).
+edits = session().account_edits
+rounds = acc.ensure(con, cur.build.mappings, edits, remember("accounts_build", lambda: uuid.uuid4().hex))
 restate("touch", "first", ("first", "last"))
 touch = st.radio(t("filters.touch"), ["first", "last"], key="touch", horizontal=True,
                  format_func=lambda v: t(f"term.touch.{v}"), help=t("accounts.page.touch_help"))
@@ -145,6 +150,7 @@ def match_frame(rows: tuple[acc.Match, ...], labels: dict[str, str], checks: dic
 
 
 check_names = {c: t(f"accounts.check.{c}") for c in acc.CHECKS}
+KIND = {"n": "number", "c": "name", "d": "domain"}
 flagged = tuple(m for m in found if m.checks)
 st.subheader(t("accounts.match.to_check", n=num(len(flagged))))
 if flagged:
@@ -159,7 +165,64 @@ with st.expander(t("accounts.match.all", n=num(len(found)))):
     show_table(every, integer=[MC[c] for c in ("leads", "placeholder_leads", "numbers", "names", "domains", "opps")],
                key="accounts_all", height=420)
     download_frame(every, "account_match_report.csv", "dl_accounts_all")
-st.caption(t("accounts.match.edit_later"))
+
+# -- edits: merge two accounts, split a key or a lead off (saved with the workspace) ----------
+st.subheader(t("accounts.edit.title"))
+st.caption(t("accounts.edit.intro"))
+by_key = {m.key: m for m in found if m.key}
+unnamed = t("accounts.match.no_name")
+
+
+def account_label(key: str) -> str:
+    m = by_key[key]
+    return t("accounts.edit.account", company=unnamed if m.company is None else m.company, leads=num(m.leads),
+             first=key[2:])
+
+
+def save(new: acc.Edits) -> None:
+    session().set_account_edits(new)
+    st.rerun()
+
+
+merge, split = st.tabs([t("accounts.edit.merge_tab"), t("accounts.edit.split_tab")])
+with merge:
+    a_col, b_col = st.columns(2)
+    a_key = a_col.selectbox(t("accounts.edit.merge_from"), list(by_key), index=None, format_func=account_label,
+                            key="accounts_merge_from")
+    b_key = b_col.selectbox(t("accounts.edit.merge_into"), list(by_key), index=None, format_func=account_label,
+                            key="accounts_merge_into")
+    if st.button(t("accounts.edit.merge"), key="accounts_merge", disabled=not a_key or not b_key or a_key == b_key):
+        save(edits.merge(str(a_key), str(b_key)))
+with split:
+    s_key = st.selectbox(t("accounts.edit.split_account"), list(by_key), index=None, format_func=account_label,
+                         key="accounts_split_account")
+    if s_key:
+        m = by_key[s_key]
+        k_col, l_col = st.columns(2)
+        key = k_col.selectbox(t("accounts.edit.split_key"), list(m.keys), index=None, key="accounts_split_key",
+                              format_func=lambda k: f"{t(f'accounts.key.{KIND[k[0]]}')}: {k[2:]}")
+        if k_col.button(t("accounts.edit.split_key_button"), key="accounts_split_key_go", disabled=not key):
+            save(edits.split_key(str(key)))
+        people = query(acc.members, m.account)
+        shown = dict(zip([p["lead_key"] for p in people], masked_values([p["email_raw"] for p in people], "email"),
+                         strict=True))
+        lead = l_col.selectbox(t("accounts.edit.split_lead"), list(shown), index=None, key="accounts_split_lead",
+                               format_func=lambda k: str(shown[k]))
+        if l_col.button(t("accounts.edit.split_lead_button"), key="accounts_split_lead_go", disabled=not lead):
+            save(edits.split_lead(str(lead)))
+if edits:
+    st.markdown(t("accounts.edit.made"))
+    items = ([("merges", i, t("accounts.edit.merged", a=a[2:], b=b[2:])) for i, (a, b) in enumerate(edits.merges)]
+             + [("split_keys", i, t("accounts.edit.key_split", value=k[2:])) for i, k in enumerate(edits.split_keys)]
+             + [("split_leads", i, t("accounts.edit.lead_split", lead=masked_values([k[2:]], "email")[0]))
+                for i, k in enumerate(edits.split_leads)])
+    for kind, i, text in items:
+        row = st.columns([5, 1])
+        row[0].markdown(f"- {text}")
+        if row[1].button(t("accounts.edit.undo"), key=f"accounts_undo_{kind}_{i}"):
+            save(edits.undo(kind, i))
+else:
+    st.caption(t("accounts.edit.none"))
 
 # -- target-account list (ABM), optional ------------------------------------------------------
 st.header(t("accounts.abm.title"))

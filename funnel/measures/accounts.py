@@ -10,22 +10,26 @@ forms, placeholders, free-mail and carrier domains) are data: ``data/legal_forms
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
 from funnel.config import DATA_DIR
 from funnel.ingest.reader import Source, load_file
 from funnel.model.mapping import Mapping
+from funnel.sql import account_graph as graph
 from funnel.sql import accounts as q
-from funnel.sql import drop_table, ident, rows
+from funnel.sql import drop_table, ident, lock_for, rows
 
 FIELDS = ("company", "corporate_number")
+Edits = graph.Edits      # the match report's merges and splits, for the pages
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,11 @@ def params(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return out
 
 
-def build(con: duckdb.DuckDBPyConnection, mappings: dict[str, list[Mapping]]) -> int:
-    """(Re)create the account tables of a built workspace; returns the propagation rounds.
+def build(con: duckdb.DuckDBPyConnection, mappings: dict[str, list[Mapping]], edits: graph.Edits | None = None,
+          token: str = "") -> int:
+    """(Re)create the account tables of a built workspace under a user's ``edits`` (the match
+    report's merges and splits); returns the union-find rounds. ``token`` names the build of the
+    data it was made for (see :func:`ensure`).
 
     ``mappings`` tell which sides hold which key: a field no file maps gives no key (its
     staged column is all NULL, so this only saves work)."""
@@ -110,11 +117,28 @@ def build(con: duckdb.DuckDBPyConnection, mappings: dict[str, list[Mapping]]) ->
         return any(m.column(f) for m in mappings.get(side, []))
 
     p = params(con)
-    q.create_lead_keys(con, p, number=mapped("ma", "corporate_number"), company=mapped("ma", "company"),
-                       email=mapped("ma", "email"))
-    rounds = q.create_accounts(con)
+    kinds = tuple(k for k, f in (("n", "corporate_number"), ("c", "company"), ("d", "email")) if mapped("ma", f))
+    rounds = graph.create_accounts(con, p, kinds, edits)
     q.create_account_opps(con, p, number=mapped("sfa", "corporate_number"), company=mapped("sfa", "company"))
+    q.mark_built(con, _marker(edits, token), rounds)
     return rounds
+
+
+def _marker(edits: graph.Edits | None, token: str) -> str:
+    return json.dumps([token, (edits or graph.Edits()).to_json()], sort_keys=True)
+
+
+def ensure(con: duckdb.DuckDBPyConnection, mappings: dict[str, list[Mapping]], edits: graph.Edits,
+           token: str) -> int:
+    """The rounds of the account tables, built under ``edits`` for the build of the data named
+    ``token`` unless they already are (the tables say what they were built under: another
+    caller, the Excel report say, may have rebuilt them without the edits)."""
+    # One build at a time: a rerun of the page (another thread) waits, then finds it made.
+    with lock_for(con):
+        found = q.built(con)
+        if found is not None and found[0] == _marker(edits, token):
+            return found[1]
+        return build(con, mappings, edits, token)
 
 
 def measure(con: duckdb.DuckDBPyConnection, mappings: dict[str, list[Mapping]], touch: str = "first",
@@ -130,12 +154,14 @@ def summarise(con: duckdb.DuckDBPyConnection, touch: str = "first", rounds: int 
     tot = q.totals(con)
     return Accounts(int(tot["accounts"]), int(tot["converted"]), int(tot["won"]),
                     int(tot["leads_without_account"]), int(tot["opportunities_by_account_only"]),
-                    _source_rows(q.by_source(con, touch)), touch, rounds)
+                    _records_as(SourceRow, q.by_source(con, touch)), touch, rounds)
 
 
-def _source_rows(found: Sequence[dict[str, Any]]) -> list[SourceRow]:
-    return [SourceRow(r["source"] if r["source"] is None else str(r["source"]), int(r["accounts"]),
-                      int(r["converted"]), int(r["won"])) for r in found]
+def _records_as(cls: Callable[..., T], found: Sequence[dict[str, Any]]) -> list[T]:
+    """Each query record as the dataclass ``cls``, its fields by name; counts (``int`` fields)
+    as Python ints (DuckDB may give a HUGEINT sum as another type)."""
+    names = [(f.name, f.type in ("int", int)) for f in fields(cls)]  # type: ignore[arg-type]
+    return [cls(**{n: int(r[n]) if counted else r[n] for n, counted in names}) for r in found]
 
 
 # -- the page's measures (views/accounts.py) ----------------------------------------------------
@@ -153,7 +179,7 @@ class MonthRow:
 
 def by_month(con: duckdb.DuckDBPyConnection) -> tuple[MonthRow, ...]:
     """Accounts by the month of their first lead: accounts, converted, won."""
-    return tuple(MonthRow(r["month"], int(r["accounts"]), int(r["converted"]), int(r["won"])) for r in q.by_month(con))
+    return tuple(_records_as(MonthRow, q.by_month(con)))
 
 
 # Depth bands: people of an account engaged before its first deal. 0 happens where every lead
@@ -211,6 +237,16 @@ class Match:
     name_list: str | None
     domain_list: str | None
     opps: int
+    parts: int          # groups of its named leads joined by names and numbers: 2 or more, by a domain only
+    key: str | None     # its smallest key (``c:…``, ``n:…``, ``d:…``; None: a lead split off alone)
+    account: int
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Its keys as the engine writes them (``n:…``, ``c:…``, ``d:…``; normalised names and
+        domains hold no comma, so the lists split back)."""
+        return tuple(f"{kind}:{x}" for kind, listed in (("n", self.number_list), ("c", self.name_list),
+                                                        ("d", self.domain_list)) if listed for x in listed.split(", "))
 
     @property
     def formed(self) -> tuple[str, ...]:
@@ -219,12 +255,12 @@ class Match:
 
     @property
     def checks(self) -> tuple[str, ...]:
-        """Why a user should check the account: several names tied by a domain and no corporate
-        number (``names_by_domain``), several corporate numbers (``several_numbers``), leads
-        whose company is a placeholder such as 個人 or N/A, held only by their domain
-        (``placeholder``)."""
+        """Why a user should check the account: company names (groups of leads joined by names
+        and numbers) joined only through a shared email domain (``names_by_domain``), several corporate numbers
+        (``several_numbers``), leads whose company is a placeholder such as 個人 or N/A, held
+        only by their domain (``placeholder``)."""
         out = []
-        if self.names >= 2 and self.numbers == 0:
+        if self.parts >= 2:
             out.append("names_by_domain")
         if self.numbers >= 2:
             out.append("several_numbers")
@@ -235,9 +271,13 @@ class Match:
 
 def matches(con: duckdb.DuckDBPyConnection) -> tuple[Match, ...]:
     """Every account of the built tables, most leads first, with how it was formed."""
-    return tuple(Match(r["company"], int(r["leads"]), int(r["placeholder_leads"]), int(r["numbers"]),
-                       int(r["names"]), int(r["domains"]), r["number_list"], r["name_list"], r["domain_list"],
-                       int(r["opps"])) for r in q.matches(con, params(con)))
+    return tuple(_records_as(Match, q.matches(con, params(con))))
+
+
+def members(con: duckdb.DuckDBPyConnection, account: int) -> list[dict[str, Any]]:
+    """The leads of one account (``lead_key``, ``email_raw``, ``company``), first created first:
+    what a split names."""
+    return q.members(con, account)
 
 
 # -- target-account list (ABM) ------------------------------------------------------------------
@@ -293,5 +333,4 @@ def coverage(con: duckdb.DuckDBPyConnection, name: str, data: bytes, workdir: An
     """The coverage of an uploaded target-account list against the built account tables."""
     values = read_targets(con, name, data, workdir)
     found = q.target_coverage(con, params(con), values) if values else []
-    return Coverage(tuple(Target(str(r["target"]), r["found_by"], r["company"], int(r["leads"]), int(r["opps"]),
-                                 int(r["won"])) for r in found))
+    return Coverage(tuple(_records_as(Target, found)))

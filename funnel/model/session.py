@@ -7,7 +7,8 @@ one counter that caches key on. What it holds:
 - this month's data (:attr:`data`, a :class:`Dataset`) in the data mode ``sample`` or ``user``,
   and last month's (:attr:`baseline`, a :class:`LastMonth`) for 前回との比較;
 - the build settings: mapping overrides, link rule, loss rules (taxonomy) as edited;
-- the benchmark set as edited, the checklist answers, the plan's month weights and source mix;
+- the benchmark set as edited, the checklist answers, the plan's month weights and source mix,
+  the account match report's merges and splits;
 - the users export (owner ID → name) that owner columns are shown through;
 - the cost data, one per data mode (the sample's cost file never prices a user's leads);
 - the page inputs kept across page switches (:attr:`kept`, :attr:`kept_by_language`).
@@ -41,6 +42,7 @@ from funnel.model.saved import Restored, Settings
 from funnel.model.session_json import LAYOUT, encode, file_entries
 from funnel.model.sources import SourceMap
 from funnel.model.workspace import Build
+from funnel.sql.account_graph import Edits
 
 MODES = ("sample", "user")
 _MISSING = object()
@@ -76,6 +78,7 @@ class Session:
         self.users_file: str | None = None              # the users export (Id, Name) owner IDs resolve by
         self.user_names: dict[str, str] | None = None
         self._users_applied: tuple[str, FunnelError | None] | None = None
+        self.account_edits = Edits()                    # merges and splits of the account match report
         self.costs: dict[str, CostEntry | None] = {}
         self.cost_version = 0
         self._cost_applied: dict[str, str] = {}
@@ -229,6 +232,12 @@ class Session:
             self.source_pairs = found
             self._bump()
 
+    def set_account_edits(self, edits: Edits) -> None:
+        """The account match report's merges and splits (the CLI's accounts are the raw rule)."""
+        if edits != self.account_edits:
+            self.account_edits = edits
+            self._bump()
+
     @property
     def source_map(self) -> SourceMap | None:
         return None if self.source_pairs is None else SourceMap.from_pairs(self.source_pairs)
@@ -355,7 +364,7 @@ class Session:
                        "sources": None if self.source_pairs is None else [list(p) for p in self.source_pairs],
                        "users": None if self.user_names is None else {"file": self.users_file,
                                                                       "names": dict(self.user_names)},
-                       "cost": cost})
+                       "accounts": self.account_edits.to_json(), "cost": cost})
 
     def save_arguments(self, language: str) -> dict[str, Any]:
         """The keyword arguments of :func:`funnel.model.saved.save` for this session (cheap:
@@ -402,6 +411,7 @@ class Session:
         self.users_file = str(users.get("file") or "users.csv") if names else None
         self.user_names = {str(k): str(v) for k, v in names.items()} if names else None
         self._users_applied = None
+        self.account_edits = Edits.from_json(session.get("accounts"))
         cost = session.get("cost") or {}
         found = restored.costs.get("data")
         self.costs[mode] = None if found is None else CostEntry(

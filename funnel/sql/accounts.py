@@ -2,19 +2,15 @@
 
 Definitions are those of ``contracts/cli.md`` "Accounts". Tables (per workspace connection):
 
-- ``account_lead_keys(lead_key, k)``: each lead's keys, over all its rows: ``n:<corporate
-  number>``, ``c:<normalised company name>``, ``d:<corporate email domain>``.
-- ``account_leads(lead_key, account)``: the account (a number) of every lead with a key.
+- ``account_leads(lead_key, account, part, named, kf, kl)``: the account (a number) of
+  every lead with a key (its keys, over all its rows: ``n:<corporate number>``,
+  ``c:<normalised company name>``, ``d:<corporate email domain>``); see ``account_graph``.
 - ``account_keys(k, account)``: each key and the one account holding it.
 - ``account_opps(opp_key, account, by_lead, by_company)``: deals of each account, and how
   they belong to it (a linked lead; their own company name or corporate number).
 
-Accounts are the connected components of the graph lead — key. They are found by label
-propagation in SQL (a few statements per round, no Python per row): every lead starts with its
-own number; each round a key takes the smallest label of its leads, a lead the smallest label
-of its keys, and then the label of the lead its label names (pointer jumping, which halves long
-chains each round). It stops when no label changes; rounds grow with the log of the longest
-chain, not with the number of leads.
+How leads are joined into accounts (a union-find over the distinct key pairs) is
+``funnel.sql.account_graph``.
 """
 
 from __future__ import annotations
@@ -23,11 +19,10 @@ from typing import Any
 
 import duckdb
 
-from funnel.sql import drop_table, records, rows, run, scalar
 from funnel.sql import normalize as nz
+from funnel.sql import records, rows, run
 
-TABLES = ("account_lead_keys", "account_leads", "account_keys", "account_opps", "account_edges",
-          "account_labels")
+TABLES = ("account_leads", "account_keys", "account_opps", "account_built")
 
 # Spaces, punctuation marks and symbols (Unicode categories Z, P, S) and the other characters
 # Python's str.isspace() counts (tab, line breaks): what a normalised name loses, and what
@@ -85,93 +80,32 @@ def placeholder_cores(con: duckdb.DuckDBPyConnection, raw: list[str], params: di
     return sorted(r[0] for r in found if r[0])
 
 
-def create_lead_keys(con: duckdb.DuckDBPyConnection, params: dict[str, Any], *, number: bool,
-                     company: bool, email: bool) -> None:
-    """``account_lead_keys`` from ``ma_rows``: names and numbers are normalised once per
-    distinct cell (a company appears on many rows), domains from the rows' valid addresses."""
-    parts = []
-    used: dict[str, Any] = {}
-    if number:
-        parts.append(f"""SELECT r._key AS lead_key, 'n:' || v.k AS k FROM ma_rows r
-            JOIN (SELECT x, {number_key('x')} AS k FROM (SELECT DISTINCT corporate_number AS x FROM ma_rows
-                  WHERE corporate_number IS NOT NULL)) v ON v.x = r.corporate_number
-            WHERE r._key IS NOT NULL AND v.k IS NOT NULL""")
+def _keyed(table: str, key_as: str, column: str, kind: str) -> str:
+    """The rows of ``table`` (``ma_rows`` / ``sfa_rows``) with their key of one kind: ``n`` (the
+    corporate number) or ``c`` (the normalised company name), normalised once per distinct cell
+    (a company appears on many rows). A name key needs :func:`name_params` bound."""
+    norm = number_key("x") if kind == "n" else name_key("x")
+    return f"""SELECT r._key AS {key_as}, '{kind}:' || v.k AS k FROM {table} r
+            JOIN (SELECT x, {norm} AS k FROM (SELECT DISTINCT {column} AS x FROM {table}
+                  WHERE {column} IS NOT NULL)) v ON v.x = r.{column}
+            WHERE r._key IS NOT NULL AND v.k IS NOT NULL"""
+
+
+def _keys_of(table: str, key_as: str, params: dict[str, Any], *, number: bool,
+             company: bool) -> tuple[list[str], dict[str, Any]]:
+    """The keyed SELECTs of the corporate number and the company name of ``table``, with the
+    values they bind."""
+    parts = [_keyed(table, key_as, "corporate_number", "n")] if number else []
     if company:
-        parts.append(f"""SELECT r._key AS lead_key, 'c:' || v.k AS k FROM ma_rows r
-            JOIN (SELECT x, {name_key('x')} AS k FROM (SELECT DISTINCT company AS x FROM ma_rows
-                  WHERE company IS NOT NULL)) v ON v.x = r.company
-            WHERE r._key IS NOT NULL AND v.k IS NOT NULL""")
-        used.update(name_params(params))
-    if email:
-        parts.append("""SELECT lead_key, 'd:' || d AS k FROM (
-                SELECT _key AS lead_key, split_part(unnest(emails), '@', 2) AS d FROM ma_rows
-                WHERE _key IS NOT NULL AND len(emails) > 0)
-            WHERE d <> '' AND NOT list_contains($free_mail, d)""")
-        used["free_mail"] = params["free_mail"]
-    body = " UNION ALL ".join(parts) if parts else "SELECT NULL::VARCHAR AS lead_key, NULL::VARCHAR AS k WHERE false"
-    run(con, f"CREATE OR REPLACE TABLE account_lead_keys AS SELECT DISTINCT lead_key, k FROM ({body})", used or None)
-
-
-def create_accounts(con: duckdb.DuckDBPyConnection, max_rounds: int = 200) -> int:
-    """``account_leads`` and ``account_keys`` from ``account_lead_keys``; returns the rounds
-    label propagation took.
-
-    Leads and keys are numbered first so that the rounds join and group integers. (DuckDB's
-    ``hash`` would save the numbering but is not collision-free: 7,420 clashes among a million
-    lead keys, measured.) Numbers follow no order: account numbers may differ between runs,
-    the accounts themselves do not.
-    """
-    run(con, """
-        CREATE OR REPLACE TABLE account_edges AS
-        WITH l AS (SELECT lead_key, row_number() OVER () AS lid FROM (SELECT DISTINCT lead_key FROM account_lead_keys)),
-             k AS (SELECT k, row_number() OVER () AS kid FROM (SELECT DISTINCT k FROM account_lead_keys))
-        SELECT e.lead_key, e.k, l.lid, k.kid FROM account_lead_keys e JOIN l USING (lead_key) JOIN k USING (k)""")
-    run(con, "CREATE OR REPLACE TABLE account_labels AS SELECT DISTINCT lid, lid AS c FROM account_edges")
-    rounds = 0
-    while rounds < max_rounds:
-        rounds += 1
-        # A lead's new label is never above its old one (its own keys see it), so the label of
-        # the lead its label names is at most that label: one pointer jump per round.
-        run(con, """
-            CREATE OR REPLACE TABLE account_next AS
-            WITH km AS (SELECT e.kid, min(a.c) AS c FROM account_edges e JOIN account_labels a USING (lid) GROUP BY e.kid),
-                 lm AS (SELECT e.lid, min(km.c) AS c FROM account_edges e JOIN km USING (kid) GROUP BY e.lid)
-            SELECT n.lid, coalesce(p.c, n.c) AS c FROM lm n LEFT JOIN lm p ON p.lid = n.c""")
-        changed = scalar(con, "SELECT count(*) FROM account_next n JOIN account_labels a USING (lid) WHERE n.c <> a.c")
-        run(con, "DROP TABLE account_labels")
-        run(con, "ALTER TABLE account_next RENAME TO account_labels")
-        if not changed:
-            break
-    run(con, """
-        CREATE OR REPLACE TABLE account_leads AS
-        SELECT any_value(e.lead_key) AS lead_key, any_value(a.c) AS account
-        FROM account_edges e JOIN account_labels a USING (lid) GROUP BY e.lid""")
-    run(con, """
-        CREATE OR REPLACE TABLE account_keys AS
-        SELECT any_value(e.k) AS k, min(a.c) AS account
-        FROM account_edges e JOIN account_labels a USING (lid) GROUP BY e.kid""")
-    for t in ("account_edges", "account_labels"):
-        drop_table(con, t)
-    return rounds
+        parts.append(_keyed(table, key_as, "company", "c"))
+    return parts, (name_params(params) if company else {})
 
 
 def create_account_opps(con: duckdb.DuckDBPyConnection, params: dict[str, Any], *, number: bool,
                         company: bool) -> None:
     """``account_opps``: through the deals' linked leads, and through their own company name or
     corporate number equal to a key of an account (never their email domain)."""
-    keys = []
-    used: dict[str, Any] = {}
-    if number:
-        keys.append(f"""SELECT s._key AS opp_key, 'n:' || v.k AS k FROM sfa_rows s
-            JOIN (SELECT x, {number_key('x')} AS k FROM (SELECT DISTINCT corporate_number AS x FROM sfa_rows
-                  WHERE corporate_number IS NOT NULL)) v ON v.x = s.corporate_number
-            WHERE s._key IS NOT NULL AND v.k IS NOT NULL""")
-    if company:
-        keys.append(f"""SELECT s._key AS opp_key, 'c:' || v.k AS k FROM sfa_rows s
-            JOIN (SELECT x, {name_key('x')} AS k FROM (SELECT DISTINCT company AS x FROM sfa_rows
-                  WHERE company IS NOT NULL)) v ON v.x = s.company
-            WHERE s._key IS NOT NULL AND v.k IS NOT NULL""")
-        used.update(name_params(params))
+    keys, used = _keys_of("sfa_rows", "opp_key", params, number=number, company=company)
     by_company = (f"""SELECT DISTINCT o.opp_key, a.account, false AS by_lead, true AS by_company
         FROM ({' UNION ALL '.join(keys)}) o JOIN account_keys a USING (k)""" if keys else
                   "SELECT NULL::VARCHAR AS opp_key, NULL::BIGINT AS account, false AS by_lead, false AS by_company WHERE false")
@@ -182,6 +116,25 @@ def create_account_opps(con: duckdb.DuckDBPyConnection, params: dict[str, Any], 
             FROM links l JOIN account_leads a USING (lead_key)
             UNION ALL {by_company})
         GROUP BY opp_key, account""", used or None)
+
+
+def mark_built(con: duckdb.DuckDBPyConnection, marker: str, rounds: int) -> None:
+    """``account_built(marker, rounds)``: what the account tables were last built under."""
+    run(con, "CREATE OR REPLACE TABLE account_built AS SELECT $m AS marker, $r::INTEGER AS rounds", {"m": marker, "r": rounds})
+
+
+def built(con: duckdb.DuckDBPyConnection) -> tuple[str, int] | None:
+    """What :func:`mark_built` last wrote (None: no account tables yet)."""
+    if not rows(con, "SELECT 1 FROM duckdb_tables() WHERE table_name = 'account_built' AND NOT temporary"):
+        return None
+    found = rows(con, "SELECT marker, rounds FROM account_built")
+    return (str(found[0][0]), int(found[0][1])) if found else None
+
+
+def members(con: duckdb.DuckDBPyConnection, account: int) -> list[dict[str, Any]]:
+    """The leads of one account: key, address as written and company, first created first."""
+    return records(con, """SELECT l.lead_key, l.email_raw, l.company FROM account_leads a JOIN leads l USING (lead_key)
+        WHERE a.account = $a ORDER BY a.kf""", {"a": account})
 
 
 def totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -199,12 +152,11 @@ def totals(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def account_sources_sql(touch: str) -> str:
     """One row per account: its source, the source of the first (``last``: the latest) of all
-    its leads' rows by created date, ties in file order (the row keys ``_kf``/``_kl``)."""
-    agg, col = ("min", "_kf") if touch == "first" else ("max", "_kl")
+    its leads' rows by created date, ties in file order (the row keys ``_kf``/``_kl``, kept
+    per lead in ``account_leads``)."""
+    agg, col, lead = ("min", "_kf", "kf") if touch == "first" else ("max", "_kl", "kl")
     return f"""
-        SELECT s.account, r.source FROM (
-            SELECT a.account, {agg}(r.{col}) AS pos
-            FROM account_leads a JOIN ma_rows r ON r._key = a.lead_key GROUP BY a.account) s
+        SELECT s.account, r.source FROM (SELECT account, {agg}({lead}) AS pos FROM account_leads GROUP BY account) s
         JOIN ma_rows r ON r.{col} = s.pos"""
 
 
@@ -300,7 +252,7 @@ def matches(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[dict
     its leads, the leads whose company is a placeholder, and its deals; most leads first."""
     return records(con, f"""
         WITH n AS ({_NAMES}),
-             p AS (SELECT a.account, count(*) AS leads,
+             p AS (SELECT a.account, count(*) AS leads, count(DISTINCT a.part) FILTER (WHERE a.named) AS parts,
                           count(*) FILTER (WHERE l.company IS NOT NULL AND list_contains($placeholders, {name_core('l.company')}))
                               AS placeholder_leads
                    FROM account_leads a JOIN leads l USING (lead_key) GROUP BY a.account),
@@ -309,13 +261,14 @@ def matches(con: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> list[dict
                           count(*) FILTER (WHERE k LIKE 'd:%') AS domains,
                           string_agg(substr(k, 3), ', ' ORDER BY k) FILTER (WHERE k LIKE 'n:%') AS number_list,
                           string_agg(substr(k, 3), ', ' ORDER BY k) FILTER (WHERE k LIKE 'c:%') AS name_list,
-                          string_agg(substr(k, 3), ', ' ORDER BY k) FILTER (WHERE k LIKE 'd:%') AS domain_list
+                          string_agg(substr(k, 3), ', ' ORDER BY k) FILTER (WHERE k LIKE 'd:%') AS domain_list,
+                          min(k) AS key
                    FROM account_keys GROUP BY account),
              o AS (SELECT account, count(*) AS opps FROM account_opps GROUP BY account)
-        SELECT n.company, p.leads, p.placeholder_leads, k.numbers, k.names, k.domains, k.number_list, k.name_list,
-               k.domain_list, coalesce(o.opps, 0) AS opps
-        FROM n JOIN p USING (account) JOIN k USING (account) LEFT JOIN o USING (account)
-        ORDER BY p.leads DESC, n.company NULLS LAST, k.domain_list NULLS LAST, k.name_list NULLS LAST""",
+        SELECT n.company, p.leads, p.placeholder_leads, coalesce(k.numbers, 0) AS numbers, coalesce(k.names, 0) AS names, coalesce(k.domains, 0) AS domains, k.number_list, k.name_list,
+               k.domain_list, coalesce(o.opps, 0) AS opps, p.parts, k.key, account
+        FROM n JOIN p USING (account) LEFT JOIN k USING (account) LEFT JOIN o USING (account)
+        ORDER BY p.leads DESC, n.company NULLS LAST, k.domain_list NULLS LAST, k.name_list NULLS LAST, account""",
                    name_params(params))
 
 
