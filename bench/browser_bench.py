@@ -155,6 +155,44 @@ def alternate(page: Any, label: str, options: tuple[str, str], clicks: int) -> l
     return [click(page, radio_option(page, label, options[(i + 1) % 2])) for i in range(clicks)]
 
 
+def _clicks(page: Any, port: int, ma: Path, sfa: Path, clicks: int) -> dict[str, Any]:
+    """Upload, open 商談化率, change its filters, open 失注分析, change its choices."""
+    out: dict[str, Any] = {}
+    page.goto(f"http://127.0.0.1:{port}/")
+    settle(page, 0)
+    # Upload → first filled page: both files handed over, then the 商談化率 page opened.
+    inputs = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    start, t0 = time.perf_counter(), now(page)
+    inputs.nth(1).set_input_files(str(sfa))
+    settle(page, t0)
+    t1 = now(page)
+    inputs.nth(0).set_input_files(str(ma))
+    settle(page, t1)
+    out["upload_settled_s"] = time.perf_counter() - start
+    nav(page, "rate").click()
+    page.locator('[data-testid="stMetric"]').nth(3).wait_for(timeout=300_000)
+    settle(page, t1)
+    out["upload_to_first_page_s"] = time.perf_counter() - start
+    if page.locator('[data-testid="stException"]').count():
+        raise RuntimeError("the 商談化率 page shows an exception")
+    touch = (t("term.touch.first", LANG), t("term.touch.last", LANG))
+    rate = {"touch": alternate(page, t("filters.touch", LANG), touch, clicks)}
+    step = page.locator('[data-testid="stNumberInput"]').filter(has_text=t("filters.target", LANG)).first
+    rate["target_step"] = [click(page, step.locator('[data-testid="stNumberInputStepUp"]'))
+                           for _ in range(clicks)]
+    out["rate"] = rate
+    t2 = now(page)
+    nav(page, "loss").click()
+    page.locator('[data-testid="stMetric"]').nth(2).wait_for(timeout=300_000)
+    out["loss_open_s"] = (settle(page, t2) - t2) / 1000
+    mode = (t("loss.by.mode.share", LANG), t("loss.by.mode.count", LANG))
+    out["loss"] = {"touch": alternate(page, t("loss.by.touch", LANG), touch, clicks),
+                   "mode": alternate(page, t("loss.by.show", LANG), mode, clicks)}
+    if page.locator('[data-testid="stException"]').count():
+        raise RuntimeError("a page showed an exception")
+    return out
+
+
 def measure(ma: Path, sfa: Path, clicks: int) -> dict[str, Any]:
     """One fresh server and browser: upload, first page, filter changes, peak RSS."""
     from playwright.sync_api import sync_playwright
@@ -168,38 +206,13 @@ def measure(ma: Path, sfa: Path, clicks: int) -> dict[str, Any]:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="ja-JP")
             page.add_init_script(INSTRUMENT)
-            page.goto(f"http://127.0.0.1:{port}/")
-            settle(page, 0)
-            # Upload → first filled page: both files handed over, then the 商談化率 page opened.
-            inputs = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
-            start, t0 = time.perf_counter(), now(page)
-            inputs.nth(1).set_input_files(str(sfa))
-            settle(page, t0)
-            t1 = now(page)
-            inputs.nth(0).set_input_files(str(ma))
-            settle(page, t1)
-            out["upload_settled_s"] = time.perf_counter() - start
-            nav(page, "rate").click()
-            page.locator('[data-testid="stMetric"]').nth(3).wait_for(timeout=300_000)
-            settle(page, t1)
-            out["upload_to_first_page_s"] = time.perf_counter() - start
-            if page.locator('[data-testid="stException"]').count():
-                raise RuntimeError("the 商談化率 page shows an exception")
-            touch = (t("term.touch.first", LANG), t("term.touch.last", LANG))
-            rate = {"touch": alternate(page, t("filters.touch", LANG), touch, clicks)}
-            step = page.locator('[data-testid="stNumberInput"]').filter(has_text=t("filters.target", LANG)).first
-            rate["target_step"] = [click(page, step.locator('[data-testid="stNumberInputStepUp"]'))
-                                   for _ in range(clicks)]
-            out["rate"] = rate
-            t2 = now(page)
-            nav(page, "loss").click()
-            page.locator('[data-testid="stMetric"]').nth(2).wait_for(timeout=300_000)
-            out["loss_open_s"] = (settle(page, t2) - t2) / 1000
-            mode = (t("loss.by.mode.share", LANG), t("loss.by.mode.count", LANG))
-            out["loss"] = {"touch": alternate(page, t("loss.by.touch", LANG), touch, clicks),
-                           "mode": alternate(page, t("loss.by.show", LANG), mode, clicks)}
-            if page.locator('[data-testid="stException"]').count():
-                raise RuntimeError("a page showed an exception")
+            try:
+                out.update(_clicks(page, port, ma, sfa, clicks))
+            except Exception:
+                # What the page showed when a step never settled (a message box, a spinner).
+                (ROOT / "bench_out").mkdir(exist_ok=True)
+                page.screenshot(path=str(ROOT / "bench_out" / "browser_failure.png"), full_page=True)
+                raise
             browser.close()
         out["server_peak_rss_mb"] = peak_rss_mb(proc.pid)
         out["load_avg_after"] = os.getloadavg()[0]
