@@ -11,7 +11,9 @@ then measures, interleaved over ``--repeat`` rounds, medians of:
    (engine queries and whole AppTest page runs; each round a fresh process, so no click
    answers from results an earlier round kept);
 4. peak memory (RSS) of each;
-5. ``analyze`` at 10k, 100k and 1M leads, to show how the cost grows.
+5. ``analyze`` at 10k, 100k and 1M leads, to show how the cost grows;
+6. with ``--browser``: filter changes as the user feels them, in a real browser
+   (``bench/browser_bench.py``, its own ``browser.md``).
 
 Every command runs in its own process. ``--smoke`` runs 10k leads once (used by CI to keep the
 script working; no timing is asserted anywhere). The report goes to ``bench_out/report.md``.
@@ -162,10 +164,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-app", action="store_true", help="skip the app measurements")
     ap.add_argument("--no-apptest", action="store_true", help="app: engine queries only")
     ap.add_argument("--smoke", action="store_true", help="10k leads, one round (CI)")
+    ap.add_argument("--browser", action="store_true",
+                    help="also filter changes in a real browser at 10k and the largest size (bench/browser_bench.py)")
     args = ap.parse_args(argv)
     sizes = [10_000] if args.smoke else [int(s) for s in args.sizes.split(",")]
     report = run(sizes, 1 if args.smoke else args.repeat, args.out, not args.no_app, not args.no_apptest)
     sys.stdout.write(render(report))
+    if args.browser:
+        from bench import browser_bench
+
+        browser = browser_bench.run(sorted({10_000, max(sizes)}), args.out, args.out, 2 if args.smoke else 10)
+        sys.stdout.write(browser_bench.render(browser))
     return 0
 
 

@@ -61,3 +61,27 @@ def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     assert report["app"]["engine"]["load_and_build"] > 0
     markdown = (tmp_path / "report.md").read_text()
     assert "| `analyze --json` |" in markdown and "## Scaling of `analyze`" in markdown
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_bench_smoke_run_writes_a_report(tmp_path: Path) -> None:
+    """One click of each kind at 2,000 leads: the real-browser benchmark keeps working (its
+    settled signal, its widget locators, the upload). Nothing about its times is asserted."""
+    from tests.test_browser import CHROMIUM
+
+    if CHROMIUM is None:
+        pytest.skip("no Chromium installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="playwright not installed (requirements-dev.txt)")
+    done = subprocess.run([sys.executable, "-m", "bench.browser_bench", "--sizes", "2000", "--clicks", "1",
+                           "--data", str(tmp_path), "--out", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "browser.json").read_text())["2000"]
+    assert report["upload_to_first_page_s"] > report["upload_settled_s"] > 0
+    for page, kinds in (("rate", ("touch", "target_step")), ("loss", ("touch", "mode"))):
+        for kind in kinds:
+            assert report[page][kind]["n"] == 1 and report[page][kind]["median_s"] > 0, (page, kind)
+        assert report[page]["all"]["n"] == len(kinds)
+    assert report["server_peak_rss_mb"] > 100
+    assert "| 2,000 |" in (tmp_path / "browser.md").read_text()

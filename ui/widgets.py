@@ -3,7 +3,8 @@ downloads of what is shown, and tables with readable formats."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import altair as alt
@@ -120,13 +121,26 @@ def show_chart(chart: alt.TopLevelMixin) -> None:
     _show_spec(chart.to_dict(validate=False))
 
 
-def show_chart_of(build: Callable[..., alt.TopLevelMixin], *args: Hashable, **kwargs: Hashable) -> None:
+def show_chart_of(build: Callable[..., alt.TopLevelMixin], *args: Any, **kwargs: Any) -> None:
     """:func:`show_chart` of ``build(*args, **kwargs)``, whose spec is kept (per workspace, until
     its data changes) while the same inputs come again: a rerun that leaves a chart's inputs as
-    they were (a drill-down click, a touch change for the monthly chart) skips Altair, 20-40 ms
-    a chart. The inputs must be hashable (tuples of the engine's frozen rows)."""
-    key = ("chart", call_key(build, args, kwargs))     # the spec, not the chart object, is kept
+    they were (a drill-down click, a touch change for the monthly chart, a filter value seen
+    before) skips Altair, 20-40 ms a chart (half a second for the loss Pareto). The key is the
+    inputs themselves (:func:`frozen`), so a chart is never shown for other inputs."""
+    key = ("chart", call_key(build, frozen(args), {k: frozen(v) for k, v in kwargs.items()}))   # the spec is kept
     _show_spec(session_workspace().remember(key, lambda: build(*args, **kwargs).to_dict(validate=False)))
+
+
+def frozen(value: Any) -> Any:
+    """``value`` as a hashable equal for equal inputs: lists and tuples as tuples, mappings as
+    sorted item tuples, dataclass rows (the engine's, some holding a dict) field by field."""
+    if isinstance(value, Mapping):
+        return tuple(sorted(((k, frozen(v)) for k, v in value.items()), key=lambda kv: repr(kv[0])))
+    if isinstance(value, list | tuple):
+        return tuple(frozen(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__qualname__, *(frozen(getattr(value, f.name)) for f in dataclasses.fields(value)))
+    return value
 
 
 def _show_spec(spec: dict[str, Any]) -> None:

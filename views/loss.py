@@ -19,7 +19,7 @@ from funnel.present.format import cell_text, loss_label, num, owner_label, pct, 
 from funnel.present.paging import Page
 from ui import state
 from ui.state import query, remembered, t
-from ui.widgets import definition, download_frame, require_current, show_chart, show_table
+from ui.widgets import definition, download_frame, require_current, show_chart_of, show_table
 
 LEARN_ROWS = 15           # texts left in その他 offered for the rules, most frequent first
 CHART_GROUPS = 20          # groups drawn in a breakdown chart (the table lists all)
@@ -191,77 +191,15 @@ def deals_frame(items: list[dict]) -> pd.DataFrame:
                          for d in items], columns=DEAL_HEAD)
 
 
-# ---------------------------------------------------------------------------------------------
-# First, before any widget acts: on a fresh server this may rerun the script through the router.
-state.ensure_loaded()
-st.title(t("loss.title"))
-st.caption(t("loss.caption"))
-# The rules section sits at the bottom but runs first: an edit must be in the session's rules
-# before require_current() re-applies them, so every number above shows the new
-# classification in the same run.
-head, body, rules_box = st.container(), st.container(), st.container()
-with rules_box:
-    rules = edit_rules()
-    rules_counts = st.container()
-with head:
-    cur = require_current()
-con = cur.ws.con
-quality = query(L.quality)
-oc = query(outcomes)
-order = "→".join(LABELS[c] for c, _ in rules.categories)
-
-with head:
-    if not quality.lost:
-        st.info(t("loss.none"), icon="ℹ️")
-        st.stop()
-    if not any(mp.column("loss_reason") for mp in cur.build.mappings["sfa"]):
-        st.warning(t("loss.no_reason_column"), icon="⚠️")
-    k1, k2, k3, k4 = st.columns([1, 1.3, 1, 0.6], vertical_alignment="top")
-    k1.metric(t("loss.kpi.lost"), num(quality.lost) + t("loss.unit"), border=True)
-    k2.metric(t("loss.kpi.quality"), pct(quality.share), border=True,
-              help=t("loss.kpi.quality_help"))
-    k2.caption(t("loss.kpi.quality_detail", classified=num(quality.classified),
-                 lost=num(quality.lost - quality.excluded), other=num(quality.other), blank=num(quality.blank)))
-    if quality.excluded:
-        k1.caption(t("loss.kpi.excluded", excluded=num(quality.excluded)))
-    k3.metric(t("term.win_rate"), pct(oc.win_rate), border=True)
-    k3.caption(t("loss.kpi.win_rate_detail", won=num(oc.won), lost=num(oc.lost)))
-    with k4:
-        definition("loss.definition", order=order)
-
-with body:
-    st.header(t("loss.pareto.title"))
-    rows = query(L.pareto)
-    show_chart(build_loss_pareto(rows, LABELS, count_title=t("loss.col.count"), share_title=t("loss.col.share"),
-                                      cumulative_title=t("loss.col.cumulative"), axis_title=t("loss.pareto.axis"),
-                                      unit=t("loss.unit")))
-    if rows:        # none when every lost deal is excluded (not a real loss)
-        top = next(i for i, r in enumerate(rows) if r.cumulative >= 0.8) + 1
-        st.caption(t("loss.pareto.insight", n=top, categories="・".join(LABELS[r.category] for r in rows[:top]),
-                     share=pct(rows[top - 1].cumulative)))
-    # Amounts in the export's currency; amounts in several currencies are never summed.
-    mixed = cur.build.mixed_currency
-    if mixed:
-        st.warning(t("loss.mixed_currency", files=", ".join(
-            f"{c.file} ({'/'.join(sorted(c.counts))})" for c in cur.build.currencies if c.counts)), icon="⚠️")
-    pareto = pd.DataFrame([{t("loss.col.category"): LABELS[r.category], t("loss.col.count"): r.count,
-                            t("loss.col.share"): r.share, t("loss.col.cumulative"): r.cumulative}
-                           | ({} if mixed else {t("loss.col.amount"): r.amount}) for r in rows])
-    show_table(pareto, percent=[t("loss.col.share"), t("loss.col.cumulative")], integer=[t("loss.col.count")],
-               money=[] if mixed else [t("loss.col.amount")], currency=cur.build.currency, key="loss_pareto_table")
-    download_frame(pareto, "loss_reasons.csv", "dl_loss_pareto")
-
-    flagged = [a for a in query(L.ambiguity_summary, rules) if a.opportunities]
-    if flagged:
-        with st.container(border=True):
-            st.subheader(t("loss.amb.title"), anchor=False)
-            st.caption(t("loss.amb.caption"))
-            st.markdown("\n".join("- " + t("loss.amb.item", label=t(f"loss.ambiguity.{a.id}"), count=num(a.opportunities),
-                                           current="、".join(f"{LABELS[c]} {num(n)}{t('loss.unit')}"
-                                                            for c, n in a.categories.items()),
-                                           readings=" / ".join(LABELS[c] for c in a.readings),
-                                           help=t(f"loss.ambiguity.{a.id}.help")) for a in flagged))
-
+@st.fragment
+def explore(rules: LossRules, quality: L.LossQuality, rows: list[L.ParetoRow], cur: state.Current) -> None:
+    """The breakdowns by source/owner/month, the texts behind a category and the lost deals: what
+    the share/count and touch choices, the tabs, the category and the pagers change. A fragment:
+    a change here reruns only this function (not the router, the sidebar, the KPI cards, the
+    Pareto, the rule editor or the learning list); its queries are kept per session version and
+    its chart specs per input (ui.state.query, show_chart_of). An edit of the rules is outside
+    it and reruns the whole page, so the arguments are always this run's."""
+    con = cur.ws.con
     st.header(t("loss.by.title"))
     c_mode, c_touch, c_def = st.columns([1, 1, 2], vertical_alignment="bottom")
     # Option labels are looked up now, not inside format_func (called again outside this run).
@@ -295,10 +233,11 @@ with body:
         if by == "owner" and (kind := id_kind(g.group for g in groups)):
             st.caption(t("loss.owner_ids", crm=t(f"loss.owner_ids.{kind}")))
         shown = groups[:CHART_GROUPS]
-        show_chart(build_loss_breakdown(
-            shown, [t("loss.by.group_n", group=n, count=num(g.total)) for n, g in zip(names, shown, strict=False)],
+        show_chart_of(
+            build_loss_breakdown, shown,
+            [t("loss.by.group_n", group=n, count=num(g.total)) for n, g in zip(names, shown, strict=False)],
             LABELS, normalize=normalize, value_title=t(f"loss.by.axis.{mode}"), count_title=t("loss.col.count"),
-            share_title=t("loss.col.share")))
+            share_title=t("loss.col.share"))
         if len(groups) > CHART_GROUPS:
             st.caption(t("loss.by.more_groups", shown=CHART_GROUPS, total=len(groups)))
         cats = [c for c in LOSS_CATEGORIES if any(g.counts.get(c) for g in groups)]
@@ -351,6 +290,79 @@ with body:
             con, category=category, contains=contains, touch=touch, page_size=None).items, "owner")),
                        f"lost_deals_{choice}.csv", "dl_loss_deals",
                        label=t("loss.download_all"))
+
+
+# ---------------------------------------------------------------------------------------------
+# First, before any widget acts: on a fresh server this may rerun the script through the router.
+state.ensure_loaded()
+st.title(t("loss.title"))
+st.caption(t("loss.caption"))
+# The rules section sits at the bottom but runs first: an edit must be in the session's rules
+# before require_current() re-applies them, so every number above shows the new
+# classification in the same run.
+head, body, rules_box = st.container(), st.container(), st.container()
+with rules_box:
+    rules = edit_rules()
+    rules_counts = st.container()
+with head:
+    cur = require_current()
+con = cur.ws.con
+quality = query(L.quality)
+oc = query(outcomes)
+order = "→".join(LABELS[c] for c, _ in rules.categories)
+
+with head:
+    if not quality.lost:
+        st.info(t("loss.none"), icon="ℹ️")
+        st.stop()
+    if not any(mp.column("loss_reason") for mp in cur.build.mappings["sfa"]):
+        st.warning(t("loss.no_reason_column"), icon="⚠️")
+    k1, k2, k3, k4 = st.columns([1, 1.3, 1, 0.6], vertical_alignment="top")
+    k1.metric(t("loss.kpi.lost"), num(quality.lost) + t("loss.unit"), border=True)
+    k2.metric(t("loss.kpi.quality"), pct(quality.share), border=True,
+              help=t("loss.kpi.quality_help"))
+    k2.caption(t("loss.kpi.quality_detail", classified=num(quality.classified),
+                 lost=num(quality.lost - quality.excluded), other=num(quality.other), blank=num(quality.blank)))
+    if quality.excluded:
+        k1.caption(t("loss.kpi.excluded", excluded=num(quality.excluded)))
+    k3.metric(t("term.win_rate"), pct(oc.win_rate), border=True)
+    k3.caption(t("loss.kpi.win_rate_detail", won=num(oc.won), lost=num(oc.lost)))
+    with k4:
+        definition("loss.definition", order=order)
+
+with body:
+    st.header(t("loss.pareto.title"))
+    rows = query(L.pareto)
+    show_chart_of(build_loss_pareto, rows, LABELS, count_title=t("loss.col.count"), share_title=t("loss.col.share"),
+                  cumulative_title=t("loss.col.cumulative"), axis_title=t("loss.pareto.axis"), unit=t("loss.unit"))
+    if rows:        # none when every lost deal is excluded (not a real loss)
+        top = next(i for i, r in enumerate(rows) if r.cumulative >= 0.8) + 1
+        st.caption(t("loss.pareto.insight", n=top, categories="・".join(LABELS[r.category] for r in rows[:top]),
+                     share=pct(rows[top - 1].cumulative)))
+    # Amounts in the export's currency; amounts in several currencies are never summed.
+    mixed = cur.build.mixed_currency
+    if mixed:
+        st.warning(t("loss.mixed_currency", files=", ".join(
+            f"{c.file} ({'/'.join(sorted(c.counts))})" for c in cur.build.currencies if c.counts)), icon="⚠️")
+    pareto = pd.DataFrame([{t("loss.col.category"): LABELS[r.category], t("loss.col.count"): r.count,
+                            t("loss.col.share"): r.share, t("loss.col.cumulative"): r.cumulative}
+                           | ({} if mixed else {t("loss.col.amount"): r.amount}) for r in rows])
+    show_table(pareto, percent=[t("loss.col.share"), t("loss.col.cumulative")], integer=[t("loss.col.count")],
+               money=[] if mixed else [t("loss.col.amount")], currency=cur.build.currency, key="loss_pareto_table")
+    download_frame(pareto, "loss_reasons.csv", "dl_loss_pareto")
+
+    flagged = [a for a in query(L.ambiguity_summary, rules) if a.opportunities]
+    if flagged:
+        with st.container(border=True):
+            st.subheader(t("loss.amb.title"), anchor=False)
+            st.caption(t("loss.amb.caption"))
+            st.markdown("\n".join("- " + t("loss.amb.item", label=t(f"loss.ambiguity.{a.id}"), count=num(a.opportunities),
+                                           current="、".join(f"{LABELS[c]} {num(n)}{t('loss.unit')}"
+                                                            for c, n in a.categories.items()),
+                                           readings=" / ".join(LABELS[c] for c in a.readings),
+                                           help=t(f"loss.ambiguity.{a.id}.help")) for a in flagged))
+
+    explore(rules, quality, rows, cur)
 
 with body:
     learn(rules)
