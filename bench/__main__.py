@@ -72,6 +72,7 @@ def workload(data: Path, leads: int) -> dict[str, Path]:
         generated = generate(tmp, leads)
         to_cp932(generated.ma_csv, tmp / FILES["cp932"])
         to_xlsx(generated.ma_csv, tmp / FILES["xlsx"], min(leads, 100_000))
+        tmp.chmod(0o755)    # mkdtemp's folder is private: the data is shared
         try:
             tmp.rename(d)
         except OSError:   # someone else finished first: theirs is the same bytes
