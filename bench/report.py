@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 LABELS = {"analyze": "tool `analyze --json`", "fair_duckdb": "fair DuckDB pipeline",
@@ -37,13 +38,21 @@ def _scaling(r: dict[str, Any]) -> list[str]:
     fits = r["scaling"]
     if fits["analyze"] is None:
         return ["## Cost per 100k leads", "", "(one size only: no fit)", ""]
-    lines = ["## Cost per 100k leads (least-squares fit over " + ", ".join(f"{n:,}" for n in r["sizes"]) + ")",
-             "", "| contender | fixed | per 100k leads | tool's per 100k ÷ its |", "|---|---|---|---|"]
+    sizes = sorted(int(n) for n in r["sizes"])
+    steps = list(itertools.pairwise(sizes))
+    lines = ["## Cost per 100k leads (least-squares fit over " + ", ".join(f"{n:,}" for n in sizes)
+             + "; then the cost of each step between sizes)", "",
+             "| contender | fixed | per 100k leads | tool's per 100k ÷ its | "
+             + " | ".join(f"{a // 1000:,}k → {b // 1000:,}k" for a, b in steps) + " |",
+             "|---|---|---|---|" + "---|" * len(steps)]
     tool = fits["analyze"]["per_100k"]
     for name in ("analyze", "fair_duckdb", "fair_polars"):
         f = fits[name]
         ratio = "—" if name == "analyze" else f"{tool / f['per_100k']:.2f}×"
-        lines.append(f"| {LABELS[name]} | {_s(f['fixed'])} | {_s(f['per_100k'])} | {ratio} |")
+        wall = {n: _by_size(r["contest"], n)[name]["wall"] for n in sizes}
+        marginal = [f"{_s((wall[b] - wall[a]) / (b - a) * 100_000)} /100k" for a, b in steps]
+        lines.append(f"| {LABELS[name]} | {_s(f['fixed'])} | {_s(f['per_100k'])} | {ratio} | "
+                     + " | ".join(marginal) + " |")
     return [*lines, ""]
 
 
@@ -72,10 +81,15 @@ def _app(r: dict[str, Any]) -> list[str]:
     return [*lines, "", f"Peak RSS of the app process: {r['app'].get('rss_mb', 0):.0f} MB.", ""]
 
 
+def _by_size(table: dict[Any, Any], n: int) -> Any:
+    """``table[n]``, also when ``table`` was read back from report.json (string keys)."""
+    return table[n] if n in table else table[str(n)]
+
+
 def render(r: dict[str, Any]) -> str:
     lines = [f"# Benchmark (median of {r['repeat']} interleaved runs; engine of commit {r['engine']})", ""]
     for n in r["sizes"]:
-        lines += _contest(int(n), r["contest"][n], r["counts"][n])
+        lines += _contest(int(n), _by_size(r["contest"], n), _by_size(r["counts"], n))
     lines += _scaling(r)
     lines += _inputs(r["inputs"])
     if "app" in r and "engine" in r["app"]:
