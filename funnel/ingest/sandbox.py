@@ -25,6 +25,7 @@ message, but safety no longer depends on them recognising every container layout
 from __future__ import annotations
 
 import atexit
+import importlib
 import json
 import os
 import pickle
@@ -84,6 +85,10 @@ class _Worker:
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             raise _Died("pipe") from exc
+        # The answer is read into Arrow: import it while the child parses (the server is
+        # idle until then; a first workbook in a fresh process would pay ~0.1 s after it).
+        import pyarrow  # noqa: F401
+
         fd = self.proc.stdout.fileno()
         limit = int(setting("sandbox_output_mb")) * 1024**2
         parts = []
@@ -249,8 +254,12 @@ def _serve() -> None:
     os.dup2(devnull, 1)
     inp = sys.stdin.buffer
     _limit_self()
-    import numpy  # noqa: F401  (imported before the first request: a reused worker pays once)
-    import pyarrow  # noqa: F401
+    # Imported before the first request, so a reused worker pays once. pyarrow is only needed
+    # once a table is parsed: it is imported beside the first request's size check and
+    # calamine's parse (which releases the GIL), not before them.
+    arrow = threading.Thread(target=importlib.import_module, args=("pyarrow",), daemon=True)
+    arrow.start()
+    import numpy  # noqa: F401
     import python_calamine  # noqa: F401
 
     while True:
@@ -263,6 +272,7 @@ def _serve() -> None:
         fatal, columns = False, b""
         try:
             table = _table(kind, name, data, limits)
+            arrow.join()
             columns = b"" if table is None else _arrow(table)
             answer: dict[str, Any] = {"status": "ok", "table": None if table is None else _meta(table),
                                       "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
