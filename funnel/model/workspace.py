@@ -309,7 +309,7 @@ class Workspace:
                        has_won_date=has["won_date"])
         mapped = {f: any(f in p.columns for p in plans["ma"]) for f in ("status", "lifecycle_stage", "converted")}
         lk.create_leads(self.con, status=mapped["status"], lifecycle=mapped["lifecycle_stage"],
-                        converted=mapped["converted"])
+                        converted=mapped["converted"], filled=st.filled_columns("ma", plans["ma"]))
         if sf15:
             notices.append(("notice.salesforce_15", {}))
         currencies = self._currencies(mappings["sfa"])
