@@ -90,9 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 @contextmanager
-def _built(args: argparse.Namespace, *, keep_raw: bool = True) -> Iterator[Workspace]:
+def _built(args: argparse.Namespace, *, measures_only: bool = False) -> Iterator[Workspace]:
     """A workspace with the ``--ma``/``--sfa`` files loaded and built with ``--map``/``--link``
-    (``keep_raw=False``: measures only, see :meth:`Workspace.build`)."""
+    (``measures_only``: for :func:`funnel.measures.analysis.measure` alone, see
+    :meth:`Workspace.build`)."""
     # Imported on use, not at the top: the CLI starts without the engine it does not run.
     from funnel.ingest.reader import Source
     from funnel.model.link import LinkSpec
@@ -107,7 +108,12 @@ def _built(args: argparse.Namespace, *, keep_raw: bool = True) -> Iterator[Works
             ws.load("sfa", Source.from_path(path))
         for path in getattr(args, "activity", None) or []:
             ws.load("activity", Source.from_path(path))
-        ws.build(overrides, link, keep_raw=keep_raw)
+        fields = None
+        if measures_only:
+            from funnel.measures.analysis import fields_needed
+
+            fields = fields_needed(bool(ws.files["activity"]))
+        ws.build(overrides, link, keep_raw=not measures_only, fields=fields)
         yield ws
 
 
@@ -137,7 +143,7 @@ def _analyze(args: argparse.Namespace, lang: str) -> int:
 
     half_life = _half_life(args.half_life)
     mapping = _source_map(args)
-    with _built(args, keep_raw=False) as ws:
+    with _built(args, measures_only=True) as ws:
         result = analysis.measure(ws, args.touch, model=args.model, half_life=half_life)
         data = to_json(result)
     if mapping is not None:

@@ -207,6 +207,32 @@ def test_a_build_without_raw_tables_measures_the_same_and_cannot_build_again():
     assert found[0] == found[1] and found[0]["overall"]["leads"] > 0
 
 
+def test_a_narrow_build_measures_the_same_and_normalises_only_what_analyze_reads():
+    """build(fields=FIELDS), as analyze uses it, fills only the columns its measures read:
+    the analysis (both touches, accounts included) is that of a full build, the other columns
+    of the rows and leads are NULL, and the leads' other measures are left out."""
+    from funnel.measures.analysis import FIELDS, measure, to_json
+    from funnel.sql import rows
+    from tests.conftest import load_sample
+
+    found = []
+    for fields in (None, FIELDS):
+        with Workspace() as ws:
+            load_sample(ws)
+            ws.build(fields=fields)
+            found.append([to_json(measure(ws, touch)) for touch in ("first", "last")])
+            owners, scores, statuses, sources = rows(
+                ws.con, "SELECT count(owner), count(score), count(status), count(source) FROM ma_rows")[0]
+            lead_owners, levels = rows(ws.con, "SELECT count(owner), max(status_level) FROM leads")[0]
+            deal_names = rows(ws.con, "SELECT count(deal_name) FROM opps")[0][0]
+            assert sources > 0
+            if fields is None:
+                assert owners and scores and statuses and lead_owners and levels and deal_names
+            else:
+                assert (owners, scores, statuses, lead_owners, levels, deal_names) == (0, 0, 0, 0, 0, 0)
+    assert found[0] == found[1] and found[0][0]["overall"]["leads"] > 0
+
+
 def test_match(built):
     ws, _ = built
     assert m.match(ws.con) == m.Match(4, 1)

@@ -19,6 +19,20 @@ from funnel.measures import metrics as m
 from funnel.model.link import LinkSpec
 from funnel.model.workspace import Build, Workspace
 
+# The canonical fields the measures below read (keys, first-touch order, sources, outcomes,
+# loss reasons, and the company / corporate number of the accounts): ``analyze`` normalises
+# only these (see ``Workspace.build(fields=…)``). The activity measures read more of a lead.
+FIELDS: dict[str, frozenset[str]] = {
+    "ma": frozenset({"email", "lead_id", "source", "created_at", "company", "corporate_number"}),
+    "sfa": frozenset({"email", "deal_id", "stage", "is_won", "is_closed", "won_date", "created_at",
+                      "loss_reason", "company", "corporate_number"}),
+}
+
+
+def fields_needed(with_activity: bool) -> dict[str, frozenset[str]] | None:
+    """What :func:`measure` reads (None: every field, when activity files are analysed)."""
+    return None if with_activity else FIELDS
+
 
 @dataclass
 class Analysis:
@@ -64,7 +78,7 @@ def run_analysis(ma: Sequence[Source], sfa: Sequence[Source], *, link: LinkSpec 
             ws.load("ma", src)
         for src in sfa:
             ws.load("sfa", src)
-        ws.build(overrides, link)
+        ws.build(overrides, link, fields=fields_needed(False))
         return to_json(measure(ws, touch))
 
 

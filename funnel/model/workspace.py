@@ -13,7 +13,7 @@ import functools
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Collection, Hashable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -260,13 +260,18 @@ class Workspace:
     @_locked
     def build(self, overrides: MappingABC[str, MappingABC[str, str | None]] | None = None,
               link: LinkSpec | None = None, loss_rules: LossRules | None = None, *,
-              keep_raw: bool = True) -> Build:
+              keep_raw: bool = True, fields: MappingABC[str, Collection[str]] | None = None) -> Build:
         """Map, normalise and link the loaded files; returns what was decided and counted.
 
         ``keep_raw=False`` is for a caller that builds once and then only measures (``analyze``):
         the files' raw tables are dropped as soon as their rows are normalised, which frees
         their memory for the lead aggregation (at 1M leads it no longer spills to disk:
         0.7-0.9 s -> 0.55-0.7 s). Such a workspace cannot be built again or show its files.
+
+        ``fields`` (per side) limits the normalised columns to the canonical fields a caller's
+        measures read (``analyze``: :data:`funnel.measures.analysis.FIELDS`); the others stay
+        NULL, as if unmapped, and cost nothing. The mappings, date orders and counts are those
+        of the full build. None: every mapped field (the app, whose pages read them all).
         """
         if self._raw_dropped:
             raise RuntimeError("the raw tables were dropped by build(keep_raw=False)")
@@ -282,7 +287,7 @@ class Workspace:
         for side in SIDES:
             plans[side] = []
             for i, (lt, m) in enumerate(zip(self.files[side], mappings[side], strict=True)):
-                plan, found = self._plan(side, i, lt, m, link_spec)
+                plan, found = self._plan(side, i, lt, m, link_spec, None if fields is None else fields[side])
                 plans[side].append(plan)
                 orders.extend(found)
         email_link = link_spec.kind == "email"
@@ -299,12 +304,12 @@ class Workspace:
         sf15 = link_spec.kind == "id" and lk.salesforce_id_mix(self.con)
         lk.create_link_values(self.con, link_spec.kind, sf15)
         lk.create_links(self.con)
-        has = {f: any(m.column(f) for m in mappings["sfa"]) for f in ("is_won", "is_closed", "won_date")}
+        has = {f: any(f in p.columns for p in plans["sfa"]) for f in ("is_won", "is_closed", "won_date")}
         lk.finish_opps(self.con, has_is_won=has["is_won"], has_is_closed=has["is_closed"],
                        has_won_date=has["won_date"])
-        mapped = {f: any(m.column(f) for m in mappings["ma"]) for f in ("status", "lifecycle_stage", "converted")}
+        mapped = {f: any(f in p.columns for p in plans["ma"]) for f in ("status", "lifecycle_stage", "converted")}
         lk.create_leads(self.con, status=mapped["status"], lifecycle=mapped["lifecycle_stage"],
-                        converted=mapped["converted"])
+                        converted=mapped["converted"], filled=st.filled_columns("ma", plans["ma"]))
         if sf15:
             notices.append(("notice.salesforce_15", {}))
         currencies = self._currencies(mappings["sfa"])
@@ -322,8 +327,8 @@ class Workspace:
         self.build_result = result
         return result
 
-    def _plan(self, side: str, index: int, lt: LoadedTable, m: Mapping,
-              link: LinkSpec) -> tuple[st.FilePlan, list[dict[str, Any]]]:
+    def _plan(self, side: str, index: int, lt: LoadedTable, m: Mapping, link: LinkSpec,
+              only: Collection[str] | None = None) -> tuple[st.FilePlan, list[dict[str, Any]]]:
         raw = dict(zip(lt.columns, lt.raw_columns, strict=True))
         cols = {f: raw[c] for f, c in m.columns.items()}
         orders, found = {}, []
@@ -346,6 +351,8 @@ class Workspace:
                                    columns=", ".join(lt.columns[:40]))
             link_col = raw[name]
         id_field = "lead_id" if side == "ma" else "deal_id"
+        if only is not None:       # date orders above are still reported for every date field
+            cols = {f: c for f, c in cols.items() if f in only or f == id_field}
         return st.FilePlan(index, lt.table, cols, orders, link_col, id_field in cols, formats), found
 
     def _lookups(self) -> None:

@@ -11,39 +11,59 @@ Tables (all per workspace connection):
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import duckdb
 
 from funnel.sql import drop_table, ident, rows, run, scalar
+from funnel.sql.staging import null_of
 
 
-def create_leads(con: duckdb.DuckDBPyConnection, *, status: bool, lifecycle: bool, converted: bool) -> None:
+def create_leads(con: duckdb.DuckDBPyConnection, *, status: bool, lifecycle: bool, converted: bool,
+                 filled: Collection[str] | None = None) -> None:
     """``leads`` from ``ma_rows``, the lookups ``status_levels``/``flags``, and the links.
 
     A lead's attributes come from its first row (its last row for the last-touch source):
     the row keys ``_kf``/``_kl`` are unique, so one aggregate finds the row and a join fetches
     it, which is much cheaper than an arg_min per attribute. Built after ``links`` so that
     each lead's opportunity counts are written with it (the largest table is written once).
-    Lookups are joined only for the fields that are mapped.
+    Lookups are joined only for the fields that are mapped. ``filled`` names the columns of
+    ``ma_rows`` that hold data (:func:`funnel.sql.staging.filled_columns`; None: all): the
+    others are NULL in every row, so they are written as NULL rather than aggregated or
+    fetched (a narrow build for ``analyze`` skips most of the work).
     """
+    def has(col: str) -> bool:
+        return filled is None or col in filled
+
+    def agg(fn: str, col: str) -> str:
+        return f"{fn}(r.{col})" if has(col) else null_of("ma", col)
+
+    def first(col: str) -> str:
+        return f"f.{col}" if has(col) else null_of("ma", col)
+
     joins, levels = [], ["0"]
-    if status:
+    if status and has("status"):
         joins.append("LEFT JOIN status_levels s ON s.k = r.status")
         levels.append("coalesce(s.level, 0)")
-    if lifecycle:
+    if lifecycle and has("lifecycle_stage"):
         joins.append("LEFT JOIN status_levels l ON l.k = r.lifecycle_stage")
         levels.append("coalesce(l.level, 0)")
+    converted = converted and has("converted_raw")
     if converted:
         joins.append("LEFT JOIN flags f ON f.k = r.converted_raw")
     flag = "bool_or(coalesce(f.flag, false))" if converted else "false"
+    latest = ("CASE WHEN a.rows = 1 THEN f.latest_source ELSE l.latest_source END" if has("latest_source")
+              else null_of("ma", "latest_source"))
+    last_cols = ", r.latest_source" if has("latest_source") else ""
     run(con, f"""
         CREATE OR REPLACE TABLE leads AS
         WITH agg AS (
             SELECT r._key AS lead_key, min(r._kf) AS kf, max(r._kl) AS kl,
-                   min(r.created_at) AS created_at,
-                   min(r.mql_at) AS mql_at, min(r.sql_at) AS sql_at, min(r.opp_at) AS opp_at,
+                   {agg("min", "created_at")} AS created_at,
+                   {agg("min", "mql_at")} AS mql_at, {agg("min", "sql_at")} AS sql_at, {agg("min", "opp_at")} AS opp_at,
                    max(greatest({', '.join(levels)})) AS status_level,
                    {flag} AS converted_flag,
-                   max(r.score) AS score,
+                   {agg("max", "score")} AS score,
                    count(*) AS rows
             FROM ma_rows r {' '.join(joins)}
             WHERE r._key IS NOT NULL
@@ -55,14 +75,15 @@ def create_leads(con: duckdb.DuckDBPyConnection, *, status: bool, lifecycle: boo
             FROM links k JOIN opps o USING (opp_key) GROUP BY k.lead_key)
         SELECT a.lead_key, f.source AS source_first,
                CASE WHEN a.rows = 1 THEN f.source ELSE l.source END AS source_last,
-               CASE WHEN a.rows = 1 THEN f.latest_source ELSE l.latest_source END AS latest_source,
+               {latest} AS latest_source,
                a.created_at, a.mql_at, a.sql_at, a.opp_at, a.status_level, a.converted_flag, a.score,
-               f.owner, f.company, f.name, f.email_raw, {{'f': f._file, 'r': f._row}} AS first_row, a.rows,
+               {first("owner")} AS owner, {first("company")} AS company, {first("name")} AS name,
+               {first("email_raw")} AS email_raw, {{'f': f._file, 'r': f._row}} AS first_row, a.rows,
                coalesce(c.n, 0) AS n_opps, coalesce(c.won, 0) AS n_won, coalesce(c.lost, 0) AS n_lost
         FROM agg a
         JOIN ma_rows f ON f._kf = a.kf
         -- A lead of one row is its own last row: only leads of several rows look it up.
-        LEFT JOIN (SELECT m.kl, r.source, r.latest_source FROM agg m JOIN ma_rows r ON r._kl = m.kl
+        LEFT JOIN (SELECT m.kl, r.source{last_cols} FROM agg m JOIN ma_rows r ON r._kl = m.kl
                    WHERE m.rows > 1) l ON l.kl = a.kl
         LEFT JOIN counts c USING (lead_key)""")
 

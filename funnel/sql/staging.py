@@ -75,6 +75,17 @@ def _expr(kind: str, col: str | None, order: str | None, fast: Sequence[str] | N
     return nz.amount_value(c)
 
 
+def filled_columns(side: str, plans: Sequence[FilePlan]) -> set[str]:
+    """The output columns of ``<side>_rows`` that some file fills (the others are all NULL:
+    their field is not mapped, or not asked for)."""
+    return {out for out, (fname, _) in SIDE_COLUMNS[side].items() if any(fname in p.columns for p in plans)}
+
+
+def null_of(side: str, column: str) -> str:
+    """A typed NULL standing for the output column ``column`` of ``<side>_rows``."""
+    return f"NULL::{_NULL_TYPES[SIDE_COLUMNS[side][column][1]]}"
+
+
 def _file_select(side: str, plan: FilePlan, params: dict[str, Any]) -> tuple[str, set[str]]:
     parts = [f"{plan.index}::INTEGER AS _file", "rowid AS _row", f"{str(plan.has_id).upper()} AS _idcol"]
     orders: set[str] = set()
