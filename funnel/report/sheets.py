@@ -57,6 +57,7 @@ class Context:
     rules: LossRules
     mask: bool
     generated: dt.datetime
+    half_life: float | None = None      # time-decay half-life in days (None: the setting's)
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
