@@ -10,6 +10,7 @@ one lead's events), and in pandas from the built tables (``events``, ``leads``, 
 from __future__ import annotations
 
 import io
+import tomllib
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +19,6 @@ import pytest
 
 from funnel.i18n import t
 from funnel.ingest.reader import Source
-from funnel.measures import activity as history
 from funnel.measures.metrics import wilson
 from funnel.model import saved
 from funnel.model.workspace import Workspace
@@ -26,6 +26,7 @@ from funnel.present.format import num
 from tests.conftest import SAMPLE, load_sample
 
 CSV = SAMPLE / "activity_log.csv"
+DATA = SAMPLE.parent / "funnel" / "data"
 PERSON = "watanabe.kenta@tokiwa-foods.example.co.jp"
 
 
@@ -129,7 +130,8 @@ def expected_handoff(engine: Workspace, n: int) -> pd.DataFrame:
     leads, ev = table(engine, "leads"), table(engine, "events")
     mql = leads[(leads.mql_at.notna() | (leads.status_level >= 1)) & ~(leads.sql_at.notna() | (leads.status_level >= 2))
                 & (leads.n_opps == 0)]
-    passive = ev.activity.fillna("").str.lower().apply(lambda a: any(p.lower() in a for p in history.PASSIVE))
+    words = [p["word"] for p in tomllib.loads((DATA / "activity.toml").read_text(encoding="utf-8"))["passive"]]
+    passive = ev.activity.fillna("").str.lower().apply(lambda a: any(w.lower() in a for w in words))
     ev = ev[~passive & ev.lead_key.isin(mql.lead_key)].sort_values(["day", "pos"], ascending=False)
     last = {k: list(g.activity[:n]) for k, g in ev.groupby("lead_key", sort=False)}
     total = ev.groupby("lead_key").size()

@@ -105,7 +105,7 @@ with tab_hand:
     items = query(history.handoff, last_n)
     with_actions = sum(1 for h in items if h.actions)
     st.markdown(t("activity.handoff.summary", n=num(len(items)), with_actions=num(with_actions)))
-    definition("activity.def.handoff", passive=" / ".join(history.PASSIVE), n=last_n)
+    definition("activity.def.handoff", passive=" / ".join(history.passive_words()), n=last_n)
     # The actions first (what sales reads), the contact details after them.
     cols = {k: t(f"activity.col.{k}") for k in ("name", "company", "actions", "last_day", "actions_total", "score",
                                                   "mql_day", "owner", "email")}
