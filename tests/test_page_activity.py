@@ -194,6 +194,30 @@ def test_behaviour_rates_equal_a_count_in_pandas(page: Any, engine: Workspace) -
         assert row[t("activity.term.lift", "ja")] == pytest.approx(round(k / len(did) / without, 2))
 
 
+def test_behaviour_by_campaign_equals_a_count_in_pandas(page: Any, engine: Workspace,
+                                                       downloads: dict[str | None, Any]) -> None:
+    page.radio(key="activity_behaviour_by").set_value("campaign").run()
+    assert not page.exception, page.exception
+    leads, ev, links, opps = (table(engine, n) for n in ("leads", "events", "links", "opps"))
+    cut = links.merge(opps[["opp_key", "created_at"]], on="opp_key").groupby("lead_key").created_at.min().dt.date
+    ev = ev[ev.lead_key.notna() & ev.campaign.notna()].copy()
+    ev["cut"] = pd.to_datetime(ev.lead_key.map(cut))
+    counted = ev[ev.cut.isna() | (pd.to_datetime(ev.day) <= ev.cut)]
+    converted = set(leads.lead_key[leads.n_opps > 0])
+    shown = next(d.value for d in page.dataframe if d.value.columns[0] == c("campaign"))
+    assert len(shown) == counted.campaign.nunique() > 10           # the sample has dozens of campaigns
+    assert list(shown[c("leads")]) == sorted(shown[c("leads")], reverse=True)
+    for _, row in shown.iterrows():
+        did = set(counted.lead_key[counted.campaign == row[c("campaign")]])
+        k = len(did & converted)
+        assert row[c("leads")] == len(did) and row[c("converted")] == k
+        without = (len(converted) - k) / (len(leads) - len(did))
+        assert row[t("activity.term.rate_without", "ja")] == pytest.approx(without)
+    assert any("キャンペーン「" in x.value for x in page.success)
+    got = pd.read_csv(io.BytesIO(downloads["behaviour_opportunity_rate_by_campaign.csv"]))
+    assert len(got) == len(shown)
+
+
 def test_english(page: Any) -> None:
     page.session_state["lang"] = "en"
     page.run()

@@ -58,9 +58,13 @@ class Behaviour:
                 "rate_without": self.rate_without, "lift": self.lift}
 
 
-def behaviour(con: duckdb.DuckDBPyConnection) -> list[Behaviour]:
-    """One entry per activity type (as exported, trimmed), most leads first."""
-    return [Behaviour(a, int(n), int(c), int(nw), int(cw)) for a, n, c, nw, cw in rows(con, q.behaviour())]
+BEHAVIOUR_GROUPS = q.BEHAVIOUR_GROUPS
+
+
+def behaviour(con: duckdb.DuckDBPyConnection, by: str = "activity") -> list[Behaviour]:
+    """One entry per activity type (as exported, trimmed), or per campaign with ``by="campaign"``
+    (``Behaviour.activity`` then holds the campaign), most leads first."""
+    return [Behaviour(a, int(n), int(c), int(nw), int(cw)) for a, n, c, nw, cw in rows(con, q.behaviour(by))]
 
 
 @lru_cache(maxsize=1)

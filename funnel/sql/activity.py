@@ -129,17 +129,25 @@ COUNTED_EVENTS = """
     WHERE e.lead_key IS NOT NULL AND (c.cut IS NULL OR e.day <= c.cut)"""
 
 
-def behaviour() -> str:
-    """Per activity type: ``(activity, leads, converted, other leads, other converted)``, the
-    other leads being every lead of the MA export with no counted event of that type."""
+#: What behaviour can be grouped by: the event's activity type (contracts/cli.md) or its campaign.
+BEHAVIOUR_GROUPS: tuple[str, ...] = ("activity", "campaign")
+
+
+def behaviour(by: str = "activity") -> str:
+    """Per activity type (``by="activity"``) or campaign: ``(group, leads, converted, other
+    leads, other converted)``, the other leads being every lead of the MA export with no
+    counted event of that group. Events without a campaign are in no campaign group."""
+    if by not in BEHAVIOUR_GROUPS:
+        raise ValueError(f"by must be one of {BEHAVIOUR_GROUPS}")
+    where = "" if by == "activity" else f" WHERE {ident(by)} IS NOT NULL"
     return f"""
-        WITH done AS (SELECT DISTINCT lead_key, activity FROM ({COUNTED_EVENTS})),
-             per AS (SELECT d.activity, count(*) AS leads, count(*) FILTER (WHERE l.n_opps > 0) AS converted
-                     FROM done d JOIN leads l USING (lead_key) GROUP BY d.activity),
+        WITH done AS (SELECT DISTINCT lead_key, {ident(by)} AS grp FROM ({COUNTED_EVENTS}){where}),
+             per AS (SELECT d.grp, count(*) AS leads, count(*) FILTER (WHERE l.n_opps > 0) AS converted
+                     FROM done d JOIN leads l USING (lead_key) GROUP BY d.grp),
              tot AS (SELECT count(*) AS leads, count(*) FILTER (WHERE n_opps > 0) AS converted FROM leads)
-        SELECT p.activity, p.leads, p.converted, t.leads - p.leads, t.converted - p.converted
+        SELECT p.grp, p.leads, p.converted, t.leads - p.leads, t.converted - p.converted
         FROM per p CROSS JOIN tot t
-        ORDER BY p.leads DESC, p.activity NULLS LAST"""
+        ORDER BY p.leads DESC, p.grp NULLS LAST"""
 
 
 # -- the lead timeline and the MQL hand-off list (views/activity.py) -------------------------------
