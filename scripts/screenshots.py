@@ -1,8 +1,9 @@
 """Screenshots of every page on a real export, at the sizes a team projects it at.
 
-``python scripts/screenshots.py OUT_DIR [--ma FILE ...] [--sfa FILE ...] [--sizes 1440x900,1280x720]``
-starts ``streamlit run app.py``, uploads the given exports on the upload page (the bundled
-sample when none are given), then opens every page through the navigation (a URL change
+``python scripts/screenshots.py OUT_DIR [--ma FILE ...] [--sfa FILE ...] [--activity FILE ...]
+[--sizes 1440x900,1280x720] [--only attribution,activity] [--port N]`` starts ``streamlit run
+app.py``, uploads the given exports on the upload page (the bundled sample when none are
+given), then opens every page (or those whose address contains one of ``--only``) through the navigation (a URL change
 would start a new browser session) and saves ``<size>/<page>.png``. It prints the pages that
 showed an exception box. For looking at what we ship, not a test: tests/test_browser.py is
 the test.
@@ -30,8 +31,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve() -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+def _serve(port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    port = port or _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
@@ -54,11 +55,15 @@ def main() -> None:
     ap.add_argument("--ma", nargs="*", default=[])
     ap.add_argument("--sfa", nargs="*", default=[])
     ap.add_argument("--sizes", default="1440x900,1280x720")
+    ap.add_argument("--activity", nargs="*", default=[])
+    ap.add_argument("--only", default="", help="comma-separated parts of page addresses to shoot (default: all)")
+    ap.add_argument("--port", type=int, default=None)
     ap.add_argument("--lang", default="ja")
     args = ap.parse_args()
+    only = [x for x in args.only.split(",") if x]
     from playwright.sync_api import sync_playwright
 
-    proc, base = _serve()
+    proc, base = _serve(args.port)
     problems: list[str] = []
     try:
         with sync_playwright() as p:
@@ -71,16 +76,19 @@ def main() -> None:
                 if args.lang == "en":
                     page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
                     _wait_idle(page)
-                for side, files in (("sfa", args.sfa), ("ma", args.ma)):
+                # The activity uploader first (it keeps the sample's MA and SFA until they come).
+                for index, files in ((2, args.activity), (1, args.sfa), (0, args.ma)):
                     if files:
                         inputs = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
-                        inputs.nth(0 if side == "ma" else 1).set_input_files(files)
+                        inputs.nth(index).set_input_files(files)
                         _wait_idle(page, 300)
                 out = Path(args.out) / size
                 out.mkdir(parents=True, exist_ok=True)
                 links = page.locator('[data-testid="stSidebarNav"] a')
                 names = [links.nth(i).get_attribute("href") or str(i) for i in range(links.count())]
                 for i, href in enumerate(names):
+                    if only and not any(o in href for o in only):
+                        continue
                     page.locator('[data-testid="stSidebarNav"] a').nth(i).click()
                     _wait_idle(page, 300)
                     name = href.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from funnel.measures import attribution as credit
-from funnel.present.charts.attribution import build_attribution, touch_label
+from funnel.present.charts.attribution import build_attribution, build_source_credit, touch_label
 from funnel.present.format import num, yen
 from ui.state import keep, lang, query, restate, t
 from ui.widgets import UPLOAD_PAGE, definition, download_frame, require_current, show_chart, show_table
@@ -53,13 +53,14 @@ definition("attribution.def", half_life=f"{half_life:g}")
 
 st.subheader(t("attribution.chart.title", measure=t(f"attribution.measure.{measure}")))
 series = {credit.FIRST_TOUCH_SOURCE: first_touch, **{m: a.by_touch for m, a in models.items()}}
+# 3:2 keeps the five-model legend whole at 1280 px; the source view writes its values on the bars.
 left, right = st.columns([3, 2])
 with left:
     st.markdown("**" + t("attribution.chart.models") + "**")
     show_chart(build_attribution({m: a.by_touch for m, a in models.items()}, lang=lang(), measure=measure))
 with right:
     st.markdown("**" + t("activity.model_short.first_touch_source") + "**")
-    show_chart(build_attribution({"first_touch_source": first_touch}, lang=lang(), measure=measure))
+    show_chart(build_source_credit(first_touch, lang=lang(), measure=measure))
 st.caption(t("attribution.chart.caption"))
 
 # -- side by side: one row per touch, one column per model (and the first-touch source view) -------------
