@@ -3,8 +3,8 @@
 Tables (per workspace connection):
 
 - ``activity_rows``: one row per data row of every activity file, stacked in the order given
-  (``_file``, ``_row`` = file order), with its person key ``_pkey`` (``e:`` + first valid
-  address, else ``i:`` + record ID), its event day and its type / campaign / channel / asset.
+  (``_file``, ``_row`` = file order), with its first valid address ``email``, its person key
+  ``_pkey`` (``e:`` + that address, else ``i:`` + record ID), its event day and its type / campaign / channel / asset.
 - ``events``: the rows with a key and a day (one event each), with the lead they belong to
   (``lead_key`` NULL: no lead of the MA export has that address or ID), their position in
   file order ``pos``, and the touch label (campaign, else channel, else type).
@@ -17,7 +17,7 @@ Every comparison is by calendar day as exported (no time-zone conversion); a day
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,21 +40,31 @@ class ActivityPlan:
 
 
 def _select(plan: ActivityPlan, params: dict[str, Any]) -> str:
-    c = plan.columns
+    """One file's rows, normalised. An activity log repeats a few values many times (20M
+    events of 1M people, a dozen types, a few campaigns): each text and address column is
+    normalised once per distinct value and joined back, not once per row."""
+    c, src = plan.columns, ident(plan.table)
+    joins: list[str] = []
 
-    def text(field: str) -> str:
+    def mapped(field: str, normalise: Callable[[str], str]) -> str:
         col = c.get(field)
-        return nz.text(ident(col)) if col else "NULL::VARCHAR"
+        if not col:
+            return "NULL::VARCHAR"
+        alias = ident(f"m_{field}")
+        joins.append(f"LEFT JOIN (SELECT k, {normalise('k')} AS v FROM (SELECT DISTINCT {ident(col)} AS k FROM {src} "
+                     f"WHERE _drop IS NULL)) {alias} ON {alias}.k = r.{ident(col)}")
+        return f"{alias}.v"
 
-    email = c.get("email")
-    emails = nz.email_list(ident(email)) if email else "[]::VARCHAR[]"
+    # The first valid address of the cell is the person key (the contract's key of a row).
+    email = mapped("email", lambda k: f"({nz.email_list(k)})[1]")
+    texts = {f: mapped(f, nz.text) for f in ("person_id", "activity_type", "campaign", "channel", "asset")}
     fast = [f"af{plan.index}_{i}" for i in range(len(plan.date_formats))]
     params.update(zip(fast, plan.date_formats, strict=True))
-    day = f"({nz.date_value(ident(plan.date_column), plan.date_order, fast or None)})::DATE"
-    return (f"SELECT {plan.index}::INTEGER AS _file, rowid AS _row, {emails} AS emails, "
-            f"{text('person_id')} AS person_id, {day} AS day, {text('activity_type')} AS activity, "
-            f"{text('campaign')} AS campaign, {text('channel')} AS channel, {text('asset')} AS asset "
-            f"FROM {ident(plan.table)} WHERE _drop IS NULL")
+    day = f"({nz.date_value('r.' + ident(plan.date_column), plan.date_order, fast or None)})::DATE"
+    return (f"SELECT {plan.index}::INTEGER AS _file, r.rowid AS _row, {email} AS email, "
+            f"{texts['person_id']} AS person_id, {day} AS day, {texts['activity_type']} AS activity, "
+            f"{texts['campaign']} AS campaign, {texts['channel']} AS channel, {texts['asset']} AS asset "
+            f"FROM {src} r {' '.join(joins)} WHERE r._drop IS NULL")
 
 
 def create_activity_rows(con: duckdb.DuckDBPyConnection, plans: Sequence[ActivityPlan]) -> None:
@@ -62,7 +72,7 @@ def create_activity_rows(con: duckdb.DuckDBPyConnection, plans: Sequence[Activit
     params: dict[str, Any] = {}
     union = " UNION ALL BY NAME ".join(_select(p, params) for p in plans)
     sql = (f"CREATE OR REPLACE TABLE activity_rows AS SELECT *, "
-           f"CASE WHEN len(emails) > 0 THEN 'e:' || emails[1] "
+           f"CASE WHEN email IS NOT NULL THEN 'e:' || email "
            f"WHEN person_id IS NOT NULL THEN 'i:' || person_id END AS _pkey FROM ({union})")
     params.update(nz.date_params(sorted({p.date_order for p in plans})))
     if "$placeholders" in sql:
@@ -117,7 +127,7 @@ def rows_without_key(con: duckdb.DuckDBPyConnection, limit: int | None = None) -
     Needs ``activity_rows`` (kept unless the build dropped the raw tables)."""
     lim = f" LIMIT {int(limit)}" if limit else ""
     return rows(con, f"""
-        SELECT _file, _row, coalesce(person_id, CASE WHEN len(emails) > 0 THEN emails[1] END),
+        SELECT _file, _row, coalesce(person_id, email),
                CASE WHEN _pkey IS NULL THEN 'activity_no_key' ELSE 'activity_no_date' END
         FROM activity_rows WHERE _pkey IS NULL OR day IS NULL ORDER BY _file, _row{lim}""")
 
