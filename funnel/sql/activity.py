@@ -5,9 +5,9 @@ Tables (per workspace connection):
 - ``activity_rows``: one row per data row of every activity file, stacked in the order given
   (``_file``, ``_row`` = file order), with its first valid address ``email``, its person key
   ``_pkey`` (``e:`` + that address, else ``i:`` + record ID), its event day and its type / campaign / channel / asset.
-- ``events``: the rows with a key and a day (one event each), with the lead they belong to
-  (``lead_key`` NULL: no lead of the MA export has that address or ID), their position in
-  file order ``pos``, and the touch label (campaign, else channel, else type).
+- ``events``: a view of the rows with a key and a day (one event each), with the lead they
+  belong to (``lead_key`` NULL: no lead of the MA export has that address or ID), their
+  position in file order ``pos``, and the touch label (campaign, else channel, else type).
 - ``lead_cut``: per converted lead, the created day of its first opportunity; its events up
   to and including that day are its *counted* events.
 
@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from funnel.sql import ident, rows, run
+from funnel.sql import drop_table, ident, rows, run
 from funnel.sql import normalize as nz
 
 
@@ -68,26 +68,17 @@ def _select(plan: ActivityPlan, params: dict[str, Any]) -> str:
 
 
 def create_activity_rows(con: duckdb.DuckDBPyConnection, plans: Sequence[ActivityPlan]) -> None:
-    """``activity_rows`` from the raw tables of ``plans`` (files in the order given)."""
+    """``activity_rows`` from the raw tables of ``plans`` (files in the order given), each row
+    with its lead (``lead_key``), its position in file order (``pos``) and its touch label, in
+    one pass: the usable rows are the ``events`` (:func:`create_events`), not a second copy.
+
+    A person key finds its lead through the MA rows (``ma_rows``): an address of the lead, or
+    its record ID (a row with both tries the address first). Where a key names several leads
+    (one MA cell with several addresses) the smallest lead key is taken, so a rebuild gives
+    the same answer.
+    """
     params: dict[str, Any] = {}
     union = " UNION ALL BY NAME ".join(_select(p, params) for p in plans)
-    sql = (f"CREATE OR REPLACE TABLE activity_rows AS SELECT *, "
-           f"CASE WHEN email IS NOT NULL THEN 'e:' || email "
-           f"WHEN person_id IS NOT NULL THEN 'i:' || person_id END AS _pkey FROM ({union})")
-    params.update(nz.date_params(sorted({p.date_order for p in plans})))
-    if "$placeholders" in sql:
-        params.update(nz.text_params())
-    run(con, sql, params)
-
-
-def create_events(con: duckdb.DuckDBPyConnection) -> None:
-    """``events`` (usable rows linked to leads) and ``lead_cut`` from ``activity_rows``,
-    ``ma_rows``, ``links`` and ``opps``.
-
-    A person key finds its lead through the MA rows: an address of the lead, or its record ID
-    (an event with both tries the address first). Where a key names several leads (one MA cell
-    with several addresses) the smallest lead key is taken, so a rebuild gives the same answer.
-    """
     run(con, """
         CREATE OR REPLACE TEMP TABLE person_keys AS
         SELECT pk, min(_key) AS lead_key FROM (
@@ -95,17 +86,34 @@ def create_events(con: duckdb.DuckDBPyConnection) -> None:
             UNION ALL
             SELECT 'i:' || lead_id, _key FROM ma_rows WHERE _key IS NOT NULL AND lead_id IS NOT NULL)
         GROUP BY pk""")
-    run(con, """
-        CREATE OR REPLACE TABLE events AS
-        SELECT coalesce(pe.lead_key, pi.lead_key) AS lead_key, a.day,
+    sql = f"""
+        CREATE OR REPLACE TABLE activity_rows AS
+        WITH a AS (SELECT *, CASE WHEN email IS NOT NULL THEN 'e:' || email
+                                  WHEN person_id IS NOT NULL THEN 'i:' || person_id END AS _pkey FROM ({union}))
+        SELECT a.*, CASE WHEN a._pkey IS NOT NULL AND a.day IS NOT NULL THEN coalesce(pe.lead_key, pi.lead_key) END
+                        AS lead_key,
                a._file::BIGINT * 1099511627776 + a._row AS pos,
-               a.activity, a.campaign, a.channel, a.asset,
                coalesce(a.campaign, a.channel, a.activity) AS label
-        FROM activity_rows a
+        FROM a
         LEFT JOIN person_keys pe ON pe.pk = a._pkey
-        LEFT JOIN person_keys pi ON pi.pk = 'i:' || a.person_id AND a._pkey LIKE 'e:%'
-        WHERE a._pkey IS NOT NULL AND a.day IS NOT NULL""")
-    run(con, "DROP TABLE person_keys")
+        LEFT JOIN person_keys pi ON pi.pk = 'i:' || a.person_id AND a._pkey LIKE 'e:%'"""
+    params.update(nz.date_params(sorted({p.date_order for p in plans})))
+    if "$placeholders" in sql:
+        params.update(nz.text_params())
+    try:
+        run(con, sql, params)
+    finally:
+        run(con, "DROP TABLE IF EXISTS person_keys")
+
+
+def create_events(con: duckdb.DuckDBPyConnection) -> None:
+    """``events`` (the usable rows of ``activity_rows``, linked to a lead or not: a view, as
+    the rows are already there) and ``lead_cut`` from ``links`` and ``opps``."""
+    drop_table(con, "events")
+    run(con, """
+        CREATE OR REPLACE VIEW events AS
+        SELECT lead_key, day, pos, activity, campaign, channel, asset, label
+        FROM activity_rows WHERE _pkey IS NOT NULL AND day IS NOT NULL""")
     run(con, """
         CREATE OR REPLACE TABLE lead_cut AS
         SELECT k.lead_key, min(o.created_at)::DATE AS cut
