@@ -3,8 +3,10 @@
 Tables (per workspace connection):
 
 - ``activity_rows``: one row per data row of every activity file, stacked in the order given
-  (``_file``, ``_row`` = file order), with its first valid address ``email``, its person key
-  ``_pkey`` (``e:`` + that address, else ``i:`` + record ID), its event day and its type / campaign / channel / asset.
+  (``pos`` = file order: file × :data:`POS_FILE` + row), with its event day, whether it is
+  ``usable`` (a person key — ``e:`` + first valid address, else ``i:`` + record ID — and a
+  day), its lead, its record ID, type / campaign / channel / asset, and its address where it
+  has no day.
 - ``events``: a view of the rows with a key and a day (one event each), with the lead they
   belong to (``lead_key`` NULL: no lead of the MA export has that address or ID), their
   position in file order ``pos``, and the touch label (campaign, else channel, else type).
@@ -25,6 +27,9 @@ import duckdb
 
 from funnel.sql import drop_table, ident, rows, run
 from funnel.sql import normalize as nz
+
+#: ``pos`` = file index × POS_FILE + row: file order in one number (2^40 rows per file).
+POS_FILE = 1099511627776
 
 
 @dataclass(frozen=True)
@@ -86,14 +91,19 @@ def create_activity_rows(con: duckdb.DuckDBPyConnection, plans: Sequence[Activit
             UNION ALL
             SELECT 'i:' || lead_id, _key FROM ma_rows WHERE _key IS NOT NULL AND lead_id IS NOT NULL)
         GROUP BY pk""")
+    # Kept narrow (20M rows must fit the memory limit rather than spill): the position holds
+    # file and row, the label and the person key are computed where read, and the address is
+    # kept only where the row has no date (the one place it is shown: rows that are no event).
     sql = f"""
         CREATE OR REPLACE TABLE activity_rows AS
         WITH a AS (SELECT *, CASE WHEN email IS NOT NULL THEN 'e:' || email
                                   WHEN person_id IS NOT NULL THEN 'i:' || person_id END AS _pkey FROM ({union}))
-        SELECT a.*, CASE WHEN a._pkey IS NOT NULL AND a.day IS NOT NULL THEN coalesce(pe.lead_key, pi.lead_key) END
-                        AS lead_key,
-               a._file::BIGINT * 1099511627776 + a._row AS pos,
-               coalesce(a.campaign, a.channel, a.activity) AS label
+        SELECT a._file::BIGINT * {POS_FILE} + a._row AS pos, a.day,
+               a._pkey IS NOT NULL AND a.day IS NOT NULL AS usable,
+               CASE WHEN a._pkey IS NOT NULL AND a.day IS NOT NULL THEN coalesce(pe.lead_key, pi.lead_key) END
+                   AS lead_key,
+               a.person_id, a.activity, a.campaign, a.channel, a.asset,
+               CASE WHEN a.day IS NULL THEN a.email END AS email
         FROM a
         LEFT JOIN person_keys pe ON pe.pk = a._pkey
         LEFT JOIN person_keys pi ON pi.pk = 'i:' || a.person_id AND a._pkey LIKE 'e:%'"""
@@ -112,8 +122,8 @@ def create_events(con: duckdb.DuckDBPyConnection) -> None:
     drop_table(con, "events")
     run(con, """
         CREATE OR REPLACE VIEW events AS
-        SELECT lead_key, day, pos, activity, campaign, channel, asset, label
-        FROM activity_rows WHERE _pkey IS NOT NULL AND day IS NOT NULL""")
+        SELECT lead_key, day, pos, activity, campaign, channel, asset, coalesce(campaign, channel, activity) AS label
+        FROM activity_rows WHERE usable""")
     run(con, """
         CREATE OR REPLACE TABLE lead_cut AS
         SELECT k.lead_key, min(o.created_at)::DATE AS cut
@@ -135,9 +145,10 @@ def rows_without_key(con: duckdb.DuckDBPyConnection, limit: int | None = None) -
     Needs ``activity_rows`` (kept unless the build dropped the raw tables)."""
     lim = f" LIMIT {int(limit)}" if limit else ""
     return rows(con, f"""
-        SELECT _file, _row, coalesce(person_id, email),
-               CASE WHEN _pkey IS NULL THEN 'activity_no_key' ELSE 'activity_no_date' END
-        FROM activity_rows WHERE _pkey IS NULL OR day IS NULL ORDER BY _file, _row{lim}""")
+        SELECT pos // {POS_FILE}, pos % {POS_FILE}, coalesce(person_id, email),
+               CASE WHEN day IS NOT NULL OR (person_id IS NULL AND email IS NULL) THEN 'activity_no_key'
+                    ELSE 'activity_no_date' END
+        FROM activity_rows WHERE NOT usable ORDER BY pos{lim}""")
 
 
 # The counted events of each lead: all of them if it never converted (or its opportunities
