@@ -4,7 +4,10 @@ Generates (fixed seed) the MA/SFA workload of :mod:`bench.workload` and activity
 ``--events`` rows over ``--files`` CSV files (every file within the ``max_rows`` limit of one
 file), keyed by the leads' emails (3% unknown people, 1% rows without a date), then runs
 ``python -m funnel analyze --json`` with and without ``--activity`` in its own process and
-reports wall time and peak resident memory (RSS) of each, and the activity counts.
+reports wall time and peak resident memory (RSS) of each, and the activity counts; then the
+same analysis step by step (:mod:`bench.activity_phases`), so reading and measuring are
+reported apart: ``read`` (MA + SFA), ``read_activity``, ``build`` (normalise, link, stage and
+attach the events) and ``measure``. ``--decay`` adds a time-decay run.
 
 The activity files are written by DuckDB (a Python loop would take minutes for 20M rows);
 this is the benchmark's data, not the engine's, which reads them like any export.
@@ -72,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--events", type=int, default=20_000_000)
     ap.add_argument("--files", type=int, default=4)
     ap.add_argument("--out", type=Path, default=ROOT / "bench_out")
+    ap.add_argument("--decay", action="store_true", help="also time --model time_decay")
     args = ap.parse_args(argv)
     d = args.out / f"data_{args.leads}"
     paths = generate(d, args.leads) if not (d / "ma_leads.csv").exists() else None
@@ -81,17 +85,23 @@ def main(argv: list[str] | None = None) -> int:
     act_dir.mkdir(parents=True, exist_ok=True)
     acts = write_activity(act_dir, max(1, int(args.leads * 0.9)), args.events, args.files)
     base = [sys.executable, "-m", "funnel", "analyze", "--ma", str(ma), "--sfa", str(sfa), "--json"]
-    plain = measure(base)
-    full = measure([*base, "--activity", *map(str, acts)])
-    decay = measure([*base, "--activity", *map(str, acts), "--model", "time_decay"])
-    counts = json.loads(subprocess.run([*base, "--activity", *map(str, acts)], capture_output=True, text=True,
-                                       cwd=ROOT).stdout)["activity"]
+    runs = [("analyze (no activity)", measure(base)),
+            ("analyze --activity (position)", measure([*base, "--activity", *map(str, acts)]))]
+    if args.decay:
+        runs.append(("analyze --activity --model time_decay",
+                     measure([*base, "--activity", *map(str, acts), "--model", "time_decay"])))
+    phases_file = args.out / f"activity_phases_{args.leads}_{args.events}.json"
+    stepwise = measure([sys.executable, "-m", "bench.activity_phases", str(phases_file), "--ma", str(ma),
+                        "--sfa", str(sfa), "--activity", *map(str, acts)])
+    runs.append(("the same, step by step (bench.activity_phases)", stepwise))
+    found = json.loads(phases_file.read_text(encoding="utf-8")) if stepwise["rc"] == 0 else {"phases": {}, "activity": {}}
     lines = [f"# Behaviour history: {args.leads:,} leads, {args.events:,} activity rows in {args.files} files", "",
              "| run | wall s | peak RSS MB |", "| --- | ---: | ---: |"]
-    for name, r in (("analyze (no activity)", plain), ("analyze --activity (position)", full),
-                    ("analyze --activity --model time_decay", decay)):
+    for name, r in runs:
         lines.append(f"| {name} | {r['wall']:.1f} | {r['rss_mb']:.0f} |" + ("" if r["rc"] == 0 else f" rc={r['rc']}"))
-    lines += ["", f"activity: {json.dumps(counts)}", ""]
+    lines += ["", "| phase (step by step) | s |", "| --- | ---: |"]
+    lines += [f"| {name} | {sec:.1f} |" for name, sec in found["phases"].items()]
+    lines += ["", f"activity: {json.dumps(found['activity'])}", ""]
     text = "\n".join(lines)
     (args.out / f"activity_report_{args.leads}.md").write_text(text, encoding="utf-8")
     sys.stdout.write(text)

@@ -1,8 +1,9 @@
 """Screenshots of every page on a real export, at the sizes a team projects it at.
 
-``python scripts/screenshots.py OUT_DIR [--ma FILE ...] [--sfa FILE ...] [--sizes 1440x900,1280x720]``
-starts ``streamlit run app.py``, uploads the given exports on the upload page (the bundled
-sample when none are given), then opens every page through the navigation (a URL change
+``python scripts/screenshots.py OUT_DIR [--ma FILE ...] [--sfa FILE ...] [--activity FILE ...]
+[--sizes 1440x900,1280x720] [--only attribution,activity] [--port N]`` starts ``streamlit run
+app.py``, uploads the given exports on the upload page (the bundled sample when none are
+given), then opens every page (or those whose address contains one of ``--only``) through the navigation (a URL change
 would start a new browser session) and saves ``<size>/<page>.png``. It prints what it found
 wrong on each page: an exception box, a metric card whose label or value is cut, a page wider
 than the window. tests/test_browser_pages.py runs the same walk (:func:`walk`) as a test.
@@ -67,9 +68,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(timeout: float = 90) -> tuple[subprocess.Popen[bytes], str]:
-    """``streamlit run app.py`` on a free port; (process, base URL) once it answers."""
-    port = free_port()
+def serve(timeout: float = 90, port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """``streamlit run app.py`` on ``port`` (default: a free one); (process, base URL) once it answers."""
+    port = port or free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
@@ -87,12 +88,14 @@ def serve(timeout: float = 90) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("streamlit did not start")
 
 
-def upload(page: Any, ma: Sequence[str], sfa: Sequence[str]) -> None:
-    """Give the upload page's MA and SFA inputs these files (SFA first: one rebuild fewer)."""
-    for side, files in (("sfa", sfa), ("ma", ma)):
+def upload(page: Any, ma: Sequence[str], sfa: Sequence[str], activity: Sequence[str] = ()) -> None:
+    """Give the upload page's activity, SFA and MA inputs these files, in that order (the
+    activity uploader keeps the sample's MA and SFA until they come; SFA before MA: one
+    rebuild fewer)."""
+    for index, files in ((2, activity), (1, sfa), (0, ma)):
         if files:
             inputs = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
-            inputs.nth(0 if side == "ma" else 1).set_input_files(list(files))
+            inputs.nth(index).set_input_files(list(files))
             _wait_idle(page, 300)
 
 
@@ -108,14 +111,17 @@ def _full_page(page: Any, path: Path) -> None:
     page.set_viewport_size(size)
 
 
-def walk(page: Any, size: str, out: Path, full: bool = True) -> list[PageShot]:
-    """Open every page through the sidebar navigation, check it and save ``NN_page.png`` (the
-    window) and, with ``full``, ``NN_page_full.png`` (the whole page) in ``out``."""
+def walk(page: Any, size: str, out: Path, full: bool = True, only: Sequence[str] = ()) -> list[PageShot]:
+    """Open every page (or those whose address holds one of ``only``) through the sidebar
+    navigation, check it and save ``NN_page.png`` (the window) and, with ``full``,
+    ``NN_page_full.png`` (the whole page) in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     links = page.locator('[data-testid="stSidebarNav"] a')
     hrefs = [links.nth(i).get_attribute("href") or str(i) for i in range(links.count())]
     shots = []
     for i, href in enumerate(hrefs):
+        if only and not any(o in href for o in only):
+            continue
         page.locator('[data-testid="stSidebarNav"] a').nth(i).click()
         _wait_idle(page, 300)
         name = href.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
@@ -134,13 +140,14 @@ def walk(page: Any, size: str, out: Path, full: bool = True) -> list[PageShot]:
 
 
 def run(out: Path, ma: Sequence[str], sfa: Sequence[str], sizes: Sequence[str], lang: str = "ja",
-        base: str | None = None, full: bool = True) -> list[PageShot]:
+        base: str | None = None, full: bool = True, activity: Sequence[str] = (),
+        only: Sequence[str] = (), port: int | None = None) -> list[PageShot]:
     """Every page at every size (``1440x900``), each size in a fresh browser session."""
     from playwright.sync_api import sync_playwright
 
     proc = None
     if base is None:
-        proc, base = serve()
+        proc, base = serve(port=port)
     shots: list[PageShot] = []
     try:
         with sync_playwright() as p:
@@ -153,8 +160,8 @@ def run(out: Path, ma: Sequence[str], sfa: Sequence[str], sizes: Sequence[str], 
                 if lang == "en":
                     page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
                     _wait_idle(page)
-                upload(page, ma, sfa)
-                shots += walk(page, size, out / size, full)
+                upload(page, ma, sfa, activity)
+                shots += walk(page, size, out / size, full, only)
                 page.close()
             browser.close()
     finally:
@@ -170,9 +177,13 @@ def main() -> None:
     ap.add_argument("--ma", nargs="*", default=[])
     ap.add_argument("--sfa", nargs="*", default=[])
     ap.add_argument("--sizes", default="1440x900,1280x720")
+    ap.add_argument("--activity", nargs="*", default=[])
+    ap.add_argument("--only", default="", help="comma-separated parts of page addresses to shoot (default: all)")
+    ap.add_argument("--port", type=int, default=None)
     ap.add_argument("--lang", default="ja")
     args = ap.parse_args()
-    shots = run(Path(args.out), args.ma, args.sfa, args.sizes.split(","), args.lang)
+    shots = run(Path(args.out), args.ma, args.sfa, args.sizes.split(","), args.lang, activity=args.activity,
+                only=[x for x in args.only.split(",") if x], port=args.port)
     problems = [p for s in shots for p in s.problems()]
     print("\n".join(problems) or f"{len(shots)} pages: no exception box, cut metric or sideways scroll")
 

@@ -248,3 +248,40 @@ def test_sample_activity_log_opens_filled():
     assert lift["価格ページ閲覧"] > 2 and lift["問い合わせフォーム送信"] > 2
     assert sum(t["opportunities"] for t in data["attribution"]["by_touch"]) == pytest.approx(
         data["sfa"]["opportunities"], abs=1e-9)
+
+
+# -- passive actions (data/activity.toml) and the behaviour-based MQL criteria --------------------
+def test_passive_words_are_data_with_their_reasons():
+    import tomllib
+
+    from funnel.config import DATA_DIR
+    from funnel.measures import activity as history
+
+    entries = tomllib.loads((DATA_DIR / "activity.toml").read_text(encoding="utf-8"))["passive"]
+    assert history.passive_words() == tuple(e["word"] for e in entries)
+    assert {"開封", "open"} <= set(history.passive_words())
+    assert all(len(e["reason"]) > 40 and "https://" in e["reason"] for e in entries)
+    assert history.is_passive("メール開封") and history.is_passive("Open Email") and history.is_passive("Email Delivered")
+    assert not history.is_passive("資料ダウンロード") and not history.is_passive("Fill Out Form")
+    assert not history.is_passive(None)
+
+
+def test_separating_actions_are_clear_not_passive_and_ranked_by_lift():
+    from funnel.measures.activity import Behaviour, separating
+
+    # (activity, leads, converted, others, others converted)
+    found = [Behaviour("価格ページ閲覧", 100, 30, 900, 54),       # 30% vs 6%: lift 5, interval clear
+             Behaviour("メール開封", 400, 60, 600, 24),            # passive, even with lift 3.75
+             Behaviour("セミナー参加", 50, 10, 950, 76),           # 20% vs 8%: lift 2.5, interval 11%-33%: clear
+             Behaviour("事例ページ閲覧", 12, 6, 988, 78),           # lift 6.3 but only 12 leads
+             Behaviour("Webページ訪問", 500, 45, 500, 39),          # 9% vs 7.8%: interval reaches below
+             Behaviour("展示会ブース来場", 200, 8, 800, 76),        # lift below 1
+             Behaviour(None, 100, 50, 900, 34)]                     # no type: no criterion
+    got = separating(found, min_leads=30)
+    assert [b.activity for b in got] == ["価格ページ閲覧", "セミナー参加"]
+    assert [b.activity for b in separating(found, min_leads=10)] == ["事例ページ閲覧", "価格ページ閲覧", "セミナー参加"]
+    assert [b.activity for b in separating(found, min_leads=10, top=1)] == ["事例ページ閲覧"]
+    for b in got:    # the rule, computed here from the counts
+        lo = b.ci[0]
+        assert lo > b.converted_without / b.leads_without and b.lift == pytest.approx(
+            (b.converted / b.leads) / (b.converted_without / b.leads_without))

@@ -11,7 +11,8 @@ from funnel.measures import activity as history
 from funnel.measures import attribution as credit
 from funnel.model.workspace import Workspace
 from funnel.present.charts.activity import build_behaviour, build_timeline
-from funnel.present.charts.attribution import build_attribution
+from funnel.present.charts.attribution import build_attribution, build_source_credit
+from tests.conftest import SAMPLE, load_sample
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +57,21 @@ def test_attribution_chart_keeps_the_top_touches_under_every_model(engine: Works
     for v in values:
         if v["model"] == "U字型" and v["touch"] in pos:
             assert v["credit"] == pytest.approx(pos[v["touch"]])
+
+
+@pytest.mark.parametrize("measure", ["opportunities", "won_amount"])
+def test_source_view_writes_each_value_and_starts_at_zero(engine: Workspace, measure: str) -> None:
+    sources = credit.first_touch_sources(engine.con)
+    spec = build_source_credit(sources, lang="ja", measure=measure, top=6).to_dict()
+    bars, labels = data_of(spec)
+    want = sorted(sources, key=lambda c: -getattr(c, measure))[:6]
+    assert sorted(v["credit"] for v in bars) == pytest.approx(sorted(getattr(c, measure) for c in want))
+    assert len(labels) == 6 and all(v["label"] for v in labels)
+    big = max(want, key=lambda c: getattr(c, measure))
+    if measure == "won_amount":
+        assert f"¥{big.won_amount:,.0f}" in {v["label"] for v in labels}
+    else:
+        assert f"{big.opportunities:,.1f}".removesuffix(".0") in {v["label"] for v in labels}
+    domain = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    assert domain[0] == 0 and domain[1] > getattr(big, measure)        # room for the value, no negative axis
+    assert "legend" not in str(spec["layer"][0]["encoding"].get("color", {}))

@@ -10,6 +10,8 @@ one lead's events), and in pandas from the built tables (``events``, ``leads``, 
 from __future__ import annotations
 
 import io
+import tomllib
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
@@ -17,6 +19,7 @@ import pytest
 
 from funnel.i18n import t
 from funnel.measures import activity as history
+from funnel.ingest.reader import Source
 from funnel.measures.metrics import wilson
 from funnel.model import saved
 from funnel.model.workspace import Workspace
@@ -24,6 +27,7 @@ from funnel.present.format import num
 from tests.conftest import SAMPLE, switch_to
 
 CSV = SAMPLE / "activity_log.csv"
+DATA = SAMPLE.parent / "funnel" / "data"
 PERSON = "watanabe.kenta@tokiwa-foods.example.co.jp"
 
 
@@ -120,7 +124,8 @@ def expected_handoff(engine: Workspace, n: int) -> pd.DataFrame:
     leads, ev = table(engine, "leads"), table(engine, "events")
     mql = leads[(leads.mql_at.notna() | (leads.status_level >= 1)) & ~(leads.sql_at.notna() | (leads.status_level >= 2))
                 & (leads.n_opps == 0)]
-    passive = ev.activity.fillna("").str.lower().apply(lambda a: any(p.lower() in a for p in history.PASSIVE))
+    words = [p["word"] for p in tomllib.loads((DATA / "activity.toml").read_text(encoding="utf-8"))["passive"]]
+    passive = ev.activity.fillna("").str.lower().apply(lambda a: any(w.lower() in a for w in words))
     ev = ev[~passive & ev.lead_key.isin(mql.lead_key)].sort_values(["day", "pos"], ascending=False)
     last = {k: list(g.activity[:n]) for k, g in ev.groupby("lead_key", sort=False)}
     total = ev.groupby("lead_key").size()
@@ -181,6 +186,30 @@ def test_behaviour_rates_equal_a_count_in_pandas(page: Any, engine: Workspace) -
         without = (total_conv - k) / (total - len(did))
         assert row[t("activity.term.rate_without", "ja")] == pytest.approx(without)
         assert row[t("activity.term.lift", "ja")] == pytest.approx(round(k / len(did) / without, 2))
+
+
+def test_behaviour_by_campaign_equals_a_count_in_pandas(page: Any, engine: Workspace,
+                                                       downloads: dict[str | None, Any]) -> None:
+    page.radio(key="activity_behaviour_by").set_value("campaign").run()
+    assert not page.exception, page.exception
+    leads, ev, links, opps = (table(engine, n) for n in ("leads", "events", "links", "opps"))
+    cut = links.merge(opps[["opp_key", "created_at"]], on="opp_key").groupby("lead_key").created_at.min().dt.date
+    ev = ev[ev.lead_key.notna() & ev.campaign.notna()].copy()
+    ev["cut"] = pd.to_datetime(ev.lead_key.map(cut))
+    counted = ev[ev.cut.isna() | (pd.to_datetime(ev.day) <= ev.cut)]
+    converted = set(leads.lead_key[leads.n_opps > 0])
+    shown = next(d.value for d in page.dataframe if d.value.columns[0] == c("campaign"))
+    assert len(shown) == counted.campaign.nunique() > 10           # the sample has dozens of campaigns
+    assert list(shown[c("leads")]) == sorted(shown[c("leads")], reverse=True)
+    for _, row in shown.iterrows():
+        did = set(counted.lead_key[counted.campaign == row[c("campaign")]])
+        k = len(did & converted)
+        assert row[c("leads")] == len(did) and row[c("converted")] == k
+        without = (len(converted) - k) / (len(leads) - len(did))
+        assert row[t("activity.term.rate_without", "ja")] == pytest.approx(without)
+    assert any("キャンペーン「" in x.value for x in page.success)
+    got = pd.read_csv(io.BytesIO(downloads["behaviour_opportunity_rate_by_campaign.csv"]))
+    assert len(got) == len(shown)
 
 
 def test_english(page: Any) -> None:

@@ -222,3 +222,55 @@ def test_upload_without_a_score_column_says_how_to_map_one(app):
     how = " ".join(x.value for x in app.markdown)
     assert "データ取込ページの「列の対応付け」" in how and "「スコア」" in how
     assert not app.dataframe and not app.metric                      # nothing else pretends to measure
+
+
+# -- behaviour-based criteria beside the threshold (issue 18) ------------------------------------
+@pytest.fixture(scope="module")
+def with_activity() -> Any:
+    from funnel.ingest.reader import Source
+    from tests.conftest import SAMPLE, load_sample
+
+    ws = load_sample(Workspace())
+    ws.load("activity", Source.from_path(SAMPLE / "activity_log.csv"))
+    ws.build()
+    yield ws
+    ws.close()
+
+
+def test_behaviour_criteria_beside_the_threshold(page, with_activity):
+    from funnel.measures import activity as history
+
+    picks = history.separating(history.behaviour(with_activity.con))
+    assert [b.activity for b in picks] == ["問い合わせフォーム送信", "価格ページ閲覧", "セミナー参加"]   # the sample's
+    shown = shown_outside_definitions(page)
+    assert t("mql.behaviour.title", "ja") in shown
+    items = [f"**{b.activity}**: したリード {num(b.leads)} 件のうち {pct(b.rate)} が商談に" for b in picks]
+    text = "\n".join(x.value for x in page.markdown)
+    assert all(i in text for i in items)
+    assert [text.index(i) for i in items] == sorted(text.index(i) for i in items)     # highest lift first
+    assert "メール開封" not in shown                                   # passive: never a criterion
+    # Plain words outside, the statistics (interval, lift, Wilson) inside the 定義 popover.
+    assert not any(w in shown for w in ("リフト", "Wilson", "（95%区間"))
+    first = picks[0]
+    assert f"{first.activity}: {num(first.converted)} ÷ {num(first.leads)} = {pct(first.rate)}" in text
+    assert f"リフト {first.lift:.2f}" in text
+
+
+def test_behaviour_criteria_in_english(page):
+    page.session_state["lang"] = "en"
+    page.run()
+    assert not page.exception
+    shown = shown_outside_definitions(page)
+    assert t("mql.behaviour.title", "en") in shown and "became opportunities (others:" in shown
+    assert "lift" not in shown.lower().replace("lifts", "")
+
+
+def test_no_activity_says_what_loading_it_would_add(app):
+    from tests.conftest import SAMPLE
+
+    app.file_uploader(key="up_ma").set_value(("leads.csv", (SAMPLE / "ma_leads.csv").read_bytes(), "text/csv")).run()
+    sfa = (SAMPLE / "sfa_opportunities.xlsx").read_bytes()
+    app.file_uploader(key="up_sfa").set_value(("deals.xlsx", sfa, "application/octet-stream")).run()
+    app.switch_page("views/mql.py").run()
+    assert not app.exception
+    assert t("mql.behaviour.no_activity", "ja") in [c.value for c in app.caption]

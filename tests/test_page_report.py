@@ -55,13 +55,16 @@ def test_the_download_is_the_rate_pages_numbers(app: AppTest, downloads: dict[st
     assert [x.value for x in app.title] == [t("report.page.title", "ja")]
     assert [b.label for b in app.get("download_button")] == [t("report.page.button", "ja")]
     wb = workbook(downloads)
-    assert wb.sheetnames[0] == t("report.sheet.summary", "ja") and len(wb.sheetnames) == 11
+    assert wb.sheetnames[0] == t("report.sheet.summary", "ja") and len(wb.sheetnames) == 12
     summary = wb.worksheets[0]
     assert num(beside(summary, t("rate.kpi.leads", "ja"))) == shown[t("rate.kpi.leads", "ja")]
     assert num(beside(summary, t("rate.kpi.converted", "ja"))) == shown[t("rate.kpi.converted", "ja")]
     assert pct(beside(summary, t("term.opportunity_rate", "ja"))) == shown[t("term.opportunity_rate", "ja")]
     # The sample's cost file is the session's cost data: the cost sheet is filled.
     assert wb[t("report.sheet.cost", "ja")]["A2"].value != t("report.cost.none", "ja")
+    # The sample's activity log is loaded: the attribution sheet has the models side by side.
+    cells = [r[0] for r in wb[t("report.sheet.attribution", "ja")].iter_rows(values_only=True)]
+    assert t("attribution.table.title", "ja", measure=t("attribution.measure.won", "ja")) in cells
 
 
 def test_english_switch(app: AppTest, downloads: dict[str | None, Any]) -> None:

@@ -182,3 +182,49 @@ def test_choosing_id_then_email_on_the_sample(app):
     app.radio(key="link_kind").set_value("email").run()
     assert not app.exception
     assert app.radio(key="link_kind").value == "email" and "メール" in link_summary(app)
+
+
+# -- an activity export given while the sample is shown (issue 18) --------------------------------
+ACTIVITY_CSV = ("メールアドレス,日時,アクション,キャンペーン\n"
+                "watanabe.kenta@tokiwa-foods.example.co.jp,2025/05/01 10:00,資料ダウンロード,自社テスト\n"
+                "nobody@unknown.example.jp,2025/05/02 11:00,Webページ訪問,\n").encode()
+
+
+def test_activity_upload_keeps_the_sample_and_says_so(app):
+    app.file_uploader(key="up_activity").set_value(("my_activity.csv", ACTIVITY_CSV, "text/csv")).run()
+    assert not app.exception and not app.error
+    labels = [e.label for e in app.expander]
+    # The sample's MA and SFA stay, measured as before; the sample's activity log was replaced.
+    assert any(lab.startswith("ma_leads.csv") for lab in labels)
+    assert any(lab.startswith("sfa_opportunities.xlsx") for lab in labels)
+    assert any(lab.startswith("my_activity.csv — データ 2 行") for lab in labels)
+    assert not any(lab.startswith("activity_log.csv") for lab in labels)
+    data = run_analysis([Source.from_path(SAMPLE / "ma_leads.csv")], [Source.from_path(SAMPLE / "sfa_opportunities.xlsx")])
+    assert f"リード {data['ma']['leads']:,} 件" in link_summary(app)
+    assert any("サンプルのMAリードとSFA商談に、アップロードした行動履歴" in w.value for w in app.warning)
+    app.run()                                       # a rerun with the file still in the uploader: nothing changes
+    assert any("サンプルのMAリードとSFA商談に" in w.value for w in app.warning)
+    app.switch_page("views/activity.py").run()
+    assert not app.exception
+    shown = {m.label: m.value for m in app.metric}
+    assert shown["イベント"] == "2" and shown["リード外のイベント"] == "1"
+
+
+def test_own_exports_after_an_activity_upload_keep_the_activity(app):
+    app.file_uploader(key="up_activity").set_value(("my_activity.csv", ACTIVITY_CSV, "text/csv")).run()
+    app.file_uploader(key="up_ma").set_value(("leads_sjis.csv", MA_CP932, "text/csv")).run()
+    assert not app.exception
+    assert any("アップロードしたデータを表示中" in s.value for s in app.success)
+    labels = [e.label for e in app.expander]
+    assert any(lab.startswith("my_activity.csv") for lab in labels)            # the user's activity stays
+    assert not any(lab.startswith(("ma_leads.csv", "sfa_opportunities.xlsx", "activity_log.csv")) for lab in labels)
+
+
+def test_back_to_the_sample_activity(app):
+    app.file_uploader(key="up_activity").set_value(("my_activity.csv", ACTIVITY_CSV, "text/csv")).run()
+    app.button(key="back_to_sample").click().run()
+    assert not app.exception
+    assert any("サンプルデータを表示中" in i.value for i in app.info) and not app.warning
+    labels = [e.label for e in app.expander]
+    assert any(lab.startswith("activity_log.csv") for lab in labels)
+    assert not any(lab.startswith("my_activity.csv") for lab in labels)

@@ -121,7 +121,7 @@ def use_uploads(side: str, uploads: list[tuple[str, bytes]]) -> bool:
     """Replace ``side``'s files by ``uploads`` ``[(name, bytes)]`` with a progress bar; False
     when nothing changed."""
     s = ensure_loaded()
-    if s.mode == "user" and s.data.same_files(side, uploads):
+    if s.same_uploads(side, uploads):
         return False
     progress = st.progress(0.0, text=t("app.loading", file=""))
     changed = s.use_uploads(side, uploads, lambda i, name: progress.progress(

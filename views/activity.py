@@ -11,7 +11,7 @@ from funnel.measures import activity as history
 from funnel.present.charts.activity import build_behaviour, build_timeline
 from funnel.present.format import num, pct
 from ui.privacy import masked_values
-from ui.state import keep, lang, query, t
+from ui.state import keep, lang, query, restate, t
 from ui.widgets import UPLOAD_PAGE, definition, download_frame, require_current, show_chart, show_table
 
 st.title(t("activity.title"))
@@ -105,7 +105,7 @@ with tab_hand:
     items = query(history.handoff, last_n)
     with_actions = sum(1 for h in items if h.actions)
     st.markdown(t("activity.handoff.summary", n=num(len(items)), with_actions=num(with_actions)))
-    definition("activity.def.handoff", passive=" / ".join(history.PASSIVE), n=last_n)
+    definition("activity.def.handoff", passive=" / ".join(history.passive_words()), n=last_n)
     # The actions first (what sales reads), the contact details after them.
     cols = {k: t(f"activity.col.{k}") for k in ("name", "company", "actions", "last_day", "actions_total", "score",
                                                   "mql_day", "owner", "email")}
@@ -123,22 +123,27 @@ with tab_hand:
 # -- (c) behaviour → 商談化率 ------------------------------------------------------------------------
 with tab_beh:
     st.subheader(t("activity.behaviour.title"))
-    found = query(history.behaviour)
+    restate("activity_behaviour_by", "activity", history.BEHAVIOUR_GROUPS)
+    by = st.radio(t("activity.behaviour.by"), list(history.BEHAVIOUR_GROUPS), key="activity_behaviour_by",
+                  horizontal=True, format_func=lambda g: t(f"activity.behaviour.by.{g}"))
+    group_col = t("activity.term.activity" if by == "activity" else "activity.col.campaign")
+    found = query(history.behaviour, by)
     if not found:
-        st.info(t("activity.behaviour.none"))
+        st.info(t("activity.behaviour.none" if by == "activity" else "activity.behaviour.no_campaign"))
     else:
         top = max((b for b in found if b.lift is not None), key=lambda b: b.lift or 0.0, default=None)
         if top is not None:
-            st.success(t("activity.behaviour.top", activity=top.activity or "—", rate=pct(top.rate),
-                         without=pct(top.rate_without), lift=f"{top.lift:.2f}", leads=num(top.leads)), icon="🔎")
-        show_chart(build_behaviour(found, lang=lang()))
+            st.success(t(f"activity.behaviour.top{'' if by == 'activity' else '_campaign'}", activity=top.activity or "—",
+                         rate=pct(top.rate), without=pct(top.rate_without), lift=f"{top.lift:.2f}",
+                         leads=num(top.leads)), icon="🔎")
+        show_chart(build_behaviour(found, lang=lang(), by=by))
         st.caption(t("activity.behaviour.caption"))
-        definition("activity.def.behaviour")
+        definition("activity.def.behaviour" if by == "activity" else "activity.def.behaviour_campaign")
         bcols = {k: t(f"activity.col.{k}") for k in ("leads", "converted", "rate", "ci_low", "ci_high")}
-        beh = pd.DataFrame([{t("activity.term.activity"): b.activity, bcols["leads"]: b.leads,
+        beh = pd.DataFrame([{group_col: b.activity, bcols["leads"]: b.leads,
                              bcols["converted"]: b.converted, bcols["rate"]: b.rate, bcols["ci_low"]: b.ci[0],
                              bcols["ci_high"]: b.ci[1], t("activity.term.rate_without"): b.rate_without,
                              t("activity.term.lift"): None if b.lift is None else round(b.lift, 2)} for b in found])
         show_table(beh, percent=[bcols["rate"], bcols["ci_low"], bcols["ci_high"], t("activity.term.rate_without")],
                    integer=[bcols["leads"], bcols["converted"]])
-        download_frame(beh, "behaviour_opportunity_rate.csv", "dl_activity_behaviour")
+        download_frame(beh, "behaviour_opportunity_rate.csv" if by == "activity" else "behaviour_opportunity_rate_by_campaign.csv", "dl_activity_behaviour")

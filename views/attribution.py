@@ -8,12 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from funnel.measures import attribution as credit
-from funnel.present.charts.attribution import build_attribution, touch_label
+from funnel.present.charts.attribution import build_attribution, build_source_credit, touch_label
 from funnel.present.format import num, yen
 from ui.state import keep, lang, query, restate, t
 from ui.widgets import UPLOAD_PAGE, definition, download_frame, require_current, show_chart, show_table
 
-MEASURES = ("opportunities", "won", "won_amount")
+MEASURES = credit.MEASURES
 
 st.title(t("attribution.title"))
 cur = require_current()
@@ -52,30 +52,27 @@ k4.metric(t("attribution.kpi.untouched"), t("attribution.kpi.untouched_value", n
 definition("attribution.def", half_life=f"{half_life:g}")
 
 st.subheader(t("attribution.chart.title", measure=t(f"attribution.measure.{measure}")))
-series = {"first_touch_source": first_touch, **{m: a.by_touch for m, a in models.items()}}
+series = {credit.FIRST_TOUCH_SOURCE: first_touch, **{m: a.by_touch for m, a in models.items()}}
+# 3:2 keeps the five-model legend whole at 1280 px; the source view writes its values on the bars.
 left, right = st.columns([3, 2])
 with left:
     st.markdown("**" + t("attribution.chart.models") + "**")
     show_chart(build_attribution({m: a.by_touch for m, a in models.items()}, lang=lang(), measure=measure))
 with right:
     st.markdown("**" + t("activity.model_short.first_touch_source") + "**")
-    show_chart(build_attribution({"first_touch_source": first_touch}, lang=lang(), measure=measure))
+    show_chart(build_source_credit(first_touch, lang=lang(), measure=measure))
 st.caption(t("attribution.chart.caption"))
 
 # -- side by side: one row per touch, one column per model (and the first-touch source view) -------------
 st.subheader(t("attribution.table.title", measure=t(f"attribution.measure.{measure}")))
-touches: dict[str | None, dict[str, float]] = {}
-for name, credits in series.items():
-    for c in credits:
-        touches.setdefault(c.touch, {})[name] = float(getattr(c, measure))
 model_cols = {name: t(f"activity.model_short.{name}") for name in series}
 touch_col = t("activity.term.touch")
-table = pd.DataFrame([{touch_col: touch_label(touch, lang()),
-                       **{model_cols[n]: round(v.get(n, 0.0), 4 if measure != "won_amount" else 0) for n in series}}
-                      for touch, v in sorted(touches.items(), key=lambda kv: -kv[1].get(model, 0.0))],
+digits = 4 if measure != "won_amount" else 0
+table = pd.DataFrame([{touch_col: touch_label(touch, lang()), **{model_cols[n]: round(v[n], digits) for n in series}}
+                      for touch, v in credit.side_by_side(series, measure, order_by=model)],
                      columns=[touch_col, *model_cols.values()])
 total_row = {touch_col: t("attribution.table.total"),
-             **{model_cols[n]: round(sum(float(getattr(c, measure)) for c in series[n]), 4) for n in series}}
+             **{model_cols[n]: round(v, 4) for n, v in credit.totals(series, measure).items()}}
 table = pd.concat([table, pd.DataFrame([total_row])], ignore_index=True)
 show_table(table, yen=list(model_cols.values()) if measure == "won_amount" else (),
            height=min(560, 40 + 35 * len(table)))

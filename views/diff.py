@@ -12,6 +12,8 @@ import streamlit as st
 
 from funnel.errors import FunnelError
 from funnel.measures import diff as D
+from funnel.measures.attribution import Credit, MonthsCompared
+from funnel.present.charts.attribution import touch_label
 from funnel.present.charts.diff import build_new_leads, build_rate_moves, points_text
 from funnel.present.format import loss_label, num, pct, source_label, stage_label
 from funnel.vocabulary import SIDES
@@ -145,6 +147,24 @@ def leads_frame(items: list[dict[str, Any]]) -> pd.DataFrame:
              COL["reached"]: f"{stage(r['reached_before'])} → {stage(r['reached_after'])}"} for r in items]
     cols = ["email", "name", "company", "lead_source", "created_at", "owner", "opps", "reached"]
     return pd.DataFrame(rows, columns=[COL[c] for c in cols])
+
+
+ATTR_COLS = {c: t(f"diff.attribution.col.{c}") for c in ("touch", "opps_before", "opps_after", "change", "won_before",
+                                                          "won_after")}
+NARROW_ATTR = {ATTR_COLS["touch"]: st.column_config.TextColumn(ATTR_COLS["touch"], width="medium"),
+               **{ATTR_COLS[c]: st.column_config.NumberColumn(ATTR_COLS[c], format="%.2f") for c in list(ATTR_COLS)[1:]}}
+
+
+def attribution_frame(at: MonthsCompared) -> pd.DataFrame:
+    """Credit per touch last month and this month (opportunities and won deals) and a total
+    row: each column sums to that month's opportunities or won deals."""
+    def row(label: str, b: Credit, a: Credit) -> dict[str, Any]:
+        values = [label, b.opportunities, a.opportunities, a.opportunities - b.opportunities, b.won, a.won]
+        return dict(zip(ATTR_COLS.values(), values, strict=True))
+
+    rows = [row(touch_label(m.touch, lang), m.before, m.after) for m in at.moves]
+    rows.append(row(t("attribution.table.total"), at.totals_before, at.totals_after))
+    return pd.DataFrame(rows, columns=list(ATTR_COLS.values()))
 
 
 def opp_rows_frame(items: list[dict[str, Any]]) -> pd.DataFrame:
@@ -282,6 +302,15 @@ for kind, tab in (("won", won_tab), ("lost", lost_tab)):
         download_frame(lambda kind=kind: deals_frame(D.changes(con, kind, touch, page_size=None).items, kind == "lost"),
                        f"newly_{kind}.csv", f"dl_diff_{kind}",
                        label=t("diff.download_all"))
+
+# -- attribution by touch, this month against last month -----------------------------------------
+if d.attribution is not None:
+    st.header(t("diff.attribution.title"))
+    at = d.attribution
+    st.caption(t(f"diff.attribution.caption.{at.events}", model=t(f"activity.model_short.{at.model}")))
+    show_table(attribution_frame(at), column_config=NARROW_ATTR, key="diff_attribution_table")
+    download_frame(attribution_frame(at), "attribution_change_by_touch.csv", "dl_diff_attribution")
+    definition("diff.attribution.def")
 
 # -- drill-down --------------------------------------------------------------------------------
 st.header(t("diff.drill.title"))

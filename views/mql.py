@@ -8,13 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from funnel.config import setting
+from funnel.measures import activity as history
 from funnel.measures import metrics
 from funnel.measures import mql as scoring
 from funnel.measures.metrics import Filters
 from funnel.present.charts.mql import band_label, build_band_rates, build_threshold_curve, score_text
 from funnel.present.format import num, pct
 from ui.filters import describe, lead_filters
-from ui.state import changed, keep, lang, restate, set_widget, t
+from ui.state import changed, keep, lang, query, restate, set_widget, t
 from ui.widgets import UPLOAD_PAGE, definition, download_frame, require_current, show_chart, show_table
 
 st.title(t("mql.title"))
@@ -118,6 +119,25 @@ definition("mql.thr.def", filters=describe(lf), unscored=num(s.unscored), months
 
 show_chart(build_threshold_curve(cuts, criterion=criterion, chosen=chosen, recommended=recommended, lang=lang()))
 st.caption(t("mql.curve.caption", criterion=t(f"mql.criterion.{criterion}")))
+
+# -- behaviour-based criteria next to the threshold (with activity exports) --------------------
+st.subheader(t("mql.behaviour.title"))
+if cur.build.activity is None:
+    st.caption(t("mql.behaviour.no_activity"))
+else:
+    found = query(history.behaviour)
+    picks = history.separating(found, small_n)
+    if not picks:
+        st.info(t("mql.behaviour.none"), icon="ℹ️")
+    else:
+        st.markdown(t("mql.behaviour.intro", threshold=score_text(chosen.threshold)))
+        st.markdown("\n".join("- " + t("mql.behaviour.item", activity=b.activity, leads=num(b.leads), rate=pct(b.rate),
+                                         without=pct(b.rate_without), times=f"{b.lift or 0:.1f}") for b in picks))
+    stats = "\n".join("- " + t("mql.behaviour.stat", activity=b.activity, converted=num(b.converted), leads=num(b.leads),
+                                 rate=pct(b.rate), lo=pct(b.ci[0]), hi=pct(b.ci[1]), without=pct(b.rate_without),
+                                 lift=f"{b.lift or 0:.2f}") for b in picks)
+    definition("mql.behaviour.def", n=num(small_n), passive=" / ".join(history.passive_words()),
+               stats=stats or "—")
 
 # -- comparison: chosen, recommended, the MA's current MQL marking, everything ---------------
 CC = {c: t(f"mql.col.{c}") for c in ("rule", "threshold", "passed", "share", "per_month", "passed_converted",

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from funnel import i18n
+from funnel.measures.attribution import default_half_life
 from funnel.measures.diagnosis import ANSWERS
 from funnel.planning import plan as pl
 from funnel.planning.inputs import PlanInputs, plan_defaults, plan_inputs
@@ -138,7 +139,8 @@ report_lang = st.radio(t("report.page.lang"), codes, index=codes.index(lang()), 
 options: dict[str, Any] = {
     "lang": report_lang, "filters": lf.filters, "target": lf.target, "funnel_mode": funnel_mode, "benchmarks": bench,
     "ad_sources": ad, "plan": plan, "checklist": answers, "cost": cost, "loss_rules": state.loss_rules(),
-    "mask": mask, "sources": state.session_source_map()}
+    "mask": mask, "sources": state.session_source_map(),
+    "half_life": float(keep("attribution_half_life", default_half_life()))}
 ws = cur.ws
 stamp = dt.datetime.now().strftime("%Y%m%d_%H%M")
 st.download_button(t("report.page.button"), data=lambda: build_report(ws, **options),

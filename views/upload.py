@@ -22,7 +22,14 @@ TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "htm", "html", "xml"
 st.title(t("upload.title"))
 data = state.ensure_loaded()
 
-if data.mode == "sample":
+if data.mode == "sample" and data.own_activity:
+    # The sample's MA and SFA with the user's activity exports: said, with the way back.
+    left, right = st.columns([4, 1])
+    left.warning(t("upload.sample_own_activity"), icon="🔀")
+    if right.button(t("upload.back_to_sample"), key="back_to_sample", width="stretch"):
+        state.use_sample()
+        st.rerun()
+elif data.mode == "sample":
     st.info(t("upload.sample_banner"), icon="📌")
 else:
     left, right = st.columns([4, 1])
@@ -85,6 +92,8 @@ for side, col in zip(SIDES, cols, strict=True):
 # Activity exports (行動履歴): optional, read like a side, attached to the leads at build time.
 st.subheader(t(f"side.{ACTIVITY}"))
 st.caption(t("upload.activity_caption"))
+if data.mode == "sample" and not data.own_activity:
+    st.caption(t("upload.activity_sample_note"))
 uploader(ACTIVITY)
 
 # Users export (optional): owner columns holding CRM user IDs are shown as names through it.

@@ -11,12 +11,15 @@ is no other lead).
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import duckdb
 
-from funnel.measures.metrics import OpportunityRate, ratio
+from funnel.config import DATA_DIR, setting
+from funnel.measures.metrics import OpportunityRate, ratio, wilson
 from funnel.sql import activity as q
 from funnel.sql import rows
 
@@ -47,15 +50,44 @@ class Behaviour(OpportunityRate):
                 "rate_without": self.rate_without, "lift": self.lift}
 
 
-def behaviour(con: duckdb.DuckDBPyConnection) -> list[Behaviour]:
-    """One entry per activity type (as exported, trimmed), most leads first."""
-    return [Behaviour(a, int(n), int(c), int(nw), int(cw)) for a, n, c, nw, cw in rows(con, q.behaviour())]
+BEHAVIOUR_GROUPS = q.BEHAVIOUR_GROUPS
+
+
+def behaviour(con: duckdb.DuckDBPyConnection, by: str = "activity") -> list[Behaviour]:
+    """One entry per activity type (as exported, trimmed), or per campaign with ``by="campaign"``
+    (``Behaviour.activity`` then holds the campaign), most leads first."""
+    return [Behaviour(a, int(n), int(c), int(nw), int(cw)) for a, n, c, nw, cw in rows(con, q.behaviour(by))]
+
+
+@lru_cache(maxsize=1)
+def passive_words() -> tuple[str, ...]:
+    """Words of the activity types that are no action of the lead's own choosing (an email
+    opened, often by a mail client's preview): ``data/activity.toml``, where each has its
+    reason and source."""
+    with (DATA_DIR / "activity.toml").open("rb") as fh:
+        return tuple(str(p["word"]) for p in tomllib.load(fh)["passive"])
+
+
+def is_passive(activity: str | None, passive: Sequence[str] | None = None) -> bool:
+    """Whether an activity type contains a passive word (case-insensitive); the SQL of the
+    hand-off list applies the same test."""
+    text = (activity or "").lower()
+    return any(w.lower() in text for w in (passive_words() if passive is None else passive))
+
+
+# -- behaviour-based MQL criteria (MQL page) ------------------------------------------------------
+def separating(found: Sequence[Behaviour], min_leads: int | None = None, top: int = 3) -> list[Behaviour]:
+    """The actions that most separate converters, for an MQL criterion next to the score
+    threshold: a deliberate action (not passive), done by at least ``min_leads`` leads
+    (default: the small-sample size), whose 95% interval lies wholly above the rate of the
+    leads who did not do it; the highest lift first, at most ``top``."""
+    n = int(setting("small_sample_n")) if min_leads is None else int(min_leads)
+    ok = [b for b in found if b.activity and not is_passive(b.activity) and b.leads >= n
+          and b.lift is not None and b.rate_without is not None and b.ci[0] > b.rate_without]
+    return sorted(ok, key=lambda b: (-(b.lift or 0.0), -b.leads, b.activity or ""))[:top]
 
 
 # -- the lead timeline and the MQL hand-off list -------------------------------------------------
-# Activity types that are no action of the lead's own choosing (an email opened, often by a
-# mail client's preview) are left out of the hand-off list's "meaningful" actions.
-PASSIVE: tuple[str, ...] = ("開封", "open")
 
 
 @dataclass(frozen=True)
@@ -127,8 +159,10 @@ def timeline(con: duckdb.DuckDBPyConnection, lead_keys: Sequence[str]) -> tuple[
     return events, opps
 
 
-def handoff(con: duckdb.DuckDBPyConnection, last_n: int = 3, passive: Sequence[str] = PASSIVE) -> list[Handoff]:
-    """Current MQLs with their last ``last_n`` meaningful actions, most recently active first."""
+def handoff(con: duckdb.DuckDBPyConnection, last_n: int = 3, passive: Sequence[str] | None = None) -> list[Handoff]:
+    """Current MQLs with their last ``last_n`` meaningful actions (activity types with no
+    passive word, default :func:`passive_words`), most recently active first."""
+    passive = passive_words() if passive is None else passive
     params: dict[str, object] = {"n": int(last_n)}
     params.update({f"p{i}": p for i, p in enumerate(passive)})
     out = []

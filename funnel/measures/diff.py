@@ -37,6 +37,7 @@ from typing import Any
 import duckdb
 
 from funnel.errors import FunnelError
+from funnel.measures.attribution import MonthsCompared, compare_months
 from funnel.measures.metrics import (
     FUNNEL_STAGES,
     Filters,
@@ -52,6 +53,7 @@ from funnel.model.workspace import Workspace
 from funnel.present.paging import PAGE_SIZE, Page, fetch_page
 from funnel.sql import diff as q
 from funnel.sql import records, rows, scalar
+from funnel.sql.attribution import forget_previous_deals
 
 #: The kinds of change that have a drill-down, leads first.
 LEAD_KINDS: tuple[str, ...] = tuple(q.LEAD_KINDS)
@@ -149,6 +151,7 @@ class Diff:
     opp_method: str
     touch: str
     notices: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    attribution: MonthsCompared | None = None   # credit by touch in both loads (with activity)
 
 
 def _leading_number(stage: str) -> float:
@@ -254,7 +257,7 @@ def compare(previous: Workspace, current: Workspace, touch: str = "first") -> Di
         stage_moves=moves, stage_order=order,
         reached_moves=[(FUNNEL_STAGES[a], FUNNEL_STAGES[b], int(n)) for a, b, n in rows(con, q.reached_moves())],
         lost_by_category=loss_shares({r[0]: int(r[1]) for r in rows(con, q.loss_categories_of_new_losses())}),
-        opp_method=method, touch=touch, notices=notices)
+        opp_method=method, touch=touch, notices=notices, attribution=compare_months(previous, current))
 
 
 def changes(con: duckdb.DuckDBPyConnection, kind: str, touch: str = "first", page: int = 1,
@@ -292,3 +295,4 @@ def reached_counts(con: duckdb.DuckDBPyConnection, side: str) -> list[int]:
 def forget(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the comparison's tables from a workspace (its baseline went away)."""
     q.clear(con)
+    forget_previous_deals(con)

@@ -43,6 +43,7 @@ from funnel.model.session_json import LAYOUT, encode, file_entries
 from funnel.model.sources import SourceMap
 from funnel.model.workspace import Build
 from funnel.sql.account_graph import Edits
+from funnel.vocabulary import ACTIVITY
 
 MODES = ("sample", "user")
 _MISSING = object()
@@ -66,6 +67,7 @@ class Session:
         self.data = Dataset()
         self.baseline = LastMonth()
         self.mode = "sample"
+        self.own_activity = False       # the activity files are the user's (see use_uploads)
         self.overrides: dict[str, dict[str, str | None]] = {k: {} for k in KINDS}
         self.link: LinkSpec | None = None
         self.loss_rules_toml: str | None = None
@@ -109,18 +111,35 @@ class Session:
         self.data.clear()
         self.data.add_paths(self.sample_files)
         self.mode = "sample"
+        self.own_activity = False
         self._bump()
+
+    def same_uploads(self, side: str, uploads: list[tuple[str, bytes]]) -> bool:
+        """Whether ``uploads`` are already ``side``'s files as the user gave them (a rerun keeps
+        an uploader's files: they are not read again)."""
+        mine = self.mode == "user" or (side == ACTIVITY and self.own_activity)
+        return mine and self.data.same_files(side, uploads)
 
     def use_uploads(self, side: str, uploads: list[tuple[str, bytes]],
                     progress: Callable[[int, str], None] | None = None) -> bool:
         """Replace ``side``'s files by ``uploads``; False when nothing changed. Leaving the
         sample clears both sides, so a user's leads are never measured against the sample's
-        opportunities; the mapping overrides of ``side`` start again."""
-        if self.mode == "user" and self.data.same_files(side, uploads):
+        opportunities; the mapping overrides of ``side`` start again.
+
+        Activity exports are no side of their own: given while the sample is shown they take
+        the place of the sample's activity log and the sample's MA and SFA stay (the data mode
+        stays ``sample``, :attr:`own_activity` says whose activity it is); the user's MA or SFA
+        then replaces the sample's exports but keeps the user's activity files."""
+        if self.same_uploads(side, uploads):
             return False
         if self.mode == "sample":
-            self.data.clear()
-            self.mode = "user"
+            if side == ACTIVITY:
+                self.own_activity = True
+            else:
+                for kind in KINDS:
+                    if kind != ACTIVITY or not self.own_activity:
+                        self.data.clear(kind)
+                self.mode = "user"
         self.data.replace(side, uploads, progress)
         self.overrides[side] = {}
         self._bump()
@@ -356,7 +375,7 @@ class Session:
         if entry is not None:
             cost = {"origin": entry.origin,
                     "file": None if entry.file is None else "same" if entry.file == entry.data else "own"}
-        return encode({"layout": LAYOUT, "mode": self.mode, "entries": entries_field(self.data.files),
+        return encode({"layout": LAYOUT, "mode": self.mode, "own_activity": self.own_activity, "entries": entries_field(self.data.files),
                        "kept": dict(self.kept), "kept_by_language": dict(self.kept_by_language),
                        "benchmarks": self.benchmarks, "answers": dict(self.answers),
                        "plan": {"weights": dict(self.plan_weights), "mix_rows": self.plan_mix,
@@ -391,6 +410,7 @@ class Session:
         decoded session part, in this layout or the one before it."""
         mode = str(session["mode"]) if session.get("mode") in MODES else "user"
         self.mode = mode
+        self.own_activity = bool(session.get("own_activity"))
         self.data.adopt(file_entries(session, restored))
         s = restored.settings
         self.overrides = {k: dict(s.overrides.get(k) or {}) for k in KINDS}

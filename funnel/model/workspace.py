@@ -322,8 +322,7 @@ class Workspace:
             result.activity = build_activity(self.con, self.files[ACTIVITY], result.activity_mappings)
             if not keep_raw:
                 for lt in self.files[ACTIVITY]:
-                    self._drop_file_tables(lt.table)
-                drop_table(self.con, "activity_rows")    # the measures read ``events`` only
+                    self._drop_file_tables(lt.table)    # ``activity_rows`` holds the events
         self.build_result = result
         return result
 

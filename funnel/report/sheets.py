@@ -60,6 +60,7 @@ class Context:
     mask: bool
     generated: dt.datetime
     sources: SourceMap | None = None     # the lead source → channel mapping (app, or report --sources)
+    half_life: float | None = None      # time-decay half-life in days (None: the setting's)
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:

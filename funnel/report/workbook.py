@@ -31,6 +31,7 @@ from funnel.planning.inputs import PlanInputs
 from funnel.planning.targets import against_band, against_target, band_and_target
 from funnel.present.format import num, pct, yen
 from funnel.report.accounts import write_accounts
+from funnel.report.attribution import write_attribution
 from funnel.report.planning import write_checklist, write_cost, write_plan, write_settings
 from funnel.report.sheets import Context, scope_text, write_funnel, write_loss, write_match, write_rate, write_unlinked
 from funnel.report.xlsx import COUNT, PERCENT, YEN, Col, Link, Num, Sheet
@@ -150,7 +151,8 @@ def _bench_row(ctx: Context, c: bm.Comparison) -> list[object]:
 #: The sheets, in order: (id, writer). Names and descriptions are messages ``report.sheet.<id>``.
 SHEETS: tuple[tuple[str, Callable[[Context, Sheet], None]], ...] = (
     ("summary", write_summary), ("rate", write_rate), ("funnel", write_funnel), ("loss", write_loss),
-    ("match", write_match), ("unlinked", write_unlinked), ("accounts", write_accounts), ("plan", write_plan), ("checklist", write_checklist),
+    ("match", write_match), ("unlinked", write_unlinked), ("accounts", write_accounts),
+    ("attribution", write_attribution), ("plan", write_plan), ("checklist", write_checklist),
     ("cost", write_cost), ("settings", write_settings),
 )
 
@@ -165,7 +167,8 @@ def build_report(ws: Workspace, *, lang: str = "ja", touch: str = "first", filte
                  benchmarks: Sequence[bm.Benchmark] | None = None, ad_sources: Sequence[str] | None = None,
                  plan: PlanInputs | None = None, checklist: Mapping[str, str] | None = None,
                  cost: CostData | None = None, loss_rules: LossRules | None = None, mask: bool = False,
-                 now: dt.datetime | None = None, sources: SourceMap | None = None) -> bytes:
+                 now: dt.datetime | None = None, sources: SourceMap | None = None,
+                 half_life: float | None = None) -> bytes:
     """The workbook of a built workspace, as .xlsx bytes.
 
     Args:
@@ -181,6 +184,7 @@ def build_report(ws: Workspace, *, lang: str = "ja", touch: str = "first", filte
             classified with (default: the bundled rules); mask: mask customer emails.
         sources: the lead source → channel mapping (app, or ``report --sources``): a by-channel
             table on the 商談化率 sheet, and ad sources by their mapped channel.
+        half_life: the time-decay half-life (days) of the attribution sheet (default: 7).
     """
     if ws.build_result is None:
         raise RuntimeError("build the workspace first")
@@ -194,7 +198,7 @@ def build_report(ws: Workspace, *, lang: str = "ja", touch: str = "first", filte
             ad_sources = bm.ad_sources([r.group for r in metrics.by_source(ws.con, f)], mapping=sources)
         ctx = Context(ws, lang, f, default_target if target is None else target, band, funnel_mode, items,
                       list(ad_sources), plan, checklist, cost, loss_rules or LossRules.default(), mask,
-                      now or dt.datetime.now(), sources)
+                      now or dt.datetime.now(), sources, half_life)
         wb = Workbook()
         wb.remove(wb.active)
         for sid, write in SHEETS:

@@ -3,11 +3,13 @@
 Tables (per workspace connection):
 
 - ``activity_rows``: one row per data row of every activity file, stacked in the order given
-  (``_file``, ``_row`` = file order), with its person key ``_pkey`` (``e:`` + first valid
-  address, else ``i:`` + record ID), its event day and its type / campaign / channel / asset.
-- ``events``: the rows with a key and a day (one event each), with the lead they belong to
-  (``lead_key`` NULL: no lead of the MA export has that address or ID), their position in
-  file order ``pos``, and the touch label (campaign, else channel, else type).
+  (``pos`` = file order: file × :data:`POS_FILE` + row), with its event day, whether it is
+  ``usable`` (a person key — ``e:`` + first valid address, else ``i:`` + record ID — and a
+  day), its lead, its record ID, type / campaign / channel / asset, and its address where it
+  has no day.
+- ``events``: a view of the rows with a key and a day (one event each), with the lead they
+  belong to (``lead_key`` NULL: no lead of the MA export has that address or ID), their
+  position in file order ``pos``, and the touch label (campaign, else channel, else type).
 - ``lead_cut``: per converted lead, the created day of its first opportunity; its events up
   to and including that day are its *counted* events.
 
@@ -17,14 +19,17 @@ Every comparison is by calendar day as exported (no time-zone conversion); a day
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
-from funnel.sql import ident, rows, run
+from funnel.sql import drop_table, ident, rows, run
 from funnel.sql import normalize as nz
+
+#: ``pos`` = file index × POS_FILE + row: file order in one number (2^40 rows per file).
+POS_FILE = 1099511627776
 
 
 @dataclass(frozen=True)
@@ -40,44 +45,45 @@ class ActivityPlan:
 
 
 def _select(plan: ActivityPlan, params: dict[str, Any]) -> str:
-    c = plan.columns
+    """One file's rows, normalised. An activity log repeats a few values many times (20M
+    events of 1M people, a dozen types, a few campaigns): each text and address column is
+    normalised once per distinct value and joined back, not once per row."""
+    c, src = plan.columns, ident(plan.table)
+    joins: list[str] = []
 
-    def text(field: str) -> str:
+    def mapped(field: str, normalise: Callable[[str], str]) -> str:
         col = c.get(field)
-        return nz.text(ident(col)) if col else "NULL::VARCHAR"
+        if not col:
+            return "NULL::VARCHAR"
+        alias = ident(f"m_{field}")
+        joins.append(f"LEFT JOIN (SELECT k, {normalise('k')} AS v FROM (SELECT DISTINCT {ident(col)} AS k FROM {src} "
+                     f"WHERE _drop IS NULL)) {alias} ON {alias}.k = r.{ident(col)}")
+        return f"{alias}.v"
 
-    email = c.get("email")
-    emails = nz.email_list(ident(email)) if email else "[]::VARCHAR[]"
+    # The first valid address of the cell is the person key (the contract's key of a row).
+    email = mapped("email", lambda k: f"({nz.email_list(k)})[1]")
+    texts = {f: mapped(f, nz.text) for f in ("person_id", "activity_type", "campaign", "channel", "asset")}
     fast = [f"af{plan.index}_{i}" for i in range(len(plan.date_formats))]
     params.update(zip(fast, plan.date_formats, strict=True))
-    day = f"({nz.date_value(ident(plan.date_column), plan.date_order, fast or None)})::DATE"
-    return (f"SELECT {plan.index}::INTEGER AS _file, rowid AS _row, {emails} AS emails, "
-            f"{text('person_id')} AS person_id, {day} AS day, {text('activity_type')} AS activity, "
-            f"{text('campaign')} AS campaign, {text('channel')} AS channel, {text('asset')} AS asset "
-            f"FROM {ident(plan.table)} WHERE _drop IS NULL")
+    day = f"({nz.date_value('r.' + ident(plan.date_column), plan.date_order, fast or None)})::DATE"
+    return (f"SELECT {plan.index}::INTEGER AS _file, r.rowid AS _row, {email} AS email, "
+            f"{texts['person_id']} AS person_id, {day} AS day, {texts['activity_type']} AS activity, "
+            f"{texts['campaign']} AS campaign, {texts['channel']} AS channel, {texts['asset']} AS asset "
+            f"FROM {src} r {' '.join(joins)} WHERE r._drop IS NULL")
 
 
 def create_activity_rows(con: duckdb.DuckDBPyConnection, plans: Sequence[ActivityPlan]) -> None:
-    """``activity_rows`` from the raw tables of ``plans`` (files in the order given)."""
+    """``activity_rows`` from the raw tables of ``plans`` (files in the order given), each row
+    with its lead (``lead_key``), its position in file order (``pos``) and its touch label, in
+    one pass: the usable rows are the ``events`` (:func:`create_events`), not a second copy.
+
+    A person key finds its lead through the MA rows (``ma_rows``): an address of the lead, or
+    its record ID (a row with both tries the address first). Where a key names several leads
+    (one MA cell with several addresses) the smallest lead key is taken, so a rebuild gives
+    the same answer.
+    """
     params: dict[str, Any] = {}
     union = " UNION ALL BY NAME ".join(_select(p, params) for p in plans)
-    sql = (f"CREATE OR REPLACE TABLE activity_rows AS SELECT *, "
-           f"CASE WHEN len(emails) > 0 THEN 'e:' || emails[1] "
-           f"WHEN person_id IS NOT NULL THEN 'i:' || person_id END AS _pkey FROM ({union})")
-    params.update(nz.date_params(sorted({p.date_order for p in plans})))
-    if "$placeholders" in sql:
-        params.update(nz.text_params())
-    run(con, sql, params)
-
-
-def create_events(con: duckdb.DuckDBPyConnection) -> None:
-    """``events`` (usable rows linked to leads) and ``lead_cut`` from ``activity_rows``,
-    ``ma_rows``, ``links`` and ``opps``.
-
-    A person key finds its lead through the MA rows: an address of the lead, or its record ID
-    (an event with both tries the address first). Where a key names several leads (one MA cell
-    with several addresses) the smallest lead key is taken, so a rebuild gives the same answer.
-    """
     run(con, """
         CREATE OR REPLACE TEMP TABLE person_keys AS
         SELECT pk, min(_key) AS lead_key FROM (
@@ -85,17 +91,39 @@ def create_events(con: duckdb.DuckDBPyConnection) -> None:
             UNION ALL
             SELECT 'i:' || lead_id, _key FROM ma_rows WHERE _key IS NOT NULL AND lead_id IS NOT NULL)
         GROUP BY pk""")
-    run(con, """
-        CREATE OR REPLACE TABLE events AS
-        SELECT coalesce(pe.lead_key, pi.lead_key) AS lead_key, a.day,
-               a._file::BIGINT * 1099511627776 + a._row AS pos,
-               a.activity, a.campaign, a.channel, a.asset,
-               coalesce(a.campaign, a.channel, a.activity) AS label
-        FROM activity_rows a
+    # Kept narrow (20M rows must fit the memory limit rather than spill): the position holds
+    # file and row, the label and the person key are computed where read, and the address is
+    # kept only where the row has no date (the one place it is shown: rows that are no event).
+    sql = f"""
+        CREATE OR REPLACE TABLE activity_rows AS
+        WITH a AS (SELECT *, CASE WHEN email IS NOT NULL THEN 'e:' || email
+                                  WHEN person_id IS NOT NULL THEN 'i:' || person_id END AS _pkey FROM ({union}))
+        SELECT a._file::BIGINT * {POS_FILE} + a._row AS pos, a.day,
+               a._pkey IS NOT NULL AND a.day IS NOT NULL AS usable,
+               CASE WHEN a._pkey IS NOT NULL AND a.day IS NOT NULL THEN coalesce(pe.lead_key, pi.lead_key) END
+                   AS lead_key,
+               a.person_id, a.activity, a.campaign, a.channel, a.asset,
+               CASE WHEN a.day IS NULL THEN a.email END AS email
+        FROM a
         LEFT JOIN person_keys pe ON pe.pk = a._pkey
-        LEFT JOIN person_keys pi ON pi.pk = 'i:' || a.person_id AND a._pkey LIKE 'e:%'
-        WHERE a._pkey IS NOT NULL AND a.day IS NOT NULL""")
-    run(con, "DROP TABLE person_keys")
+        LEFT JOIN person_keys pi ON pi.pk = 'i:' || a.person_id AND a._pkey LIKE 'e:%'"""
+    params.update(nz.date_params(sorted({p.date_order for p in plans})))
+    if "$placeholders" in sql:
+        params.update(nz.text_params())
+    try:
+        run(con, sql, params)
+    finally:
+        run(con, "DROP TABLE IF EXISTS person_keys")
+
+
+def create_events(con: duckdb.DuckDBPyConnection) -> None:
+    """``events`` (the usable rows of ``activity_rows``, linked to a lead or not: a view, as
+    the rows are already there) and ``lead_cut`` from ``links`` and ``opps``."""
+    drop_table(con, "events")
+    run(con, """
+        CREATE OR REPLACE VIEW events AS
+        SELECT lead_key, day, pos, activity, campaign, channel, asset, coalesce(campaign, channel, activity) AS label
+        FROM activity_rows WHERE usable""")
     run(con, """
         CREATE OR REPLACE TABLE lead_cut AS
         SELECT k.lead_key, min(o.created_at)::DATE AS cut
@@ -117,9 +145,10 @@ def rows_without_key(con: duckdb.DuckDBPyConnection, limit: int | None = None) -
     Needs ``activity_rows`` (kept unless the build dropped the raw tables)."""
     lim = f" LIMIT {int(limit)}" if limit else ""
     return rows(con, f"""
-        SELECT _file, _row, coalesce(person_id, CASE WHEN len(emails) > 0 THEN emails[1] END),
-               CASE WHEN _pkey IS NULL THEN 'activity_no_key' ELSE 'activity_no_date' END
-        FROM activity_rows WHERE _pkey IS NULL OR day IS NULL ORDER BY _file, _row{lim}""")
+        SELECT pos // {POS_FILE}, pos % {POS_FILE}, coalesce(person_id, email),
+               CASE WHEN day IS NOT NULL OR (person_id IS NULL AND email IS NULL) THEN 'activity_no_key'
+                    ELSE 'activity_no_date' END
+        FROM activity_rows WHERE NOT usable ORDER BY pos{lim}""")
 
 
 # The counted events of each lead: all of them if it never converted (or its opportunities
@@ -129,17 +158,25 @@ COUNTED_EVENTS = """
     WHERE e.lead_key IS NOT NULL AND (c.cut IS NULL OR e.day <= c.cut)"""
 
 
-def behaviour() -> str:
-    """Per activity type: ``(activity, leads, converted, other leads, other converted)``, the
-    other leads being every lead of the MA export with no counted event of that type."""
+#: What behaviour can be grouped by: the event's activity type (contracts/cli.md) or its campaign.
+BEHAVIOUR_GROUPS: tuple[str, ...] = ("activity", "campaign")
+
+
+def behaviour(by: str = "activity") -> str:
+    """Per activity type (``by="activity"``) or campaign: ``(group, leads, converted, other
+    leads, other converted)``, the other leads being every lead of the MA export with no
+    counted event of that group. Events without a campaign are in no campaign group."""
+    if by not in BEHAVIOUR_GROUPS:
+        raise ValueError(f"by must be one of {BEHAVIOUR_GROUPS}")
+    where = "" if by == "activity" else f" WHERE {ident(by)} IS NOT NULL"
     return f"""
-        WITH done AS (SELECT DISTINCT lead_key, activity FROM ({COUNTED_EVENTS})),
-             per AS (SELECT d.activity, count(*) AS leads, count(*) FILTER (WHERE l.n_opps > 0) AS converted
-                     FROM done d JOIN leads l USING (lead_key) GROUP BY d.activity),
+        WITH done AS (SELECT DISTINCT lead_key, {ident(by)} AS grp FROM ({COUNTED_EVENTS}){where}),
+             per AS (SELECT d.grp, count(*) AS leads, count(*) FILTER (WHERE l.n_opps > 0) AS converted
+                     FROM done d JOIN leads l USING (lead_key) GROUP BY d.grp),
              tot AS (SELECT count(*) AS leads, count(*) FILTER (WHERE n_opps > 0) AS converted FROM leads)
-        SELECT p.activity, p.leads, p.converted, t.leads - p.leads, t.converted - p.converted
+        SELECT p.grp, p.leads, p.converted, t.leads - p.leads, t.converted - p.converted
         FROM per p CROSS JOIN tot t
-        ORDER BY p.leads DESC, p.activity NULLS LAST"""
+        ORDER BY p.leads DESC, p.grp NULLS LAST"""
 
 
 # -- the lead timeline and the MQL hand-off list (views/activity.py) -------------------------------

@@ -9,7 +9,10 @@ touches of each opportunity, never a Python loop per event.
 
 from __future__ import annotations
 
+import duckdb
+
 from funnel.config import ATTRIBUTION_MODELS
+from funnel.sql import drop_table, ident, lock_for, run
 from funnel.sql.metrics import SqlParams
 
 MODELS = ATTRIBUTION_MODELS
@@ -28,9 +31,10 @@ _CREDIT = {
 }
 
 
-def attribution(model: str, half_life: float) -> SqlParams:
+def attribution(model: str, half_life: float, opps: str = "opps", links: str = "links") -> SqlParams:
     """``(touch, opportunities, won, won_amount)`` credited under ``model``, touches with no
-    credit left out, largest first."""
+    credit left out, largest first. ``opps`` / ``links``: the tables of the deals and their
+    lead links (last month's, :func:`import_previous_deals`, against this month's events)."""
     if model not in _CREDIT:
         raise ValueError(f"model must be one of {MODELS}")
     # An opportunity without a created date has no day to cut at: all events of its leads are
@@ -38,9 +42,9 @@ def attribution(model: str, half_life: float) -> SqlParams:
     # relative to the opportunity's nearest touch (same shares, and no weight underflows to 0
     # for touches years old).
     return f"""
-        WITH o AS (SELECT opp_key, created_at::DATE AS cday, outcome, amount, n_leads FROM opps),
+        WITH o AS (SELECT opp_key, created_at::DATE AS cday, outcome, amount, n_leads FROM {ident(opps)}),
              t AS (SELECT k.opp_key, e.day, e.pos, e.label, o.cday
-                   FROM links k JOIN o USING (opp_key) JOIN events e ON e.lead_key = k.lead_key
+                   FROM {ident(links)} k JOIN o USING (opp_key) JOIN events e ON e.lead_key = k.lead_key
                    WHERE o.cday IS NULL OR e.day <= o.cday),
              r AS (SELECT opp_key, label,
                           row_number() OVER (PARTITION BY opp_key ORDER BY day, pos) AS i,
@@ -61,3 +65,28 @@ def attribution(model: str, half_life: float) -> SqlParams:
         FROM credits GROUP BY touch HAVING fsum(credit) > 0
         ORDER BY opportunities DESC, touch NULLS LAST""", {
         "half_life": float(half_life), "no_lead": NO_LEAD, "no_touch": NO_TOUCH}
+
+
+#: Last month's deals and links copied into this month's connection (前回との比較).
+PREVIOUS_TABLES = ("prev_att_opps", "prev_att_links")
+
+
+def import_previous_deals(prev: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection) -> None:
+    """Copy the previous workspace's opportunities (what attribution reads of them) and lead
+    links into ``cur`` as ``prev_att_opps`` / ``prev_att_links``."""
+    with lock_for(prev):
+        opps = prev.sql("SELECT opp_key, created_at, outcome, amount, n_leads FROM opps").to_arrow_table()
+        links = prev.sql("SELECT lead_key, opp_key FROM links").to_arrow_table()
+    with lock_for(cur):
+        for name, table in zip(PREVIOUS_TABLES, (opps, links), strict=True):
+            view = f"_import_{name}"
+            cur.register(view, table)
+            try:
+                run(cur, f"CREATE OR REPLACE TABLE {ident(name)} AS SELECT * FROM {ident(view)}")
+            finally:
+                cur.unregister(view)
+
+
+def forget_previous_deals(con: duckdb.DuckDBPyConnection) -> None:
+    for name in PREVIOUS_TABLES:
+        drop_table(con, name)

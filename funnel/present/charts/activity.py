@@ -76,13 +76,14 @@ def behaviour_values(items: Sequence[Behaviour], lang: str) -> list[dict[str, An
     return out
 
 
-def build_behaviour(items: Sequence[Behaviour], *, lang: str) -> alt.LayerChart:
-    """A bar of 商談化率 per activity type with its 95% interval, and a tick at the rate of the
-    leads who did not do it: how far the bar is from the tick is the lift."""
+def build_behaviour(items: Sequence[Behaviour], *, lang: str, by: str = "activity") -> alt.LayerChart:
+    """A bar of 商談化率 per activity type (or campaign, ``by="campaign"``) with its 95% interval,
+    and a tick at the rate of the leads who did not do it: how far the bar is from the tick is
+    the lift."""
     values = behaviour_values(items, lang)
     order = [v["activity"] for v in sorted(values, key=lambda v: -v["rate"])]
     y = alt.Y("activity:N", sort=order, title=None)
-    tips = [alt.Tooltip("activity:N", title=t("activity.term.activity", lang)),
+    tips = [alt.Tooltip("activity:N", title=t("activity.term.activity" if by == "activity" else "activity.col.campaign", lang)),
             alt.Tooltip("rate_text:N", title=t("activity.col.rate", lang)),
             alt.Tooltip("without_text:N", title=t("activity.term.rate_without", lang)),
             alt.Tooltip("lift_text:N", title=t("activity.term.lift", lang)),

@@ -14,7 +14,7 @@ import altair as alt
 
 from funnel.i18n import t
 from funnel.measures.attribution import NO_LEAD, NO_TOUCH, Credit
-from funnel.present.charts import PALETTE, height_for
+from funnel.present.charts import COLORS, PALETTE, height_for, layer
 from funnel.present.format import yen
 
 
@@ -56,3 +56,27 @@ def build_attribution(models: Mapping[str, Sequence[Credit]], *, lang: str, meas
                         legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("touch:N", title=t("activity.term.touch", lang)), alt.Tooltip("model:N", title=" "),
                  alt.Tooltip("text:N", title=" ")]).properties(height=height_for(len(keep), max(28, 11 * len(names) + 10)))
+
+
+def build_source_credit(credits: Sequence[Credit], *, lang: str, measure: str = "opportunities",
+                        top: int = 10) -> alt.LayerChart:
+    """The first-touch source view: one bar per source (the ``top`` by credit) with its value
+    written at the end, so the narrow column beside the models still reads; no legend (the
+    heading above names the view)."""
+    values = attribution_values({"first_touch_source": credits}, lang, measure)
+    keep = [v["touch"] for v in sorted(values, key=lambda v: -v["credit"])[:top]]
+    shown = [v for v in values if v["touch"] in keep]
+    y = alt.Y("touch:N", sort=keep, title=None, axis=alt.Axis(labelLimit=160))
+    x_title = t(f"activity.term.credit_{'amount' if measure == 'won_amount' else 'won' if measure == 'won' else 'opps'}", lang)
+    # Room at the end of the longest bar for its value (a yen amount is the longest text).
+    room = max([v["credit"] for v in shown] or [1.0]) * (1.35 if measure == "won_amount" else 1.15) or 1.0
+    base = alt.Chart(alt.Data(values=shown))
+    bars = base.mark_bar(color=COLORS["data"]).encode(
+        y=y, x=alt.X("credit:Q", title=x_title, scale=alt.Scale(domain=[0, room], nice=True)),
+        tooltip=[alt.Tooltip("touch:N", title=t("activity.model_short.first_touch_source", lang)),
+                 alt.Tooltip("text:N", title=" ")])
+    labels = base.mark_text(align="left", dx=4, fontSize=12, color=COLORS["text"]).encode(
+        y=y, x="credit:Q", text=alt.Text("label:N"))
+    for v in shown:
+        v["label"] = v["text"] if measure == "won_amount" else f"{v['credit']:,.1f}".removesuffix(".0")
+    return layer(bars, labels).properties(height=height_for(len(keep), 30))
