@@ -12,7 +12,6 @@ from funnel.measures import attribution as credit
 from funnel.model.workspace import Workspace
 from funnel.present.charts.activity import build_behaviour, build_timeline
 from funnel.present.charts.attribution import build_attribution, build_source_credit
-from tests.conftest import SAMPLE, load_sample
 
 
 @pytest.fixture(scope="module")

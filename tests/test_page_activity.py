@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import io
 import tomllib
-from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 import pytest
 
 from funnel.i18n import t
-from funnel.measures import activity as history
-from funnel.ingest.reader import Source
 from funnel.measures.metrics import wilson
 from funnel.model import saved
 from funnel.model.workspace import Workspace

@@ -19,7 +19,7 @@ from functools import lru_cache
 import duckdb
 
 from funnel.config import DATA_DIR, setting
-from funnel.measures.metrics import OpportunityRate, ratio, wilson
+from funnel.measures.metrics import OpportunityRate, ratio
 from funnel.sql import activity as q
 from funnel.sql import rows
 
