@@ -207,10 +207,12 @@ def test_ad_band_compared_with_mapped_ad_sources():
     assert guess.members == ("Advertisement", "Advertisment") and says_ad_rate(guess.members)
     load_map(at, "source,channel\nAdvertisement,ad\nTrade Show,ad\n")
     mine = ad_rate(rates, session_of(at).source_map)
-    assert set(mine.members) == {"Trade Show", "trade  show", "Advertisement"}   # as mapped
+    # As mapped; the unmapped typo "Advertisment" by the channel its name suggests.
+    assert set(mine.members) == {"Trade Show", "trade  show", "Advertisement", "Advertisment"}
     assert says_ad_rate(mine.members)
-    # Nothing mapped to an ad channel: the ad-sourced band is not compared with the overall rate.
-    load_map(at, "source,channel\nAdvertisement,展示会\n")
+    # Nothing mapped to, or named like, an ad channel: the ad-sourced band is not compared with
+    # the overall rate.
+    load_map(at, "source,channel\nAdvertisement,展示会\nAdvertisment,展示会\n")
     assert bm.ad_sources([r.group for r in rates], mapping=session_of(at).source_map) == []
     assert "全体の商談化率とは比べていません" in " ".join(x.value for x in at.markdown)
 

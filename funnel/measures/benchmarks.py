@@ -355,12 +355,13 @@ def is_ad_source(source: str | None, keywords: Sequence[str]) -> bool:
 def ad_sources(sources: Iterable[str | None], keywords: Sequence[str] | None = None,
                mapping: SourceMap | None = None) -> list[str]:
     """The sources among ``sources`` that are advertising, in the order given: with a
-    source → channel ``mapping``, those it maps to an ad channel (``data/channels.toml``) —
-    the user's mapping decides, so a source it leaves out is not ad, as it is in no channel of
-    the by-channel table; without one, those :func:`is_ad_source` takes for ad."""
+    source → channel ``mapping``, those it maps to an ad channel (``data/channels.toml``), and,
+    for the sources it does not map (or without one), those :func:`is_ad_source` takes for ad
+    (the channel its name suggests, typos included: "Advertisment")."""
     kws = defaults().ad_keywords if keywords is None else keywords
     return [s for s in sources if s is not None
-            and (mapping.is_ad(s) if mapping is not None else is_ad_source(s, kws))]
+            and (mapping.is_ad(s) if mapping is not None and mapping.channel_name(s) is not None
+                 else is_ad_source(s, kws))]
 
 
 # -- the user's numbers ----------------------------------------------------------------------

@@ -120,8 +120,8 @@ def fold(items: Sequence[SourceRate], *, min_leads: int | None = None, top: int 
 
 def ad_rate(rates: Sequence[Rate], mapping: SourceMap | None = None) -> SourceRate:
     """The rate of the advertising sources among ``rates`` summed (what an ad-sourced benchmark
-    is compared with): those ``mapping`` maps to an ad channel, or without a mapping those
-    whose name suggests one (:func:`funnel.measures.benchmarks.ad_sources`).
+    is compared with): those ``mapping`` maps to an ad channel and, for the sources it does not
+    map, those whose name suggests one (:func:`funnel.measures.benchmarks.ad_sources`).
     Zero leads when there are none."""
     ad = set(ad_sources([r.group for r in rates], mapping=mapping))
     items = [r for r in rates if r.group in ad]
