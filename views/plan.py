@@ -109,7 +109,7 @@ def assumption(col: Any, name: str) -> float:
                                     format="%.0f", value=float(keep(key, default(name))), key=key,
                                     help=t(f"plan.in.{name}_help") + ("\n\n" + t("glossary.deal_size.def")
                                                                         if name == "deal_size" else ""))
-            st.caption(cash(value))
+            st.caption(t("plan.no_cpa") if name == "cpa" and not value else cash(value))   # 0: no CPA, not $0
         if name == "revenue":
             st.caption(t("plan.actual.revenue", value=cash(act.year_revenue), n=num(act.year_won))
                        if act.year_revenue else t("plan.actual.revenue_example"))
@@ -287,7 +287,7 @@ if mix is not None:
                leads=num(mix.leads), overall=pct(float(rate), 2), overall_leads=num(plan.leads))
     if mix.unpriced:
         st.info(t("plan.mix.unpriced", sources=i18n.join((str(s) for s in mix.unpriced), lang()),
-                  priced=cash(float(mix.priced_budget))),
+                  priced=cash(float(mix.priced_budget))) if mix.priced_budget else t("plan.mix.unpriced_all"),
                 icon="ℹ️")
     show_chart(build_mix_chart(mix, lang()))
     YC = {c: t(f"plan.col.{c}") for c in ("source", "share", "rate", "leads", "expected_opps", "cpa", "budget")}
