@@ -200,9 +200,31 @@ def test_benchmark_chart_layers():
     assert target["mark"]["color"] == COLORS["target"] and target["encoding"]["x"]["field"] == "target"
     assert marker["mark"]["color"] == COLORS["data"] and marker["mark"]["shape"] == "diamond"
     assert text["encoding"]["text"]["field"] == "label"
-    assert band["encoding"]["x"]["scale"]["domain"] == [0, pytest.approx(0.315 * 1.55)]
+    assert band["encoding"]["x"]["scale"]["domain"] == [0, pytest.approx(0.315 * 1.8)]
     values = spec["datasets"][spec["data"]["name"]] if "data" in spec else next(iter(spec["datasets"].values()))
     assert [v["value"] for v in values] == [0.088, None, 0.315]
+
+
+def test_benchmark_status_text_stands_right_of_its_rows_band_and_target():
+    """Pardot's 広告経由 1.0% against 11–20% with a 15% target: the text beside the marker ran
+    over the band and the target tick; it stands right of every mark on its row."""
+    import pandas as pd
+
+    from funnel.present.charts.benchmarks import build_benchmark_chart
+
+    frame = pd.DataFrame([
+        {"row": "1", "low": 0.20, "high": 0.30, "target": None, "value": 0.041, "label": "4.1%（下回る・要注意）"},
+        {"row": "2", "low": 0.11, "high": 0.20, "target": 0.22, "value": 0.010, "label": "1.0%（下回る・要注意）"},
+        {"row": "3", "low": 0.20, "high": 0.20, "target": None, "value": 0.428, "label": "42.8%（上回る・良好）"}])
+    spec = build_benchmark_chart(frame, "percent", {"percent": "率"}).to_dict()
+    text = spec["layer"][-1]
+    assert text["encoding"]["x"]["field"] == "lane" and text["mark"]["align"] == "left"
+    values = next(iter(spec["datasets"].values()))
+    assert [v["lane"] for v in values] == [0.30, 0.22, 0.428]          # right of band, target, marker
+    for v in values:
+        assert v["lane"] >= max(x for x in (v["low"], v["high"], v["target"], v["value"]) if x is not None)
+    domain = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    assert domain[1] - max(v["lane"] for v in values) >= 0.4 * domain[1]     # room for the texts
 
 
 def test_benchmark_chart_in_yen_and_bad_frames():

@@ -32,12 +32,30 @@ def data_of(spec: dict) -> list[list[dict]]:
 def test_timeline_holds_every_event_and_both_days_of_each_deal(engine: Workspace) -> None:
     events, opps = history.timeline(engine.con, ["e:watanabe.kenta@tokiwa-foods.example.co.jp"])
     spec = build_timeline(events, opps, lang="ja").to_dict()
-    dots, rules, labels = data_of(spec)
+    dots, rules, *label_layers = data_of(spec)
+    labels = [x for layer in label_layers for x in layer]
     assert len(dots) == len(events) == 12
     assert [d["day"] for d in dots] == [e.day.isoformat() for e in events]
     assert sorted(r["day"] for r in rules) == sorted(d.isoformat() for o in opps for d in (o.created, o.close) if d)
     assert [x["label"] for x in labels if x["label"]] == ["6.受注"]      # the stage, once per deal
     assert dt.date.fromisoformat(rules[0]["day"]) == opps[0].created
+
+
+def test_a_stage_near_the_last_day_is_written_left_of_its_rule() -> None:
+    """An open deal created on the last event day: "4.見積提示" was written right of its rule,
+    past the plot's right edge; a stage early in the span stays right of its rule."""
+    from funnel.measures.activity import Event, OppMark
+
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=30 * i) for i in range(6)]
+    events = [Event("k", d, "Web", None, None, None, True) for d in days]
+    opps = [OppMark("k", "A", None, "2.ヒアリング", None, days[0] + dt.timedelta(days=5), None, None),
+            OppMark("k", "B", None, "4.見積提示", None, days[-1], None, None)]
+    spec = build_timeline(events, opps, lang="ja").to_dict()
+    texts = [x for x in spec["layer"] if x.get("description") == "stage-labels"]
+    align = {v["label"]: x["mark"]["align"] for x in texts for v in x["data"]["values"]}
+    assert align == {"2.ヒアリング": "left", "4.見積提示": "right"}
+    dx = {x["mark"]["align"]: x["mark"]["dx"] for x in texts}
+    assert dx["left"] > 0 > dx["right"]
 
 
 def test_behaviour_chart_holds_the_engines_rates(engine: Workspace) -> None:

@@ -165,3 +165,52 @@ def test_a_one_lead_cohort_does_not_drive_the_axis():
 def test_charts_serialise_with_no_data():
     build_rate_by_month([], target=0.15, lang="ja").to_dict()
     build_rate_by_source([], target=0.15, lang="ja").to_dict()
+
+
+def _scale_of(layer: dict[str, Any]) -> dict[str, str]:
+    """Colour of each legend word, as the bar layer's colour scale maps it."""
+    scale = layer["encoding"]["color"]["scale"]
+    return dict(zip(scale["domain"], scale["range"], strict=True))
+
+
+# Pardot's years: 2013 small, 2014–2020 mature, 2021 still maturing.
+PARDOT_YEARS = [_cohort("2013", 25, 1, False), _cohort("2014", 51, 2, False), _cohort("2015", 711, 32, False),
+                _cohort("2018", 1, 0, False), _cohort("2019", 291, 23, False),
+                _cohort("2020", 3765, 227, False), _cohort("2021", 5156, 126, True)]
+
+
+@pytest.mark.parametrize("grain_cohorts", [PARDOT_YEARS, COHORTS[:3],
+                                           [_cohort("2024-Q1", 200, 20, False), _cohort("2024-Q2", 90, 9, True)]])
+def test_every_period_has_a_filled_bar_with_its_rate(grain_cohorts):
+    """Every period's column is drawn: it carries its rate on y and its legend word is in the
+    colour scale (a word outside the domain gets no fill: mature years were invisible)."""
+    (bars,) = of(layers(build_rate_by_month(grain_cohorts, target=0.15, lang="ja")), "bar")
+    colours = _scale_of(bars)
+    assert bars["encoding"]["y"]["field"] == "rate"
+    drawn = {v["month"]: v for v in bars["data"]["values"]}
+    assert list(drawn) == [c.month for c in grain_cohorts]
+    for c in grain_cohorts:
+        v = drawn[c.month]
+        assert v["rate"] == pytest.approx(c.rate.converted / c.rate.leads)
+        assert colours.get(v["kind_label"], "").startswith("#"), v["kind_label"]
+    if grain_cohorts is PARDOT_YEARS:
+        assert colours["集計済みの年"] != colours["少数サンプル（30 件未満）"]
+
+
+def _label_span(spec: list[dict[str, Any]]) -> tuple[float, float]:
+    """Data units the value labels cover above their lane: their pixel height on this axis."""
+    domain = of(spec, "bar")[0]["encoding"]["y"]["scale"]["domain"]
+    return domain[1], domain[1] * 58 / 440
+
+
+@pytest.mark.parametrize("target", [0.05, 0.10, 0.13, 0.15, 0.16, 0.25])
+def test_value_labels_never_sit_on_the_target_line(target):
+    """The labels (flag, rate, n) stand in a block above the lane; the target rule must not
+    cross it (Pardot: 4.0% and n=25 were drawn on the 15% line)."""
+    spec = layers(build_rate_by_month(PARDOT_YEARS, target=target, lang="ja"))
+    top, span = _label_span(spec)
+    lanes = {v["lane"] for s in of(spec, "text") for v in s["data"]["values"]}
+    (lane,) = lanes
+    assert not (lane - 0.001 <= target <= lane + span), (lane, span, target)
+    assert lane + span <= top                                   # the labels fit under the top
+    assert lane >= max(v["ci_high_shown"] for v in of(spec, "bar")[0]["data"]["values"])

@@ -219,3 +219,9 @@ def test_charts():
         (10, "recommended", "推奨 10"), (30, "chosen", "閾値 30")]
     chosen = next(x for x in spec["layer"] if x.get("description") == "chosen-values")
     assert [v["text"] for v in chosen["data"]["values"]] == ["商談化 75%", "拾える 75%", "引き渡し 57%"]
+    # Above their curves, one line apart even where two values are equal (75% and 75%).
+    texts = [x for x in spec["layer"] if x["mark"]["type"] == "text" and x["encoding"]["y"].get("field") == "label_y"]
+    assert texts and all(x["mark"]["baseline"] == "bottom" and x["mark"]["dy"] < 0 for x in texts)
+    heights = sorted(v["label_y"] for v in chosen["data"]["values"])
+    assert all(b - a >= 0.05 - 1e-9 for a, b in zip(heights, heights[1:], strict=False))
+    assert all(v["label_y"] <= v["value"] for v in chosen["data"]["values"])

@@ -29,9 +29,11 @@ def actual(sample_ws: Workspace) -> pl.Actuals:
     return pl.actuals(sample_ws.con, cost)
 
 
-def default_plan(a: pl.Actuals, revenue: float = 100_000_000) -> pl.Plan:
-    """The plan of the page's opening inputs: actual values, yen rounded to the yen."""
-    assert a.deal_size and a.win_rate and a.opp_rate and a.cpa
+def default_plan(a: pl.Actuals, revenue: float | None = None) -> pl.Plan:
+    """The plan of the page's opening inputs: actual values, yen rounded to the yen; the
+    revenue target the won amount of the data's last 12 months."""
+    assert a.deal_size and a.win_rate and a.opp_rate and a.cpa and a.year_revenue
+    revenue = round(a.year_revenue) if revenue is None else revenue
     return pl.plan_backward(pl.exact(revenue), pl.exact(float(round(a.deal_size))),
                             pl.from_percent(float(a.win_rate * 100)), pl.from_percent(float(a.opp_rate * 100)),
                             pl.exact(float(round(a.cpa))))
@@ -56,6 +58,7 @@ def open_plan(app: AppTest) -> AppTest:
 def test_defaults_are_the_actual_values_and_the_plan_is_the_engines(app: AppTest, actual: pl.Actuals,
                                                                     downloads: dict[str, Any]) -> None:
     at = open_plan(app)
+    assert at.number_input(key="plan_revenue").value == round(actual.year_revenue or 0) > 0
     assert at.number_input(key="plan_deal_size").value == round(actual.deal_size or 0)
     assert at.number_input(key="plan_win_rate").value == pytest.approx(float((actual.win_rate or 0) * 100))
     assert at.number_input(key="plan_opp_rate").value == pytest.approx(float((actual.opp_rate or 0) * 100))
@@ -78,6 +81,7 @@ def test_defaults_are_the_actual_values_and_the_plan_is_the_engines(app: AppTest
 
 def test_typing_the_contracts_example_gives_its_plan(app: AppTest, downloads: dict[str, Any]) -> None:
     at = open_plan(app)
+    at.number_input(key="plan_revenue").set_value(100_000_000.0)        # the contract's example
     at.number_input(key="plan_deal_size").set_value(5_000_000.0)
     at.number_input(key="plan_win_rate").set_value(25.0)
     at.number_input(key="plan_opp_rate").set_value(15.0)
@@ -107,7 +111,7 @@ def test_benchmarks_are_one_click_away(app: AppTest, actual: pl.Actuals) -> None
     assert at.number_input(key="plan_opp_rate").value == pytest.approx(25.0)
     assert at.number_input(key="plan_cpa").value == 7_500
     deal = pl.exact(float(round(actual.deal_size or 0)))
-    plan = pl.plan_backward(pl.exact(100_000_000.0), deal, Fraction(1, 5), Fraction(1, 4), Fraction(7_500))
+    plan = pl.plan_backward(pl.exact(round(actual.year_revenue or 0)), deal, Fraction(1, 5), Fraction(1, 4), Fraction(7_500))
     assert kpis(at)["必要なリード数"] == f"{num(plan.leads)} 件"
     # …and the actual value is one click back.
     at.button(key="plan_cpa_actual").click().run()
@@ -116,6 +120,7 @@ def test_benchmarks_are_one_click_away(app: AppTest, actual: pl.Actuals) -> None
 
 def test_monthly_weights_change_the_months(app: AppTest, downloads: dict[str, Any]) -> None:
     at = open_plan(app)
+    at.number_input(key="plan_revenue").set_value(100_000_000.0)        # the contract's example
     at.number_input(key="plan_deal_size").set_value(5_000_000.0)
     at.number_input(key="plan_win_rate").set_value(25.0)
     at.number_input(key="plan_opp_rate").set_value(15.0)
@@ -164,6 +169,7 @@ def test_mix_defaults_to_the_actual_mix_and_follows_edits(app: AppTest, actual: 
 def test_forward_view(app: AppTest, actual: pl.Actuals, downloads: dict[str, Any]) -> None:
     at = open_plan(app)
     assert at.number_input(key="plan_spend").value == round((actual.cost or 0) / 12)   # 12 months of cost data
+    at.number_input(key="plan_revenue").set_value(100_000_000.0)
     at.number_input(key="plan_deal_size").set_value(5_000_000.0)
     at.number_input(key="plan_win_rate").set_value(25.0)
     at.number_input(key="plan_opp_rate").set_value(15.0)

@@ -138,7 +138,12 @@ def test_plan_mix_hand_values() -> None:
     assert mix.leads == 534                                           # ⌈80 / 0.15⌉
     assert [(r.source, r.leads, r.opportunities) for r in mix.rows] == [("A", 267, F(267, 5)), ("B", 267, F(267, 10))]
     assert [r.budget for r in mix.rows] == [2_670_000, None]
-    assert mix.budget == 2_670_000 and mix.unpriced == ["B"]
+    # B's cost is unknown, not zero: the mix has no budget, only the part that is priced.
+    assert mix.budget is None and mix.priced_budget == 2_670_000 and mix.unpriced == ["B"]
+    priced = pl.plan_mix(80, [pl.MixInput("A", F(50), F(1, 5), F(10_000)), pl.MixInput("B", F(50), F(1, 10), F(2_000))])
+    assert priced.budget == 267 * 10_000 + 267 * 2_000 == priced.priced_budget
+    nothing = pl.plan_mix(80, [pl.MixInput("A", F(1), F(1, 5))])
+    assert nothing.budget is None and nothing.priced_budget == 0
 
 
 def test_actual_mix_gives_the_overall_rate() -> None:

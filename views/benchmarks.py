@@ -14,10 +14,10 @@ from funnel.measures import benchmarks as bm
 from funnel.measures.metrics import by_source
 from funnel.model.cost_data import CostData, cpa
 from funnel.present.charts.benchmarks import build_benchmark_chart
-from funnel.present.format import num, pct, source_label, yen
+from funnel.present.format import num, pct, source_label
 from ui import state
 from ui.state import keep, lang, t
-from ui.widgets import definition, download_frame, require_current, show_chart, show_table
+from ui.widgets import definition, download_frame, money_in, require_current, show_chart, show_table
 
 EDITOR = "bench_editor"
 
@@ -25,6 +25,8 @@ st.title(t("bench.title"))
 st.caption(t("bench.intro"))
 cur = require_current()
 session = cur.state
+CUR = cur.build.currency          # amounts in the export's currency (None: several)
+cash = money_in(cur.build)
 
 
 # -- the benchmark set: the editor's input stays fixed until the user replaces the set -------
@@ -122,25 +124,28 @@ with results:
     with st.expander(t("bench.cost.title"), icon="💴", expanded=no_cost_yet):
         cost_data = costs()
         if cost_data is not None:
-            st.caption(t("bench.cost.file", file=cost_data.file, total=yen(cost_data.total), sources=len(cost_data.sources),
+            st.caption(t("bench.cost.file", file=cost_data.file, total=cash(cost_data.total), sources=len(cost_data.sources),
                          skipped=num(cost_data.skipped)))
     values = bm.user_values(cur.ws.con, ad=ad, costs=cost_data)
-    comps = bm.compare(items, values)
+    # A CPA in yen says nothing about a CPA in dollars: yen benchmarks are compared with yen
+    # data only (and said so where their chart would be).
+    comparable = items if CUR == "JPY" else [b for b in items if b.unit != "yen"]
+    comps = bm.compare(comparable, values)
 
     cols = st.columns(4)
     for col, m in zip(cols, metric_ids, strict=True):
         v = values[m]
-        shown = (yen(v.value) if m == "cpa" else pct(v.value)) if v.value is not None else t(v.missing or "bench.missing.unknown")
+        shown = (cash(v.value) if m == "cpa" else pct(v.value)) if v.value is not None else t(v.missing or "bench.missing.unknown")
         with col:
             st.metric(t(f"bench.metric.{m}"), shown)
-            parts = {"num": yen(v.numerator) if m == "cpa" else num(v.numerator), "den": num(v.denominator),
+            parts = {"num": cash(v.numerator) if m == "cpa" else num(v.numerator), "den": num(v.denominator),
                      "sources": "、".join(ad) or "—"}
             definition(f"bench.def.{m}", **parts)
 
     def fmt(value: float | None, unit: str) -> str:
         if value is None:
             return "—"
-        return pct(value) if unit == "percent" else yen(value)
+        return pct(value) if unit == "percent" else cash(value)
 
     def status_text(c: bm.Comparison) -> str:
         text = t(f"bench.status.{c.status}")
@@ -178,6 +183,8 @@ with results:
         part = frame[frame["unit"] == unit]
         if len(part):
             show_chart(build_benchmark_chart(part, unit, titles))
+    if len(comparable) < len(items):
+        st.info(t("bench.yen_not_compared", n=len(items) - len(comparable), currency=CUR or "—"), icon="ℹ️")
 
     st.subheader(t("bench.table.title"))
     table = pd.DataFrame(table_rows)
@@ -192,14 +199,14 @@ with results:
                          end=(result.period[1] - dt.timedelta(days=1)).strftime("%Y-%m")))
         for key in result.notes:
             st.info(t(key), icon="ℹ️")
-        main = next((b for b in items if b.metric == "cpa"), None)
+        main = next((b for b in comparable if b.metric == "cpa"), None)
         per = pd.DataFrame([{
             t("bench.col.source_name"): source_label(r.source, lang()), t("bench.cpa.cost"): r.cost,
             t("bench.cpa.registrations"): r.registrations, t("bench.cpa.cpa"): r.cpa,
             t("bench.col.status"): t(f"bench.status.{bm.status(r.cpa, main)}") if main else "—"}
             for r in result.by_source])
-        show_table(per, integer=[t("bench.cpa.registrations")], yen=[t("bench.cpa.cost"), t("bench.cpa.cpa")])
+        show_table(per, integer=[t("bench.cpa.registrations")], money=[t("bench.cpa.cost"), t("bench.cpa.cpa")], currency=CUR)
         if main:
-            st.caption(t("bench.cpa.against", range=t("bench.range", low=yen(main.low), high=yen(main.high)),
+            st.caption(t("bench.cpa.against", range=t("bench.range", low=cash(main.low), high=cash(main.high)),
                          source=main.source))
         download_frame(per, "cpa_by_source.csv", "bench_dl_cpa")

@@ -29,7 +29,7 @@ UNIT = t("plan.unit.yen") if CUR == "JPY" else (CUR or "—")
 con, session = cur.ws.con, cur.state
 cost = state.session_cost()
 bench = session_benchmarks(CUR)
-DEFAULTS = plan_defaults(con, bench, cost)
+DEFAULTS = plan_defaults(con, bench, cost, currency=CUR)
 act = DEFAULTS.actuals
 
 
@@ -68,7 +68,7 @@ ACTUAL_TEXT = {
     "opp_rate": t("plan.actual.opp_rate", value=pct(None if act.opp_rate is None else float(act.opp_rate), 2),
                   converted=num(act.converted), leads=num(act.leads)),
     "cpa": (t("plan.actual.cpa", value=cash(act.cpa), cost=cash(act.cost), regs=num(act.registrations))
-            if act.cpa is not None else t("plan.actual.no_cpa")),
+            if act.cpa is not None else t("plan.actual.no_cpa") if CUR == "JPY" else t("plan.actual.no_cpa_blank")),
 }
 
 
@@ -109,8 +109,10 @@ def assumption(col: Any, name: str) -> float:
                                     format="%.0f", value=float(keep(key, default(name))), key=key,
                                     help=t(f"plan.in.{name}_help") + ("\n\n" + t("glossary.deal_size.def")
                                                                         if name == "deal_size" else ""))
-            st.caption(cash(value))
+            st.caption(t("plan.no_cpa") if name == "cpa" and not value else cash(value))   # 0: no CPA, not $0
         if name == "revenue":
+            st.caption(t("plan.actual.revenue", value=cash(act.year_revenue), n=num(act.year_won))
+                       if act.year_revenue else t("plan.actual.revenue_example"))
             return value
         st.caption(ACTUAL_TEXT[name] if ACTUAL[name] is not None or name == "cpa"
                    else t("plan.actual.missing", value=shown(name, default(name))))
@@ -278,11 +280,14 @@ if mix is not None:
     m1, m2, m3 = st.columns(3)
     m1.metric(t("plan.mix.blended"), pct(float(mix.blended_rate), 2), border=True)
     m2.metric(t("plan.mix.leads"), t("plan.count", n=num(mix.leads)), border=True)
-    m3.metric(t("plan.mix.budget"), cash(float(mix.budget)), border=True)
+    # A source without a CPA costs an unknown amount, not nothing: no total then.
+    m3.metric(t("plan.mix.budget"), cash(float(mix.budget)) if mix.budget is not None else t("plan.mix.budget_unknown"),
+              border=True)
     definition("plan.def.mix", opps=num(plan.opportunities), blended=pct(float(mix.blended_rate), 2),
                leads=num(mix.leads), overall=pct(float(rate), 2), overall_leads=num(plan.leads))
     if mix.unpriced:
-        st.info(t("plan.mix.unpriced", sources=i18n.join((str(s) for s in mix.unpriced), lang())),
+        st.info(t("plan.mix.unpriced", sources=i18n.join((str(s) for s in mix.unpriced), lang()),
+                  priced=cash(float(mix.priced_budget))) if mix.priced_budget else t("plan.mix.unpriced_all"),
                 icon="ℹ️")
     show_chart(build_mix_chart(mix, lang()))
     YC = {c: t(f"plan.col.{c}") for c in ("source", "share", "rate", "leads", "expected_opps", "cpa", "budget")}

@@ -62,7 +62,7 @@ def session_plan(cur: Any) -> tuple[PlanInputs, bool]:
         kept["plan_cpa"] = None
     entered = any(v is not None for v in kept.values())
     cost = state.session_cost()
-    defaults = plan_defaults(con, session_benchmarks(cur.build.currency), cost)
+    defaults = plan_defaults(con, session_benchmarks(cur.build.currency), cost, currency=cur.build.currency)
     given = {"deal_size": kept["plan_deal_size"], "win_rate": kept["plan_win_rate"], "opp_rate": kept["plan_opp_rate"],
              "cpa": kept["plan_cpa"]}
     # The plan page's cost box starts at the worked example's placeholder where nothing gives a

@@ -71,18 +71,24 @@ class PlanDefaults:
     origins: Mapping[str, str]
     start: dt.date
     actuals: pl.Actuals                 # what the data says, for the page to show beside the inputs
+    currency: str | None = "JPY"        # the export's (None: several)
 
     def input_value(self, name: str) -> Fraction:
         """The number an input box starts at: the default, else the worked example's
-        placeholder (a box needs a number even where no default exists)."""
+        placeholder (a box needs a number even where no default exists). The revenue target
+        starts at the data's last 12 months of won amounts. The example's cost per lead is in
+        yen: with another currency the box starts empty (0: no budget until one is typed)."""
         if name == "revenue":
-            return pl.exact(pl.PLACEHOLDERS["revenue"])
+            year = self.actuals.year_revenue
+            return pl.exact(round(year)) if year else pl.exact(pl.PLACEHOLDERS["revenue"])
         value = self.values[name]
+        if value is None and name == "cpa" and self.currency != "JPY":
+            return Fraction(0)
         return pl.exact(pl.PLACEHOLDERS[name]) if value is None else value
 
 
 def plan_defaults(con: duckdb.DuckDBPyConnection, benchmarks: Sequence[bm.Benchmark] = (), cost: Any = None,
-                  today: dt.date | None = None) -> PlanDefaults:
+                  today: dt.date | None = None, currency: str | None = "JPY") -> PlanDefaults:
     """Every default of a plan, for the plan page, the report page and the CLI alike: the
     data's actual value, else the benchmark set's, else the worked example's placeholder (no
     placeholder cost per lead: without one the plan has no budget); the first month after the
@@ -103,7 +109,7 @@ def plan_defaults(con: duckdb.DuckDBPyConnection, benchmarks: Sequence[bm.Benchm
             values[name], origins[name] = None, "none"
         else:
             values[name], origins[name] = pl.exact(pl.PLACEHOLDERS[name]), "placeholder"
-    return PlanDefaults(values, origins, default_start(con, today), act)
+    return PlanDefaults(values, origins, default_start(con, today), act, currency)
 
 
 def plan_inputs(con: duckdb.DuckDBPyConnection, revenue: Fraction, *, deal_size: Fraction | None = None,

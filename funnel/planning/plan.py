@@ -143,6 +143,8 @@ class Actuals:
     cost: float | None = None
     registrations: int = 0
     source_cpa: Mapping[str, float | None] = field(default_factory=dict)
+    year_won: int = 0                   # won deals with an amount in the data's last 12 months
+    year_revenue: float | None = None   # their sum (None: no dated won deal with an amount)
 
     @property
     def deal_size(self) -> float | None:
@@ -174,7 +176,9 @@ def actuals(con: duckdb.DuckDBPyConnection, costs: CostData | None = None, touch
         tot = res.total()
         cost, regs = tot.cost, tot.registrations
         per = {r.source: r.cpa for r in res.by_source}
-    return Actuals(won, with_amount, amount, oc.lost, o.leads, o.converted, by, cost, regs, per)
+    year = q.won_amount_last_year(con)
+    return Actuals(won, with_amount, amount, oc.lost, o.leads, o.converted, by, cost, regs, per,
+                   *(year or (0, None)))
 
 
 def benchmark_value(b: Benchmark) -> float:
@@ -272,7 +276,13 @@ class MixPlan:
     leads: int                  # ⌈opportunities ÷ blended rate⌉ = Σ rows' leads
 
     @property
-    def budget(self) -> Fraction:
+    def budget(self) -> Fraction | None:
+        """Budget of the whole mix; None when a source given leads has no CPA (its cost is
+        unknown, not zero: :attr:`priced_budget` is the part that is known)."""
+        return None if self.unpriced else self.priced_budget
+
+    @property
+    def priced_budget(self) -> Fraction:
         """Budget of the sources that have a CPA."""
         return sum((r.budget for r in self.rows if r.budget is not None), Fraction(0))
 

@@ -100,7 +100,9 @@ def _plan_mix(ctx: Context, sheet: Sheet, plan: pl.Plan) -> None:
         sheet.note(exc.render(ctx.lang))
         return
     sheet.note(ctx.t("report.plan.mix", opps=num(plan.opportunities), blended=pct(float(mix.blended_rate), 2),
-                     leads=num(mix.leads), budget=ctx.money(float(mix.budget))))
+                     leads=num(mix.leads),
+                     budget=ctx.money(float(mix.budget)) if mix.budget is not None
+                     else ctx.t("plan.mix.budget_unknown")))
     sheet.table([Col(ctx.t("plan.col.source")), Col(ctx.t("report.plan.col.share"), PERCENT),
                  Col(ctx.t("report.plan.col.rate"), PERCENT), Col(ctx.t("plan.col.leads"), COUNT),
                  Col(ctx.t("plan.col.expected_opps"), DECIMAL), Col(ctx.t("report.plan.col.cpa"), ctx.money_fmt),

@@ -18,3 +18,17 @@ def won_amounts(con: duckdb.DuckDBPyConnection) -> tuple[int, int, float]:
         SELECT count(*), count(*) FILTER (WHERE amount > 0), coalesce(sum(amount) FILTER (WHERE amount > 0), 0)
         FROM opps WHERE outcome = 'won'""")[0]
     return int(n), int(k), float(total)
+
+
+def won_amount_last_year(con: duckdb.DuckDBPyConnection) -> tuple[int, float] | None:
+    """``(won deals with an amount, their sum)`` over the 12 months up to the data's last won
+    deal (dated by close, else creation date); None when no won deal has an amount and a date.
+
+    The plan page starts its revenue target here: a year of the user's own revenue, in the
+    export's currency (a yen example means nothing to a dollar export)."""
+    n, total = rows(con, """
+        WITH w AS (SELECT amount, coalesce(close_at, created_at) AS d FROM opps
+                   WHERE outcome = 'won' AND amount > 0 AND coalesce(close_at, created_at) IS NOT NULL)
+        SELECT count(*), coalesce(sum(amount), 0) FROM w
+        WHERE d > (SELECT max(d) FROM w) - INTERVAL 12 MONTH""")[0]
+    return None if not n else (int(n), float(total))

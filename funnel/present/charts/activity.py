@@ -8,6 +8,7 @@ from ``chart.to_dict()``.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,9 +60,18 @@ def build_timeline(events: Sequence[Event], opps: Sequence[OppMark], *, lang: st
             x="day:T", tooltip=[alt.Tooltip("kind:N", title=" "), alt.Tooltip("deal:N", title=t("activity.col.deal", lang)),
                                 alt.Tooltip("stage:N", title=t("activity.col.stage", lang)),
                                 alt.Tooltip("amount:N", title=t("activity.col.amount", lang))]))
-        parts.append(alt.Chart(rule_data).mark_text(align="left", dx=4, dy=-6, baseline="bottom",
-                                                    color=COLORS["good"], fontSize=12).encode(
-            x="day:T", y=alt.value(0), text=alt.Text("label:N")))
+        # A stage written right of a rule near the last day ran off the plot's right edge
+        # ("4.見積提示"): those in the right part of the span are written left of their rule.
+        days = sorted([v["day"] for v in ev] + [m["day"] for m in marks])
+        lo, hi = dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1])
+        for m in marks:
+            m["flip"] = (dt.date.fromisoformat(m["day"]) - lo).days > 0.6 * (hi - lo).days
+        for flip in (False, True):
+            part = [m for m in marks if m["flip"] == flip and m["label"]]
+            if part:
+                parts.append(alt.Chart(alt.Data(values=part), description="stage-labels").mark_text(
+                    align="right" if flip else "left", dx=-4 if flip else 4, dy=-6, baseline="bottom",
+                    color=COLORS["good"], fontSize=12).encode(x="day:T", y=alt.value(0), text=alt.Text("label:N")))
     return layer(*parts).properties(height=height_for(len(types), 40, 180))
 
 

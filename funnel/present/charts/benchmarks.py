@@ -15,6 +15,8 @@ import pandas as pd
 from funnel.present.charts import COLORS, height_for
 
 COLUMNS = ("row", "low", "high", "target", "value", "label")
+#: Axis end over the rightmost mark: the status texts stand in the part beyond it.
+LABEL_ROOM = 1.8
 
 
 def _axis(unit: str, title: str) -> alt.Axis:
@@ -39,10 +41,13 @@ def build_benchmark_chart(frame: pd.DataFrame, unit: str, titles: Mapping[str, s
     if missing:
         raise ValueError(f"frame lacks {missing}")
     df = frame.loc[:, list(COLUMNS)].copy()
-    # Room on the right for the status text beside the marker.
-    top = pd.concat([df["high"], df["target"], df["value"]]).astype(float).max()
+    # The status text stands right of everything on its row (band, target tick, marker): beside
+    # the marker it ran over the band and the target ("1.0%（下回る・要注意）" at 1024 px).
+    df["lane"] = df[["low", "high", "target", "value"]].astype(float).max(axis=1, skipna=True)
+    top = df["lane"].max()
     top = float(top) if pd.notna(top) and top > 0 else 1.0
-    scale = alt.Scale(domain=[0, top * 1.55], zero=True, nice=False)
+    # Room on the right of the widest row for its text (about 45% of the plot).
+    scale = alt.Scale(domain=[0, top * LABEL_ROOM], zero=True, nice=False)
     axis = _axis(unit, titles.get(unit, ""))
     y = alt.Y("row:N", sort=None, title=None, axis=alt.Axis(labelLimit=320))
     base = alt.Chart(df).encode(y=y)
@@ -59,7 +64,7 @@ def build_benchmark_chart(frame: pd.DataFrame, unit: str, titles: Mapping[str, s
         x=alt.X("value:Q", scale=scale), tooltip=[alt.Tooltip("row:N", title=titles.get("row", "")),
                                                   alt.Tooltip("label:N", title=titles.get("value", ""))])
     text = base.transform_filter("isValid(datum.value)").mark_text(
-        align="left", dx=12, fontSize=13, color=COLORS["text"]).encode(
-        x=alt.X("value:Q", scale=scale), text=alt.Text("label:N"))
+        align="left", dx=14, fontSize=13, color=COLORS["text"]).encode(
+        x=alt.X("lane:Q", scale=scale), text=alt.Text("label:N"))
     return alt.LayerChart(layer=[band, point, target, marker, text], height=height_for(len(df), per_row=44),
                           width="container")

@@ -137,6 +137,20 @@ def _marker(c: Cut, what: str, lang: str) -> dict[str, Any]:
             "text": t(f"mql.chart.{what}", lang, threshold=score_text(c.threshold))}
 
 
+#: Least gap between two value labels of the chosen threshold, in axis units (about one line
+#: of 14 px text on the 420 px, 0–108% axis).
+_LABEL_GAP = 0.05
+
+
+def _label_heights(points: list[dict[str, Any]]) -> None:
+    """``label_y`` of each point: its value, moved down where a higher label is less than a
+    line above (equal precision and recall wrote one label over the other)."""
+    above: float | None = None
+    for p in sorted(points, key=lambda p: -p["value"]):
+        p["label_y"] = p["value"] if above is None else min(p["value"], above - _LABEL_GAP)
+        above = p["label_y"]
+
+
 def build_threshold_curve(cuts: Sequence[Cut], *, criterion: str, chosen: Cut | None, recommended: Cut | None,
                           lang: str) -> alt.LayerChart:
     """Precision, recall and the share of scored leads passed, over every threshold (x), the
@@ -185,13 +199,15 @@ def build_threshold_curve(cuts: Sequence[Cut], *, criterion: str, chosen: Cut | 
         points = [{"threshold": chosen.threshold, "value": v, "metric": m,
                    "text": f"{t(f'mql.curve.{m}.short', lang)} {pct(v, 0)}"}
                   for m in CURVES if (v := getattr(chosen, m)) is not None]
+        _label_heights(points)
         base = alt.Chart(alt.Data(values=points), description="chosen-values")
         dots = base.mark_point(filled=True, size=110, color=COLORS["target"]).encode(
             x=alt.X("threshold:Q", scale=x_scale), y=alt.Y("value:Q", scale=y_scale))
         # Right of the rule by default; left when the rule is in the right third.
         right = chosen.threshold <= lo + (hi - lo) * 0.66
-        enc = {"x": alt.X("threshold:Q", scale=x_scale), "y": alt.Y("value:Q", scale=y_scale),
+        enc = {"x": alt.X("threshold:Q", scale=x_scale), "y": alt.Y("label_y:Q", scale=y_scale),
                "text": alt.Text("text:N")}
-        layers += [dots, *haloed(base, enc, align="left" if right else "right", dx=9 if right else -9,
-                                 fontSize=14, fontWeight="bold", baseline="middle", color=COLORS["text"])]
+        # Above its curve (a step line runs flat through the dot: "商談化 25%" sat on it).
+        layers += [dots, *haloed(base, enc, align="left" if right else "right", dx=9 if right else -9, dy=-5,
+                                 fontSize=14, fontWeight="bold", baseline="bottom", color=COLORS["text"])]
     return layer(*layers, height=420)

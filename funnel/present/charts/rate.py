@@ -220,6 +220,11 @@ def periods_of(cohorts: Sequence[Cohort], grain: str | None = None) -> tuple[lis
     return cohorts_by(cohorts, grain), grain
 
 
+def _y_top(lane: float, room: float, band: tuple[float, float], target: float) -> float:
+    """Top of the rate axis: room above the label lane, the band and the target."""
+    return min(1.0, max(lane * room, band[1] * 1.08, target * 1.08) + 0.01)
+
+
 def build_rate_by_month(cohorts: Sequence[Cohort], *, target: float, lang: str,
                         band: tuple[float, float] = BENCHMARK_BAND, small_n: int | None = None,
                         grain: str | None = None, band_scope: str = "ad") -> alt.LayerChart:
@@ -238,7 +243,13 @@ def build_rate_by_month(cohorts: Sequence[Cohort], *, target: float, lang: str,
     labelled = len(values) <= int(setting("chart_max_value_labels"))
     # Room above the lane for the label lines (when drawn), and for the band and the target.
     room = 1 / (1 - _LABEL_PX / _MONTH_HEIGHT) if labelled else 1.08
-    top = min(1.0, max(lane * room, band[1] * 1.08, target * 1.08) + 0.01)
+    top = _y_top(lane, room, band, target)
+    if labelled and lane - 0.002 <= target <= lane + top * _LABEL_PX / _MONTH_HEIGHT:
+        # The target rule would cross the label block: the labels stand just above it instead.
+        lane = target + top * 4 / _MONTH_HEIGHT
+        top = _y_top(lane, room, band, target)
+        for v in values:
+            v["lane"] = lane
     y_scale = alt.Scale(domain=[0, top], nice=False)
     y = alt.Y("rate:Q", title=t("term.opportunity_rate", lang), scale=y_scale, axis=alt.Axis(format=".0%"))
     every = label_every(len(values))
@@ -248,7 +259,9 @@ def build_rate_by_month(cohorts: Sequence[Cohort], *, target: float, lang: str,
     band_rect, target_rule = _reference_layers(band, target, lang, band_scope, "y", y_scale)
     base = alt.Chart(alt.Data(values=values)).encode(x=x)
     bars = base.mark_bar(width={"band": 0.62}, strokeWidth=1.5).encode(
-        y=y, color=_color([v["kind"] for v in values], lang, "month"), **_flagged_outline(COLORS["muted"]),
+        # The legend words are the period's (year, quarter, month): a word outside the colour
+        # domain would get no fill at all (Pardot's mature years were drawn as bare whiskers).
+        y=y, color=_color([v["kind"] for v in values], lang, grain), **_flagged_outline(COLORS["muted"]),
         tooltip=_rate_tooltips(alt.Tooltip("month:O", title=t(f"rate.chart.axis.{grain}", lang)), lang))
     whiskers = base.mark_errorbar(ticks=True, thickness=2, color=COLORS["text"]).encode(
         y=alt.Y("ci_low:Q", scale=y_scale, title=t("term.opportunity_rate", lang)), y2=alt.Y2("ci_high_shown:Q"))
