@@ -73,6 +73,7 @@ with editor_box:
     base = pd.DataFrame(state.page_value("bench_base"), columns=list(bm.FIELDS))
     # Empty numbers must be NaN in a float column (an object column shows "None" and edits as text).
     base[list(bm.NUMBER_FIELDS)] = base[list(bm.NUMBER_FIELDS)].apply(pd.to_numeric, errors="coerce").astype(float)
+    base["source"] = [bm.source_text(v, lang()) if isinstance(v, str) else v for v in base["source"]]
     text_cols = {f: st.column_config.TextColumn(t(f"bench.field.{f}")) for f in bm.FIELDS
                  if f not in ("metric", "url", *bm.NUMBER_FIELDS)}
     edited = st.data_editor(
@@ -164,7 +165,7 @@ with results:
         table_rows.append({
             t("bench.col.metric"): t(f"bench.metric.{b.metric}"), t("bench.col.value"): value_text,
             t("bench.col.range"): rng, t("bench.col.target"): fmt(b.scaled(b.target), u),
-            t("bench.col.status"): status_text(c), t("bench.col.source"): b.source, t("bench.col.title"): b.title,
+            t("bench.col.status"): status_text(c), t("bench.col.source"): bm.source_text(b.source, lang()), t("bench.col.title"): b.title,
             t("bench.col.url"): b.url or None, t("bench.col.date"): b.date or "—",
             t("bench.col.definition"): t("bench.col.definition_text", num=b.numerator, den=b.denominator),
             t("bench.col.ours"): t(f"bench.ours.{b.metric}"), t("bench.col.note"): b.note})

@@ -12,6 +12,7 @@ import streamlit as st
 
 from funnel import i18n
 from funnel.errors import FunnelError
+from funnel.measures.benchmarks import source_text
 from funnel.planning import plan as pl
 from funnel.planning.inputs import BENCHMARK_METRIC, plan_defaults
 from funnel.present.charts.plan import build_mix_chart, build_monthly_plan, build_plan_steps
@@ -84,7 +85,7 @@ def bench_options(name: str) -> list[tuple[str, float]]:
         v = v * 100 if b.unit == "percent" else round(v)
         how = t("plan.bench.target" if b.target is not None else "plan.bench.single" if b.low == b.high
                 else "plan.bench.mid")
-        out.append((t("plan.bench.use", value=shown(name, v), how=how, source=b.source), v))
+        out.append((t("plan.bench.use", value=shown(name, v), how=how, source=source_text(b.source, lang())), v))
     return out
 
 
