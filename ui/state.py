@@ -55,7 +55,7 @@ def lang() -> str:
 def set_lang(code: str) -> None:
     """Choose the UI language, for this run and for reloads of this session."""
     st.session_state[LANG] = i18n.normalise_lang(code)
-    session().lang = st.session_state[LANG]
+    session().scratch[LANG] = st.session_state[LANG]
 
 
 def t(key: str, **params: Any) -> str:
@@ -69,10 +69,12 @@ def language_switch() -> None:
     if LANG not in ss:
         # A new browser session: a reload (F5) finds the engine Session by the token in its URL,
         # and with it the language chosen before (else the default).
-        ss[LANG] = i18n.normalise_lang(session().lang or i18n.DEFAULT_LANG)
+        ss[LANG] = i18n.normalise_lang(session().scratch.get(LANG))
     if ss.get(LANG_WIDGET, lang()) != lang():
         ss[LANG_WIDGET] = lang()
-    session().lang = lang()     # however it was chosen, a reload (F5) finds it again
+    # However it was chosen, a reload finds it again (in the scratch: not saved in .funnel files,
+    # and written again on every run should opening a saved file clear it).
+    session().scratch[LANG] = lang()
     codes = list(i18n.LANGS)
     st.radio(" / ".join(i18n.t("lang.label", c) for c in codes), codes, key=LANG_WIDGET, horizontal=True,
              index=codes.index(lang()), on_change=lambda: set_lang(ss[LANG_WIDGET]),

@@ -118,7 +118,7 @@ with results:
     named = [s for s in sources if s is not None]
     detected = bm.ad_sources(named)
     ad = st.multiselect(t("bench.ad.select"), named, default=[s for s in keep("bench_ad", detected) if s in named],
-                        key="bench_ad", help=t("bench.ad.help"))
+                        key="bench_ad", help=t("bench.ad.help"), placeholder=t("app.choose"))
     no_cost_yet = cur.state.mode == "user" and state.session_cost() is None
     with st.expander(t("bench.cost.title"), icon="💴", expanded=no_cost_yet):
         cost_data = costs()

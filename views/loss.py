@@ -142,7 +142,7 @@ def learn(rules: LossRules) -> None:
         key = f"loss_learn_cat_{i}_{hash(s.text)}"
         c_cat.selectbox(t("loss.learn.col.category"), choices, key=key, label_visibility="collapsed",
                         index=choices.index(s.category) if s.category in choices else choices.index("other"),
-                        format_func=LABELS.__getitem__)
+                        format_func=LABELS.__getitem__, placeholder=t("app.choose"))
         c_add.button(t("loss.learn.add"), key=f"loss_learn_add_{i}_{hash(s.text)}", on_click=accept,
                      args=(s.text, key), icon="➕")
         c_near.caption(" / ".join(s.neighbours[:3]) if s.category else t("loss.learn.no_suggestion"))
@@ -266,7 +266,7 @@ def explore(rules: LossRules, quality: L.LossQuality, rows: list[L.ParetoRow], c
     first = 1 if len(choices) > 1 else 0
     choice = remembered("loss_text_cat", choices[first], lambda v, k: c_cat.selectbox(
         t("loss.texts.category"), choices, key=k, index=choices.index(v) if v in choices else first,
-        format_func=options.__getitem__))
+        format_func=options.__getitem__, placeholder=t("app.choose")))
     amb_only = remembered("loss_text_amb", False, lambda v, k: c_amb.toggle(
         t("loss.texts.ambiguous_only"), key=k, value=v))
     category = None if choice == "all" else choice

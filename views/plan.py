@@ -169,7 +169,7 @@ options = [pl.add_months(first, i) for i in range(-12, 25)]
 kept_start = keep("plan_start", first)
 c1, c2, c3 = st.columns(3)
 start = c1.selectbox(t("plan.month.start"), options, index=options.index(kept_start) if kept_start in options else 12,
-                     key="plan_start", format_func=lambda d: f"{d:%Y-%m}")
+                     key="plan_start", format_func=lambda d: f"{d:%Y-%m}", placeholder=t("app.choose"))
 n_months = int(c2.number_input(t("plan.month.months"), min_value=1, max_value=36, step=1,
                                value=int(keep("plan_months", 12)), key="plan_months"))
 lead_time = int(c3.number_input(t("plan.month.lead_time"), min_value=0, max_value=24, step=1,

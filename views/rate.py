@@ -233,7 +233,7 @@ def analysis() -> None:
     restate("drill_source", next(iter(leads_of), None), list(leads_of), kept=False)
     picked = c1.selectbox(t("rate.drill.source"), list(leads_of), key="drill_source",
                           format_func=lambda s: t("rate.drill.source_option", source=source_label(s or None, lang()),
-                                                  n=num(leads_of[s])))
+                                                  n=num(leads_of[s])), placeholder=t("app.choose"))
     restate("drill_status", drill.STATUSES[0], drill.STATUSES, kept=False)
     status = c2.radio(t("rate.drill.status"), list(drill.STATUSES), key="drill_status", horizontal=True,
                       format_func=lambda s: t(f"rate.drill.status.{s}"))

@@ -87,7 +87,6 @@ class Session:
         self._cost_failed: tuple[str, FunnelError] | None = None
         self.kept: dict[str, Any] = {}
         self.kept_by_language: dict[str, Any] = {}
-        self.lang: str | None = None                    # the UI language chosen, so a reload (F5) keeps it
         self.scratch: dict[str, Any] = {}
         self.marks: dict[str, Any] = {}
         self.generations: dict[str, int] = {}
