@@ -54,6 +54,7 @@ def definition(key: str, **params: Any) -> None:
 #: Streamlit's number formats of the currencies it knows; others show a plain number.
 MONEY_FORMATS = {"JPY": "yen", "USD": "dollar", "EUR": "euro"}
 MONEY_WIDTH = 130           # px: "$12,345,678.00" / "¥123,456,789" whole at the table font
+HEADER_WIDTH = 160          # px: a number column under a long header ("順位付けの商談化率") shown whole
 
 
 def money_format(currency: str | None) -> str:
