@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 import pandas as pd
 import streamlit as st
 
+from funnel import i18n
 from funnel.measures import benchmarks as bm
 from funnel.measures.metrics import by_source
 from funnel.model.cost_data import CostData, cpa
@@ -135,7 +136,7 @@ with results:
         with col:
             st.metric(t(f"bench.metric.{m}"), shown)
             parts = {"num": yen(v.numerator) if m == "cpa" else num(v.numerator), "den": num(v.denominator),
-                     "sources": "、".join(ad) or "—"}
+                     "sources": i18n.join(ad, lang()) or "—"}
             definition(f"bench.def.{m}", **parts)
 
     def fmt(value: float | None, unit: str) -> str:

@@ -142,8 +142,9 @@ with summary:
         # headers and the short columns (rank, answer, step) never wrap: a browser breaks Japanese
         # anywhere, and squeezed beside the sentences they split mid-word ("いい/え", "優先/順").
         shown = masked(table.drop(columns=[cols[5], cols[6]])).style.hide(axis="index")
-        shown = shown.set_properties(subset=cols[:3], **{"white-space": "nowrap"}).set_table_styles(
-            [{"selector": "th", "props": [("white-space", "nowrap")]}])
+        # (The cell's text sits in an inner element with its own white-space: style it too.)
+        shown = shown.set_table_styles([{"selector": sel, "props": [("white-space", "nowrap")]} for sel in (
+            "th", "th *", *(f"td.col{i}{inner}" for i in range(3) for inner in ("", " *")))])
         st.table(shown, hide_index=True, border="horizontal")
         download_frame(table, "diagnosis_priorities.csv", "diagnosis_dl_priorities")
     else:

@@ -383,4 +383,5 @@ with rules_counts:
                    integer=[t("loss.col.count")], key="loss_rules_moved")
     else:
         st.caption(t("loss.rules.unchanged"))
-    st.caption(t("loss.rules.counts", counts="、".join(f"{LABELS[c]} {num(now[c])}" for c in LOSS_CATEGORIES if c in now)))
+    st.caption(t("loss.rules.counts", counts=i18n.join((f"{LABELS[c]} {num(now[c])}" for c in LOSS_CATEGORIES if c in now),
+                                                           lang)))
