@@ -56,6 +56,12 @@ def sentences(first: str, second: str, lang: str) -> str:
     return t("lang.sentences", lang, first=first, second=second)
 
 
+def plural(key: str, n: float, lang: str, **params: Any) -> str:
+    """``key``'s text for a count ``n``: its ``key.one`` form when ``n`` is 1 and the catalogue
+    has one ("1 deal" / "2 deals"; Japanese says 件 either way and gives both the same text)."""
+    return t(f"{key}.one" if n == 1 and f"{key}.one" in catalogue() else key, lang, **params)
+
+
 def normalise_lang(lang: str | None) -> str:
     """Map ``ja-JP``, ``EN``, ``None`` … onto a supported language code."""
     code = (lang or "").strip().lower()[:2]

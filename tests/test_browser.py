@@ -135,6 +135,13 @@ def test_language_switch_in_the_browser(server):
         page.wait_for_function("() => document.querySelector('h1') && "
                                "document.querySelector('h1').innerText.includes('Upload')", timeout=90000)
         assert page.locator('[data-testid="stException"]').count() == 0
+        # F5 keeps the language (the session's token in the URL finds it again).
+        page.wait_for_function("() => new URLSearchParams(location.search).get('s')", timeout=30000)
+        page.reload()
+        _wait_idle(page)
+        page.wait_for_function("() => document.querySelector('h1') && "
+                               "document.querySelector('h1').innerText.includes('Upload')", timeout=90000)
+        assert "データ取込" not in page.locator("h1").first.inner_text()
         browser.close()
 
 

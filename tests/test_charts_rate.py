@@ -93,8 +93,8 @@ def test_one_kind_needs_no_legend():
 
 # By ranking rate (shrunk toward the overall 43/352 with 30 leads, by hand): Web広告 14.4%,
 # 展示会 10.3%, blank 8.1%; 紹介 (6 of 12 = 50%) has under 30 leads and is in その他, last.
-@pytest.mark.parametrize(("sort", "order"), [("rate", ["Web広告", "展示会", "（ソース未入力）", "その他（1ソース）"]),
-                                             ("leads", ["展示会", "Web広告", "（ソース未入力）", "その他（1ソース）"])])
+@pytest.mark.parametrize(("sort", "order"), [("rate", ["Web広告", "展示会", "（ソース未入力）", "残りのソース（1）"]),
+                                             ("leads", ["展示会", "Web広告", "（ソース未入力）", "残りのソース（1）"])])
 def test_sorting(sort, order):
     spec = layers(build_rate_by_source(RATES, target=0.15, lang="ja", sort=sort))
     assert of(spec, "bar")[0]["encoding"]["y"]["sort"] == order

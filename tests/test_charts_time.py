@@ -103,7 +103,7 @@ def test_source_chart_shows_the_top_15_and_one_other_bar():
     values = bars["data"]["values"]
     assert len(values) == setting("chart_top_sources") + 1
     other = values[-1]
-    assert other["other"] and other["label"] == "その他（12ソース）"       # 10 beyond the top + 2 tiny
+    assert other["other"] and other["label"] == "残りのソース（12）"       # 10 beyond the top + 2 tiny
     assert sum(v["leads"] for v in values) == sum(r.leads for r in rates)       # nothing dropped
     assert values[0]["label"] == "Source 00" and values[0]["leads"] == 1010     # the variant is summed in
     assert "Tiny A" not in [v["label"] for v in values[:-1]]                    # 1 of 1 never leads
@@ -122,7 +122,7 @@ def test_pardot_like_sources_rank_by_sample_size_aware_rate():
     order = of(spec, "bar")[0]["encoding"]["y"]["sort"]
     # Shrunk by hand (overall 349/5627 = 6.2%, 30 leads): Field Sales 17.6%, Other (9 of 47) 14.1%;
     # Referral (6 of 20, 15.7%) has under 30 leads and goes with the two 1-of-1 sources.
-    assert order == ["Field Sales", "Other", "Website", "Inside Sales", "Others (3 sources)"]
+    assert order == ["Field Sales", "Other", "Website", "Inside Sales", "Remaining sources (3)"]
 
 
 def test_loss_by_close_month_over_twenty_years_draws_as_years():

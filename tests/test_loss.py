@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import pytest
 
+from funnel import i18n
 from funnel.i18n import catalogue
 from funnel.measures import loss as L
 from funnel.measures import metrics as m
@@ -282,11 +283,17 @@ def test_pareto_chart_bars_sorted_line_to_100_percent_colours_per_category():
     rows = [L.ParetoRow("timing", 5, 0.5, 0.5, None), L.ParetoRow("budget", 3, 0.3, 0.8, None),
             L.ParetoRow("blank", 2, 0.2, 1.0, None)]
     spec = build_loss_pareto(rows, LABELS, count_title="n", share_title="s", cumulative_title="c",
-                             axis_title="a", unit="件").to_dict()
+                             axis_title="a", count_text="{}件".format).to_dict()
     bars = next(d for d in datasets(spec) if d and "cumulative" in d[0])
     assert [(b["category"], b["count"]) for b in bars] == [("timing", 5), ("budget", 3), ("blank", 2)]
     assert [b["cumulative"] for b in bars] == [0.5, 0.8, 1.0]
     assert [b["bar_text"] for b in bars] == ["5件\n50%", "3件\n30%", "2件\n20%"]
+    # English counts say "deal" for one (i18n.plural), with the catalogue's words.
+    one = [L.ParetoRow("timing", 1, 0.25, 0.25, None), L.ParetoRow("budget", 3, 0.75, 1.0, None)]
+    en = build_loss_pareto(one, LABELS, count_title="n", share_title="s", cumulative_title="c", axis_title="a",
+                           count_text=lambda n: i18n.plural("loss.count", n, "en", count=n)).to_dict()
+    assert [b["bar_text"] for b in next(d for d in datasets(en) if d and "cumulative" in d[0])] == \
+        ["1 deal\n25%", "3 deals\n75%"]
     all_layers = layers(spec)
     bar = next(x for x in all_layers if (x["mark"] if isinstance(x["mark"], str) else x["mark"]["type"]) == "bar")
     assert bar["encoding"]["x"]["sort"] == ["L-timing", "L-budget", "L-blank"]

@@ -132,3 +132,24 @@ def test_edits_survive_a_language_switch_and_leaving_the_page() -> None:
     at.switch_page("views/quality.py").run()
     at.switch_page(PAGE).run()
     assert not at.exception and table(at).iloc[0]["目安"] == "1.0%〜5.0%"
+
+
+def test_the_unverified_source_is_shown_in_the_ui_language() -> None:
+    """The "no verified source" wording is data stored in Japanese; the English page (table and
+    editor) says it in English, and an edit typed in English is stored as the one wording."""
+    defaults = bm.defaults().benchmarks
+    unverified = sum(bm.is_unverified_source(b.source) for b in defaults)
+    assert unverified == sum(b.source == bm.UNVERIFIED_SOURCE for b in defaults) >= 1
+    at = open_page(PAGE)
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception
+    en = [d.value for d in at.dataframe if "Status" in d.value.columns][0]
+    sources = list(en["Source (publisher)"])
+    assert sources.count("General industry rule of thumb (source unverified)") == unverified
+    assert not any("出典未確認" in s for s in sources)
+    # What the English editor gives back is read as the stored wording (not a publisher's name).
+    items, problems = bm.from_records([{**bm.to_records([b])[0], "source": bm.source_text(b.source, "en")}
+                                       for b in defaults])
+    assert not problems and [b.source for b in items] == [b.source for b in defaults]
+    assert [b.verified for b in items] == [b.verified for b in defaults]

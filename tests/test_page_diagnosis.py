@@ -83,6 +83,11 @@ def test_answering_moves_the_score_and_the_roadmap(page, found):
     answer(page, "shared_kpi", "no")
     assert metric(page, "diagnosis.no_count") == "1"
     assert page.table[0].value.iloc[0].tolist()[:3] == [1, "いいえ", "KPI定義統一"]   # No first in the priorities
+    # Headers and the short columns never wrap (a browser breaks Japanese mid-word: "いい/え").
+    styles = page.table[0].proto.arrow_data.styler.styles
+    nowrap = {line.split("{")[0].split(" ", 1)[1].strip() for line in styles.splitlines() if "nowrap" in line}
+    assert {"th", "th *", "td.col0 *", "td.col1 *", "td.col2 *"} <= nowrap and "td.col3 *" not in nowrap
+    assert len(page.table[0].value.columns) == 5
 
 
 def test_clearing_an_override_returns_to_the_data(page):

@@ -6,6 +6,7 @@ into the texts of a category, and switches to English."""
 from __future__ import annotations
 
 import io
+import json
 
 import pandas as pd
 import pytest
@@ -213,6 +214,14 @@ def test_english(page, sample):
     assert page.radio(key="loss_by_mode_en").value == "count"
     assert page.data_editor[0].value.loc[row, "keywords"].endswith(", 稟議")
     assert pareto_counts(page, "Loss category", "Deals") == engine_counts(sample, WITH_RINGI, "en")
+    # Counts in English words, one deal singular, ASCII brackets (catalogue, i18n.plural).
+    metrics = {x.label: x.value for x in page.metric}
+    assert metrics["Lost opportunities"] == f"{L.quality(sample.con).lost:,} deals"
+    shown = "\n".join(md.value for md in page.markdown)
+    assert "**先方都合** (1 deal)" in shown and "deals）" not in shown and "1 deals" not in shown
+    # The amount column is wide enough for the currency sign (sized to the bare number, it cut it).
+    amount = next(json.loads(d.proto.columns) for d in page.dataframe if "Lost amount" in d.value.columns)
+    assert amount["Lost amount"]["width"] >= 120
 
 
 def test_a_text_left_in_other_is_added_to_the_rules_by_one_click(page, sample):

@@ -303,3 +303,16 @@ def test_english(page):
     assert [x.value for x in page.title] == ["Opportunity rate"]
     assert "Lead source" in [d.value.columns[0] for d in page.dataframe]
     assert {x.label for x in page.metric} >= {"Leads (base)", "Converted leads", "Opportunity rate"}
+
+
+def test_long_headers_get_their_width(page):
+    """Auto-sized to their numbers, the columns cut their headers ("順位付けの商談…", "月末からの経…")."""
+    import json
+
+    from ui.widgets import HEADER_WIDTH
+    widths = {}
+    for d in page.dataframe:
+        for name, conf in json.loads(d.proto.columns).items():
+            widths[name] = conf.get("width")
+    assert widths[t("rate.col.ranking_rate")] == widths[t("rate.col.age_days")] == HEADER_WIDTH
+    assert HEADER_WIDTH >= 14 * len(t("rate.col.ranking_rate"))     # ~14 px per character at the table font

@@ -173,3 +173,19 @@ def test_languages_are_data():
     found = [f"{f.relative_to(ROOT)}: {m.group(0)}" for f in files
              for m in pattern.finditer(f.read_text(encoding="utf-8"))]
     assert found == []
+
+
+def test_every_select_box_says_its_placeholder_in_the_ui_language():
+    """An empty selectbox or multiselect shows Streamlit's own English "Choose an option"
+    unless the call passes ``placeholder=`` (a catalogue text)."""
+    missing = []
+    for p in [*sorted((ROOT / "views").glob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]:
+        text = p.read_text()
+        for m in re.finditer(r"\b(?:selectbox|multiselect)\(", text):
+            depth, i = 1, m.end()
+            while depth:
+                depth += {"(": 1, ")": -1}.get(text[i], 0)
+                i += 1
+            if not re.search(r"\bplaceholder\s*=\s*t\(", text[m.start():i]):
+                missing.append(f"{p.name}:{text.count(chr(10), 0, m.start()) + 1}")
+    assert missing == []

@@ -52,6 +52,12 @@ def lang() -> str:
     return i18n.normalise_lang(st.session_state.get(LANG, i18n.DEFAULT_LANG))
 
 
+def set_lang(code: str) -> None:
+    """Choose the UI language, for this run and for reloads of this session."""
+    st.session_state[LANG] = i18n.normalise_lang(code)
+    session().scratch[LANG] = st.session_state[LANG]
+
+
 def t(key: str, **params: Any) -> str:
     """A message in the session's language."""
     return i18n.t(key, lang(), **params)
@@ -60,11 +66,18 @@ def t(key: str, **params: Any) -> str:
 def language_switch() -> None:
     """The sidebar's language radio; its choice is kept in a plain session key."""
     ss = st.session_state
+    if LANG not in ss:
+        # A new browser session: a reload (F5) finds the engine Session by the token in its URL,
+        # and with it the language chosen before (else the default).
+        ss[LANG] = i18n.normalise_lang(session().scratch.get(LANG))
     if ss.get(LANG_WIDGET, lang()) != lang():
         ss[LANG_WIDGET] = lang()
+    # However it was chosen, a reload finds it again (in the scratch: not saved in .funnel files,
+    # and written again on every run should opening a saved file clear it).
+    session().scratch[LANG] = lang()
     codes = list(i18n.LANGS)
     st.radio(" / ".join(i18n.t("lang.label", c) for c in codes), codes, key=LANG_WIDGET, horizontal=True,
-             index=codes.index(lang()), on_change=lambda: ss.update({LANG: ss[LANG_WIDGET]}),
+             index=codes.index(lang()), on_change=lambda: set_lang(ss[LANG_WIDGET]),
              format_func=i18n.language_name)
 
 

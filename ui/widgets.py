@@ -53,6 +53,8 @@ def definition(key: str, **params: Any) -> None:
 
 #: Streamlit's number formats of the currencies it knows; others show a plain number.
 MONEY_FORMATS = {"JPY": "yen", "USD": "dollar", "EUR": "euro"}
+MONEY_WIDTH = 130           # px: "$12,345,678.00" / "¥123,456,789" whole at the table font
+HEADER_WIDTH = 160          # px: a number column under a long header ("順位付けの商談化率") shown whole
 
 
 def money_format(currency: str | None) -> str:
@@ -107,10 +109,11 @@ def show_table(frame: pd.DataFrame, *, percent: Sequence[str] = (), integer: Seq
         config[c] = st.column_config.NumberColumn(c, format="percent")
     for c in integer:
         config[c] = st.column_config.NumberColumn(c, format="localized")
+    # Amounts get a fixed width: sized to the bare number, a column cut "$54,805.00" to "54,805.00".
     for c in yen:
-        config[c] = st.column_config.NumberColumn(c, format="yen")
+        config[c] = st.column_config.NumberColumn(c, format="yen", width=MONEY_WIDTH)
     for c in money:     # amounts in the export's currency (no sign when unknown or mixed)
-        config[c] = st.column_config.NumberColumn(c, format=money_format(currency))
+        config[c] = st.column_config.NumberColumn(c, format=money_format(currency), width=MONEY_WIDTH)
     config.update(column_config or {})
     st.dataframe(masked(frame), hide_index=True, column_config=config, width="stretch",
                  height=height if height is not None else "auto", key=key, placeholder=placeholder)

@@ -188,26 +188,27 @@ merge, split = st.tabs([t("accounts.edit.merge_tab"), t("accounts.edit.split_tab
 with merge:
     a_col, b_col = st.columns(2)
     a_key = a_col.selectbox(t("accounts.edit.merge_from"), list(by_key), index=None, format_func=account_label,
-                            key="accounts_merge_from")
+                            key="accounts_merge_from", placeholder=t("app.choose"))
     b_key = b_col.selectbox(t("accounts.edit.merge_into"), list(by_key), index=None, format_func=account_label,
-                            key="accounts_merge_into")
+                            key="accounts_merge_into", placeholder=t("app.choose"))
     if st.button(t("accounts.edit.merge"), key="accounts_merge", disabled=not a_key or not b_key or a_key == b_key):
         save(edits.merge(str(a_key), str(b_key)))
 with split:
     s_key = st.selectbox(t("accounts.edit.split_account"), list(by_key), index=None, format_func=account_label,
-                         key="accounts_split_account")
+                         key="accounts_split_account", placeholder=t("app.choose"))
     if s_key:
         m = by_key[s_key]
         k_col, l_col = st.columns(2)
         key = k_col.selectbox(t("accounts.edit.split_key"), list(m.keys), index=None, key="accounts_split_key",
-                              format_func=lambda k: f"{t(f'accounts.key.{KIND[k[0]]}')}: {k[2:]}")
+                              format_func=lambda k: f"{t(f'accounts.key.{KIND[k[0]]}')}: {k[2:]}",
+                              placeholder=t("app.choose"))
         if k_col.button(t("accounts.edit.split_key_button"), key="accounts_split_key_go", disabled=not key):
             save(edits.split_key(str(key)))
         people = query(acc.members, m.account)
         shown = dict(zip([p["lead_key"] for p in people], masked_values([p["email_raw"] for p in people], "email"),
                          strict=True))
         lead = l_col.selectbox(t("accounts.edit.split_lead"), list(shown), index=None, key="accounts_split_lead",
-                               format_func=lambda k: str(shown[k]))
+                               format_func=lambda k: str(shown[k]), placeholder=t("app.choose"))
         if l_col.button(t("accounts.edit.split_lead_button"), key="accounts_split_lead_go", disabled=not lead):
             save(edits.split_lead(str(lead)))
 if edits:

@@ -51,7 +51,7 @@ with tab_time:
                          format_func=lambda s: t(f"activity.timeline.scope_{s}"))
         if scope == "company":
             company = st.selectbox(t("activity.timeline.company"), companies, key="activity_company",
-                                   format_func=lambda c: c)
+                                   format_func=lambda c: c, placeholder=t("app.choose"))
             keys = tuple(p.lead_key for p in people if p.company == company)
             label = company
         else:
@@ -68,7 +68,7 @@ with tab_time:
             # value must hold no personal data); labels are made now, masked as the switch says.
             labels = [person_text(k) for k in options]
             picked = st.selectbox(t("activity.timeline.person_pick"), range(len(options)), key="activity_person",
-                                  format_func=labels.__getitem__)
+                                  format_func=labels.__getitem__, placeholder=t("app.choose"))
             chosen = by_key[options[picked or 0]]
             keys = (chosen.lead_key,)
             label = t("activity.timeline.who", name=masked_values([chosen.name or "—"], "name")[0],

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 import pandas as pd
 import streamlit as st
 
+from funnel import i18n
 from funnel.measures import benchmarks as bm
 from funnel.measures.metrics import by_source
 from funnel.model.cost_data import CostData, cpa
@@ -75,6 +76,7 @@ with editor_box:
     base = pd.DataFrame(state.page_value("bench_base"), columns=list(bm.FIELDS))
     # Empty numbers must be NaN in a float column (an object column shows "None" and edits as text).
     base[list(bm.NUMBER_FIELDS)] = base[list(bm.NUMBER_FIELDS)].apply(pd.to_numeric, errors="coerce").astype(float)
+    base["source"] = [bm.source_text(v, lang()) if isinstance(v, str) else v for v in base["source"]]
     text_cols = {f: st.column_config.TextColumn(t(f"bench.field.{f}")) for f in bm.FIELDS
                  if f not in ("metric", "url", *bm.NUMBER_FIELDS)}
     edited = st.data_editor(
@@ -119,7 +121,7 @@ with results:
     named = [s for s in sources if s is not None]
     detected = bm.ad_sources(named)
     ad = st.multiselect(t("bench.ad.select"), named, default=[s for s in keep("bench_ad", detected) if s in named],
-                        key="bench_ad", help=t("bench.ad.help"))
+                        key="bench_ad", help=t("bench.ad.help"), placeholder=t("app.choose"))
     no_cost_yet = cur.state.mode == "user" and state.session_cost() is None
     with st.expander(t("bench.cost.title"), icon="💴", expanded=no_cost_yet):
         cost_data = costs()
@@ -139,7 +141,7 @@ with results:
         with col:
             st.metric(t(f"bench.metric.{m}"), shown)
             parts = {"num": cash(v.numerator) if m == "cpa" else num(v.numerator), "den": num(v.denominator),
-                     "sources": "、".join(ad) or "—"}
+                     "sources": i18n.join(ad, lang()) or "—"}
             definition(f"bench.def.{m}", **parts)
 
     def fmt(value: float | None, unit: str) -> str:
@@ -169,7 +171,7 @@ with results:
         table_rows.append({
             t("bench.col.metric"): t(f"bench.metric.{b.metric}"), t("bench.col.value"): value_text,
             t("bench.col.range"): rng, t("bench.col.target"): fmt(b.scaled(b.target), u),
-            t("bench.col.status"): status_text(c), t("bench.col.source"): b.source, t("bench.col.title"): b.title,
+            t("bench.col.status"): status_text(c), t("bench.col.source"): bm.source_text(b.source, lang()), t("bench.col.title"): b.title,
             t("bench.col.url"): b.url or None, t("bench.col.date"): b.date or "—",
             t("bench.col.definition"): t("bench.col.definition_text", num=b.numerator, den=b.denominator),
             t("bench.col.ours"): t(f"bench.ours.{b.metric}"), t("bench.col.note"): b.note})

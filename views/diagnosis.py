@@ -138,8 +138,14 @@ with summary:
                            D.describe(a.evidence, checklist.rules[a.item.rule], L) if a.evidence and a.item.rule else ""]
                           for n, a in enumerate(todo, 1)], columns=cols)
     if todo:
-        # A static table: the questions and actions are sentences, and must wrap to be read.
-        st.table(masked(table.drop(columns=[cols[5], cols[6]])), hide_index=True, border="horizontal")
+        # A static table: the questions and actions are sentences, and must wrap to be read. The
+        # headers and the short columns (rank, answer, step) never wrap: a browser breaks Japanese
+        # anywhere, and squeezed beside the sentences they split mid-word ("いい/え", "優先/順").
+        shown = masked(table.drop(columns=[cols[5], cols[6]])).style.hide(axis="index")
+        # (The cell's text sits in an inner element with its own white-space: style it too.)
+        shown = shown.set_table_styles([{"selector": sel, "props": [("white-space", "nowrap")]} for sel in (
+            "th", "th *", *(f"td.col{i}{inner}" for i in range(3) for inner in ("", " *")))])
+        st.table(shown, hide_index=True, border="horizontal")
         download_frame(table, "diagnosis_priorities.csv", "diagnosis_dl_priorities")
     else:
         st.success(t("diagnosis.priorities.none"), icon="✅")

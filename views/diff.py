@@ -319,7 +319,8 @@ totals = {"new_leads": s.new_leads, "removed_leads": s.removed_leads, "newly_con
           "won": s.won, "lost": s.lost, "reopened": s.reopened}
 options = {k: t("diff.drill.option", label=t(f"diff.kind.{k}"), count=num(totals[k])) for k in D.KINDS}
 choice = remembered("diff_drill_kind", "new_leads", lambda v, k: st.selectbox(
-    t("diff.drill.kind"), list(options), key=k, index=list(options).index(v), format_func=options.__getitem__))
+    t("diff.drill.kind"), list(options), key=k, index=list(options).index(v), format_func=options.__getitem__,
+    placeholder=t("app.choose")))
 page = D.changes(con, choice, touch)
 make = leads_frame if choice in D.LEAD_KINDS else opp_rows_frame
 if page.total:

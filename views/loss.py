@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from funnel import i18n
 from funnel.measures import loss as L
 from funnel.measures.loss_learning import suggestions
 from funnel.measures.metrics import outcomes
@@ -29,6 +30,11 @@ EDITOR = "loss_rules_editor"
 lang = state.lang()
 GEN = "loss_rules"          # the rule editor's and uploader's generation
 LABELS = {c: loss_label(c, lang) for c in LOSS_CATEGORIES}
+
+
+def deals(n: int) -> str:
+    """A count of deals ("29件", "1 deal")."""
+    return i18n.plural("loss.count", n, lang, count=num(n))
 
 
 def set_rules(rules: LossRules) -> None:
@@ -132,11 +138,11 @@ def learn(rules: LossRules) -> None:
     choices = list(L.RULE_CATEGORIES)
     for i, s in enumerate(items):
         c_text, c_cat, c_add, c_near = st.columns([3, 2, 1, 4], vertical_alignment="center")
-        c_text.markdown(f"**{s.text}**（{num(s.count)}{t('loss.unit')}）")
+        c_text.markdown(t("loss.text_count", text=s.text, count=deals(s.count)))
         key = f"loss_learn_cat_{i}_{hash(s.text)}"
         c_cat.selectbox(t("loss.learn.col.category"), choices, key=key, label_visibility="collapsed",
                         index=choices.index(s.category) if s.category in choices else choices.index("other"),
-                        format_func=LABELS.__getitem__)
+                        format_func=LABELS.__getitem__, placeholder=t("app.choose"))
         c_add.button(t("loss.learn.add"), key=f"loss_learn_add_{i}_{hash(s.text)}", on_click=accept,
                      args=(s.text, key), icon="➕")
         c_near.caption(" / ".join(s.neighbours[:3]) if s.category else t("loss.learn.no_suggestion"))
@@ -260,7 +266,7 @@ def explore(rules: LossRules, quality: L.LossQuality, rows: list[L.ParetoRow], c
     first = 1 if len(choices) > 1 else 0
     choice = remembered("loss_text_cat", choices[first], lambda v, k: c_cat.selectbox(
         t("loss.texts.category"), choices, key=k, index=choices.index(v) if v in choices else first,
-        format_func=options.__getitem__))
+        format_func=options.__getitem__, placeholder=t("app.choose")))
     amb_only = remembered("loss_text_amb", False, lambda v, k: c_amb.toggle(
         t("loss.texts.ambiguous_only"), key=k, value=v))
     category = None if choice == "all" else choice
@@ -318,7 +324,7 @@ with head:
     if not any(mp.column("loss_reason") for mp in cur.build.mappings["sfa"]):
         st.warning(t("loss.no_reason_column"), icon="⚠️")
     k1, k2, k3, k4 = st.columns([1, 1.3, 1, 0.6], vertical_alignment="top")
-    k1.metric(t("loss.kpi.lost"), num(quality.lost) + t("loss.unit"), border=True)
+    k1.metric(t("loss.kpi.lost"), deals(quality.lost), border=True)
     k2.metric(t("loss.kpi.quality"), pct(quality.share), border=True,
               help=t("loss.kpi.quality_help"))
     k2.caption(t("loss.kpi.quality_detail", classified=num(quality.classified),
@@ -334,7 +340,7 @@ with body:
     st.header(t("loss.pareto.title"))
     rows = query(L.pareto)
     show_chart_of(build_loss_pareto, rows, LABELS, count_title=t("loss.col.count"), share_title=t("loss.col.share"),
-                  cumulative_title=t("loss.col.cumulative"), axis_title=t("loss.pareto.axis"), unit=t("loss.unit"))
+                  cumulative_title=t("loss.col.cumulative"), axis_title=t("loss.pareto.axis"), count_text=deals)
     if rows:        # none when every lost deal is excluded (not a real loss)
         top = next(i for i, r in enumerate(rows) if r.cumulative >= 0.8) + 1
         st.caption(t("loss.pareto.insight", n=top, categories="・".join(LABELS[r.category] for r in rows[:top]),
@@ -357,8 +363,8 @@ with body:
             st.subheader(t("loss.amb.title"), anchor=False)
             st.caption(t("loss.amb.caption"))
             st.markdown("\n".join("- " + t("loss.amb.item", label=t(f"loss.ambiguity.{a.id}"), count=num(a.opportunities),
-                                           current="、".join(f"{LABELS[c]} {num(n)}{t('loss.unit')}"
-                                                            for c, n in a.categories.items()),
+                                           current=i18n.join((f"{LABELS[c]} {deals(n)}"
+                                                              for c, n in a.categories.items()), lang),
                                            readings=" / ".join(LABELS[c] for c in a.readings),
                                            help=t(f"loss.ambiguity.{a.id}.help")) for a in flagged))
 
@@ -377,4 +383,5 @@ with rules_counts:
                    integer=[t("loss.col.count")], key="loss_rules_moved")
     else:
         st.caption(t("loss.rules.unchanged"))
-    st.caption(t("loss.rules.counts", counts="、".join(f"{LABELS[c]} {num(now[c])}" for c in LOSS_CATEGORIES if c in now)))
+    st.caption(t("loss.rules.counts", counts=i18n.join((f"{LABELS[c]} {num(now[c])}" for c in LOSS_CATEGORIES if c in now),
+                                                           lang)))

@@ -12,6 +12,7 @@ import streamlit as st
 
 from funnel import i18n
 from funnel.errors import FunnelError
+from funnel.measures.benchmarks import source_text
 from funnel.planning import plan as pl
 from funnel.planning.inputs import BENCHMARK_METRIC, plan_defaults
 from funnel.present.charts.plan import build_mix_chart, build_monthly_plan, build_plan_steps
@@ -84,7 +85,7 @@ def bench_options(name: str) -> list[tuple[str, float]]:
         v = v * 100 if b.unit == "percent" else round(v)
         how = t("plan.bench.target" if b.target is not None else "plan.bench.single" if b.low == b.high
                 else "plan.bench.mid")
-        out.append((t("plan.bench.use", value=shown(name, v), how=how, source=b.source), v))
+        out.append((t("plan.bench.use", value=shown(name, v), how=how, source=source_text(b.source, lang())), v))
     return out
 
 
@@ -170,7 +171,7 @@ options = [pl.add_months(first, i) for i in range(-12, 25)]
 kept_start = keep("plan_start", first)
 c1, c2, c3 = st.columns(3)
 start = c1.selectbox(t("plan.month.start"), options, index=options.index(kept_start) if kept_start in options else 12,
-                     key="plan_start", format_func=lambda d: f"{d:%Y-%m}")
+                     key="plan_start", format_func=lambda d: f"{d:%Y-%m}", placeholder=t("app.choose"))
 n_months = int(c2.number_input(t("plan.month.months"), min_value=1, max_value=36, step=1,
                                value=int(keep("plan_months", 12)), key="plan_months"))
 lead_time = int(c3.number_input(t("plan.month.lead_time"), min_value=0, max_value=24, step=1,

@@ -106,7 +106,7 @@ def dup_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame([{
         tx("quality.col.email"): r["email"] or r["lead_key"], tx("quality.col.rows"): r["rows"],
         tx("quality.col.variants"): " / ".join(shown(v) for v in r["variants"]),
-        tx("quality.col.row_sources"): "、".join(r["sources"] or []) or "—",
+        tx("quality.col.row_sources"): i18n.join(r["sources"] or [], L) or "—",
         tx("quality.col.lead_source"): source_label(r["source"], L), tx("quality.col.first_at"): r["first_at"],
         tx("quality.col.last_at"): r["last_at"], tx("quality.col.n_opps"): r["n_opps"]} for r in rows],
         columns=[tx(f"quality.col.{c}") for c in ("email", "rows", "variants", "row_sources", "lead_source",
@@ -244,7 +244,8 @@ for side, tab in zip(("ma", "sfa"), st.tabs([t("side.ma"), t("side.sfa")]), stri
         download_frame(rules, f"email_rules_{side}.csv", f"q_dl_rules_{side}")
         if r.invalid:
             st.subheader(t("quality.invalid.title"))
-            st.caption("、".join(f"{t(f'quality.invalid.{k}')}: {num(v)}" for k, v in r.invalid_by_reason.items() if v))
+            st.caption(i18n.join((f"{t(f'quality.invalid.{k}')}: {num(v)}" for k, v in r.invalid_by_reason.items() if v),
+                                  lang()))
             paged(f"q_page_invalid_{side}", r.invalid,
                   lambda lim, off, s=side: q.invalid_emails(ws.con, s, lim, off),
                   lambda found, s=side: invalid_frame(s, found))

@@ -39,7 +39,7 @@ from ui.state import (
     turn,
     widget,
 )
-from ui.widgets import definition, download_frame, require_current, show_chart_of, show_table
+from ui.widgets import HEADER_WIDTH, definition, download_frame, require_current, show_chart_of, show_table
 
 st.title(t("rate.title"))
 cur = require_current()
@@ -130,8 +130,11 @@ def analysis() -> None:
                            COL["members"]: ", ".join(source_label(m, lang()) for m in s.members),
                            COL["folded"]: id(s) in folded} for s in listed],
                          columns=list(COL.values()))
-    show_table(table, percent=[COL["rate"], COL["ci_low"], COL["ci_high"], COL["ranking_rate"]],
-               integer=[COL["leads"], COL["converted"]], key="rate_table")
+    # Long headers get the width they need (auto-sized to the numbers, they were cut: "順位付けの商談…").
+    show_table(table, percent=[COL["rate"], COL["ci_low"], COL["ci_high"]],
+               integer=[COL["leads"], COL["converted"]], key="rate_table", column_config={
+                   COL["ranking_rate"]: st.column_config.NumberColumn(COL["ranking_rate"], format="percent",
+                                                                      width=HEADER_WIDTH)})
     download_frame(table, "opportunity_rate_by_source.csv", "dl_rate_source")
 
     # -- source clean-up: variants grouped, merges suggested, the source → channel mapping --------
@@ -233,7 +236,7 @@ def analysis() -> None:
     restate("drill_source", next(iter(leads_of), None), list(leads_of), kept=False)
     picked = c1.selectbox(t("rate.drill.source"), list(leads_of), key="drill_source",
                           format_func=lambda s: t("rate.drill.source_option", source=source_label(s or None, lang()),
-                                                  n=num(leads_of[s])))
+                                                  n=num(leads_of[s])), placeholder=t("app.choose"))
     restate("drill_status", drill.STATUSES[0], drill.STATUSES, kept=False)
     status = c2.radio(t("rate.drill.status"), list(drill.STATUSES), key="drill_status", horizontal=True,
                       format_func=lambda s: t(f"rate.drill.status.{s}"))
@@ -310,7 +313,9 @@ def analysis() -> None:
                                   MC["small"]: c.rate.small_sample, MC["maturing"]: c.maturing,
                                   MC["age_days"]: c.age_days} for c in periods], columns=list(MC.values()))
     show_table(cohort_table, percent=[MC["rate"], MC["ci_low"], MC["ci_high"]],
-               integer=[MC["leads"], MC["converted"], MC["age_days"]], key="cohort_table")
+               integer=[MC["leads"], MC["converted"]], key="cohort_table", column_config={
+                   MC["age_days"]: st.column_config.NumberColumn(MC["age_days"], format="localized",
+                                                                 width=HEADER_WIDTH)})
     download_frame(cohort_table, "opportunity_rate_by_month.csv", "dl_rate_month")
 
 

@@ -210,9 +210,10 @@ else:
     sfa_default = shown.sfa_column if shown and shown.kind == "id" else None
     c1, c2 = st.columns(2)
     ma_col = c1.selectbox(t("upload.link.ma_column"), ma_cols, key="link_ma",
-                          index=ma_cols.index(ma_default) if ma_default in ma_cols else 0)
+                          index=ma_cols.index(ma_default) if ma_default in ma_cols else 0, placeholder=t("app.choose"))
     sfa_col = c2.selectbox(t("upload.link.sfa_column"), sfa_cols, key="link_sfa",
-                           index=sfa_cols.index(sfa_default) if sfa_default in sfa_cols else 0)
+                           index=sfa_cols.index(sfa_default) if sfa_default in sfa_cols else 0,
+                           placeholder=t("app.choose"))
     wanted = LinkSpec("id", ma_col, sfa_col)
     shown_cols = (shown.ma_column, shown.sfa_column) if shown and shown.kind == "id" else None
     if shown_cols != (ma_col, sfa_col) or (pick == "id" and link_now is None and not (shown and shown.auto)):

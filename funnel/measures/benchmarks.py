@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from funnel import i18n
 from funnel.config import DATA_DIR
 from funnel.ingest.sniff import detect_encoding
 from funnel.measures import metrics as m
@@ -32,7 +33,22 @@ from funnel.model.sources import SourceMap, keyword_matches, suggest_channel
 from funnel.present.export import csv_bytes
 
 DATA_FILE = DATA_DIR / "benchmarks.toml"
-UNVERIFIED_SOURCE = "業界の一般的な目安（出典未確認）"
+# A number without a verified public source says so in its source field: stored (data file,
+# downloads) in the catalogue's Japanese wording, shown in the UI language, and recognised in
+# any language when a user types or uploads it.
+UNVERIFIED_KEY = "bench.source.unverified"
+UNVERIFIED_SOURCE = i18n.t(UNVERIFIED_KEY, "ja")
+
+
+def is_unverified_source(text: str | None) -> bool:
+    """Whether a source field is the "no verified source" wording, in any language."""
+    return (text or "").strip() in {i18n.t(UNVERIFIED_KEY, code) for code in i18n.LANGS}
+
+
+def source_text(text: str | None, lang: str) -> str:
+    """A source field as shown in ``lang``: the "no verified source" wording translated, any
+    publisher's name as written."""
+    return i18n.t(UNVERIFIED_KEY, lang) if is_unverified_source(text) else (text or "")
 
 
 @dataclass(frozen=True)
@@ -89,7 +105,7 @@ class Benchmark:
 
     @property
     def verified(self) -> bool:
-        return bool(self.url) and self.source != UNVERIFIED_SOURCE
+        return bool(self.url) and not is_unverified_source(self.source)
 
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Benchmark))
@@ -203,6 +219,8 @@ def _row(i: int, rec: Mapping[str, Any]) -> tuple[Benchmark | None, list[Problem
             bad(fld, "bench.error.required")
     if text["url"] and not re.match(r"^https?://\S+$", text["url"]):
         bad("url", "bench.error.url", value=text["url"])
+    if is_unverified_source(text["source"]):
+        text["source"] = UNVERIFIED_SOURCE        # one stored wording, whichever language it was typed in
     if text["url"] and text["source"] == UNVERIFIED_SOURCE:
         bad("url", "bench.error.unverified_url")
     if text["scope"] and text["scope"] not in SCOPE_VALUES:

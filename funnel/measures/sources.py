@@ -19,7 +19,7 @@ from funnel.measures.benchmarks import ad_sources
 from funnel.measures.metrics import Rate
 from funnel.model.sources import SourceGroup, SourceMap, Suggestion, group_variants, suggest_merges, variant_names
 
-#: The group of a folded "その他" row (never a source name: None is the blank source).
+#: The group of a folded "残りのソース" row (never a source name: None is the blank source).
 OTHER = "\x00other"
 
 
@@ -87,7 +87,7 @@ def ranked(items: Iterable[SourceRate]) -> list[SourceRate]:
 
 @dataclass(frozen=True)
 class Ranking:
-    """A ranking ready to show: the rows kept, one その他 row (None when nothing is folded) and
+    """A ranking ready to show: the rows kept, one 残りのソース row (None when nothing is folded) and
     the rows it holds (listed apart by a page, so nothing is hidden)."""
 
     kept: list[SourceRate]

@@ -138,7 +138,7 @@ def _bench_row(ctx: Context, c: bm.Comparison) -> list[object]:
 
     about = [ctx.t("report.bench.range", low=shown(b.scaled(b.low)), high=shown(b.scaled(b.high)),
                    target=shown(b.scaled(b.target)) if b.target is not None else "—"),
-             ctx.t("report.bench.source", source=b.source, title=b.title or "—", date=b.date or "—"),
+             ctx.t("report.bench.source", source=bm.source_text(b.source, ctx.lang), title=b.title or "—", date=b.date or "—"),
              ctx.t("report.bench.definitions", theirs=ctx.t("bench.col.definition_text", num=b.numerator,
                                                              den=b.denominator), ours=ctx.t(f"bench.ours.{b.metric}"))]
     if b.note:

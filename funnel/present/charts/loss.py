@@ -8,7 +8,7 @@ Each category keeps its colour of ``LOSS_COLORS`` on every chart.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import altair as alt
@@ -43,8 +43,8 @@ BAR_HEADROOM = 1.3
 
 
 def build_loss_pareto(rows: Sequence[ParetoRow], labels: Mapping[str, str], *, count_title: str,
-                      share_title: str, cumulative_title: str, axis_title: str, unit: str = "",
-                      height: int = 400) -> alt.LayerChart:
+                      share_title: str, cumulative_title: str, axis_title: str,
+                      count_text: Callable[[int], str] = "{:,}".format, height: int = 400) -> alt.LayerChart:
     """Bars of lost deals per category, largest first, with the cumulative share as a line
     and a dashed 80% reference.
 
@@ -58,12 +58,12 @@ def build_loss_pareto(rows: Sequence[ParetoRow], labels: Mapping[str, str], *, c
         labels: category id → label shown on the axis.
         count_title, share_title, cumulative_title: tooltip titles; axis_title: the bars' axis
             (the line's axis is titled ``cumulative_title``).
-        unit: suffix of a count label ("件" in Japanese).
+        count_text: a count as the bar label says it ("29件", "1 deal"; the caller's language).
     """
     bar_top = max([r.share for r in rows], default=1.0) * BAR_HEADROOM or 1.0
     values: list[dict[str, Any]] = [{"category": r.category, "label": labels[r.category], "order": i, "count": r.count,
                "share": r.share, "cumulative": r.cumulative,
-               "bar_text": f"{r.count:,}{unit}\n{_pct(r.share)}",
+               "bar_text": f"{count_text(r.count)}\n{_pct(r.share)}",
                # Two lines of text fit inside a bar taller than ~44 px; else they go on top.
                "inside": r.share / bar_top * height >= 44,
                "text_color": COLORS["text"] if r.category in _LIGHT else "#ffffff",

@@ -95,8 +95,8 @@ def _flagged_outline(stroke: str) -> dict[str, Any]:
 
 def _ranking(rates: Sequence[Rate], sort: str, lang: str, min_leads: int | None,
              top: int | None, mapping: SourceMap | None) -> list[tuple[str, Rate, bool]]:
-    """(label, rate, is その他) per bar, in drawing order: variants grouped (or sources mapped
-    to channels), small and beyond-top sources in one その他 bar, drawn last."""
+    """(label, rate, is 残りのソース) per bar, in drawing order: variants grouped (or sources mapped
+    to channels), small and beyond-top sources in one 残りのソース bar, drawn last."""
     top = int(setting("chart_top_sources")) if top is None else top
     ranking = fold(regroup(rates, mapping, lang), min_leads=min_leads, top=top)
     kept = ranking.kept if sort == "rate" else sorted(ranking.kept, key=lambda s: (-s.rate.leads, str(s.group)))
@@ -147,7 +147,7 @@ def build_rate_by_source(rates: Sequence[Rate], *, target: float, lang: str, sor
     or channels with ``mapping``). ``sort="rate"`` ranks by the ranking rate, which shrinks
     small samples toward the overall rate, so a 1-of-1 source never leads; ``leads``: most
     leads first. Sources under ``min_leads`` (setting ``source_min_leads``) and beyond the
-    ``top`` (setting ``chart_top_sources``) make one その他 bar, last. Value labels stand in
+    ``top`` (setting ``chart_top_sources``) make one 残りのソース bar, last. Value labels stand in
     one column right of every whisker; the band and the target are named in the legend.
     """
     if sort not in SORTS:
