@@ -15,7 +15,7 @@ from altair.utils import schemapi
 from funnel.errors import FunnelError
 from funnel.model.workspace import Build
 from funnel.present.export import frame_csv_bytes, frame_xlsx_bytes
-from funnel.present.format import money
+from funnel.present.format import BLANK, money
 from funnel.present.privacy import mask_frame
 from ui.privacy import masked, masking_on
 from ui.state import Current, call_key, current, lang, session_workspace, t
@@ -101,7 +101,9 @@ def show_table(frame: pd.DataFrame, *, percent: Sequence[str] = (), integer: Seq
                column_config: Mapping[str, Any] | None = None, placeholder: str | None = None,
                money: Sequence[str] = (), currency: str | None = None) -> None:
     """A dataframe with percentages, counts and yen formatted (``column_config`` adds or
-    overrides columns); index hidden; personal data masked when the privacy switch is on."""
+    overrides columns); index hidden; personal data masked when the privacy switch is on.
+    Blank cells show as :data:`~funnel.present.format.BLANK` (Streamlit would write "None"),
+    the one rule :func:`~funnel.present.format.cell_text` follows."""
     config: dict[str, Any] = {}
     for c in percent:
         config[c] = st.column_config.NumberColumn(c, format="percent")
@@ -113,7 +115,8 @@ def show_table(frame: pd.DataFrame, *, percent: Sequence[str] = (), integer: Seq
         config[c] = st.column_config.NumberColumn(c, format=money_format(currency))
     config.update(column_config or {})
     st.dataframe(masked(frame), hide_index=True, column_config=config, width="stretch",
-                 height=height if height is not None else "auto", key=key, placeholder=placeholder)
+                 height=height if height is not None else "auto", key=key,
+                 placeholder=BLANK if placeholder is None else placeholder)
 
 
 def show_chart(chart: alt.TopLevelMixin) -> None:

@@ -1,0 +1,69 @@
+"""No table on a page shows a blank as "None", "nan" or "NaT", nor a date as midnight
+("2021-03-05 00:00:00"): blanks are "—" everywhere (funnel/present/format.py ``BLANK``, the
+rule ``cell_text`` follows), on the pages a review found them on (AppTest on the bundled
+sample, which opens with its activity log loaded)."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from funnel.present.format import BLANK
+from tests.conftest import switch_to
+
+pytestmark = pytest.mark.slow
+
+#: A blank written as text, or a date at midnight ("nana_yoshida@…" is a name, not a blank).
+RAW = re.compile(r"(?<![A-Za-z])(None|nan|NaN|NaT)(?![A-Za-z])|00:00:00")
+PAGES = ["views/upload.py", "views/stages.py", "views/benchmarks.py", "views/accounts.py", "views/activity.py"]
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT
+
+
+def raw_blanks(at: Any) -> list[str]:
+    """Where the page's tables (read-only and editable) would show a raw blank or a midnight."""
+    found = []
+    for el in at.dataframe:     # st.dataframe and st.data_editor alike
+        frame: pd.DataFrame = el.value
+        placeholder = el.proto.placeholder
+        for col in frame.columns:
+            series = frame[col]
+            if pd.api.types.is_datetime64_any_dtype(series) and len(series.dropna()):
+                found.append(f"{col}: a datetime column shows its time (format dates as text)")
+                continue
+            for v in series:
+                if _missing(v):
+                    if placeholder in ("", "None"):
+                        found.append(f"{col}: a blank cell shows {placeholder or 'None'!r}")
+                        break
+                elif RAW.search(str(v)):
+                    found.append(f"{col}: {v!r}")
+                    break
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_raw_blanks_in_tables(app: Any, page: str) -> None:
+    at = switch_to(app, page)
+    assert len(at.dataframe) > 0
+    assert raw_blanks(at) == []
+
+
+def test_the_check_can_fail() -> None:
+    """The scan finds a blank shown without the placeholder (as ``st.dataframe`` alone would)."""
+    from streamlit.testing.v1 import AppTest
+
+    def script() -> None:
+        import pandas as pd
+        import streamlit as st
+        st.dataframe(pd.DataFrame({"a": [None, "x"], "b": ["None", "y"]}))
+
+    at = AppTest.from_function(script).run()
+    assert raw_blanks(at) == ["a: a blank cell shows 'None'", "b: 'None'"]
+    assert BLANK == "—"
