@@ -81,6 +81,19 @@ def source_label(source: str | None, lang: str) -> str:
     return t("term.no_source", lang) if source is None else source
 
 
+def lead_key_text(key: str) -> str:
+    """A lead's key as the person reading a table knows it: the normalised email
+    (``e:taro@x.jp``), the MA record ID (``i:00Q…``) or ``file:row`` (``r:leads.csv:12``), without
+    the engine's two-character kind prefix (``funnel/sql/staging.py`` ``ma_key_expr``)."""
+    return key[2:] if key[:2] in ("e:", "i:", "r:") else key
+
+
+def lead_key_label(identity: str, lang: str) -> str:
+    """The heading of a column of :func:`lead_key_text`, named after what identifies a lead in
+    this build (``Build.identity``: ``email`` | ``id`` | ``row``), not always "email"."""
+    return t(f"term.lead_key.{identity}", lang)
+
+
 def owner_label(owner: str | None, lang: str) -> str:
     return t("term.no_owner", lang) if owner is None else owner
 
