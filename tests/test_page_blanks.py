@@ -67,3 +67,12 @@ def test_the_check_can_fail() -> None:
     at = AppTest.from_function(script).run()
     assert raw_blanks(at) == ["a: a blank cell shows 'None'", "b: 'None'"]
     assert BLANK == "—"
+
+
+def test_a_blank_touch_is_labelled_as_a_missing_source() -> None:
+    """One label for a missing source everywhere, the attribution tables included."""
+    from funnel.present.charts.attribution import touch_label
+    from funnel.present.format import source_label
+
+    assert touch_label(None, "ja") == touch_label("", "ja") == source_label(None, "ja") == "（ソース未入力）"
+    assert touch_label("Webinar", "en") == "Webinar"
