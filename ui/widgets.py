@@ -4,7 +4,7 @@ downloads of what is shown, and tables with readable formats."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import altair as alt
@@ -13,6 +13,7 @@ import streamlit as st
 from altair.utils import schemapi
 
 from funnel.errors import FunnelError
+from funnel.model.owners import id_kind
 from funnel.model.workspace import Build
 from funnel.present.export import frame_csv_bytes, frame_xlsx_bytes
 from funnel.present.format import BLANK, money
@@ -43,6 +44,13 @@ def require_current() -> Current:
     st.page_link(UPLOAD_PAGE, label=t("app.go_upload"), icon="📂")
     st.stop()
     raise RuntimeError("unreachable")
+
+
+def owner_id_hint(owners: Iterable[str | None]) -> None:
+    """Where a table or chart shows owners as CRM user IDs (no users export loaded), one line
+    saying so and pointing to the upload page, where a users export turns them into names."""
+    if (kind := id_kind(owners)) is not None:
+        st.caption(t("loss.owner_ids", crm=t(f"loss.owner_ids.{kind}")))
 
 
 def definition(key: str, **params: Any) -> None:
