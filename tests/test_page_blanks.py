@@ -76,3 +76,14 @@ def test_a_blank_touch_is_labelled_as_a_missing_source() -> None:
 
     assert touch_label(None, "ja") == touch_label("", "ja") == source_label(None, "ja") == "（ソース未入力）"
     assert touch_label("Webinar", "en") == "Webinar"
+
+
+def test_one_rule_of_decimals_for_days_and_expected_counts() -> None:
+    """Measured days all to one decimal (headline "150.0日" beside the tables' "894.0"), and
+    ``num``'s fixed decimals for a column of measures."""
+    from funnel.present.charts.sla import days_text
+    from funnel.present.format import num
+
+    assert [days_text(d, "ja") for d in (150, 894.0, 12.25, None)] == ["150.0日", "894.0日", "12.2日", "—"]
+    assert [num(x, 1) for x in (12, 1248.46, 0.05)] == ["12.0", "1,248.5", "0.1"]
+    assert num(1248.5) == "1,248.5" and num(3.0) == "3"

@@ -34,10 +34,12 @@ act = DEFAULTS.actuals
 
 
 def table(frame: pd.DataFrame, key: str, *, percent: tuple[str, ...] = (), integer: tuple[str, ...] = (),
-          money: tuple[str, ...] = ()) -> None:
+          money: tuple[str, ...] = (), tenths: tuple[str, ...] = ()) -> None:
     """A read-only table with percent, count and yen formats, "—" where there is no value, every
-    row shown (a month plan's total row must not hide below a scroll)."""
+    row shown (a month plan's total row must not hide below a scroll); ``tenths``: expected
+    counts, all to one decimal (``12.0`` beside ``1,248.5``)."""
     config: dict[str, Any] = {c: st.column_config.NumberColumn(c, format="percent") for c in percent}
+    config |= {c: st.column_config.NumberColumn(c, format="%.1f") for c in tenths}
     config |= {c: st.column_config.NumberColumn(c, format="localized") for c in integer}
     config |= {c: st.column_config.NumberColumn(c, format=money_format(CUR)) for c in money}
     show_table(frame, column_config=config, placeholder="—", key=key, height=35 * (len(frame) + 1) + 3)
@@ -291,8 +293,8 @@ if mix is not None:
                                YC["cpa"]: None if r.cpa is None else float(r.cpa),
                                YC["budget"]: None if r.budget is None else float(r.budget)} for r in mix.rows],
                              columns=list(YC.values()))
-    table(mix_table, "plan_mix_table", percent=(YC["share"], YC["rate"]), integer=(YC["leads"], YC["expected_opps"]),
-          money=(YC["cpa"], YC["budget"]))
+    table(mix_table, "plan_mix_table", percent=(YC["share"], YC["rate"]), integer=(YC["leads"],),
+          tenths=(YC["expected_opps"],), money=(YC["cpa"], YC["budget"]))
     download_frame(mix_table, "kpi_plan_by_source.csv", "dl_plan_mix")
 
 # -- the forward view ----------------------------------------------------------------------------

@@ -14,9 +14,14 @@ def pct(x: float | None, digits: int = 1) -> str:
     return "—" if x is None else f"{x * 100:.{digits}f}%"
 
 
-def num(n: int | float | None) -> str:
+def num(n: int | float | None, digits: int | None = None) -> str:
+    """A count or measure with thousands separators: whole numbers bare and others to one
+    decimal; ``digits`` fixes the decimals (a column of measures all alike: ``894.0`` beside
+    ``150.5``, not ``894`` beside ``150.5``)."""
     if n is None:
         return "—"
+    if digits is not None:
+        return f"{n:,.{digits}f}"
     return f"{n:,.0f}" if float(n).is_integer() else f"{n:,.1f}"
 
 
