@@ -87,3 +87,16 @@ def test_one_rule_of_decimals_for_days_and_expected_counts() -> None:
     assert [days_text(d, "ja") for d in (150, 894.0, 12.25, None)] == ["150.0日", "894.0日", "12.2日", "—"]
     assert [num(x, 1) for x in (12, 1248.46, 0.05)] == ["12.0", "1,248.5", "0.1"]
     assert num(1248.5) == "1,248.5" and num(3.0) == "3"
+
+
+@pytest.mark.parametrize("page", ["views/rate.py", "views/stages.py", "views/sla.py", "views/quality.py"])
+def test_percent_columns_show_one_decimal(app: Any, page: str) -> None:
+    """Every percentage column is formatted to one decimal (the cohort table showed "4%" beside
+    "3.92%"): Streamlit's percent format with a step of 0.001."""
+    import json
+
+    at = switch_to(app, page)
+    percent = [(name, cfg) for d in at.dataframe for name, cfg in json.loads(d.proto.columns or "{}").items()
+               if cfg.get("type_config", {}).get("format") == "percent"]
+    assert percent
+    assert all(cfg["type_config"].get("step") == 0.001 for _, cfg in percent), percent

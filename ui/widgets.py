@@ -104,6 +104,13 @@ def download_frame(frame: pd.DataFrame | Callable[[], pd.DataFrame], file_name: 
                            file_name=stem + ".xlsx", mime=XLSX_MIME, key=f"{key}_xlsx", icon="📗", on_click="ignore")
 
 
+def percent_column(label: str) -> Any:
+    """A column of shares shown as percentages to one decimal, like ``format.pct`` ("4.0%" beside
+    "3.9%", not "4%" beside "3.92%"): Streamlit's percent format takes its decimals from the
+    step, two fewer than the step's (0.001 → one)."""
+    return st.column_config.NumberColumn(label, format="percent", step=0.001)
+
+
 def show_table(frame: pd.DataFrame, *, percent: Sequence[str] = (), integer: Sequence[str] = (),
                yen: Sequence[str] = (), height: int | None = None, key: str | None = None,
                column_config: Mapping[str, Any] | None = None, placeholder: str | None = None,
@@ -114,7 +121,7 @@ def show_table(frame: pd.DataFrame, *, percent: Sequence[str] = (), integer: Seq
     the one rule :func:`~funnel.present.format.cell_text` follows."""
     config: dict[str, Any] = {}
     for c in percent:
-        config[c] = st.column_config.NumberColumn(c, format="percent")
+        config[c] = percent_column(c)
     for c in integer:
         config[c] = st.column_config.NumberColumn(c, format="localized")
     for c in yen:

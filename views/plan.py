@@ -18,7 +18,16 @@ from funnel.present.charts.plan import build_mix_chart, build_monthly_plan, buil
 from funnel.present.format import num, pct, source_label
 from ui import state
 from ui.state import keep, lang, session_benchmarks, t
-from ui.widgets import definition, download_frame, money_format, money_in, require_current, show_chart, show_table
+from ui.widgets import (
+    definition,
+    download_frame,
+    money_format,
+    money_in,
+    percent_column,
+    require_current,
+    show_chart,
+    show_table,
+)
 
 st.title(t("plan.title"))
 st.caption(t("plan.intro"))
@@ -38,7 +47,7 @@ def table(frame: pd.DataFrame, key: str, *, percent: tuple[str, ...] = (), integ
     """A read-only table with percent, count and yen formats, "—" where there is no value, every
     row shown (a month plan's total row must not hide below a scroll); ``tenths``: expected
     counts, all to one decimal (``12.0`` beside ``1,248.5``)."""
-    config: dict[str, Any] = {c: st.column_config.NumberColumn(c, format="percent") for c in percent}
+    config: dict[str, Any] = {c: percent_column(c) for c in percent}
     config |= {c: st.column_config.NumberColumn(c, format="%.1f") for c in tenths}
     config |= {c: st.column_config.NumberColumn(c, format="localized") for c in integer}
     config |= {c: st.column_config.NumberColumn(c, format=money_format(CUR)) for c in money}

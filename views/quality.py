@@ -22,7 +22,7 @@ from funnel.present.paging import PAGE_SIZE, fetch_page, page_count
 from funnel.present.privacy import mask_frame
 from ui.privacy import masking_on
 from ui.state import lang, remember, set_widget, t, widget
-from ui.widgets import definition, download_frame, require_current, show_chart, show_table
+from ui.widgets import definition, download_frame, percent_column, require_current, show_chart, show_table
 
 st.title(t("quality.title"))
 cur = require_current()
@@ -48,7 +48,7 @@ def csv_download(label: str, file_name: str, key: str, make: Callable[[], pd.Dat
 def wide_table(frame: pd.DataFrame, wide: Sequence[str], percent: Sequence[str] = ()) -> None:
     """A table whose text columns ``wide`` get room (raw cells and explanations)."""
     config: dict[str, Any] = {c: st.column_config.TextColumn(c, width="large") for c in wide}
-    config.update({c: st.column_config.NumberColumn(c, format="percent") for c in percent})
+    config.update({c: percent_column(c) for c in percent})
     show_table(frame, column_config=config)
 
 

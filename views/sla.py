@@ -24,6 +24,7 @@ from ui.widgets import (
     money_format,
     money_in,
     owner_id_hint,
+    percent_column,
     require_current,
     show_chart,
     show_table,
@@ -61,7 +62,7 @@ def show_spread_table(frame: pd.DataFrame, key: str, file_name: str) -> None:
     config = {t(f"sla.col.{p}"): st.column_config.NumberColumn(t(f"sla.col.{p}"), format="%.1f") for p in P}
     config |= {c: st.column_config.NumberColumn(c, format="localized") for c in ints if c in frame.columns}
     if share in frame.columns:
-        config[share] = st.column_config.NumberColumn(share, format="percent")
+        config[share] = percent_column(share)
     show_table(frame, column_config=config, key=key)
     download_frame(frame, file_name, f"dl_{key}")
 
