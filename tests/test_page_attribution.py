@@ -146,3 +146,19 @@ def test_english(page: Any) -> None:
     col = t("activity.model_short.first_touch_source", "en")
     found = [d.value for d in page.dataframe if col in d.value.columns]
     assert len(found) == 1 and "(no lead)" in list(found[0][t("activity.term.touch", "en")])
+
+
+def test_credits_shown_to_one_decimal_downloaded_exact(page: Any, engine: Workspace, downloads: dict) -> None:
+    """Tables format shares of a deal to one decimal (133.5, not 133.4687); the downloads keep
+    the exact credit (checked against the plain-Python split to 1e-9)."""
+    import json
+
+    col = t("activity.model_short.linear", "ja")
+    shown = [d for d in page.dataframe if col in d.value.columns]
+    assert len(shown) == 1
+    config = json.loads(shown[0].proto.columns)
+    assert config[col]["type_config"]["format"] == "%.1f"
+    got = pd.read_csv(io.BytesIO(downloads["attribution_opportunities.csv"])).set_index(t("activity.term.touch", "ja"))
+    for touch, (opps, _, _) in reference(engine, "linear").items():
+        assert got.loc[label(touch), col] == pytest.approx(opps, abs=1e-9)
+    assert any(abs(v * 10 - round(v * 10)) > 1e-6 for v in got[col])     # some credits need more than 1 decimal

@@ -91,6 +91,9 @@ def test_loss_and_sla_pages_show_owner_names_once_a_users_export_is_added() -> N
     at.session_state["loss_by_tab_ja"] = t("loss.by.owner", "ja")
     at.run()
     assert flag in [c.value for c in at.caption]                              # flagged as IDs
+    at.switch_page("views/sla.py").run()
+    assert flag in [c.value for c in at.caption]                              # on the SLA page too
+    at.switch_page("views/loss.py").run()
 
     _upload_users(at, "users.csv", USERS.encode())
     shown = at.caption
@@ -105,6 +108,7 @@ def test_loss_and_sla_pages_show_owner_names_once_a_users_export_is_added() -> N
 
     at.switch_page("views/sla.py").run()
     assert not at.exception, at.exception
+    assert flag not in [c.value for c in at.caption]
     close_head = t("sla.col.owner", "ja")
     tables = [d.value for d in at.dataframe if close_head in d.value.columns]
     assert tables and all(set(df[close_head]) <= {"Ann Abe", "Ben Bell", t("term.no_owner", "ja")} for df in tables)

@@ -188,7 +188,7 @@ def test_charts():
     assert group_label(sp.Spread("won", 1, 1, 0, 0, 0, 0, (1.0,) * 5), "outcome", "ja") == "受注"
     values = spread_values(spreads, "source", "ja")
     assert [v["label"] for v in values] == ["展示会", "（リードの紐付けなし）"]      # nothing measured: table only
-    assert values[0]["text"] == "半数 10日以内（n=2）"
+    assert values[0]["text"] == "半数 10.0日以内（n=2）"
     spec = build_spread(spreads, by="source", lang="ja", sla_days=14).to_dict()
     box = next(x for x in spec["layer"] if x["mark"]["type"] == "bar")
     assert box["encoding"]["x"]["field"] == "p25" and box["encoding"]["x2"]["field"] == "p75"

@@ -4,7 +4,7 @@ downloads of what is shown, and tables with readable formats."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import altair as alt
@@ -13,9 +13,10 @@ import streamlit as st
 from altair.utils import schemapi
 
 from funnel.errors import FunnelError
+from funnel.model.owners import id_kind
 from funnel.model.workspace import Build
 from funnel.present.export import frame_csv_bytes, frame_xlsx_bytes
-from funnel.present.format import money
+from funnel.present.format import BLANK, money
 from funnel.present.privacy import mask_frame
 from ui.privacy import masked, masking_on
 from ui.state import Current, call_key, current, lang, session_workspace, t
@@ -43,6 +44,13 @@ def require_current() -> Current:
     st.page_link(UPLOAD_PAGE, label=t("app.go_upload"), icon="📂")
     st.stop()
     raise RuntimeError("unreachable")
+
+
+def owner_id_hint(owners: Iterable[str | None]) -> None:
+    """Where a table or chart shows owners as CRM user IDs (no users export loaded), one line
+    saying so and pointing to the upload page, where a users export turns them into names."""
+    if (kind := id_kind(owners)) is not None:
+        st.caption(t("loss.owner_ids", crm=t(f"loss.owner_ids.{kind}")))
 
 
 def definition(key: str, **params: Any) -> None:
@@ -98,15 +106,24 @@ def download_frame(frame: pd.DataFrame | Callable[[], pd.DataFrame], file_name: 
                            file_name=stem + ".xlsx", mime=XLSX_MIME, key=f"{key}_xlsx", icon="📗", on_click="ignore")
 
 
+def percent_column(label: str) -> Any:
+    """A column of shares shown as percentages to one decimal, like ``format.pct`` ("4.0%" beside
+    "3.9%", not "4%" beside "3.92%"): Streamlit's percent format takes its decimals from the
+    step, two fewer than the step's (0.001 → one)."""
+    return st.column_config.NumberColumn(label, format="percent", step=0.001)
+
+
 def show_table(frame: pd.DataFrame, *, percent: Sequence[str] = (), integer: Sequence[str] = (),
                yen: Sequence[str] = (), height: int | None = None, key: str | None = None,
                column_config: Mapping[str, Any] | None = None, placeholder: str | None = None,
                money: Sequence[str] = (), currency: str | None = None) -> None:
     """A dataframe with percentages, counts and yen formatted (``column_config`` adds or
-    overrides columns); index hidden; personal data masked when the privacy switch is on."""
+    overrides columns); index hidden; personal data masked when the privacy switch is on.
+    Blank cells show as :data:`~funnel.present.format.BLANK` (Streamlit would write "None"),
+    the one rule :func:`~funnel.present.format.cell_text` follows."""
     config: dict[str, Any] = {}
     for c in percent:
-        config[c] = st.column_config.NumberColumn(c, format="percent")
+        config[c] = percent_column(c)
     for c in integer:
         config[c] = st.column_config.NumberColumn(c, format="localized")
     # Amounts get a fixed width: sized to the bare number, a column cut "$54,805.00" to "54,805.00".
@@ -116,7 +133,8 @@ def show_table(frame: pd.DataFrame, *, percent: Sequence[str] = (), integer: Seq
         config[c] = st.column_config.NumberColumn(c, format=money_format(currency), width=MONEY_WIDTH)
     config.update(column_config or {})
     st.dataframe(masked(frame), hide_index=True, column_config=config, width="stretch",
-                 height=height if height is not None else "auto", key=key, placeholder=placeholder)
+                 height=height if height is not None else "auto", key=key,
+                 placeholder=BLANK if placeholder is None else placeholder)
 
 
 def show_chart(chart: alt.TopLevelMixin) -> None:

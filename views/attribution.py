@@ -67,21 +67,26 @@ st.caption(t("attribution.chart.caption"))
 st.subheader(t("attribution.table.title", measure=t(f"attribution.measure.{measure}")))
 model_cols = {name: t(f"activity.model_short.{name}") for name in series}
 touch_col = t("activity.term.touch")
-digits = 4 if measure != "won_amount" else 0
-table = pd.DataFrame([{touch_col: touch_label(touch, lang()), **{model_cols[n]: round(v[n], digits) for n in series}}
+# Tables show one decimal (shares of a deal); downloads keep the exact credit.
+one_decimal = st.column_config.NumberColumn(format="%.1f")
+table = pd.DataFrame([{touch_col: touch_label(touch, lang()), **{model_cols[n]: v[n] for n in series}}
                       for touch, v in credit.side_by_side(series, measure, order_by=model)],
                      columns=[touch_col, *model_cols.values()])
 total_row = {touch_col: t("attribution.table.total"),
-             **{model_cols[n]: round(v, 4) for n, v in credit.totals(series, measure).items()}}
+             **{model_cols[n]: v for n, v in credit.totals(series, measure).items()}}
 table = pd.concat([table, pd.DataFrame([total_row])], ignore_index=True)
-show_table(table, yen=list(model_cols.values()) if measure == "won_amount" else (),
-           height=min(560, 40 + 35 * len(table)))
+if measure == "won_amount":
+    show_table(table, yen=list(model_cols.values()), height=min(560, 40 + 35 * len(table)))
+else:
+    show_table(table, column_config=dict.fromkeys(model_cols.values(), one_decimal),
+               height=min(560, 40 + 35 * len(table)))
 download_frame(table, f"attribution_{measure}.csv", "dl_attribution")
 definition("attribution.def.table")
 
 st.subheader(t("attribution.detail.title", model=t(f"activity.model_short.{model}")))
-detail = pd.DataFrame([{touch_col: touch_label(c.touch, lang()), t("activity.term.credit_opps"): round(c.opportunities, 4),
-                        t("activity.term.credit_won"): round(c.won, 4), t("activity.term.credit_amount"): round(c.won_amount)}
+credit_cols = [t("activity.term.credit_opps"), t("activity.term.credit_won")]
+detail = pd.DataFrame([{touch_col: touch_label(c.touch, lang()), credit_cols[0]: c.opportunities,
+                        credit_cols[1]: c.won, t("activity.term.credit_amount"): c.won_amount}
                        for c in chosen.by_touch])
-show_table(detail, yen=[t("activity.term.credit_amount")])
+show_table(detail, yen=[t("activity.term.credit_amount")], column_config=dict.fromkeys(credit_cols, one_decimal))
 download_frame(detail, f"attribution_{model}.csv", "dl_attribution_model")

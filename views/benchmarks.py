@@ -15,7 +15,7 @@ from funnel.measures import benchmarks as bm
 from funnel.measures.metrics import by_source
 from funnel.model.cost_data import CostData, cpa
 from funnel.present.charts.benchmarks import build_benchmark_chart
-from funnel.present.format import num, pct, source_label
+from funnel.present.format import BLANK, num, pct, source_label
 from ui import state
 from ui.state import keep, lang, t
 from ui.widgets import definition, download_frame, money_in, require_current, show_chart, show_table
@@ -80,7 +80,7 @@ with editor_box:
     text_cols = {f: st.column_config.TextColumn(t(f"bench.field.{f}")) for f in bm.FIELDS
                  if f not in ("metric", "url", *bm.NUMBER_FIELDS)}
     edited = st.data_editor(
-        base, key=EDITOR, num_rows="dynamic", hide_index=True, width="stretch",
+        base, key=EDITOR, num_rows="dynamic", hide_index=True, width="stretch", placeholder=BLANK,
         column_config={
             "metric": st.column_config.SelectboxColumn(t("bench.field.metric"), options=metric_ids, required=True,
                                                        width="medium", format_func=lambda m: t(f"bench.metric.{m}")),

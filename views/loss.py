@@ -13,14 +13,14 @@ from funnel import i18n
 from funnel.measures import loss as L
 from funnel.measures.loss_learning import suggestions
 from funnel.measures.metrics import outcomes
-from funnel.model.owners import id_kind, named
+from funnel.model.owners import named
 from funnel.model.rules import LOSS_CATEGORIES, LossRules
 from funnel.present.charts.loss import build_loss_breakdown, build_loss_pareto
 from funnel.present.format import cell_text, loss_label, num, owner_label, pct, source_label
 from funnel.present.paging import Page
 from ui import state
 from ui.state import query, remembered, t
-from ui.widgets import definition, download_frame, require_current, show_chart_of, show_table
+from ui.widgets import definition, download_frame, owner_id_hint, require_current, show_chart_of, show_table
 
 LEARN_ROWS = 15           # texts left in その他 offered for the rules, most frequent first
 CHART_GROUPS = 20          # groups drawn in a breakdown chart (the table lists all)
@@ -236,8 +236,8 @@ def explore(rules: LossRules, quality: L.LossQuality, rows: list[L.ParetoRow], c
         if by == "owner":
             groups = named(USERS, groups)      # owner IDs as names, given a users export
         names = [group_label(by, g) for g in groups]
-        if by == "owner" and (kind := id_kind(g.group for g in groups)):
-            st.caption(t("loss.owner_ids", crm=t(f"loss.owner_ids.{kind}")))
+        if by == "owner":
+            owner_id_hint(g.group for g in groups)
         shown = groups[:CHART_GROUPS]
         show_chart_of(
             build_loss_breakdown, shown,

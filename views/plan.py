@@ -19,7 +19,16 @@ from funnel.present.charts.plan import build_mix_chart, build_monthly_plan, buil
 from funnel.present.format import num, pct, source_label
 from ui import state
 from ui.state import keep, lang, session_benchmarks, t
-from ui.widgets import definition, download_frame, money_format, money_in, require_current, show_chart, show_table
+from ui.widgets import (
+    definition,
+    download_frame,
+    money_format,
+    money_in,
+    percent_column,
+    require_current,
+    show_chart,
+    show_table,
+)
 
 st.title(t("plan.title"))
 st.caption(t("plan.intro"))
@@ -35,10 +44,12 @@ act = DEFAULTS.actuals
 
 
 def table(frame: pd.DataFrame, key: str, *, percent: tuple[str, ...] = (), integer: tuple[str, ...] = (),
-          money: tuple[str, ...] = ()) -> None:
+          money: tuple[str, ...] = (), tenths: tuple[str, ...] = ()) -> None:
     """A read-only table with percent, count and yen formats, "—" where there is no value, every
-    row shown (a month plan's total row must not hide below a scroll)."""
-    config: dict[str, Any] = {c: st.column_config.NumberColumn(c, format="percent") for c in percent}
+    row shown (a month plan's total row must not hide below a scroll); ``tenths``: expected
+    counts, all to one decimal (``12.0`` beside ``1,248.5``)."""
+    config: dict[str, Any] = {c: percent_column(c) for c in percent}
+    config |= {c: st.column_config.NumberColumn(c, format="%.1f") for c in tenths}
     config |= {c: st.column_config.NumberColumn(c, format="localized") for c in integer}
     config |= {c: st.column_config.NumberColumn(c, format=money_format(CUR)) for c in money}
     show_table(frame, column_config=config, placeholder="—", key=key, height=35 * (len(frame) + 1) + 3)
@@ -297,8 +308,8 @@ if mix is not None:
                                YC["cpa"]: None if r.cpa is None else float(r.cpa),
                                YC["budget"]: None if r.budget is None else float(r.budget)} for r in mix.rows],
                              columns=list(YC.values()))
-    table(mix_table, "plan_mix_table", percent=(YC["share"], YC["rate"]), integer=(YC["leads"], YC["expected_opps"]),
-          money=(YC["cpa"], YC["budget"]))
+    table(mix_table, "plan_mix_table", percent=(YC["share"], YC["rate"]), integer=(YC["leads"],),
+          tenths=(YC["expected_opps"],), money=(YC["cpa"], YC["budget"]))
     download_frame(mix_table, "kpi_plan_by_source.csv", "dl_plan_mix")
 
 # -- the forward view ----------------------------------------------------------------------------

@@ -17,12 +17,12 @@ from funnel.measures.dates import implausible_dates
 from funnel.measures.metrics import match
 from funnel.present.charts.quality import build_match_chart
 from funnel.present.export import frame_csv_bytes
-from funnel.present.format import date_text, num, pct, source_label
+from funnel.present.format import date_text, lead_key_label, lead_key_text, num, pct, source_label
 from funnel.present.paging import PAGE_SIZE, fetch_page, page_count
 from funnel.present.privacy import mask_frame
 from ui.privacy import masking_on
 from ui.state import lang, remember, set_widget, t, widget
-from ui.widgets import definition, download_frame, require_current, show_chart, show_table
+from ui.widgets import definition, download_frame, percent_column, require_current, show_chart, show_table
 
 st.title(t("quality.title"))
 cur = require_current()
@@ -48,7 +48,7 @@ def csv_download(label: str, file_name: str, key: str, make: Callable[[], pd.Dat
 def wide_table(frame: pd.DataFrame, wide: Sequence[str], percent: Sequence[str] = ()) -> None:
     """A table whose text columns ``wide`` get room (raw cells and explanations)."""
     config: dict[str, Any] = {c: st.column_config.TextColumn(c, width="large") for c in wide}
-    config.update({c: st.column_config.NumberColumn(c, format="percent") for c in percent})
+    config.update({c: percent_column(c) for c in percent})
     show_table(frame, column_config=config)
 
 
@@ -74,6 +74,11 @@ def tx(key: str, **params: Any) -> str:
     return i18n.t(key, L, **params)
 
 
+#: The leads' key column, named after what identifies a lead here (an ID-linked export's
+#: leads are keyed by record ID, not email).
+KEY = lead_key_label(build.identity, L)
+
+
 def opp_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     cols = ("reason", "deal_name", "company", "deal_source", "email_raw", "outcome", "amount", "created", "stage",
             "deal_id")
@@ -88,13 +93,13 @@ def opp_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 def lead_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame([{
-        tx("quality.col.email"): r["email"] or r["lead_key"], tx("quality.col.email_raw"): r["email_raw"],
+        KEY: lead_key_text(r["lead_key"]), tx("quality.col.email_raw"): r["email_raw"],
         tx("quality.col.name"): r["name"], tx("quality.col.company"): r["company"],
         tx("quality.col.lead_source"): source_label(r["source"], L),
         tx("quality.col.created"): date_text(r["created_at"]),
         tx("quality.col.rows"): r["rows"]} for r in rows],
-        columns=[tx(f"quality.col.{c}") for c in ("email", "email_raw", "name", "company", "lead_source", "created",
-                                                   "rows")])
+        columns=[KEY, *(tx(f"quality.col.{c}") for c in ("email_raw", "name", "company", "lead_source", "created",
+                                                         "rows"))])
 
 
 def shown(cell: str | None) -> str:
@@ -104,13 +109,13 @@ def shown(cell: str | None) -> str:
 
 def dup_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame([{
-        tx("quality.col.email"): r["email"] or r["lead_key"], tx("quality.col.rows"): r["rows"],
+        KEY: lead_key_text(r["lead_key"]), tx("quality.col.rows"): r["rows"],
         tx("quality.col.variants"): " / ".join(shown(v) for v in r["variants"]),
         tx("quality.col.row_sources"): i18n.join(r["sources"] or [], L) or "—",
         tx("quality.col.lead_source"): source_label(r["source"], L), tx("quality.col.first_at"): r["first_at"],
         tx("quality.col.last_at"): r["last_at"], tx("quality.col.n_opps"): r["n_opps"]} for r in rows],
-        columns=[tx(f"quality.col.{c}") for c in ("email", "rows", "variants", "row_sources", "lead_source",
-                                                   "first_at", "last_at", "n_opps")])
+        columns=[KEY, *(tx(f"quality.col.{c}") for c in ("rows", "variants", "row_sources", "lead_source",
+                                                         "first_at", "last_at", "n_opps"))])
 
 
 def invalid_frame(side: str, rows: list[tuple[int, int, str, str]]) -> pd.DataFrame:

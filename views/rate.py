@@ -16,7 +16,7 @@ from funnel.measures.sources import ad_rate, clean_up, fold, regroup
 from funnel.model.sources import SourceMap, channels, read_csv, suggested_map
 from funnel.planning.targets import against_band, against_target, band_and_target, band_scope
 from funnel.present.charts.rate import SORTS, build_rate_by_month, build_rate_by_source, periods_of
-from funnel.present.format import num, pct, source_label
+from funnel.present.format import lead_key_label, num, pct, source_label
 from ui.filters import NO_SOURCE, describe, lead_filters
 from ui.privacy import masking_on
 from ui.state import (
@@ -261,8 +261,14 @@ def analysis() -> None:
               on_click=_turn, args=(1,))
     p2.markdown(t("rate.drill.position", total=num(page.total), first=num(page.first), last=num(page.last),
                   page=page.page, pages=page.pages))
-    headers = [t(f"rate.drill.col.{c}") for c in drill.COLUMNS]
+    # The lead's key under the name of what it is (email, record ID, file:row); first where the
+    # export has no email, so each row of an ID-linked export is identifiable.
+    headers = [lead_key_label(cur.build.identity, lang()) if c == "lead_ref" else t(f"rate.drill.col.{c}")
+               for c in drill.COLUMNS]
     leads_frame = pd.DataFrame([[r[c] for c in drill.COLUMNS] for r in page.items], columns=headers)
+    if cur.build.identity != "email":
+        key_header = headers[drill.COLUMNS.index("lead_ref")]
+        leads_frame = leads_frame[[key_header, *(h for h in headers if h != key_header)]]
     # Dates as dates and blanks as "—" (the shared table helper shows None for missing values).
     date_cols = {c: headers[drill.COLUMNS.index(c)] for c in ("created_at", "mql_at", "sql_at", "first_opp_at")}
     drill_config = {h: st.column_config.DatetimeColumn(h, format="YYYY/MM/DD" if c != "created_at" else "YYYY/MM/DD HH:mm")

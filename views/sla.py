@@ -18,7 +18,17 @@ from funnel.present.format import num, pct
 from ui.filters import describe, lead_filters
 from ui.privacy import masking_on
 from ui.state import changed, keep, lang, owner_names, pager, restate, set_page_value, set_widget, t, turn
-from ui.widgets import definition, download_frame, money_format, money_in, require_current, show_chart, show_table
+from ui.widgets import (
+    definition,
+    download_frame,
+    money_format,
+    money_in,
+    owner_id_hint,
+    percent_column,
+    require_current,
+    show_chart,
+    show_table,
+)
 
 st.title(t("sla.title"))
 cur = require_current()
@@ -52,7 +62,7 @@ def show_spread_table(frame: pd.DataFrame, key: str, file_name: str) -> None:
     config = {t(f"sla.col.{p}"): st.column_config.NumberColumn(t(f"sla.col.{p}"), format="%.1f") for p in P}
     config |= {c: st.column_config.NumberColumn(c, format="localized") for c in ints if c in frame.columns}
     if share in frame.columns:
-        config[share] = st.column_config.NumberColumn(share, format="percent")
+        config[share] = percent_column(share)
     show_table(frame, column_config=config, key=key)
     download_frame(frame, file_name, f"dl_{key}")
 
@@ -103,6 +113,7 @@ else:
         st.caption(t("sla.chart.spread_caption", days=num(sla_days)))
     show_spread_table(spread_table(by_source, "source", True), "sla_lead_source", "lead_to_opportunity_by_source.csv")
     st.subheader(t("sla.lead.by_owner", days=num(sla_days)))
+    owner_id_hint(s.group for s in by_owner)
     if any(s.measured for s in by_owner):
         show_chart(build_within(by_owner, by="owner", sla_days=sla_days, lang=lang()))
         st.caption(t("sla.chart.within_caption", days=num(sla_days), n=small_n))
@@ -129,6 +140,7 @@ else:
     close_owner = named(owner_names(), speed.opp_to_close(con, by="owner", touch=f.touch))
     close_source = speed.opp_to_close(con, by="source", touch=f.touch)
     st.subheader(t("sla.close.by_owner"))
+    owner_id_hint(s.group for s in close_owner)
     if any(s.measured for s in close_owner):
         show_chart(build_spread(close_owner, by="owner", lang=lang(), axis_title=t("sla.chart.close_axis")))
         st.caption(t("sla.chart.spread_caption_plain"))

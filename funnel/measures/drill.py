@@ -19,8 +19,10 @@ from funnel.sql import records, scalar
 
 STATUSES = q.STATUSES
 #: Columns of a drill-down row, in the order they are shown and downloaded.
+#: ``lead_ref`` is the lead's key as text (``funnel.present.format.lead_key_text``): the row's
+#: identity where an export has no email (an ID-linked one keys leads by record ID).
 COLUMNS: tuple[str, ...] = ("email_raw", "name", "company", "source", "created_at", "owner", "mql_at",
-                            "sql_at", "converted", "n_opps", "n_won", "n_lost", "first_opp_at", "stages")
+                            "sql_at", "converted", "n_opps", "n_won", "n_lost", "first_opp_at", "stages", "lead_ref")
 
 
 def _of_source(f: Filters, source: str | None) -> Filters:

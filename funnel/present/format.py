@@ -14,9 +14,14 @@ def pct(x: float | None, digits: int = 1) -> str:
     return "—" if x is None else f"{x * 100:.{digits}f}%"
 
 
-def num(n: int | float | None) -> str:
+def num(n: int | float | None, digits: int | None = None) -> str:
+    """A count or measure with thousands separators: whole numbers bare and others to one
+    decimal; ``digits`` fixes the decimals (a column of measures all alike: ``894.0`` beside
+    ``150.5``, not ``894`` beside ``150.5``)."""
     if n is None:
         return "—"
+    if digits is not None:
+        return f"{n:,.{digits}f}"
     return f"{n:,.0f}" if float(n).is_integer() else f"{n:,.1f}"
 
 
@@ -79,6 +84,19 @@ def cell_text(value: object) -> str:
 
 def source_label(source: str | None, lang: str) -> str:
     return t("term.no_source", lang) if source is None else source
+
+
+def lead_key_text(key: str) -> str:
+    """A lead's key as the person reading a table knows it: the normalised email
+    (``e:taro@x.jp``), the MA record ID (``i:00Q…``) or ``file:row`` (``r:leads.csv:12``), without
+    the engine's two-character kind prefix (``funnel/sql/staging.py`` ``ma_key_expr``)."""
+    return key[2:] if key[:2] in ("e:", "i:", "r:") else key
+
+
+def lead_key_label(identity: str, lang: str) -> str:
+    """The heading of a column of :func:`lead_key_text`, named after what identifies a lead in
+    this build (``Build.identity``: ``email`` | ``id`` | ``row``), not always "email"."""
+    return t(f"term.lead_key.{identity}", lang)
 
 
 def owner_label(owner: str | None, lang: str) -> str:

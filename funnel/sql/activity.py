@@ -239,12 +239,15 @@ def handoff(passive: Sequence[str]) -> str:
 
 def first_touch_sources() -> str:
     """Each opportunity's credit of 1 split equally over its linked leads' first-touch sources
-    (``(no lead)`` when none): ``(source, opportunities, won, won_amount)``."""
+    (``(no lead)`` when none): ``(source, opportunities, won, won_amount)``. Sums in a fixed
+    order, so a run gives the same last digit as the one before (``sql/attribution.py``)."""
     return """
         WITH c AS (SELECT k.opp_key, l.source_first AS source, 1.0 / o.n_leads AS credit, o.outcome, o.amount
                    FROM links k JOIN leads l USING (lead_key) JOIN opps o USING (opp_key)
                    UNION ALL
                    SELECT opp_key, $no_lead, 1.0, outcome, amount FROM opps WHERE n_leads = 0)
-        SELECT source, fsum(credit), coalesce(fsum(credit) FILTER (WHERE outcome = 'won'), 0.0),
-               coalesce(fsum(credit * coalesce(amount, 0.0)) FILTER (WHERE outcome = 'won'), 0.0)
+        SELECT source, fsum(credit ORDER BY credit),
+               coalesce(fsum(credit ORDER BY credit) FILTER (WHERE outcome = 'won'), 0.0),
+               coalesce(fsum(credit * coalesce(amount, 0.0) ORDER BY credit * coalesce(amount, 0.0))
+                        FILTER (WHERE outcome = 'won'), 0.0)
         FROM c GROUP BY source ORDER BY 2 DESC, source NULLS LAST"""

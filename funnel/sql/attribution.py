@@ -27,7 +27,8 @@ _CREDIT = {
     "linear": "1.0 / n",
     "position": ("CASE WHEN n = 1 THEN 1.0 WHEN n = 2 THEN 0.5 WHEN i = 1 OR i = n THEN 0.4 "
                  "ELSE 0.2 / (n - 2) END"),
-    "time_decay": "w / sum(w) OVER (PARTITION BY opp_key)",
+    "time_decay": ("w / sum(w) OVER (PARTITION BY opp_key ORDER BY w "
+                   "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"),
 }
 
 
@@ -40,7 +41,9 @@ def attribution(model: str, half_life: float, opps: str = "opps", links: str = "
     # An opportunity without a created date has no day to cut at: all events of its leads are
     # touches, and time decay counts days back from its latest touch. The decay is taken
     # relative to the opportunity's nearest touch (same shares, and no weight underflows to 0
-    # for touches years old).
+    # for touches years old). Every sum runs over its values in a fixed order (ORDER BY the
+    # summed value: ties are equal, so their order cannot matter): DuckDB's threads otherwise add
+    # the same floats in a different order run to run, and the last digit of a credit moves.
     return f"""
         WITH o AS (SELECT opp_key, created_at::DATE AS cday, outcome, amount, n_leads FROM {ident(opps)}),
              t AS (SELECT k.opp_key, e.day, e.pos, e.label, o.cday
@@ -59,10 +62,11 @@ def attribution(model: str, half_life: float, opps: str = "opps", links: str = "
                  UNION ALL
                  SELECT CASE WHEN o.n_leads = 0 THEN $no_lead ELSE $no_touch END, 1.0, o.outcome, o.amount
                  FROM o ANTI JOIN touched USING (opp_key))
-        SELECT touch, fsum(credit) AS opportunities,
-               coalesce(fsum(credit) FILTER (WHERE outcome = 'won'), 0.0) AS won,
-               coalesce(fsum(credit * coalesce(amount, 0.0)) FILTER (WHERE outcome = 'won'), 0.0) AS won_amount
-        FROM credits GROUP BY touch HAVING fsum(credit) > 0
+        SELECT touch, fsum(credit ORDER BY credit) AS opportunities,
+               coalesce(fsum(credit ORDER BY credit) FILTER (WHERE outcome = 'won'), 0.0) AS won,
+               coalesce(fsum(credit * coalesce(amount, 0.0) ORDER BY credit * coalesce(amount, 0.0))
+                        FILTER (WHERE outcome = 'won'), 0.0) AS won_amount
+        FROM credits GROUP BY touch HAVING fsum(credit ORDER BY credit) > 0
         ORDER BY opportunities DESC, touch NULLS LAST""", {
         "half_life": float(half_life), "no_lead": NO_LEAD, "no_touch": NO_TOUCH}
 

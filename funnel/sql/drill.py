@@ -26,7 +26,7 @@ def _where(where: SqlParams, status: str, search: str | None) -> SqlParams:
     if search:
         # Plain substring, case-insensitive, over what a person recognises a lead by; the text
         # is bound, and contains() has no wildcard syntax, so % and _ are literal.
-        conds.append("contains(lower(concat_ws(' ', email_raw, name, company, owner)), lower($search))")
+        conds.append("contains(lower(concat_ws(' ', email_raw, name, company, owner, substr(lead_key, 3))), lower($search))")
         params = {**params, "search": search}
     return " AND ".join(conds), params
 
@@ -49,7 +49,8 @@ def leads(where: SqlParams, status: str, search: str | None, touch: str,
     # The page is cut first, then only its leads are joined to their opportunities.
     return (f"""
         WITH page AS (
-            SELECT lead_key, email_raw, name, company, {col} AS source, created_at, owner,
+            -- lead_ref: the key without its two-character kind prefix (e:, i:, r:; staging.ma_key_expr)
+            SELECT lead_key, substr(lead_key, 3) AS lead_ref, email_raw, name, company, {col} AS source, created_at, owner,
                    mql_at, sql_at, n_opps > 0 AS converted, n_opps, n_won, n_lost
             FROM leads WHERE {cond}
             ORDER BY created_at NULLS LAST, lead_key {page})

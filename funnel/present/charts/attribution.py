@@ -15,16 +15,17 @@ import altair as alt
 from funnel.i18n import t
 from funnel.measures.attribution import NO_LEAD, NO_TOUCH, Credit
 from funnel.present.charts import COLORS, PALETTE, height_for, layer
-from funnel.present.format import yen
+from funnel.present.format import source_label, yen
 
 
 def touch_label(touch: str | None, lang: str) -> str:
-    """A touch as shown: ``(no lead)`` / ``(no touch)`` in the reader's language, blank as 未設定."""
+    """A touch as shown: ``(no lead)`` / ``(no touch)`` in the reader's language; a blank touch
+    (no source written) under the one label of a missing source, :func:`source_label`."""
     if touch == NO_LEAD:
         return t("activity.touch.no_lead", lang)
     if touch == NO_TOUCH:
         return t("activity.touch.no_touch", lang)
-    return touch if touch else t("activity.blank", lang)
+    return source_label(touch or None, lang)
 
 
 def attribution_values(models: Mapping[str, Sequence[Credit]], lang: str, measure: str = "opportunities") -> list[dict[str, Any]]:

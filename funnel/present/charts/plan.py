@@ -105,7 +105,7 @@ def build_monthly_plan(months: Sequence[MonthPlan], what: str, lang: str,
 def mix_values(mix: MixPlan, lang: str) -> list[dict[str, Any]]:
     return [{"source": source_label(r.source, lang), "leads": r.leads,
              "text": t("plan.chart.mix_text", lang, n=num(r.leads), share=pct(float(r.share)),
-                       opps=num(round(float(r.opportunities), 1)))} for r in mix.rows]
+                       opps=num(float(r.opportunities), 1))} for r in mix.rows]
 
 
 def build_mix_chart(mix: MixPlan, lang: str) -> alt.LayerChart:

@@ -34,8 +34,13 @@ def group_label(s: Spread, by: str, lang: str) -> str:
     raise ValueError(f"by must be one of {GROUPS}")
 
 
+#: Measured days (percentiles, so often fractional) shown to this many decimals everywhere:
+#: headline, chart text and tooltips, and the tables' "%.1f" columns alike.
+DAY_DIGITS = 1
+
+
 def days_text(days: float | None, lang: str) -> str:
-    return "—" if days is None else t("sla.days", lang, days=num(days))
+    return "—" if days is None else t("sla.days", lang, days=num(days, DAY_DIGITS))
 
 
 def spread_values(spreads: Sequence[Spread], by: str, lang: str) -> list[dict[str, Any]]:
@@ -47,7 +52,7 @@ def spread_values(spreads: Sequence[Spread], by: str, lang: str) -> list[dict[st
         p10, p25, p50, p75, p90 = s.quantiles
         out.append({"label": group_label(s, by, lang), "n": s.measured, "p10": p10, "p25": p25, "p50": p50,
                     "p75": p75, "p90": p90,
-                    "text": t("sla.chart.median_text", lang, days=num(p50), n=num(s.measured))})
+                    "text": t("sla.chart.median_text", lang, days=num(p50, DAY_DIGITS), n=num(s.measured))})
     return out
 
 
