@@ -106,11 +106,11 @@ def download_frame(frame: pd.DataFrame | Callable[[], pd.DataFrame], file_name: 
                            file_name=stem + ".xlsx", mime=XLSX_MIME, key=f"{key}_xlsx", icon="📗", on_click="ignore")
 
 
-def percent_column(label: str) -> Any:
+def percent_column(label: str, width: int | None = None) -> Any:
     """A column of shares shown as percentages to one decimal, like ``format.pct`` ("4.0%" beside
     "3.9%", not "4%" beside "3.92%"): Streamlit's percent format takes its decimals from the
-    step, two fewer than the step's (0.001 → one)."""
-    return st.column_config.NumberColumn(label, format="percent", step=0.001)
+    step, two fewer than the step's (0.001 → one). ``width`` in px for a long header."""
+    return st.column_config.NumberColumn(label, format="percent", step=0.001, width=width)
 
 
 def show_table(frame: pd.DataFrame, *, percent: Sequence[str] = (), integer: Sequence[str] = (),

@@ -39,7 +39,15 @@ from ui.state import (
     turn,
     widget,
 )
-from ui.widgets import HEADER_WIDTH, definition, download_frame, require_current, show_chart_of, show_table
+from ui.widgets import (
+    HEADER_WIDTH,
+    definition,
+    download_frame,
+    percent_column,
+    require_current,
+    show_chart_of,
+    show_table,
+)
 
 st.title(t("rate.title"))
 cur = require_current()
@@ -133,8 +141,7 @@ def analysis() -> None:
     # Long headers get the width they need (auto-sized to the numbers, they were cut: "順位付けの商談…").
     show_table(table, percent=[COL["rate"], COL["ci_low"], COL["ci_high"]],
                integer=[COL["leads"], COL["converted"]], key="rate_table", column_config={
-                   COL["ranking_rate"]: st.column_config.NumberColumn(COL["ranking_rate"], format="percent",
-                                                                      width=HEADER_WIDTH)})
+                   COL["ranking_rate"]: percent_column(COL["ranking_rate"], HEADER_WIDTH)})
     download_frame(table, "opportunity_rate_by_source.csv", "dl_rate_source")
 
     # -- source clean-up: variants grouped, merges suggested, the source → channel mapping --------
