@@ -219,6 +219,19 @@ def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
                             "AND NOT temporary", {"n": name}))
 
 
+def copy_tables(con: duckdb.DuckDBPyConnection, tables: Mapping[str, Any]) -> None:
+    """Store each Arrow table of ``tables`` in ``con`` under its name (replacing one there): how
+    a table read from another connection (last month's) is brought into this one."""
+    with lock_for(con):
+        for name, table in tables.items():
+            view = f"_import_{name}"
+            con.register(view, table)
+            try:
+                run(con, f"CREATE OR REPLACE TABLE {ident(name)} AS SELECT * FROM {ident(view)}")
+            finally:
+                con.unregister(view)
+
+
 def drop_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop the table or view ``name`` if there is one (DROP TABLE refuses a view and back)."""
     kinds = rows(con, "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n AND NOT temporary "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import duckdb
 
 from funnel.config import ATTRIBUTION_MODELS
-from funnel.sql import drop_table, ident, lock_for, run
+from funnel.sql import copy_tables, drop_table, ident, lock_for
 from funnel.sql.metrics import SqlParams
 
 MODELS = ATTRIBUTION_MODELS
@@ -81,14 +81,7 @@ def import_previous_deals(prev: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyC
     with lock_for(prev):
         opps = prev.sql("SELECT opp_key, created_at, outcome, amount, n_leads FROM opps").to_arrow_table()
         links = prev.sql("SELECT lead_key, opp_key FROM links").to_arrow_table()
-    with lock_for(cur):
-        for name, table in zip(PREVIOUS_TABLES, (opps, links), strict=True):
-            view = f"_import_{name}"
-            cur.register(view, table)
-            try:
-                run(cur, f"CREATE OR REPLACE TABLE {ident(name)} AS SELECT * FROM {ident(view)}")
-            finally:
-                cur.unregister(view)
+    copy_tables(cur, dict(zip(PREVIOUS_TABLES, (opps, links), strict=True)))
 
 
 def forget_previous_deals(con: duckdb.DuckDBPyConnection) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import duckdb
 
-from funnel.sql import SqlParams, drop_table, ident, lock_for, reached_stage, rows, run
+from funnel.sql import SqlParams, copy_tables, drop_table, ident, lock_for, reached_stage, rows, run
 from funnel.sql.metrics import OPP_SOURCES, opp_sources, source_column
 
 _LEAD_COLS = ("lead_key, source_first, source_last, created_at, mql_at, sql_at, status_level, "
@@ -50,14 +50,7 @@ def import_previous(prev: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnect
         # A relation's Arrow output (not a DB-API result's, which copies the rows once more).
         leads = prev.sql(f"SELECT {_LEAD_COLS} FROM leads").to_arrow_table()
         opps = prev.sql(_opps_select("opp_values")).to_arrow_table()
-    with lock_for(cur):
-        for name, table in (("prev_leads", leads), ("prev_opps", opps)):
-            view = f"_import_{name}"
-            cur.register(view, table)
-            try:
-                run(cur, f"CREATE OR REPLACE TABLE {ident(name)} AS SELECT * FROM {ident(view)}")
-            finally:
-                cur.unregister(view)
+    copy_tables(cur, {"prev_leads": leads, "prev_opps": opps})
 
 
 def capabilities(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
