@@ -115,3 +115,15 @@ def test_plan_rejects_bad_numbers(args):
     base[args[0]] = args[1]
     r = run_cli("plan", *[x for kv in base.items() for x in kv])
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_analyze_does_not_import_pandas_or_parse_every_message_file():
+    """Fixed costs of a CLI run (issue 20): pandas (0.2 s of imports) is not needed by analyze,
+    and only the message files whose keys are looked up are parsed."""
+    code = ("import contextlib, io, sys\nfrom funnel import cli, i18n\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    rc = cli.main(['analyze', '--ma', 'sample_data/ma_leads.csv', '--sfa', 'sample_data/sfa_opportunities.xlsx'])\n"
+            "print(rc, 'pandas' in sys.modules, i18n._file.cache_info().currsize < len(list(i18n._DIR.glob('*.toml'))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8",
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, timeout=120)
+    assert proc.stdout.split() == ["0", "False", "True"], proc.stderr[-2000:]

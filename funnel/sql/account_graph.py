@@ -186,6 +186,13 @@ def key_pairs(con: duckdb.DuckDBPyConnection, kinds: tuple[str, ...], joining: i
     return {"a": found["a"], "b": found["b"], "n": int(n)}
 
 
+def _int64s(values: Any) -> pa.Array:
+    """An int64 Arrow array over a NumPy array's buffer. ``pa.array(ndarray)`` would do, but it
+    imports pandas to ask whether the input is a pandas object: 0.2 s of every CLI run."""
+    arr = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(arr), [None, pa.py_buffer(arr)])
+
+
 def create_accounts(con: duckdb.DuckDBPyConnection, params: dict[str, Any], kinds: tuple[str, ...],
                     edits: Edits | None = None) -> int:
     """``account_leads(lead_key, account, part, named, kf, kl)`` (a view) and ``account_keys(k,
@@ -205,8 +212,9 @@ def create_accounts(con: duckdb.DuckDBPyConnection, params: dict[str, Any], kind
     roots, rounds = components(pairs["n"], a, b)
     names = (a < domains) & (b < domains)
     parts, _ = components(pairs["n"], a[names], b[names])
-    table = pa.table({"node": pa.array(np.arange(len(roots)), pa.int64()), "root": pa.array(roots, pa.int64()),
-                      "part": pa.array(np.where(np.arange(len(parts)) < domains, parts, -1), pa.int64())})
+    table = pa.Table.from_arrays([_int64s(np.arange(len(roots))), _int64s(roots),
+                                  _int64s(np.where(np.arange(len(parts)) < domains, parts, -1))],
+                                 names=["node", "root", "part"])
     drop_table(con, "account_leads")
     with lock_for(con):
         con.register("account_roots_v", table)
