@@ -147,6 +147,19 @@ def test_email_fast_path_agrees_with_the_general_path(con, cells):
     assert evaluate(con, nz.email_list, cells) == evaluate(con, general, cells)
 
 
+# ASCII cells without ";" or ",": the general path's lambda-free form (nz._plain_general),
+# with every ASCII whitespace and control character the trims and brackets meet.
+_ASCII_ONE_PART = hs.text(hs.sampled_from(list("aZ09._%+-@ <>():MAILTOmailto\"'") + ["\t", "\n", "\x0b", "\x1c", "\x7f"]),
+                          max_size=30)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(hs.lists(_ASCII_ONE_PART, min_size=1, max_size=20))
+def test_plain_one_part_email_agrees_with_the_general_path(con, cells):
+    general = lambda x: f"list_filter({nz.email_candidates(x)}, lambda e: regexp_matches(e, '{nz.EMAIL_VALID}'))"  # noqa: E731
+    assert evaluate(con, nz.email_list, cells) == evaluate(con, general, cells)
+
+
 # "Name <address>" cells, with names that the named tier must take (ASCII, kana, kanji) and
 # must leave to the general path (half-width kana, full-width brackets, separators, tabs).
 _NAME = hs.text(hs.sampled_from(list("Ab9 ._-;,()\t") + ["山", "田", "タ", "ろ", "ｱ", "＜", "＞", "\u3000", "\u3099"]),
