@@ -76,17 +76,39 @@ class LossRules:
     vendors: tuple[str, ...] = ()
     neutral: tuple[str, ...] = ()
     blanks: tuple[str, ...] = ()
-    _state: dict = field(init=False, repr=False, compare=False, hash=False)
+    _lazy: dict = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
+        # Checked now (a user's file must fail when read); the matching state is built at the
+        # first classification: analysing the keywords loads the English lemma dictionary
+        # (0.3 s), which a run whose deals have no loss reason never needs.
+        object.__setattr__(self, "_lazy", {})
+        self._check()
+
+    def _check(self) -> None:
         for cat, _ in self.categories:
             if cat not in RULE_CATEGORIES:
                 raise ValueError(f"unknown loss-reason category {cat!r}")
         for p in self.patterns:
             if p.category not in LOSS_CATEGORIES:
                 raise ValueError(f"unknown loss-reason category {p.category!r}")
+        alt = self._vendor_alternation()
+        for rx in [p.regex for p in self.patterns] + list(self.neutral):
+            _compile(rx, alt)
+
+    def _vendor_alternation(self) -> str:
         names = sorted({normalise(v) for v in self.vendors if normalise(v)}, key=len, reverse=True)
-        alt = "(?:" + "|".join(re.escape(v) for v in names) + ")" if names else "(?!)"
+        return "(?:" + "|".join(re.escape(v) for v in names) + ")" if names else "(?!)"
+
+    @property
+    def _state(self) -> dict:
+        state = self._lazy.get("state")
+        if state is None:
+            state = self._lazy["state"] = self._build_state()
+        return state
+
+    def _build_state(self) -> dict:
+        alt = self._vendor_alternation()
         # excluded is checked first whatever the order of the file: a duplicate is never a loss.
         order = sorted(range(len(self.categories)), key=lambda i: (self.categories[i][0] != "excluded", i))
         keywords: list[_Keyword] = []
@@ -130,7 +152,7 @@ class LossRules:
         words |= {w for p in self.patterns for w in re.findall(f"[a-z]{{{TYPO_MIN_LEN},}}", p.regex)}
         state["vocab"] = frozenset(words)
         state["vocab_long"] = sorted(w for w in words if len(w) >= TYPO_MIN_LEN)
-        object.__setattr__(self, "_state", state)
+        return state
 
     # -- loading and saving ------------------------------------------------------------------
 
