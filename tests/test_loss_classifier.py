@@ -162,3 +162,20 @@ def test_texts_left_in_other_get_a_suggestion_and_accepting_it_moves_them(ws):
     assert {s.category: s.count for s in m.loss_reasons(ws.con)}["budget"] == 4
     assert [s.text for s in suggestions(ws.con, accepted)[0]] == ["なんとなく"]
     assert LossRules.from_toml(accepted.to_toml()) == accepted         # saved with the workspace
+
+
+def test_rules_fail_when_made_and_match_when_first_asked():
+    """The matching state is built lazily (issue 20); a bad rule still fails at construction."""
+    import re
+
+    from funnel.model.loss_rules import PatternRule
+
+    with pytest.raises(ValueError):
+        LossRules((("no_such_category", ("x",)),))
+    with pytest.raises(re.error):
+        LossRules((("budget", ("予算",)),), (PatternRule("budget", "bad", "(unclosed"),))
+    rules = LossRules((("budget", ("予算", "too expensive")),))
+    assert "state" not in rules._lazy
+    assert rules.classify("予算がない")[0] == "budget"
+    assert rules.classify("It was too expensive")[0] == "budget"
+    assert "state" in rules._lazy
