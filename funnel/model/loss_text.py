@@ -22,7 +22,6 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-import simplemma
 from sudachipy import Dictionary, SplitMode
 
 # Dash-like characters people (and IMEs) type for a long vowel or a hyphen.
@@ -109,6 +108,10 @@ def _tokenizer():  # noqa: ANN202 - sudachipy's Tokenizer type is not exported f
 
 @lru_cache(maxsize=65536)
 def _lemma(word: str) -> str:
+    # Imported here: simplemma's import compiles its rules for every language (~35 ms), which a
+    # CLI run whose deals have no loss reason never needs.
+    import simplemma
+
     return simplemma.lemmatize(word, lang="en").casefold()
 
 
