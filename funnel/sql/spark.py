@@ -1,0 +1,543 @@
+"""The engine's statements, run on Apache Spark (``analyze --engine spark``).
+
+There is one definition of each step: the DuckDB SQL built in this package. This module
+translates each statement to Spark SQL with SQLGlot as it is executed, so the normalisation,
+linking and measures that run on Spark are the very statements DuckDB runs, not a copy.
+
+:class:`SparkConnection` stands in for a DuckDB connection (the subset :mod:`funnel.sql`
+uses: ``execute`` with bound parameters and a result to fetch, ``register``). Until
+:meth:`SparkConnection.start` it passes every statement to its local DuckDB connection: that is
+where messy files are read (encodings, title rows, footers) and sampled for their column
+mapping. After it, statements run on Spark; a table a statement reads that only DuckDB holds
+(a file's raw rows) is handed to Spark once, as Parquet in the stage folder.
+
+What Spark SQL lacks or does differently is mended on the syntax tree, each with its reason
+(:func:`_for_spark`). Two steps need Python and run as vectorised (Arrow) UDFs: ``nfkc``
+(Unicode NFKC) and ``try_strptime``, which asks DuckDB itself to parse each batch so that a
+date reads the same on both engines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import os
+import shutil
+import tempfile
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import sqlglot
+from sqlglot import exp
+
+# Spark options that make its SQL behave as DuckDB's does for the engine's statements:
+# - no ANSI mode: a failed cast or a division by zero is NULL, an array index past the end is
+#   NULL (DuckDB's try_cast / list indexing), rather than an error;
+# - size(NULL) is NULL, as DuckDB's len(NULL);
+# - one time zone (UTC) for the session: every timestamp is a wall-clock time as exported.
+SPARK_CONF: dict[str, str] = {
+    "spark.sql.ansi.enabled": "false",
+    "spark.sql.legacy.sizeOfNull": "false",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+}
+
+
+def spark_session(master: str | None = None) -> Any:
+    """The Spark session: ``SPARK_REMOTE`` (Spark Connect) when set, else ``master`` (default
+    ``local[*]``, this machine's cores)."""
+    import sys
+
+    from pyspark.sql import SparkSession
+
+    # Python workers run this interpreter (the one with pyarrow, pandas and duckdb), not
+    # whatever ``python3`` is first on PATH.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName("funnel")
+    if not os.environ.get("SPARK_REMOTE"):
+        builder = builder.master(master or os.environ.get("SPARK_MASTER") or "local[*]")
+        for k, v in SPARK_CONF.items():
+            builder = builder.config(k, v)
+    session = builder.getOrCreate()
+    if os.environ.get("SPARK_REMOTE"):
+        for k, v in SPARK_CONF.items():
+            if k.startswith("spark.sql."):
+                session.conf.set(k, v)
+    else:
+        session.sparkContext.setLogLevel("ERROR")
+    _register_udfs(session)
+    return session
+
+
+# -- the two Python steps, as vectorised UDFs -------------------------------------------------
+
+_LOCAL = threading.local()
+
+
+def _duck() -> duckdb.DuckDBPyConnection:
+    """One DuckDB connection per Python worker thread, for parsing dates."""
+    con = getattr(_LOCAL, "con", None)
+    if con is None:
+        con = duckdb.connect(config={"threads": 1})
+        _LOCAL.con = con
+    return con
+
+
+def _strptime_micros(values: Any, formats: Any) -> Any:
+    """DuckDB's ``try_strptime(value, format)`` for a batch, as microseconds since the epoch
+    (Spark turns them into timestamps; pandas' nanosecond timestamps end in 2262, exports do
+    not)."""
+    import pyarrow as pa
+
+    fmt = next((f for f in formats if f is not None), None)
+    if fmt is None:
+        return pa.array([None] * len(values), pa.int64()).to_pandas()
+    table = pa.table({"x": pa.array(values, pa.string())})
+    con = _duck()
+    con.register("batch", table)
+    try:
+        out = con.execute("SELECT epoch_us(try_strptime(x, $f)) FROM batch", {"f": fmt}).to_arrow_table()
+    finally:
+        con.unregister("batch")
+    return out.column(0).to_pandas(integer_object_nulls=False).astype("Int64")
+
+
+def _register_udfs(session: Any) -> None:
+    import unicodedata
+
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf("string")  # type: ignore[call-overload,misc]
+    def nfkc(s: pd.Series) -> pd.Series:
+        return s.map(lambda v: unicodedata.normalize("NFKC", v) if isinstance(v, str) else None)
+
+    @pandas_udf("long")  # type: ignore[call-overload,misc]
+    def funnel_strptime_us(s: pd.Series, f: pd.Series) -> pd.Series:
+        return _strptime_micros(s, f)
+
+    session.udf.register("nfkc", nfkc)
+    session.udf.register("funnel_strptime_us", funnel_strptime_us)
+
+
+# -- translation -------------------------------------------------------------------------------
+
+def _literal(value: Any) -> exp.Expression:
+    """A bound parameter as a Spark literal (SQLGlot quotes strings for the dialect)."""
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float | decimal.Decimal):
+        return exp.Literal.number(repr(value) if isinstance(value, float) else str(value))
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    if isinstance(value, dt.datetime):
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.Type.TIMESTAMP)
+    if isinstance(value, dt.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
+    if isinstance(value, list | tuple):
+        return exp.Array(expressions=[_literal(v) for v in value])
+    raise TypeError(f"cannot bind a {type(value).__name__} for Spark")
+
+
+def _bind(tree: exp.Expression, params: Mapping[str, Any] | Sequence[Any] | None) -> exp.Expression:
+    if not params:
+        return tree
+    positional = iter(params) if not isinstance(params, Mapping) else None
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder | exp.Parameter):
+            name = node.name
+            if isinstance(params, Mapping):
+                return _literal(params[name])
+            assert positional is not None
+            return _literal(params[int(name) - 1] if name.isdigit() else next(positional))
+        return node
+
+    return tree.transform(swap)
+
+
+def _call(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def _for_spark(node: exp.Expression) -> exp.Expression:
+    """Where Spark SQL differs from DuckDB for a construct the engine uses."""
+    if isinstance(node, exp.Anonymous):
+        name = node.name.lower()
+        args = node.expressions
+        if name == "try_strptime":          # parsed by DuckDB itself, batch by batch (above)
+            return _call("timestamp_micros", _call("funnel_strptime_us", *args))
+        if name in ("arg_max_null", "arg_min_null"):     # Spark's max_by keeps NULL values too
+            return _call("max_by" if name == "arg_max_null" else "min_by", *args)
+        if name == "regexp_split_to_array":
+            return _call("split", args[0], args[1], exp.Literal.number(-1))
+        if name == "fsum":
+            return exp.Sum(this=args[0])
+        if name == "epoch_us":
+            return _call("unix_micros", *args)
+        if name == "to_microseconds":       # an interval of that many microseconds
+            secs = exp.Div(this=exp.cast(args[0], "DECIMAL(24,0)"), expression=exp.Literal.number(1000000))
+            return _call("make_dt_interval", *(exp.Literal.number(0),) * 3, exp.cast(secs, "DECIMAL(18,6)"))
+    if isinstance(node, exp.TimeToUnix):
+        # DuckDB's epoch() keeps the fraction of a second (and a cast to an integer rounds it);
+        # Spark's unix_timestamp() drops it.
+        return _call("round", exp.Div(this=_call("unix_micros", node.this), expression=exp.Literal.number("1000000.0")))
+    if isinstance(node, exp.StrToTime):
+        return _call("timestamp_micros", _call("funnel_strptime_us", node.this, node.args["format"]))
+    if isinstance(node, exp.RegexpSplit):
+        return _call("split", node.this, node.expression, exp.Literal.number(-1))
+    if isinstance(node, exp.RegexpFullMatch):
+        # A whole-string match; \z, not $, which would also allow a final line break.
+        pattern = exp.func("concat", exp.Literal.string("^(?:"), node.expression, exp.Literal.string(")\\z"))
+        return exp.RegexpLike(this=node.this, expression=pattern)
+    if isinstance(node, exp.RegexpReplace):
+        rep = node.args.get("replacement")
+        if isinstance(rep, exp.Literal) and rep.is_string and "\\" in rep.this:
+            # DuckDB (RE2) writes a group as \1, Java as $1 (and a literal $ as \$).
+            text = rep.this.replace("$", "\\$")
+            for d in "0123456789":
+                text = text.replace("\\" + d, "$" + d)
+            node.set("replacement", exp.Literal.string(text))
+        node.set("modifiers", None)     # every use of a non-global replace is anchored (^…, …$)
+        return node
+    if isinstance(node, exp.Greatest | exp.Least) and not node.expressions:
+        return node.this                # DuckDB allows greatest(x); Spark wants two or more
+    if isinstance(node, exp.Length) and _is_list(node.this):
+        return exp.ArraySize(this=node.this)
+    if isinstance(node, exp.DateDiff) and node.text("unit").upper() in ("DAY", ""):
+        # DuckDB counts day boundaries crossed; Spark's DATEDIFF(DAY, …) whole 24-hour spans.
+        return exp.DateDiff(this=exp.cast(node.this, exp.DataType.Type.DATE),
+                            expression=exp.cast(node.expression, exp.DataType.Type.DATE))
+    if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
+        return _ordered_list(node.this)
+    return node
+
+
+def _is_list(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Array) or (isinstance(node, exp.Column) and node.name in _LIST_COLUMNS)
+
+
+# Columns the engine stores as lists (DuckDB's len() serves strings and lists; Spark's does not).
+_LIST_COLUMNS = frozenset({"emails", "ks"})
+
+
+def _ordered_list(order: exp.Order) -> exp.Expression:
+    """``list(x ORDER BY k…)``: Spark's collect_list has no order, so collect (k…, x) structs,
+    sort them and keep x."""
+    keys = [o.this for o in order.expressions]
+    fields = [exp.PropertyEQ(this=exp.to_identifier(f"k{i}"), expression=k) for i, k in enumerate(keys)]
+    fields.append(exp.PropertyEQ(this=exp.to_identifier("v"), expression=order.this))
+    collected = _call("collect_list", _call("named_struct", *[
+        a for f in fields for a in (exp.Literal.string(f.name), f.expression)]))
+    sort = _call("array_sort", collected)
+    return _call("transform", sort, exp.Lambda(this=exp.Dot(this=exp.to_identifier("s"), expression=exp.to_identifier("v")),
+                                               expressions=[exp.to_identifier("s")]))
+
+
+_UDFS = frozenset({"nfkc", "funnel_strptime_us"})
+_HOISTED = "__udf"
+
+
+def _is_udf(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Anonymous) and node.name.lower() in _UDFS
+
+
+def _uses(node: exp.Expression, names: set[str]) -> bool:
+    """Whether ``node`` reads one of the lambda variables ``names`` (bare identifiers)."""
+    return any(i.name in names and not isinstance(i.parent, exp.Column | exp.Table | exp.Alias)
+               for i in node.find_all(exp.Identifier))
+
+
+def _lambda_vars(node: exp.Expression) -> set[str]:
+    out: set[str] = set()
+    p = node.parent
+    while p is not None and not isinstance(p, exp.Select):
+        if isinstance(p, exp.Lambda):
+            out |= {e.name for e in p.expressions}
+        p = p.parent
+    return out
+
+
+def _inline_lets(tree: exp.Expression) -> exp.Expression:
+    """``let`` (``transform(array(v), x -> body)[0]``, see normalize.let) with a Python UDF
+    that reads ``x`` in its body: Spark runs no Python UDF inside a lambda, so ``body`` with
+    ``v`` written for ``x``."""
+    def swap(node: exp.Expression) -> exp.Expression:
+        if not (isinstance(node, exp.Bracket) and isinstance(node.this, exp.Transform)):
+            return node
+        tr = node.this
+        arr, lam = tr.this, tr.expression
+        if not (isinstance(arr, exp.Array) and len(arr.expressions) == 1 and isinstance(lam, exp.Lambda)
+                and len(lam.expressions) == 1):
+            return node
+        var = lam.expressions[0].name
+        if not any(_is_udf(u) and _uses(u, {var}) for u in lam.this.find_all(exp.Anonymous)):
+            return node
+        value = arr.expressions[0]
+
+        def put(n: exp.Expression) -> exp.Expression:
+            if isinstance(n, exp.Identifier) and n.name == var and not isinstance(n.parent, exp.Column | exp.Table):
+                return value.copy()
+            return n
+
+        return lam.this.copy().transform(put)
+
+    return tree.transform(swap)
+
+
+def _hoist_udfs(tree: exp.Expression) -> exp.Expression:
+    """Compute, in a subquery under the SELECT, each Python UDF call that sits in a lambda but
+    reads only columns, and read its result as a column (``__udfN``; dropped from what the
+    statement makes, see :meth:`SparkConnection._put`)."""
+    n = 0
+    for select in list(tree.find_all(exp.Select)):
+        calls = [u for u in select.find_all(exp.Anonymous)
+                 if _is_udf(u) and _lambda_vars(u) and not _uses(u, _lambda_vars(u))
+                 and u.find_ancestor(exp.Select) is select]
+        if not calls:
+            continue
+        source = select.args.get("from_") or select.args.get("from")
+        if source is None or select.args.get("joins"):
+            raise NotImplementedError("a Python UDF in a lambda of a SELECT with joins")
+        alias = source.this.alias_or_name
+        inner = exp.select(exp.Star()).from_(source.this.copy())
+        for call in calls:
+            n += 1
+            name = f"{_HOISTED}{n}"
+            inner = inner.select(exp.alias_(call.copy(), name), append=True)
+            call.replace(exp.column(name))
+        source.set("this", exp.alias_(exp.Subquery(this=inner), alias, table=True) if alias else exp.Subquery(this=inner))
+    return tree
+
+
+def _zip_unnests(node: exp.Expression) -> exp.Expression:
+    """``SELECT unnest($a), unnest($b)::T`` / ``SELECT f(unnest(l)) FROM t``: DuckDB unnests
+    lists side by side (the shorter padded with NULL, a NULL or empty list giving no row);
+    Spark takes one generator per SELECT and none inside an expression. So the lists are
+    zipped (``arrays_zip`` pads alike) into a lateral view (or, without FROM, a subquery) and
+    each value read from it."""
+    if not isinstance(node, exp.Select):
+        return node
+    explodes = [e for p in node.expressions for e in p.find_all(exp.Explode)
+                if e.find_ancestor(exp.Select) is node]
+    if not explodes or (len(explodes) == 1 and node.expressions[0] is explodes[0]
+                        or len(explodes) == 1 and isinstance(explodes[0].parent, exp.Alias)
+                        and explodes[0].parent.parent is node):
+        return node
+    arrays = [e.this.copy() for e in explodes]
+    names = [f"_u{i}" for i in range(len(explodes))]
+    has_from = bool(node.args.get("from_") or node.args.get("from"))
+    for name, e in zip(names, explodes, strict=True):
+        e.replace(exp.column(name, table="_unnest") if has_from else exp.column(name))
+    zipped = exp.Inline(this=exp.ArraysZip(expressions=arrays))
+    if has_from:
+        node.append("laterals", exp.Lateral(this=zipped, view=True, outer=False, alias=exp.TableAlias(
+            this=exp.to_identifier("_unnest"), columns=[exp.to_identifier(n) for n in names])))
+        return node
+    inner = exp.select(*[exp.column(exp.to_identifier(str(i), quoted=True)).as_(n) for i, n in enumerate(names)]) \
+        .from_(exp.Subquery(this=exp.select(zipped)))
+    return node.from_(exp.Subquery(this=inner))
+
+
+def to_spark_sql(tree: exp.Expression) -> str:
+    tree = tree.transform(_for_spark).transform(_zip_unnests)
+    if any(_is_udf(u) and _lambda_vars(u) for u in tree.find_all(exp.Anonymous)):
+        tree = _hoist_udfs(_inline_lets(tree))
+    return tree.sql(dialect="spark")
+
+
+# -- results -----------------------------------------------------------------------------------
+
+class SparkResult:
+    """A finished statement's rows (an Arrow table), fetched as a DuckDB result is."""
+
+    def __init__(self, table: Any | None) -> None:
+        self._table = table
+
+    @property
+    def description(self) -> list[tuple[str, ...]]:
+        return [] if self._table is None else [(n,) for n in self._table.column_names]
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        if self._table is None:
+            return []
+        cols = [c.to_pylist() for c in self._table.columns]
+        return list(zip(*cols, strict=True)) if cols else []
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        found = self.fetchall()
+        return found[0] if found else None
+
+    def df(self) -> Any:
+        return self._table.to_pandas() if self._table is not None else None
+
+    def fetchnumpy(self) -> dict[str, Any]:
+        assert self._table is not None
+        return {n: c.to_numpy() for n, c in zip(self._table.column_names, self._table.columns, strict=True)}
+
+    def to_arrow_table(self) -> Any:
+        return self._table
+
+    fetch_arrow_table = to_arrow_table
+    arrow = to_arrow_table
+
+
+class SparkConnection:
+    """Stands in for a workspace's DuckDB connection; see the module docstring."""
+
+    def __init__(self, local: duckdb.DuckDBPyConnection, session: Any, stage: Path | None = None) -> None:
+        self.local = local
+        self.spark = session
+        self.on_spark = False
+        self._stage = Path(stage or tempfile.mkdtemp(prefix="funnel-spark-"))
+        self._stage.mkdir(parents=True, exist_ok=True)
+        self._views: dict[str, Any] = {}        # name → its DataFrame (views: None)
+
+    def start(self) -> None:
+        """From here on, statements run on Spark."""
+        self.on_spark = True
+
+    # The few connection methods funnel.sql calls.
+    def execute(self, sql: str, params: Any = None) -> Any:
+        if not self.on_spark:
+            return self.local.execute(sql, params)
+        return self._run(sql, params)
+
+    def register(self, name: str, table: Any) -> None:
+        if not self.on_spark:
+            self.local.register(name, table)
+            return
+        self._put(name, self.spark.createDataFrame(table.to_pandas()) if len(table) == 0 else self._arrow_frame(table))
+
+    def unregister(self, name: str) -> None:
+        if not self.on_spark:
+            self.local.unregister(name)
+            return
+        self._drop(name)
+
+    def kinds_of(self, name: str) -> list[str]:
+        """'TABLE' / 'VIEW' where ``name`` exists (either engine): what ``drop_table`` drops."""
+        found = ["TABLE"] if name in self._views else []
+        found += [str(k) for (k,) in self.local.execute(
+            "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n AND NOT temporary UNION ALL "
+            "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n AND NOT internal", {"n": name}).fetchall()]
+        return found
+
+    def interrupt(self) -> None:
+        self.local.interrupt()
+
+    def close(self) -> None:
+        for name in list(self._views):
+            self._drop(name)
+        shutil.rmtree(self._stage, ignore_errors=True)
+        self.local.close()
+
+    # -- running one statement ---------------------------------------------------------------
+    def _run(self, sql: str, params: Any) -> SparkResult:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+        if isinstance(tree, exp.Set | exp.Command) and tree.name.upper() in ("", "SET") or isinstance(tree, exp.Set):
+            return SparkResult(None)
+        tree = _bind(tree, params)
+        if isinstance(tree, exp.Drop):
+            for table in tree.args.get("tables") or [tree.this]:
+                name = table.name
+                if not tree.args.get("exists") and name not in self._views and not self.kinds_of(name):
+                    raise duckdb.CatalogException(f"Table {name} does not exist")
+                self._drop(name)
+            return SparkResult(None)
+        self._ship(tree)
+        if isinstance(tree, exp.Create):
+            return self._create(tree)
+        if isinstance(tree, exp.Insert):
+            name = tree.this.name
+            old = self._views[name]
+            new = self.spark.sql(to_spark_sql(tree.expression)).toDF(*old.columns)
+            new = new.select(*[new[c].cast(old.schema[c].dataType).alias(c) for c in old.columns])
+            self._put(name, old.unionAll(new))
+            return SparkResult(None)
+        if isinstance(tree, exp.Query):
+            return SparkResult(self.spark.sql(to_spark_sql(tree)).toArrow())
+        raise NotImplementedError(f"the Spark engine cannot run a {type(tree).__name__} statement")
+
+    def _create(self, tree: exp.Create) -> SparkResult:
+        target = tree.this
+        name = (target.this if isinstance(target, exp.Schema) else target).name
+        kind = tree.args.get("kind", "").upper()
+        body = tree.expression
+        if kind == "VIEW":
+            self._drop(name)
+            self.spark.sql(f"CREATE OR REPLACE TEMP VIEW `{name}` AS {to_spark_sql(body)}")
+            self._views[name] = None
+            return SparkResult(None)
+        if body is None and isinstance(target, exp.Schema):       # CREATE TABLE t (col type, …)
+            cols = [exp.alias_(exp.cast(exp.Null(), c.args["kind"]), c.name) for c in target.expressions
+                    if isinstance(c, exp.ColumnDef)]
+            frame = self.spark.sql(to_spark_sql(exp.select(*cols).where(exp.false())))
+        else:
+            frame = self.spark.sql(to_spark_sql(body))
+        self._put(name, frame)
+        return SparkResult(None)
+
+    def _put(self, name: str, frame: Any) -> None:
+        """Keep ``frame`` as table ``name``: computed once (a checkpoint cuts the plan, so later
+        statements do not recompute the steps before) and seen by later statements."""
+        hoisted = [c for c in frame.columns if c.startswith(_HOISTED)]
+        if hoisted:
+            frame = frame.drop(*hoisted)
+        frame = frame.localCheckpoint(eager=True)
+        self._drop(name)
+        frame.createOrReplaceTempView(name)
+        self._views[name] = frame
+
+    def _drop(self, name: str) -> None:
+        if name in self._views:
+            frame = self._views.pop(name)
+            self.spark.catalog.dropTempView(name)
+            if frame is not None:
+                frame.unpersist()
+        for (kind,) in self.local.execute(
+                "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n AND NOT temporary UNION ALL "
+                "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n AND NOT internal", {"n": name}).fetchall():
+            self.local.execute(f'DROP {kind} IF EXISTS "{name}"').fetchall()
+
+    def _ship(self, tree: exp.Expression) -> None:
+        """Hand Spark the local tables the statement reads (a file's raw rows), once each."""
+        ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+        for table in tree.find_all(exp.Table):
+            name = table.name
+            if not name or name in self._views or name in ctes:
+                continue
+            if self.local.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = $n",
+                                  {"n": name}).fetchall()[0][0]:
+                self._put(name, self._local_frame(name))
+
+    def _local_frame(self, name: str) -> Any:
+        """A local DuckDB table as a Spark DataFrame, through Parquet in the stage folder (its
+        ``rowid``, the file order, becomes a column of that name)."""
+        import pyarrow.parquet as pq
+
+        path = self._stage / f"{name}-{uuid.uuid4().hex}.parquet"
+        reader = self.local.execute(f'SELECT rowid AS rowid, * FROM "{name}"').to_arrow_reader()
+        with pq.ParquetWriter(str(path), reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+        return self.spark.read.parquet(str(path))
+
+    def _arrow_frame(self, table: Any) -> Any:
+        import pyarrow.parquet as pq
+
+        path = self._stage / f"arrow-{uuid.uuid4().hex}.parquet"
+        pq.write_table(table, str(path))
+        return self.spark.read.parquet(str(path))
+
