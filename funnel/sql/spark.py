@@ -35,6 +35,8 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
+from funnel.sql import ident
+
 # Spark options that make its SQL behave as DuckDB's does for the engine's statements:
 # - no ANSI mode: a failed cast or a division by zero is NULL, an array index past the end is
 #   NULL (DuckDB's try_cast / list indexing), rather than an error;
@@ -106,7 +108,7 @@ def _strptime_micros(values: Any, formats: Any) -> Any:
     con = _duck()
     con.register("batch", table)
     try:
-        out = con.execute("SELECT epoch_us(try_strptime(x, $f)) FROM batch", {"f": fmt}).to_arrow_table()
+        out = con.sql("SELECT epoch_us(try_strptime(x, $f)) FROM batch", params={"f": fmt}).to_arrow_table()
     finally:
         con.unregister("batch")
     return out.column(0).to_pandas(integer_object_nulls=False).astype("Int64")
@@ -183,7 +185,9 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
         if name == "regexp_split_to_array":
             return _call("split", args[0], args[1], exp.Literal.number(-1))
         if name == "fsum":
-            return exp.Sum(this=args[0])
+            # DuckDB's fsum (and sum(x ORDER BY x)) fixes the order of a float sum; Spark sums
+            # in its own order, which can differ in the last digits only (well inside 1e-9).
+            return exp.Sum(this=args[0].this if isinstance(args[0], exp.Order) else args[0])
         if name == "epoch_us":
             return _call("unix_micros", *args)
         if name == "to_microseconds":       # an interval of that many microseconds
@@ -193,6 +197,18 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
         # DuckDB's epoch() keeps the fraction of a second (and a cast to an integer rounds it);
         # Spark's unix_timestamp() drops it.
         return _call("round", exp.Div(this=_call("unix_micros", node.this), expression=exp.Literal.number("1000000.0")))
+    if isinstance(node, exp.Literal) and not node.is_string and any(c in node.this for c in ".eE") \
+            and not isinstance(node.parent, exp.DataType | exp.Cast):
+        # DuckDB computes 2.0 ^ (d / 7.0) in DOUBLE; Spark would keep DECIMAL and round at
+        # its scale (the time-decay weights drifted by 1e-9).
+        return exp.cast(node, exp.DataType.Type.DOUBLE)
+    if isinstance(node, exp.Sum) and isinstance(node.this, exp.Order):
+        return exp.Sum(this=node.this.this)
+    if isinstance(node, exp.Try):
+        return node.this                # without ANSI mode Spark gives NULL where DuckDB would raise
+    if isinstance(node, exp.DataType) and node.this in _WALL_CLOCK:
+        # One kind of timestamp on Spark, in the session's UTC: a wall-clock time as exported.
+        return exp.DataType(this=exp.DataType.Type.TIMESTAMPLTZ)
     if isinstance(node, exp.StrToTime):
         return _call("timestamp_micros", _call("funnel_strptime_us", node.this, node.args["format"]))
     if isinstance(node, exp.RegexpSplit):
@@ -222,6 +238,9 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
         return _ordered_list(node.this)
     return node
+
+
+_WALL_CLOCK = frozenset({exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATETIME, exp.DataType.Type.TIMESTAMPNTZ})
 
 
 def _is_list(node: exp.Expression) -> bool:
@@ -418,7 +437,7 @@ class SparkConnection:
         if not self.on_spark:
             self.local.register(name, table)
             return
-        self._put(name, self.spark.createDataFrame(table.to_pandas()) if len(table) == 0 else self._arrow_frame(table))
+        self._put(name, self._arrow_frame(table))
 
     def unregister(self, name: str) -> None:
         if not self.on_spark:
@@ -509,7 +528,7 @@ class SparkConnection:
         for (kind,) in self.local.execute(
                 "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n AND NOT temporary UNION ALL "
                 "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n AND NOT internal", {"n": name}).fetchall():
-            self.local.execute(f'DROP {kind} IF EXISTS "{name}"').fetchall()
+            self.local.execute(f"DROP {kind} IF EXISTS {ident(name)}").fetchall()
 
     def _ship(self, tree: exp.Expression) -> None:
         """Hand Spark the local tables the statement reads (a file's raw rows), once each."""
@@ -528,7 +547,7 @@ class SparkConnection:
         import pyarrow.parquet as pq
 
         path = self._stage / f"{name}-{uuid.uuid4().hex}.parquet"
-        reader = self.local.execute(f'SELECT rowid AS rowid, * FROM "{name}"').to_arrow_reader()
+        reader = self.local.sql(f"SELECT rowid AS rowid, * FROM {ident(name)}").to_arrow_reader()
         with pq.ParquetWriter(str(path), reader.schema) as writer:
             for batch in reader:
                 writer.write_batch(batch)
