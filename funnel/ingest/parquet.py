@@ -37,15 +37,14 @@ def folder_parts(folder: Path, name: str) -> list[Path]:
     """The data files of the folder ``folder`` (shown as ``name``), sorted by name.
 
     Raises:
-        EmptyFileError: the folder holds no Parquet file.
-        UnreadableFileError: the folder cannot be listed.
+        UnreadableFileError: the folder holds no Parquet file, or cannot be listed.
     """
     try:
         found = sorted((p for p in folder.iterdir() if is_part(p)), key=lambda p: p.name)
     except OSError as exc:
         raise UnreadableFileError(name, key="error.os", detail=exc.strerror or "") from exc
     if not found:
-        raise EmptyFileError(name, key="error.no_parquet")
+        raise UnreadableFileError(name, key="error.no_parquet")
     return found
 
 
@@ -61,6 +60,26 @@ def has_magic(path: Path) -> bool:
             return head == MAGIC and fh.read(4) == MAGIC
     except OSError:
         return False
+
+
+def load(con: duckdb.DuckDBPyConnection, table: str, name: str, path: Path | None, data: bytes | None,
+         copy: Path) -> tuple[list[str], int]:
+    """Read a Parquet export into the raw table ``table``: the bytes ``data`` (an upload, written
+    to ``copy`` for DuckDB, which reads Parquet from a file, and deleted after), else the file or
+    folder ``path``. Returns the header names and the number of files read.
+    """
+    if data is not None:
+        copy.write_bytes(data)
+        files = [(str(copy), name)]
+    elif path is not None and path.is_dir():
+        files = [(str(p), f"{name}/{p.name}") for p in folder_parts(path, name)]
+    else:
+        assert path is not None
+        files = [(str(path), name)]
+    try:
+        return read_parquet(con, table, files, name), len(files)
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def read_parquet(con: duckdb.DuckDBPyConnection, table: str, files: Sequence[tuple[str, str]], name: str) -> list[str]:

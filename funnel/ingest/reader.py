@@ -245,24 +245,10 @@ def _loaded(con: duckdb.DuckDBPyConnection, source: Source, table: str, report: 
 def _load_parquet(con: duckdb.DuckDBPyConnection, source: Source, table: str, workdir: Path,
                   report: LoadReport) -> None:
     """A Parquet file, or a folder of them read as one table (see :mod:`funnel.ingest.parquet`)."""
-    copy = workdir / f"{table}.parquet"
-    if source.data is not None:
-        copy.write_bytes(source.data)    # DuckDB reads Parquet from a file, not from Python bytes
-        files = [(str(copy), source.name)]
-    elif source.is_folder():
-        assert source.path is not None
-        parts = parquet.folder_parts(source.path, source.name)
-        files = [(str(p), f"{source.name}/{p.name}") for p in parts]
-        if len(parts) > 1:
-            report.notices.append(("notice.parquet_parts", {"parts": len(parts)}))
-    else:
-        assert source.path is not None
-        files = [(str(source.path), source.name)]
-    try:
-        header = parquet.read_parquet(con, table, files, source.name)
-    finally:
-        copy.unlink(missing_ok=True)
+    header, parts = parquet.load(con, table, source.name, source.path, source.data, workdir / f"{table}.parquet")
     report.columns, report.renamed = clean_headers(header)
+    if parts > 1:
+        report.notices.append(("notice.parquet_parts", {"parts": parts}))
 
 
 def _load_text(con: duckdb.DuckDBPyConnection, source: Source, head_bytes: bytes, tail_bytes: bytes,
