@@ -272,3 +272,36 @@ def test_duckdb_reads_parquet_with_its_built_in_reader(tmp_path):
     # Linked into the wheel: nothing is downloaded (the app runs offline).
     found = c.execute("SELECT install_mode FROM duckdb_extensions() WHERE extension_name = 'parquet'").fetchall()
     assert found == [("STATICALLY_LINKED",)]
+
+
+def test_the_sample_exports_as_parquet_give_the_same_analysis_with_activity(tmp_path, capsys):
+    """The bundled exports (a report with a title, totals and footers, an activity log) read
+    into typed frames, then written as CSV and as Parquet: the same analysis, behaviour
+    history and attribution included, and the same rows set aside."""
+    root = Path(__file__).resolve().parents[1] / "sample_data"
+    frames = {
+        "ma": pd.read_csv(root / "ma_leads.csv", encoding="cp932", parse_dates=["登録日時"],
+                          date_format="%Y/%m/%d %H:%M"),
+        "sfa": pd.read_excel(root / "sfa_opportunities.xlsx", header=3, engine="calamine").iloc[:, 1:],
+        "act": pd.read_csv(root / "activity_log.csv", encoding="cp932", parse_dates=["日時"],
+                           date_format="%Y/%m/%d %H:%M"),
+    }
+    # The report's footer rows put text into typed columns: keep those cells as text.
+    sfa = frames["sfa"]
+    for c in sfa.select_dtypes(include="object").columns:
+        sfa[c] = sfa[c].map(lambda v: v if v is None or isinstance(v, str | pd.Timestamp) or pd.isna(v) else str(v))
+    out = {}
+    for ext in ("csv", "parquet"):
+        for name, df in frames.items():
+            getattr(df, f"to_{ext}")(tmp_path / f"{name}.{ext}", index=False)
+        assert main(["analyze", "--ma", str(tmp_path / f"ma.{ext}"), "--sfa", str(tmp_path / f"sfa.{ext}"),
+                     "--activity", str(tmp_path / f"act.{ext}"), "--json"]) == 0
+        out[ext] = json.loads(capsys.readouterr().out.replace(f".{ext}", ".file"))
+    files = [out[ext].pop("files") for ext in out]
+    assert out["parquet"] == out["csv"]
+    assert out["csv"]["behaviour"] and out["csv"]["attribution"]
+    def accounting(f: dict[str, list[dict[str, object]]]) -> list[tuple[object, ...]]:
+        return [(r["columns"], r["rows_read"], r["dropped"]) for side in ("ma", "sfa", "activity") for r in f[side]]
+
+    assert accounting(files[1]) == accounting(files[0])
+    assert accounting(files[0])[1][2] == {"total": 1, "blank": 1, "footer": 4}
