@@ -288,7 +288,7 @@ def test_the_sample_exports_as_parquet_give_the_same_analysis_with_activity(tmp_
     }
     # The report's footer rows put text into typed columns: keep those cells as text.
     sfa = frames["sfa"]
-    for c in sfa.select_dtypes(include="object").columns:
+    for c in [c for c in sfa.columns if sfa[c].dtype == "object"]:
         sfa[c] = sfa[c].map(lambda v: v if v is None or isinstance(v, str | pd.Timestamp) or pd.isna(v) else str(v))
     out = {}
     for ext in ("csv", "parquet"):
