@@ -305,3 +305,13 @@ def test_the_sample_exports_as_parquet_give_the_same_analysis_with_activity(tmp_
 
     assert accounting(files[1]) == accounting(files[0])
     assert accounting(files[0])[1][2] == {"total": 1, "blank": 1, "footer": 4}
+
+
+def test_the_summary_says_parquet_not_a_sheet(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FUNNEL_LANG", "en")
+    ma, sfa = generated_pair()
+    ma.to_parquet(tmp_path / "ma.parquet", index=False)
+    sfa.to_parquet(tmp_path / "sfa.parquet", index=False)
+    assert main(["analyze", "--ma", str(tmp_path / "ma.parquet"), "--sfa", str(tmp_path / "sfa.parquet")]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "ma.parquet" in x)
+    assert "Parquet, 240 data rows" in line and "sheet" not in line
