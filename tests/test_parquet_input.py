@@ -315,3 +315,30 @@ def test_the_summary_says_parquet_not_a_sheet(tmp_path, capsys, monkeypatch):
     assert main(["analyze", "--ma", str(tmp_path / "ma.parquet"), "--sfa", str(tmp_path / "sfa.parquet")]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if "ma.parquet" in x)
     assert "Parquet, 240 data rows" in line and "sheet" not in line
+
+
+@pytest.mark.parametrize("compression", ["snappy", "zstd", "none"])
+def test_flipped_bytes_load_or_give_the_unreadable_message_never_a_traceback(tmp_path, compression):
+    """Random damage between intact magic numbers: DuckDB raises its base Error for much of it
+    ("Out of buffer", "TProtocolException"), which must still be the user's message."""
+    table = pa.table({"e": [f"u{i}@x.jp" for i in range(3000)], "n": list(range(3000)),
+                      "ts": [dt.datetime(2025, 1, 1) + dt.timedelta(minutes=i) for i in range(3000)]})
+    pq.write_table(table, tmp_path / "g.parquet", compression=compression, row_group_size=500)
+    good = (tmp_path / "g.parquet").read_bytes()
+    rng = random.Random(1)
+    keys = set()
+    for _ in range(40):
+        b = bytearray(good)
+        for _ in range(rng.choice([1, 4, 32])):
+            b[rng.randrange(4, len(b) - 4)] = rng.randrange(256)
+        (tmp_path / "m.parquet").write_bytes(bytes(b))
+        c = connect()
+        try:
+            load_file(c, Source.from_path(tmp_path / "m.parquet"), "t", tmp_path)
+            keys.add("loaded")
+        except UnreadableFileError as exc:
+            assert exc.file == "m.parquet"
+            keys.add(exc.key)
+        finally:
+            c.close()
+    assert keys <= {"loaded", "error.corrupt_parquet"} and "error.corrupt_parquet" in keys

@@ -120,8 +120,12 @@ def read_parquet(con: duckdb.DuckDBPyConnection, table: str, files: Sequence[tup
     try:
         ingest.create_from_parquet(con, table, paths, header, [ingest.parquet_text(t) for _, t in schema],
                                    max_rows=int(setting("max_rows")))
-    except (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException) as exc:
-        # A footer that reads but pages that do not (flipped bytes, a bad codec stream).
+    except duckdb.InterruptException:
+        raise       # the workspace is closing (see Workspace.close), not a bad file
+    except duckdb.Error as exc:
+        # A footer that reads but pages that do not: flipped bytes, a bad codec stream. DuckDB
+        # raises its base Error for many of these ("Out of buffer", "TProtocolException");
+        # running out of memory is not one (funnel.sql makes that a TooLargeError).
         raise UnreadableFileError(name, key="error.corrupt_parquet") from exc
     if ingest.row_count(con, table) > int(setting("max_rows")):
         raise TooLargeError(name, key="error.too_many_rows", limit=f"{int(setting('max_rows')):,}")
