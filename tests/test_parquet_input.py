@@ -7,10 +7,12 @@ import dataclasses
 import datetime as dt
 import json
 import random
+import time
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
@@ -342,3 +344,19 @@ def test_flipped_bytes_load_or_give_the_unreadable_message_never_a_traceback(tmp
         finally:
             c.close()
     assert keys <= {"loaded", "error.corrupt_parquet"} and "error.corrupt_parquet" in keys
+
+
+def test_a_parquet_bomb_is_refused_from_its_footer_before_a_row_is_read(con, tmp_path):
+    """A few KB holding more rows than ``max_rows`` (one dictionary value, run-length encoded).
+    The cell limit is the same check from the same footer (test_limits_are_checked_from_the_footer)."""
+    path = tmp_path / "bomb.parquet"
+    rows_over = int(config.setting("max_rows")) + 1
+    column = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows_over, dtype=np.int8)), pa.array(["x" * 100]))
+    pq.write_table(pa.table({"c": column}), path, compression="zstd")
+    assert path.stat().st_size < 64 * 1024
+    start = time.process_time()
+    with pytest.raises(TooLargeError) as exc:
+        load_file(con, Source.from_bytes("bomb.parquet", path.read_bytes()), "t", tmp_path)
+    assert exc.value.key == "error.too_many_rows" and exc.value.file == "bomb.parquet"
+    assert time.process_time() - start < 0.5
+    assert [p.name for p in tmp_path.iterdir()] == ["bomb.parquet"]     # the upload's copy is gone
