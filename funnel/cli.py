@@ -181,6 +181,7 @@ def summary_lines(d: dict[str, Any], lang: str) -> list[str]:
         for f in d["files"][side]:
             how = (t("cli.how.csv", lang, encoding=f["encoding"], delimiter=_delim(f["delimiter"]),
                      header_row=f["header_row"]) if f["kind"] == "csv" else
+                   t("cli.how.parquet", lang) if f["kind"] == "parquet" else
                    t("cli.how.sheet", lang, kind=f["kind"].upper(), sheet=f["sheet"], header_row=f["header_row"]))
             dropped = ""
             if f["dropped"]:
