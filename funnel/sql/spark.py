@@ -464,9 +464,9 @@ class SparkConnection:
 
     # -- running one statement ---------------------------------------------------------------
     def _run(self, sql: str, params: Any) -> SparkResult:
-        tree = sqlglot.parse_one(sql, read="duckdb")
-        if isinstance(tree, exp.Set | exp.Command) and tree.name.upper() in ("", "SET") or isinstance(tree, exp.Set):
-            return SparkResult(None)
+        tree: exp.Expression = sqlglot.parse_one(sql, read="duckdb")  # type: ignore[assignment]
+        if isinstance(tree, exp.Set) or isinstance(tree, exp.Command) and tree.name.upper() == "SET":
+            return SparkResult(None)        # DuckDB session settings (insertion order) mean nothing here
         tree = _bind(tree, params)
         if isinstance(tree, exp.Drop):
             for table in tree.args.get("tables") or [tree.this]:
