@@ -61,6 +61,10 @@ def _input_arguments(p: argparse.ArgumentParser) -> None:
                    help="activity exports (行動履歴: activity logs, campaign members), stacked in order")
     p.add_argument("--sources", metavar="FILE",
                    help="lead source -> channel mapping (CSV: source,channel); by_source is grouped by it")
+    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                   help="where linking and measures run: in-process DuckDB (default) or Apache Spark")
+    p.add_argument("--master", metavar="URL",
+                   help="Spark master (default local[*]; SPARK_REMOTE selects Spark Connect instead)")
 
 
 def parse_maps(items: Sequence[str]) -> dict[str, dict[str, str | None]]:
@@ -101,7 +105,7 @@ def _built(args: argparse.Namespace, *, measures_only: bool = False) -> Iterator
 
     link = LinkSpec.parse(args.link) if args.link else None
     overrides = parse_maps(args.map)
-    with Workspace() as ws:
+    with Workspace(engine=args.engine, master=args.master) as ws:
         for path in args.ma:
             ws.load("ma", Source.from_path(path))
         for path in args.sfa:
@@ -177,6 +181,7 @@ def summary_lines(d: dict[str, Any], lang: str) -> list[str]:
         for f in d["files"][side]:
             how = (t("cli.how.csv", lang, encoding=f["encoding"], delimiter=_delim(f["delimiter"]),
                      header_row=f["header_row"]) if f["kind"] == "csv" else
+                   t("cli.how.parquet", lang) if f["kind"] == "parquet" else
                    t("cli.how.sheet", lang, kind=f["kind"].upper(), sheet=f["sheet"], header_row=f["header_row"]))
             dropped = ""
             if f["dropped"]:

@@ -22,7 +22,7 @@ from ui import state
 from ui.state import remembered, t
 from ui.widgets import definition, download_frame, notices, require_current, show_chart, show_table
 
-TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "htm", "html", "xml"]
+TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "htm", "html", "xml", "parquet"]
 lang = state.lang()
 # Long free texts get a bounded column, so the stage and amount columns stay on screen.
 NARROW = {t(f"diff.col.{c}"): st.column_config.TextColumn(t(f"diff.col.{c}"), width="medium")

@@ -17,7 +17,7 @@ from ui.privacy import masked_values
 from ui.state import Current, FileEntry, current, t
 from ui.widgets import download_frame, notices, show_table
 
-TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "htm", "html", "xml"]
+TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "htm", "html", "xml", "parquet"]
 
 st.title(t("upload.title"))
 data = state.ensure_loaded()

@@ -17,7 +17,7 @@ import duckdb
 
 from funnel.config import setting
 from funnel.errors import EmptyFileError, FunnelError, TooLargeError, UnreadableFileError
-from funnel.ingest import sandbox
+from funnel.ingest import parquet, sandbox
 from funnel.ingest.layout import RowShape, classify_cell, clean_headers, find_header, is_numeric, trailing_drops
 from funnel.ingest.sheets import SheetTable
 from funnel.ingest.sniff import Encoding, detect_encoding, detect_kind, head_records, sniff_delimiter
@@ -32,7 +32,8 @@ class Source:
     """An export to read: a path on disk, or bytes from an upload, under a display name.
 
     A path is read lazily: sniffing a UTF-8 CSV needs only its head and tail, and DuckDB then
-    reads the file itself, so a 120 MB export is never copied into Python.
+    reads the file itself, so a 120 MB export is never copied into Python. A path may be a
+    folder of Parquet files (a warehouse's ``x.parquet/part-*.parquet``).
     """
 
     name: str
@@ -56,10 +57,20 @@ class Source:
             return UnreadableFileError(self.name, key="error.is_directory")
         return UnreadableFileError(self.name, key="error.os", detail=exc.strerror or "")
 
+    def is_folder(self) -> bool:
+        return self.data is None and self.path is not None and self.path.is_dir()
+
     def size(self) -> int:
+        """Bytes of the file (of a folder: of its Parquet files)."""
         if self.data is not None:
             return len(self.data)
         assert self.path is not None
+        if self.is_folder():
+            parts = parquet.folder_parts(self.path, self.name)
+            try:
+                return sum(p.stat().st_size for p in parts)
+            except OSError as exc:
+                raise self._fail(exc) from exc
         try:
             if self.path.is_dir():
                 raise IsADirectoryError(self.path)
@@ -180,6 +191,7 @@ def _drop_partial(con: duckdb.DuckDBPyConnection, table: str, workdir: Path) -> 
     drop_table(con, table)
     ingest.drop_beside(con, table)
     (workdir / f"{table}.csv").unlink(missing_ok=True)     # a transcoded copy (see _utf8_path)
+    (workdir / f"{table}.parquet").unlink(missing_ok=True)     # an uploaded Parquet file (see _load_parquet)
 
 
 def _too_many_rows(source: Source) -> TooLargeError:
@@ -188,12 +200,16 @@ def _too_many_rows(source: Source) -> TooLargeError:
 
 def _load_file(con: duckdb.DuckDBPyConnection, source: Source, table: str, workdir: Path) -> LoadedTable:
     size = source.size()
+    if source.is_folder():
+        report = LoadReport(source.name, "parquet", size, source.digest)
+        _load_parquet(con, source, table, workdir, report)
+        return _loaded(con, source, table, report)
     head, tail = source.head_and_tail(SNIFF_SAMPLE)
     data: bytes | None = None
     if head.startswith((b"PK", b"\xd0\xcf\x11\xe0")) or not tail:
         # Containers need their whole bytes to be recognised (a zip's directory is at its end).
         data = source.read_bytes()
-    kind = detect_kind(data if data is not None else head)
+    kind = detect_kind(data if data is not None else head, tail)
     report = LoadReport(source.name, "?", size, source.digest)
     if kind.name == "empty":
         raise EmptyFileError(source.name, key="error.empty")
@@ -201,21 +217,38 @@ def _load_file(con: duckdb.DuckDBPyConnection, source: Source, table: str, workd
         raise UnreadableFileError(source.name, key="error.encrypted")
     if kind.name == "corrupt_zip":
         raise UnreadableFileError(source.name, key="error.corrupt_workbook")
+    if kind.name == "corrupt_parquet":
+        raise UnreadableFileError(source.name, key="error.corrupt_parquet")
     if kind.name == "foreign":
         raise UnreadableFileError(source.name, key="error.foreign", what=kind.detail)
     report.kind = "csv" if kind.name == "text" else kind.name
     if kind.name == "text":
         _load_text(con, source, head, tail, table, workdir, report)
+    elif kind.name == "parquet":
+        _load_parquet(con, source, table, workdir, report)
     else:
         data = data if data is not None else source.read_bytes()
         parsed = sandbox.parse(kind.name, source.name, data)
         if parsed is None:
             raise EmptyFileError(source.name, key="error.empty_workbook")
         _load_sheets(con, parsed, table, report)
+    return _loaded(con, source, table, report)
+
+
+def _loaded(con: duckdb.DuckDBPyConnection, source: Source, table: str, report: LoadReport) -> LoadedTable:
     _finish(con, table, report)
     if report.rows_read == 0:
         raise EmptyFileError(source.name, key="error.header_only")
     return LoadedTable(table, report)
+
+
+def _load_parquet(con: duckdb.DuckDBPyConnection, source: Source, table: str, workdir: Path,
+                  report: LoadReport) -> None:
+    """A Parquet file, or a folder of them read as one table (see :mod:`funnel.ingest.parquet`)."""
+    header, parts = parquet.load(con, table, source.name, source.path, source.data, workdir / f"{table}.parquet")
+    report.columns, report.renamed = clean_headers(header)
+    if parts > 1:
+        report.notices.append(("notice.parquet_parts", {"parts": parts}))
 
 
 def _load_text(con: duckdb.DuckDBPyConnection, source: Source, head_bytes: bytes, tail_bytes: bytes,

@@ -17,6 +17,7 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass
 
+PARQUET_MAGIC = b"PAR1"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_OLE_MARKER = "EncryptionInfo".encode("utf-16-le")
 
@@ -24,7 +25,7 @@ _ENCRYPTED_OLE_MARKER = "EncryptionInfo".encode("utf-16-le")
 _FOREIGN_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"%PDF", "PDF"),
     (b"\x1f\x8b", "gzip"), (b"7z\xbc\xaf\x27\x1c", "7-Zip"), (b"Rar!", "RAR"), (b"BM", "BMP"),
-    (b"SQLite format 3", "SQLite"), (b"PAR1", "Parquet"), (b"RIFF", "RIFF"),
+    (b"SQLite format 3", "SQLite"), (b"RIFF", "RIFF"),
 )
 
 DELIMITERS: tuple[str, ...] = (",", "\t", ";", "|")
@@ -34,16 +35,21 @@ FALLBACK_DELIMITER = " "
 
 @dataclass(frozen=True)
 class Kind:
-    """What the bytes are: ``text``, ``xlsx``, ``xls``, ``ods``, ``html``, or a reason why not."""
+    """What the bytes are: ``text``, ``xlsx``, ``xls``, ``ods``, ``html``, ``parquet``, or a reason why not."""
 
     name: str
     detail: str = ""
 
 
-def detect_kind(data: bytes) -> Kind:
-    """Classify the file from its content."""
+def detect_kind(data: bytes, tail: bytes = b"") -> Kind:
+    """Classify the file from its content: ``data`` is the whole file or its head, ``tail`` (if
+    any) its end."""
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         return Kind("empty")
+    if data.startswith(PARQUET_MAGIC):
+        # A Parquet file ends with its footer and the magic again; without it the file was cut off.
+        end = tail or data
+        return Kind("parquet" if len(data) + len(tail) >= 12 and end.endswith(PARQUET_MAGIC) else "corrupt_parquet")
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
         return _zip_kind(data)
     if data.startswith(_OLE_MAGIC):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Hashable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import duckdb
 
@@ -96,9 +96,21 @@ class Workspace:
     Streamlit rerun that starts while an older run is still building waits for it.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection | None = None) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection | None = None, *, engine: str = "duckdb",
+                 master: str | None = None) -> None:
+        """``engine="spark"``: files are read locally as always; :meth:`build` and every measure
+        after it run on Apache Spark (``master``: a Spark master URL; see
+        :mod:`funnel.sql.spark`)."""
         self.workdir = Path(tempfile.mkdtemp(prefix="funnel-"))
         self.con = con or connect(temp_directory=str(self.workdir / "duckdb"))
+        self.engine = engine
+        if engine == "spark":
+            from funnel.sql.spark import SparkConnection, spark_session
+
+            # The Spark stand-in takes the DuckDB connection's place (it runs the same
+            # statements; typed as one for the modules that pass it on).
+            self.con = cast(duckdb.DuckDBPyConnection,
+                            SparkConnection(self.con, spark_session(master), self.workdir / "spark"))
         self.files: dict[str, list[LoadedTable]] = {s: [] for s in INPUTS}
         self._profiles: dict[str, dict[str, ColumnProfile]] = {}
         self._serial = 0
@@ -291,6 +303,8 @@ class Workspace:
                 plans[side].append(plan)
                 orders.extend(found)
         email_link = link_spec.kind == "email"
+        if self.engine == "spark":
+            self.con.start()    # type: ignore[attr-defined]  # SparkConnection: from here on, Spark
         for side, key in (("ma", st.ma_key_expr(identity, email_link)), ("sfa", st.sfa_key_expr())):
             st.create_side_rows(self.con, side, plans[side], key,
                                 max((lt.report.rows_read + lt.report.rows_dropped for lt in self.files[side]), default=0))

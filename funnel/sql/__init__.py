@@ -215,6 +215,8 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> An
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    if not isinstance(con, duckdb.DuckDBPyConnection):      # the Spark stand-in (funnel.sql.spark)
+        return "TABLE" in con.kinds_of(name)
     return bool(scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = $n "
                             "AND NOT temporary", {"n": name}))
 
@@ -234,6 +236,10 @@ def copy_tables(con: duckdb.DuckDBPyConnection, tables: Mapping[str, Any]) -> No
 
 def drop_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop the table or view ``name`` if there is one (DROP TABLE refuses a view and back)."""
+    if not isinstance(con, duckdb.DuckDBPyConnection):      # the Spark stand-in (funnel.sql.spark)
+        with lock_for(con):
+            con.execute(f"DROP TABLE IF EXISTS {ident(name)}")
+        return
     kinds = rows(con, "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n AND NOT temporary "
                       "UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n AND NOT internal",
                  {"n": name})

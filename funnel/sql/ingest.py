@@ -313,3 +313,71 @@ def head_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str], l
     """The first ``limit`` data rows of a raw table, in file order."""
     return [r[1:] for r in _by_rowid(con, table, cols, f"SELECT rowid FROM {ident(table)} WHERE _drop IS NULL "
                                                        "ORDER BY rowid LIMIT $n", {"n": limit})]
+
+
+# -- Parquet ------------------------------------------------------------------------------------
+# A typed Parquet column becomes the text a CSV export of the same data holds, so that the
+# engine parses both alike (``analyze --json`` is the same for either): numbers without a
+# spurious ".0", timestamps as 'YYYY-MM-DD HH:MM:SS' (a fraction only when there is one),
+# booleans as true/false, an empty string as an empty cell (NULL, as read_csv gives).
+_INTEGRAL = "CASE WHEN {c} = trunc({c}) AND abs({c}) < 1e15 THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) " \
+            "ELSE CAST({c} AS VARCHAR) END"
+_PARQUET_TEXT: dict[str, str] = {
+    "VARCHAR": "nullif({c}, '')",
+    "BOOLEAN": "CAST({c} AS VARCHAR)",     # true / false
+    # NaN is how pandas marks a missing number; to_csv writes it as an empty cell.
+    "DOUBLE": f"CASE WHEN isnan({{c}}) THEN NULL ELSE {_INTEGRAL} END",
+    "FLOAT": f"CASE WHEN isnan({{c}}) THEN NULL ELSE {_INTEGRAL} END",
+    "DATE": "CAST({c} AS VARCHAR)",
+    # An instant is written as UTC wall-clock time, whatever the server's time zone.
+    "TIMESTAMP WITH TIME ZONE": "CAST(({c} AT TIME ZONE 'UTC') AS VARCHAR)",
+    # Strings of old Hive/Impala writers carry no UTF-8 annotation and arrive as BLOB.
+    "BLOB": "nullif(coalesce(try(decode({c})), CAST({c} AS VARCHAR)), '')",
+}
+
+
+def parquet_text(duckdb_type: str) -> str:
+    """SQL (``{c}`` for the column) turning a Parquet column of ``duckdb_type`` into export text.
+
+    TIMESTAMP (any precision) already casts as 'YYYY-MM-DD HH:MM:SS' with a fraction only when
+    it is not zero; integers, TIME, LIST, STRUCT and MAP take DuckDB's text form.
+    """
+    if duckdb_type in _PARQUET_TEXT:
+        return _PARQUET_TEXT[duckdb_type]
+    if duckdb_type.startswith("DECIMAL"):
+        # Exact: an integral value of any size loses its zero fraction ('5.00' → '5').
+        return "CASE WHEN {c} = trunc({c}) THEN CAST(CAST({c} AS HUGEINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END"
+    return "CAST({c} AS VARCHAR)"
+
+
+def parquet_columns(con: duckdb.DuckDBPyConnection, path: str) -> list[tuple[str, str]]:
+    """``(name, DuckDB type)`` of each column of one Parquet file, from its footer alone."""
+    return [(str(r[0]), str(r[1])) for r in rows(con, "DESCRIBE SELECT * FROM read_parquet($p)", {"p": path})]
+
+
+def parquet_rows(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> int:
+    """Rows of the Parquet files ``paths`` together, from their footers (no page is read)."""
+    return int(rows(con, "SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata($p)", {"p": list(paths)})[0][0])
+
+
+def create_from_parquet(con: duckdb.DuckDBPyConnection, table: str, paths: Sequence[str],
+                        header: Sequence[str], exprs: Sequence[str], max_rows: int | None = None) -> None:
+    """Read the Parquet files ``paths`` (one schema) into ``table`` as one table, in the order
+    given and each in its row order, as text columns ``c0001``… with ``_drop``.
+
+    ``exprs`` (one per column, see :func:`parquet_text`) turn typed columns into text. The
+    columns are taken by position (a Parquet name may be anything, or repeated).
+    """
+    cols = [raw_column(i) for i in range(len(header))]
+    select = ", ".join(f"{e.format(c=ident(n))} AS {ident(n)}" for e, n in zip(exprs, cols, strict=True))
+    params: dict[str, Any] = {"paths": list(paths)}
+    limit = ""
+    if max_rows is not None:
+        limit = " LIMIT $maxrows"
+        params["maxrows"] = int(max_rows) + 1
+    for suffix in ("_rej", "_scan", "_lines"):
+        run(con, f"DROP TABLE IF EXISTS {ident(table + suffix)}")
+    run_ordered(con, f"CREATE OR REPLACE TABLE {ident(table)} AS "
+                     f"SELECT {select}, NULL::VARCHAR AS _drop "
+                     f"FROM read_parquet($paths) AS p({', '.join(ident(c) for c in cols)}){limit}", params)
+    classify_rows(con, table, cols, header)
