@@ -39,6 +39,7 @@ OPEN = ["3.提案", "Negotiation", "Prospecting", "2.ヒアリング"]
 REASONS = ["予算がない", "予算不足のため見送り", "タイミングが合わない", "来期に再検討", "競合に負けた",
            "他社製品に決定（価格面）", "ニーズがなかった", "音信不通", "", "  ", "重複", "テストデータ", "test",
            "Duplicate record", "その他"]
+NOT_A_LOSS = {"重複", "テストデータ", "test", "Duplicate record"}      # contract: category `excluded`
 COMPANY_FORMS = ["株式会社{n}", "{n}株式会社", "(株){n}", "㈱{n}", "{n} Inc.", "{N} Co., Ltd.", "{n}合同会社", "{n}", ""]
 FREE = ["gmail.com", "yahoo.co.jp", "docomo.ne.jp"]
 TYPES = ["Webページ訪問", "資料ダウンロード", "メール開封", "セミナー参加", "Visit Web Page", "Fill Out Form", " Open Email "]
@@ -67,24 +68,26 @@ def messy(email: str, rng: random.Random) -> str:
     ])
 
 
-def date_text(d: dt.datetime, rng: random.Random) -> str:
-    """``d`` in one of the spellings the reader promises (some keep only the day)."""
+def dated(d: dt.datetime, rng: random.Random) -> tuple[str, dt.datetime]:
+    """``d`` in one of the spellings the reader promises, and the instant that spelling means
+    (some keep only the day: the instant is then midnight)."""
+    day = dt.datetime(d.year, d.month, d.day)
     kind = rng.randrange(8)
     if kind == 0:
-        return f"{d.year}/{d.month}/{d.day}"
+        return f"{d.year}/{d.month}/{d.day}", day
     if kind == 1:
-        return d.strftime("%Y-%m-%d %H:%M")
+        return d.strftime("%Y-%m-%d %H:%M"), d
     if kind == 2:
-        return f"令和{d.year - 2018}年{d.month}月{d.day}日"
+        return f"令和{d.year - 2018}年{d.month}月{d.day}日", day
     if kind == 3:
-        return f"{d.year}年{d.month}月{d.day}日 {d.hour}時{d.minute:02d}分"
+        return f"{d.year}年{d.month}月{d.day}日 {d.hour}時{d.minute:02d}分", d
     if kind == 4:
-        return d.strftime("%Y/%m/%d %H:%M:%S")
+        return d.strftime("%Y/%m/%d %H:%M:%S"), d
     if kind == 5:
-        return d.strftime("%Y-%m-%dT%H:%M:%S+09:00")
+        return d.strftime("%Y-%m-%dT%H:%M:%S+09:00"), d         # the zone is dropped: wall clock
     if kind == 6:
-        return str((d.date() - dt.date(1899, 12, 30)).days)          # an Excel serial
-    return _fullwidth(d.strftime("%Y/%m/%d"))
+        return str((d.date() - dt.date(1899, 12, 30)).days), day    # an Excel serial
+    return _fullwidth(d.strftime("%Y/%m/%d")), day
 
 
 @dataclass
@@ -100,6 +103,8 @@ class Exports:
     lost: int = 0
     converted: int = 0
     linked: int = 0
+    excluded: int = 0
+    activity_without_key: int = 0
 
     @property
     def ma_rows(self) -> int:
@@ -108,6 +113,31 @@ class Exports:
     @property
     def open(self) -> int:
         return self.opportunities - self.won - self.lost
+
+    def leads_by_source(self, touch: str) -> dict[str | None, int]:
+        """Leads per source (contract "Source"): the row of the lead first (last) by created
+        date, ties and undated rows in file order (undated after every dated row for
+        ``first``, before them for ``last``); trimmed, blank = None."""
+        best: dict[int, tuple[Any, ...]] = {}
+        position = 0
+        for rows in self.ma:
+            for r in rows:
+                position += 1
+                if r["person"] is None:
+                    continue
+                dated = r["created"] is not None
+                if touch == "first":
+                    key: tuple[Any, ...] = (not dated, r["created"] or BASE, position)
+                    better = r["person"] not in best or key < best[r["person"]]
+                else:
+                    key = (dated, r["created"] or BASE, position)
+                    better = r["person"] not in best or key > best[r["person"]]
+                if better:
+                    best[r["person"]] = (*key, r["source"].strip() or None)
+        counts: dict[str | None, int] = {}
+        for *_, source in best.values():
+            counts[source] = counts.get(source, 0) + 1
+        return counts
 
 
 def _person_email(i: int) -> str:
@@ -137,9 +167,9 @@ def generate(seed: int = SEED, persons: int = PERSONS) -> Exports:
             number = corporate_number(1_000_000_000 + i % 300) if rng.random() < 0.3 else ""
             if number and rng.random() < 0.3:
                 number = f"{number[:1]}-{number[1:5]}-{number[5:9]}-{number[9:]}"
+            text, when = dated(when, rng) if when else (rng.choice(["", " ", "不明"]), None)
             rows.append({"email": messy(email, rng), "company": _company(i, rng), "number": number,
-                         "source": rng.choice(SOURCES), "created": when,
-                         "created_text": date_text(when, rng) if when else rng.choice(["", " ", "不明"]),
+                         "source": rng.choice(SOURCES), "created": when, "created_text": text, "person": i,
                          "score": None if rng.random() < 0.1 else rng.randrange(200),
                          "optin": rng.choice([True, False, None]), "id": f"L{i:05d}"})
     out.leads = persons
@@ -148,11 +178,11 @@ def generate(seed: int = SEED, persons: int = PERSONS) -> Exports:
     pairs = [tuple(rng.sample(range(persons), 2)) for _ in range(15)]
     for a, b in pairs:
         rows.append({"email": f"{emails[a]}; {emails[b]}", "company": _company(a, rng), "number": "",
-                     "source": rng.choice(SOURCES), "created": None, "created_text": "", "score": 1,
+                     "source": rng.choice(SOURCES), "created": None, "created_text": "", "score": 1, "person": a,
                      "optin": None, "id": f"L{a:05d}"})
     for j in range(40):                                                # rows with no usable email
         rows.append({"email": rng.choice(INVALID), "company": "個人" if j % 2 else "", "number": "",
-                     "source": rng.choice(SOURCES), "created": BASE, "created_text": "2024/1/1",
+                     "source": rng.choice(SOURCES), "created": BASE, "created_text": "2024/1/1", "person": None,
                      "score": None, "optin": None, "id": f"X{j:05d}"})
         out.ma_rows_without_key += 1
     rng.shuffle(rows)
@@ -166,8 +196,9 @@ def generate(seed: int = SEED, persons: int = PERSONS) -> Exports:
         nonlocal deal
         deal += 1
         created = BASE + dt.timedelta(days=60 + rng.randrange(150), hours=rng.randrange(24))
-        when = None if rng.random() < 0.05 else created
+        text, when = dated(created, rng) if rng.random() >= 0.05 else ("", None)
         reason = rng.choice(REASONS) if stage in LOST else ""
+        out.excluded += reason in NOT_A_LOSS
         amount = None if rng.random() < 0.1 else rng.randrange(3, 120) * 100_000
         k = people[0] % 300 if people else rng.randrange(300)
         number = corporate_number(1_000_000_000 + k) if rng.random() < 0.4 else ""
@@ -176,7 +207,7 @@ def generate(seed: int = SEED, persons: int = PERSONS) -> Exports:
                             "company": _company(k, rng), "number": number, "email": contact,
                             "lead_id": f"L{people[0]:05d}" if people else "", "stage": stage,
                             "amount": amount, "created": when,
-                            "created_text": date_text(when, rng) if when else "", "reason": reason})
+                            "created_text": text, "reason": reason})
         out.opportunities += 1
         out.won += stage in WON
         out.lost += stage in LOST
@@ -214,6 +245,7 @@ def generate(seed: int = SEED, persons: int = PERSONS) -> Exports:
             if roll < 0.96 else rng.choice(INVALID)
         at = None if rng.random() < 0.03 else \
             BASE + dt.timedelta(days=rng.randrange(240), hours=rng.randrange(24), minutes=rng.choice([0, 15, 59]))
+        out.activity_without_key += at is None or email in INVALID
         out.activity.append({"email": email, "at": at, "type": rng.choice(TYPES),
                              "campaign": rng.choice(CAMPAIGNS), "channel": rng.choice(CHANNELS)})
     return out
@@ -264,14 +296,23 @@ def write_csv(ex: Exports, folder: Path) -> dict[str, list[Path]]:
         w.writerow([])
         w.writerow(["Confidential Information - Do Not Distribute"])
         w.writerow(["Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."])
-    act = folder / "activity.csv"
-    with act.open("w", encoding="utf-8", newline="") as fh:
+    # Two activity files stacked (UNION BY NAME): the second an English export whose columns
+    # stand in another order.
+    half = len(ex.activity) // 2
+    act = [folder / "activity_1.csv", folder / "activity_2.csv"]
+    with act[0].open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(ACT_HEADER)
-        for r in ex.activity:
+        for r in ex.activity[:half]:
             at = "" if r["at"] is None else r["at"].strftime("%Y/%m/%d %H:%M")
             w.writerow([r["email"], at, r["type"], r["campaign"], r["channel"]])
-    return {"ma": ma_paths, "sfa": [sfa], "activity": [act]}
+    with act[1].open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["Activity Type", "Campaign", "Email", "Channel", "Activity Date"])
+        for r in ex.activity[half:]:
+            at = "" if r["at"] is None else r["at"].strftime("%Y-%m-%d %H:%M:%S")
+            w.writerow([r["type"], r["campaign"], r["email"], r["channel"], at])
+    return {"ma": ma_paths, "sfa": [sfa], "activity": act}
 
 
 def write_parquet(ex: Exports, folder: Path) -> dict[str, list[Path]]:

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from funnel.cli import main
-from tests.spark_exports import Exports, generate, write_csv, write_parquet
+from tests.spark_exports import TYPES, Exports, generate, write_csv, write_parquet
 
 _MISSING = ("pyspark is not installed" if importlib.util.find_spec("pyspark") is None
             else "Java (needed by Spark) is not on PATH" if shutil.which("java") is None else "")
@@ -100,17 +100,24 @@ def test_spark_prints_the_duckdb_json(world, fmt: str, extra: list[str], activit
     assert duck["sfa"]["opportunities"] == ex.opportunities
     assert duck["outcomes"] == {"won": ex.won, "lost": ex.lost, "open": ex.open,
                                 "win_rate": pytest.approx(ex.won / (ex.won + ex.lost), rel=1e-12)}
-    assert "accounts" in duck
+    excluded = [r for r in duck["loss_reasons"] if r["category"] == "excluded"]
+    assert excluded == [{"category": "excluded", "count": ex.excluded, "share": None}]
+    assert duck["accounts"]["accounts"] > 0 and duck["accounts"]["opportunities_by_account_only"] > 0
     if "--link" not in extra:
         assert duck["ma"]["leads"] == ex.leads
         assert duck["ma"]["rows_without_key"] == ex.ma_rows_without_key
         assert duck["overall"]["converted"] == ex.converted
         assert duck["match"] == {"opportunities_linked": ex.linked,
                                  "opportunities_unlinked": ex.opportunities - ex.linked}
+        touch = extra[extra.index("--touch") + 1]
+        assert {e["source"]: e["leads"] for e in duck["by_source"]} == ex.leads_by_source(touch)
     if activity:
         model = extra[extra.index("--model") + 1] if "--model" in extra else "position"
         assert duck["attribution"]["model"] == model
         assert duck["activity"]["rows"] == len(ex.activity)
+        assert duck["activity"]["rows_without_key"] == ex.activity_without_key
+        assert duck["activity"]["events"] == len(ex.activity) - ex.activity_without_key
+        assert len(duck["behaviour"]) == len({t.strip() for t in TYPES})
         credits = duck["attribution"]["by_touch"]
         assert math.isclose(sum(t["opportunities"] for t in credits), ex.opportunities, rel_tol=1e-9)
         assert math.isclose(sum(t["won"] for t in credits), ex.won, rel_tol=1e-9)
