@@ -29,12 +29,17 @@ BASE = dt.datetime(2024, 1, 1)
 MA_HEADER = ["メールアドレス", "会社名", "法人番号", "流入元", "登録日時", "スコア", "オプトイン", "リードID"]
 SFA_HEADER = ["商談 ID", "商談名", "取引先名", "法人番号", "取引先責任者メールアドレス", "リードID", "フェーズ",
               "金額", "作成日", "失注理由"]
+# The English report's columns, in its own order, each with the Japanese report's column.
+SFA_EN = [("Stage", "フェーズ"), ("Opportunity ID", "商談 ID"), ("Opportunity Name", "商談名"),
+          ("Account Name", "取引先名"), ("Contact: Email", "取引先責任者メールアドレス"), ("Amount", "金額"),
+          ("Created Date", "作成日"), ("Loss Reason", "失注理由"), ("Corporate Number", "法人番号"),
+          ("リードID", "リードID")]
 ACT_HEADER = ["メールアドレス", "日時", "アクション", "キャンペーン", "チャネル"]
 
 # Trailing U+3000 and tabs on purpose: a source is trimmed of every kind of space.
 SOURCES = ["展示会", "ウェビナー", " Web広告 ", "紹介", "Webinar", "", "資料DL", "展示会\u3000", "Paid\tSearch"]
-WON = ["受注", "Closed Won", "closedwon", "6.受注", "成約"]
-LOST = ["失注", "Closed Lost", "closedlost", "7.失注", "不成立"]
+WON = ["受注", "Closed Won", "closedwon", "6.受注", "成約", "CLOSED WON", " 受注 ", "６.受注"]
+LOST = ["失注", "Closed Lost", "closedlost", "7.失注", "不成立", "closed lost", "失注\u3000"]
 OPEN = ["3.提案", "Negotiation", "Prospecting", "2.ヒアリング"]
 REASONS = ["予算がない", "予算不足のため見送り", "タイミングが合わない", "来期に再検討", "競合に負けた",
            "他社製品に決定（価格面）", "ニーズがなかった", "音信不通", "", "  ", "重複", "テストデータ", "test",
@@ -283,16 +288,29 @@ def write_csv(ex: Exports, folder: Path) -> dict[str, list[Path]]:
                 w.writerow([])
                 w.writerow(["Confidential Information - Do Not Distribute"])
         ma_paths.append(path)
-    sfa = folder / "sfa.csv"
-    with sfa.open("w", encoding="utf-8", newline="") as fh:
+    # Two SFA files stacked: a Japanese contact-role report, then an English one (another
+    # column order); a deal's contact rows may fall in either, so de-duplication spans files.
+    cut = len(ex.sfa) * 3 // 5
+    sfa = [folder / "sfa_1.csv", folder / "sfa_2.csv"]
+    with sfa[0].open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["商談 (取引先責任者の役割付き)"])
         w.writerow(["絞り込み条件: すべての商談"])
         w.writerow([])
         w.writerow(SFA_HEADER)
-        w.writerows(_sfa_cells(r) for r in ex.sfa)
-        w.writerow(["合計", "", "", "", "", "", "", f"¥{sum(r['amount'] or 0 for r in ex.sfa):,}", "", ""])
-        w.writerow(["Grand Totals (" + str(len(ex.sfa)) + " records)"])
+        w.writerows(_sfa_cells(r) for r in ex.sfa[:cut])
+        w.writerow(["合計", "", "", "", "", "", "", f"¥{sum(r['amount'] or 0 for r in ex.sfa[:cut]):,}", "", ""])
+        w.writerow([])
+        w.writerow(["機密情報 - 配布禁止"])
+    with sfa[1].open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["Opportunities with Contact Roles"])
+        w.writerow([])
+        w.writerow([en for en, _ in SFA_EN])
+        for r in ex.sfa[cut:]:
+            cells = dict(zip(SFA_HEADER, _sfa_cells(r), strict=True))
+            w.writerow([cells[ja] for _, ja in SFA_EN])
+        w.writerow(["Grand Totals (" + str(len(ex.sfa) - cut) + " records)"])
         w.writerow([])
         w.writerow(["Confidential Information - Do Not Distribute"])
         w.writerow(["Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."])
@@ -303,8 +321,9 @@ def write_csv(ex: Exports, folder: Path) -> dict[str, list[Path]]:
     with act[0].open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(ACT_HEADER)
+        spell = random.Random(SEED)         # dates in every spelling (by day: a time may go)
         for r in ex.activity[:half]:
-            at = "" if r["at"] is None else r["at"].strftime("%Y/%m/%d %H:%M")
+            at = "" if r["at"] is None else dated(r["at"], spell)[0]
             w.writerow([r["email"], at, r["type"], r["campaign"], r["channel"]])
     with act[1].open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
@@ -312,7 +331,7 @@ def write_csv(ex: Exports, folder: Path) -> dict[str, list[Path]]:
         for r in ex.activity[half:]:
             at = "" if r["at"] is None else r["at"].strftime("%Y-%m-%d %H:%M:%S")
             w.writerow([r["type"], r["campaign"], r["email"], r["channel"], at])
-    return {"ma": ma_paths, "sfa": [sfa], "activity": act}
+    return {"ma": ma_paths, "sfa": sfa, "activity": act}
 
 
 def write_parquet(ex: Exports, folder: Path) -> dict[str, list[Path]]:
