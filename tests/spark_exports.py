@@ -50,6 +50,9 @@ FREE = ["gmail.com", "yahoo.co.jp", "docomo.ne.jp"]
 TYPES = ["Webページ訪問", "資料ダウンロード", "メール開封", "セミナー参加", "Visit Web Page", "Fill Out Form", " Open Email "]
 CAMPAIGNS = ["ウェビナー2024春", "展示会2024", "Newsletter", "", "", " 展示会2024 "]
 CHANNELS = ["Email", "Paid Search", "", ""]
+# Names whose lower case differs between Java and code-point lowering (final Σ, dotted İ), on
+# free-mail leads (no domain key): each pair is one account.
+CASE_PAIRS = {3: "ΑΛΦΑΣ Inc.", 10: "αλφασ", 17: "DİNÇ Ltd.", 24: "dinç", 31: "ΟΔΟΣ ΑΘΗΝΑΣ", 38: "οδοσ αθηνασ"}
 INVALID = ["foo@bar", "no-at.example.jp", "a@@b.co.jp", "@x.co.jp", "", "   ", "\u3000", "mailto:", "n/a"]
 
 
@@ -173,7 +176,8 @@ def generate(seed: int = SEED, persons: int = PERSONS) -> Exports:
             if number and rng.random() < 0.3:
                 number = f"{number[:1]}-{number[1:5]}-{number[5:9]}-{number[9:]}"
             text, when = dated(when, rng) if when else (rng.choice(["", " ", "不明"]), None)
-            rows.append({"email": messy(email, rng), "company": _company(i, rng), "number": number,
+            company = _company(i, rng)
+            rows.append({"email": messy(email, rng), "company": CASE_PAIRS.get(i, company), "number": number,
                          "source": rng.choice(SOURCES), "created": when, "created_text": text, "person": i,
                          "score": None if rng.random() < 0.1 else rng.randrange(200),
                          "optin": rng.choice([True, False, None]), "id": f"L{i:05d}"})

@@ -40,3 +40,10 @@ def test_executemany_before_start_runs_locally(tmp_path) -> None:
         assert local.execute("SELECT * FROM t ORDER BY a").fetchall() == [(1, "x"), (2, "y")]
     finally:
         con.close()
+
+
+def test_lower_is_code_point_by_code_point_even_deep_in_a_statement() -> None:
+    # Java lowers İ to i + U+0307 and a word-final Σ to ς; DuckDB to i and σ. The lower() of a
+    # company name sits under regexp_split_to_array, a node a rule replaces: translated too.
+    assert spark("SELECT regexp_split_to_array(lower(x), ' ')") == \
+        "SELECT SPLIT(LOWER(TRANSLATE(x, 'İΣ', 'iσ')), ' ', -1)"

@@ -127,8 +127,15 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
                             expression=exp.cast(node.expression, exp.DataType.Type.DATE))
     if isinstance(node, exp.ArrayAgg) and isinstance(node.this, exp.Order):
         return _ordered_list(node.this)
-    if isinstance(node, exp.Union) and node.args.get("by_name"):
-        return _union_by_position(node)
+    if isinstance(node, exp.Union) and node.args.get("by_name") \
+            and not (isinstance(node.parent, exp.Union) and node.parent.args.get("by_name")):
+        return _union_by_position(node)     # the whole chain at once, from its top
+    if isinstance(node, exp.Lower):
+        # DuckDB lowers code point by code point (İ → i, Σ → σ); Java (Spark) applies the two
+        # special cases of Unicode lowering: İ → i + U+0307, and Σ → ς at a word's end. Company
+        # names "ΑΛΦΑΣ" / "αλφασ" then made one account on DuckDB and two on Spark.
+        node.set("this", exp.func("translate", node.this, exp.Literal.string("İΣ"), exp.Literal.string("iσ")))
+        return node
     return node
 
 
@@ -287,8 +294,20 @@ def _zip_unnests(node: exp.Expression) -> exp.Expression:
     return node.from_(exp.Subquery(this=inner))
 
 
+def _bottom_up(node: exp.Expression) -> exp.Expression:
+    """``_for_spark`` on every node, children first. (SQLGlot's ``transform`` does not descend
+    into a node a rule returns, so a ``lower`` under ``regexp_split_to_array`` or ``try``
+    stayed untranslated.) Each node of the statement is seen once; nodes a rule makes are not."""
+    for child in list(node.iter_expressions()):
+        _bottom_up(child)
+    new = _for_spark(node)
+    if new is not node and node.parent is not None:
+        node.replace(new)
+    return new
+
+
 def to_spark_sql(tree: exp.Expression) -> str:
-    tree = tree.transform(_for_spark).transform(_zip_unnests)
+    tree = _bottom_up(tree.copy()).transform(_zip_unnests)
     if any(_is_udf(u) and _lambda_vars(u) for u in tree.find_all(exp.Anonymous)):
         tree = _hoist_udfs(_inline_lets(tree))
     return tree.sql(dialect="spark")
