@@ -36,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--half-life", dest="half_life", metavar="DAYS", default=None,
                    help="half-life in days of the time_decay model (default 7)")
     a.add_argument("--json", action="store_true", help="print one JSON object")
+    a.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                   help="where linking and measures run: in-process DuckDB (default) or Apache Spark")
+    a.add_argument("--master", metavar="URL",
+                   help="Spark master (default local[*]; SPARK_REMOTE selects Spark Connect instead)")
     r = sub.add_parser("report", help="write the Excel report (.xlsx) of the analysis")
     _input_arguments(r)
     report_arguments(r)
@@ -61,10 +65,6 @@ def _input_arguments(p: argparse.ArgumentParser) -> None:
                    help="activity exports (行動履歴: activity logs, campaign members), stacked in order")
     p.add_argument("--sources", metavar="FILE",
                    help="lead source -> channel mapping (CSV: source,channel); by_source is grouped by it")
-    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
-                   help="where linking and measures run: in-process DuckDB (default) or Apache Spark")
-    p.add_argument("--master", metavar="URL",
-                   help="Spark master (default local[*]; SPARK_REMOTE selects Spark Connect instead)")
 
 
 def parse_maps(items: Sequence[str]) -> dict[str, dict[str, str | None]]:
@@ -105,7 +105,7 @@ def _built(args: argparse.Namespace, *, measures_only: bool = False) -> Iterator
 
     link = LinkSpec.parse(args.link) if args.link else None
     overrides = parse_maps(args.map)
-    with Workspace(engine=args.engine, master=args.master) as ws:
+    with Workspace(engine=getattr(args, "engine", "duckdb"), master=getattr(args, "master", None)) as ws:
         for path in args.ma:
             ws.load("ma", Source.from_path(path))
         for path in args.sfa:

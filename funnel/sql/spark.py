@@ -32,6 +32,7 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
+from funnel.errors import FunnelError
 from funnel.sql import ident
 from funnel.sql.spark_dialect import HOISTED, bind, to_spark_sql
 
@@ -40,43 +41,59 @@ from funnel.sql.spark_dialect import HOISTED, bind, to_spark_sql
 #   NULL (DuckDB's try_cast / list indexing), rather than an error;
 # - size(NULL) is NULL, as DuckDB's len(NULL);
 # - one time zone (UTC) for the session: every timestamp is a wall-clock time as exported.
-SPARK_CONF: dict[str, str] = {
+SQL_CONF: dict[str, str] = {
     "spark.sql.ansi.enabled": "false",
     "spark.sql.legacy.sizeOfNull": "false",
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+_LOG_CONFIG = Path(__file__).resolve().parent.parent / "data" / "spark-log4j2.properties"
+# For a session this process starts (local mode or --master): its JVMs run in UTC too, log
+# errors only (see the properties file), and show no UI or progress bar.
+_JVM = f"-Duser.timezone=UTC -Dlog4j2.configurationFile={_LOG_CONFIG.as_uri()}"
+LAUNCH_CONF: dict[str, str] = {
+    "spark.driver.extraJavaOptions": _JVM,
+    "spark.executor.extraJavaOptions": _JVM,
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
-    "spark.sql.shuffle.partitions": "8",
-    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
-    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.log.structuredLogging.enabled": "false",
 }
 
 
 def spark_session(master: str | None = None) -> Any:
-    """The Spark session: ``SPARK_REMOTE`` (Spark Connect) when set, else ``master`` (default
-    ``local[*]``, this machine's cores)."""
+    """The Spark session: Spark Connect when ``SPARK_REMOTE`` is set (a cluster or Databricks),
+    else one this process starts on ``master`` (``--master``, ``SPARK_MASTER``, default
+    ``local[*]``: this machine's cores). Other Spark settings come the standard way
+    (``PYSPARK_SUBMIT_ARGS``, ``spark-defaults.conf``)."""
     import sys
 
-    from pyspark.sql import SparkSession
-
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise FunnelError(key="error.spark_missing", detail=str(exc)) from exc
     # Python workers run this interpreter (the one with pyarrow, pandas and duckdb), not
     # whatever ``python3`` is first on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    remote = bool(os.environ.get("SPARK_REMOTE"))
     builder = SparkSession.builder.appName("funnel")
-    if not os.environ.get("SPARK_REMOTE"):
+    if not remote:
         builder = builder.master(master or os.environ.get("SPARK_MASTER") or "local[*]")
-        for k, v in SPARK_CONF.items():
+        for k, v in (LAUNCH_CONF | SQL_CONF).items():
             builder = builder.config(k, v)
-    session = builder.getOrCreate()
-    if os.environ.get("SPARK_REMOTE"):
-        for k, v in SPARK_CONF.items():
-            if k.startswith("spark.sql."):
-                session.conf.set(k, v)
-    else:
-        session.sparkContext.setLogLevel("ERROR")
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:    # no Java, an old Java, an unreachable master: one clear line
+        raise FunnelError(key="error.spark_missing", detail=_first_line(exc)) from exc
+    if remote:
+        for k, v in SQL_CONF.items():
+            session.conf.set(k, v)
     _register_udfs(session)
     return session
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
 
 
 # -- the two Python steps, as vectorised UDFs -------------------------------------------------
@@ -172,8 +189,17 @@ class SparkConnection:
         self.local = local
         self.spark = session
         self.on_spark = False
-        self._stage = Path(stage or tempfile.mkdtemp(prefix="funnel-spark-"))
-        self._stage.mkdir(parents=True, exist_ok=True)
+        # Where tables handed to Spark are written: a folder Spark's executors can read. In
+        # local mode the workspace's own; for a cluster, FUNNEL_SPARK_STAGE (a shared mount such
+        # as /dbfs/tmp/funnel); with neither, tables go over the connection as Arrow.
+        shared = os.environ.get("FUNNEL_SPARK_STAGE")
+        self._stage: Path | None = None
+        if shared:
+            self._stage = Path(shared) / uuid.uuid4().hex
+        elif _runs_here(session):
+            self._stage = Path(stage or tempfile.mkdtemp(prefix="funnel-spark-"))
+        if self._stage is not None:
+            self._stage.mkdir(parents=True, exist_ok=True)
         self._views: dict[str, Any] = {}        # name → its DataFrame (views: None)
 
     def start(self) -> None:
@@ -221,7 +247,8 @@ class SparkConnection:
     def close(self) -> None:
         for name in list(self._views):
             self._drop(name)
-        shutil.rmtree(self._stage, ignore_errors=True)
+        if self._stage is not None:
+            shutil.rmtree(self._stage, ignore_errors=True)
         self.local.close()
 
     # -- running one statement ---------------------------------------------------------------
@@ -304,21 +331,31 @@ class SparkConnection:
                 self._put(name, self._local_frame(name))
 
     def _local_frame(self, name: str) -> Any:
-        """A local DuckDB table as a Spark DataFrame, through Parquet in the stage folder (its
-        ``rowid``, the file order, becomes a column of that name)."""
+        """A local DuckDB table as a Spark DataFrame (its ``rowid``, the file order, becomes a
+        column of that name), through Parquet in the stage folder, written batch by batch."""
+        reader = self.local.sql(f"SELECT rowid AS rowid, * FROM {ident(name)}").to_arrow_reader()
+        if self._stage is None:
+            return self.spark.createDataFrame(reader.read_all())
         import pyarrow.parquet as pq
 
         path = self._stage / f"{name}-{uuid.uuid4().hex}.parquet"
-        reader = self.local.sql(f"SELECT rowid AS rowid, * FROM {ident(name)}").to_arrow_reader()
         with pq.ParquetWriter(str(path), reader.schema) as writer:
             for batch in reader:
                 writer.write_batch(batch)
         return self.spark.read.parquet(str(path))
 
     def _arrow_frame(self, table: Any) -> Any:
+        if self._stage is None:
+            return self.spark.createDataFrame(table)
         import pyarrow.parquet as pq
 
         path = self._stage / f"arrow-{uuid.uuid4().hex}.parquet"
         pq.write_table(table, str(path))
         return self.spark.read.parquet(str(path))
 
+
+def _runs_here(session: Any) -> bool:
+    """Whether Spark's executors share this machine's disk (local mode, not Spark Connect)."""
+    if os.environ.get("SPARK_REMOTE"):
+        return False
+    return str(session.sparkContext.master).startswith("local")
