@@ -3,6 +3,8 @@ tests/test_spark_engine.py found untranslated; text only, no Spark needed."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import duckdb
 import pytest
 import sqlglot
@@ -33,7 +35,8 @@ def test_list_sum_becomes_an_aggregate() -> None:
 def test_executemany_before_start_runs_locally(tmp_path) -> None:
     # File reading keeps a CSV's rejected lines with executemany, before Spark takes over.
     local = duckdb.connect()
-    con = SparkConnection(local, session=None, stage=tmp_path / "stage")
+    session = SimpleNamespace(sparkContext=SimpleNamespace(master="local[1]"))   # never asked to run
+    con = SparkConnection(local, session=session, stage=tmp_path / "stage")
     try:
         con.execute("CREATE TABLE t (a INT, b VARCHAR)")
         con.executemany("INSERT INTO t VALUES (?, ?)", [[1, "x"], [2, "y"]])
