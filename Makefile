@@ -21,10 +21,11 @@ run: venv  ## open the app on the bundled sample data
 test: venv  ## the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
-# The developer loop: unit and engine tests only; AppTests, the browser, the real exports and
-# the slow tests (markers given in tests/conftest.py) are left to `make test`.
+# The developer loop: unit and engine tests only; AppTests, the browser, the real exports, the
+# Spark engine and the slow tests (markers given in tests/conftest.py and the test files) are
+# left to `make test`.
 test-fast: venv  ## unit + engine tests, under two minutes
-	$(BIN)/python -m pytest -q -m "not app and not browser and not real and not slow"
+	$(BIN)/python -m pytest -q -m "not app and not browser and not real and not slow and not spark"
 
 lint: venv  ## ruff on everything, mypy on the engine (config in pyproject.toml)
 	$(BIN)/ruff check funnel ui views tests app.py scripts bench

@@ -212,6 +212,15 @@ class SparkConnection:
             return self.local.execute(sql, params)
         return self._run(sql, params)
 
+    def executemany(self, sql: str, params: Any) -> Any:
+        # File reading keeps a CSV's rejected lines (a footer with too few fields) this way,
+        # before start(): a connection without it failed on any such export (issue 21's tests).
+        if not self.on_spark:
+            return self.local.executemany(sql, params)
+        for one in params:
+            self._run(sql, one)
+        return SparkResult(None)
+
     def register(self, name: str, table: Any) -> None:
         if not self.on_spark:
             self.local.register(name, table)
