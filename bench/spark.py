@@ -43,6 +43,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 ENGINES = ("duckdb", "spark")
+# A file holds at most max_rows (5M) rows, so a bigger MA export is read as parts, as a user
+# exporting "in parts" would load it; half the limit keeps each part's read well inside the
+# DuckDB workspace's memory cap (1GB), which a 10M-row file at once exceeds.
+PART_ROWS = 2_500_000
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -63,7 +67,7 @@ def workload(data: Path, leads: int, fmt: str = "csv", events_per_lead: int = 0)
     d = data / label(leads)
     if not (d / "ma_leads.csv").exists() or not (d / "sfa_opportunities.csv").exists():
         _once(d, lambda tmp: generate(tmp, leads))
-    files = {"ma": [d / "ma_leads.csv"], "sfa": [d / "sfa_opportunities.csv"], "activity": []}
+    files = {"ma": _parts(d / "ma_leads.csv"), "sfa": [d / "sfa_opportunities.csv"], "activity": []}
     if events_per_lead:
         from bench.activity import write_activity
 
@@ -87,6 +91,37 @@ def _once(target: Path, write: Any) -> None:
         tmp.rename(target)
     except OSError:     # another run finished first: the same bytes (fixed seed)
         shutil.rmtree(tmp)
+
+
+def _parts(csv: Path, rows: int = PART_ROWS) -> list[Path]:
+    """``csv`` itself, or when it has more than ``rows`` data rows, its parts of ``rows`` rows
+    each (header repeated; written once beside it). The generated exports hold no newline
+    inside a cell, so a line is a row."""
+    stem = csv.with_suffix("")
+    done = csv.with_name(f"{stem.name}.parts")       # written last: the parts are complete
+    if done.exists():
+        return [csv.with_name(n) for n in done.read_text(encoding="utf-8").split()]
+    names: list[str] = []
+    with csv.open("rb") as src:
+        header = src.readline()
+        out = None
+        for i, line in enumerate(src):
+            if i % rows == 0:
+                if out:
+                    out.close()
+                names.append(f"{stem.name}_part{len(names) + 1}.csv")
+                out = csv.with_name(names[-1]).open("wb")
+                out.write(header)
+            assert out is not None
+            out.write(line)
+        if out:
+            out.close()
+    if len(names) <= 1:
+        for n in names:
+            csv.with_name(n).unlink()
+        names = [csv.name]
+    done.write_text("\n".join(names), encoding="utf-8")
+    return [csv.with_name(n) for n in names]
 
 
 def _parquet(data: Path, csv: Path) -> Path:
@@ -216,8 +251,12 @@ def run(sizes: list[int], data: Path, fmt: str, events_per_lead: int, driver_mem
             spark = engine == "spark"
             r = measure(analyze(files, engine, trace and spark), spark_env if spark else None, timeout=timeout)
             r.update(leads=n, engine=engine, events=n * events_per_lead, format=fmt, traced=trace and spark)
-            if r["rc"] == 0:
-                outputs[engine] = json.loads(r["stdout"])
+            try:
+                found = json.loads(r["stdout"]) if r["rc"] == 0 else None
+            except json.JSONDecodeError:
+                found, r["rc"] = None, "no JSON"
+            if found is not None:
+                outputs[engine] = found
             else:
                 progress = [line for line in r["stderr"].splitlines() if line.startswith("[")]
                 r["reached"] = progress[-1] if progress else None

@@ -29,7 +29,7 @@ def _children_cpu() -> float:
     return sum(cpu for pid, (_, cpu) in _tree(me).items() if pid != me)
 
 
-def profile(argv: list[str], top: int = 10) -> list[dict[str, Any]]:
+def profile(argv: list[str], top: int = 10) -> tuple[int, list[dict[str, Any]]]:
     from funnel import cli
     from funnel.sql.spark import SparkConnection
 
@@ -80,18 +80,18 @@ def profile(argv: list[str], top: int = 10) -> list[dict[str, Any]]:
     ranked = sorted(enumerate(log, 1), key=lambda r: -r[1]["wall"])
     for i, r in ranked[:top]:
         print(f"| {i} | {r['wall']:.2f} | {r['jvm_cpu']:.1f} | {r['ship']:.2f} | `{r['sql'][:160]}` |", file=report)
-    return log
+    return rc, log
 
 
-def main() -> None:
+def main() -> int:
     args = sys.argv[1:]
     top = 10
     if "--top" in args:
         i = args.index("--top")
         top = int(args[i + 1])
         del args[i:i + 2]
-    profile(args, top)
+    return profile(args, top)[0]
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -45,3 +45,14 @@ def test_small_run_writes_the_table(tmp_path: Path) -> None:
     assert (tmp_path / "2k" / "ma_leads.parquet").exists()
     assert "| 2,000 | 0 | parquet | duckdb |" in sb.render(rows)
     assert json.dumps(rows)
+
+
+def test_an_export_over_the_part_size_is_read_as_parts(tmp_path: Path) -> None:
+    csv = tmp_path / "ma.csv"
+    csv.write_text("h\n" + "".join(f"{i}\n" for i in range(5)), encoding="utf-8")
+    parts = sb._parts(csv, rows=2)
+    assert [p.read_text(encoding="utf-8") for p in parts] == ["h\n0\n1\n", "h\n2\n3\n", "h\n4\n"]
+    assert sb._parts(csv, rows=2) == parts          # written once, then reused
+    small = tmp_path / "sfa.csv"
+    small.write_text("h\n1\n", encoding="utf-8")
+    assert sb._parts(small, rows=2) == [small]
