@@ -207,7 +207,12 @@ def measure(cmd: list[str], env: dict[str, str] | None = None, interval: float =
     out.seek(0)
     err.seek(0)
     return {"wall": wall, "rss_mb": peak[0] / 2**20, "cpu": max(waited, sum(cpu.values())), "rc": rc,
-            "stdout": out.read().decode("utf-8", "replace"), "stderr": err.read().decode("utf-8", "replace")[-20_000:]}
+            "stdout": out.read().decode("utf-8", "replace"), "stderr": _ends(err.read().decode("utf-8", "replace"))}
+
+
+def _ends(text: str, head: int = 4_000, tail: int = 16_000) -> str:
+    """The start (a Java exception's message) and the end (the last statements) of a log."""
+    return text if len(text) <= head + tail else f"{text[:head]}\n…\n{text[-tail:]}"
 
 
 # -- the two outputs ---------------------------------------------------------------------------
