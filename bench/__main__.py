@@ -20,6 +20,11 @@ interleaved over ``--repeat`` rounds, medians of:
 6. with ``--browser``: filter changes as the user feels them, in a real browser
    (``bench/browser_bench.py``, its own ``browser.md``).
 
+The two engines (``--engine duckdb`` / ``--engine spark``, issue 21) are measured apart by
+``python -m bench.spark --sizes 1000000,10000000 [--activity]`` (time, CPU and memory of the
+whole process tree, the two JSON outputs checked equal; ``bench/spark_profile.py``: Spark's
+time per statement).
+
 Every command runs in its own process. ``--smoke`` runs 10k leads once (used by the tests to
 keep the script working and the counts equal; no timing is asserted anywhere). The report
 goes to ``bench_out/report.md`` (and ``report.json``).
