@@ -92,14 +92,6 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
         # DuckDB computes 2.0 ^ (d / 7.0) in DOUBLE; Spark would keep DECIMAL and round at
         # its scale (the time-decay weights drifted by 1e-9).
         return exp.cast(node, exp.DataType.Type.DOUBLE)
-    if isinstance(node, exp.Union) and node.args.get("by_name") and isinstance(node.expression, exp.Select):
-        # Spark SQL has no UNION BY NAME (several files of a side): the right side's columns
-        # put in the left side's order, when both name the same columns.
-        names, right = node.this.named_selects, node.expression
-        by = {e.alias_or_name: e for e in right.expressions}
-        if "*" not in names and sorted(by) == sorted(names):
-            right.set("expressions", [by[n] for n in names])
-            node.set("by_name", None)
     if isinstance(node, exp.Sum) and isinstance(node.this, exp.Order):
         return exp.Sum(this=node.this.this)
     if isinstance(node, exp.Try):
