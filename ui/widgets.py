@@ -61,6 +61,9 @@ def definition(key: str, **params: Any) -> None:
 
 #: Streamlit's number formats of the currencies it knows; others show a plain number.
 MONEY_FORMATS = {"JPY": "yen", "USD": "dollar", "EUR": "euro"}
+# The file names an uploader offers (the reader decides the format from the content; this list
+# only filters the browser's file dialog): the upload page and the comparison page use it.
+UPLOAD_TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "htm", "html", "xml", "parquet"]
 MONEY_WIDTH = 130           # px: "$12,345,678.00" / "¥123,456,789" whole at the table font
 HEADER_WIDTH = 160          # px: a number column under a long header ("順位付けの商談化率") shown whole
 

@@ -20,9 +20,8 @@ from funnel.vocabulary import SIDES
 from ui import baseline as B
 from ui import state
 from ui.state import remembered, t
-from ui.widgets import definition, download_frame, notices, require_current, show_chart, show_table
+from ui.widgets import UPLOAD_TYPES, definition, download_frame, notices, require_current, show_chart, show_table
 
-TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "htm", "html", "xml", "parquet"]
 lang = state.lang()
 # Long free texts get a bounded column, so the stage and amount columns stay on screen.
 NARROW = {t(f"diff.col.{c}"): st.column_config.TextColumn(t(f"diff.col.{c}"), width="medium")
@@ -48,7 +47,7 @@ def baseline_files() -> None:
     else:
         for side, col in zip(SIDES, st.columns(2), strict=True):
             with col:
-                uploads = col.file_uploader(t(f"diff.baseline.uploader.{side}"), type=TYPES, accept_multiple_files=True,
+                uploads = col.file_uploader(t(f"diff.baseline.uploader.{side}"), type=UPLOAD_TYPES, accept_multiple_files=True,
                                             key=f"diff_up_{side}_{gen}", help=t("diff.baseline.uploader_help"))
                 if uploads and B.use_uploads(side, [(f.name, f.getvalue()) for f in uploads]):
                     st.rerun()

@@ -15,9 +15,7 @@ from funnel.vocabulary import ACTIVITY, INPUTS, SIDES
 from ui import state
 from ui.privacy import masked_values
 from ui.state import Current, FileEntry, current, t
-from ui.widgets import download_frame, notices, show_table
-
-TYPES = ["csv", "tsv", "txt", "xlsx", "xlsm", "xls", "ods", "htm", "html", "xml", "parquet"]
+from ui.widgets import UPLOAD_TYPES, download_frame, notices, show_table
 
 st.title(t("upload.title"))
 data = state.ensure_loaded()
@@ -76,7 +74,7 @@ def uploader(kind: str) -> None:
     """The file uploader of one input (``ma``, ``sfa``, ``activity``) and the files it holds. Its
     key changes with the upload generation, so a cleared workspace empties the widget too."""
     gen = state.generation("upload")
-    uploads = st.file_uploader(t(f"upload.uploader.{kind}"), type=TYPES, accept_multiple_files=True,
+    uploads = st.file_uploader(t(f"upload.uploader.{kind}"), type=UPLOAD_TYPES, accept_multiple_files=True,
                                key=f"up_{kind}" + (f"_{gen}" if gen else ""), help=t("upload.uploader_help"))
     if uploads and state.use_uploads(kind, [(f.name, f.getvalue()) for f in uploads]):
         st.rerun()
