@@ -61,6 +61,11 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
         args = node.expressions
+        if name == "nfkc":
+            # Spark computes a Python UDF for every row before any CASE picks its branch: only
+            # cells with a non-ASCII character (the only ones NFKC can change) go to Python.
+            needs = exp.RegexpLike(this=args[0].copy(), expression=exp.Literal.string("[^\\x00-\\x7F]"))
+            return _call("nfkc", exp.Case(ifs=[exp.If(this=needs, true=args[0])]))
         if name == "try_strptime":          # parsed by DuckDB itself, batch by batch (above)
             return _call("timestamp_micros", _call("funnel_strptime_us", *args))
         if name in ("arg_max_null", "arg_min_null"):     # Spark's max_by keeps NULL values too
