@@ -52,13 +52,19 @@ def profile(argv: Sequence[str], top: int = 20) -> list[tuple[float, float, str]
     return found
 
 
+def top_argument(args: list[str], default: int) -> int:
+    """Take ``--top N`` out of ``args`` (the rest is the CLI's own command line); N or ``default``."""
+    if "--top" not in args:
+        return default
+    i = args.index("--top")
+    top = int(args[i + 1])
+    del args[i:i + 2]
+    return top
+
+
 def main() -> None:
     args = sys.argv[1:]
-    top = 20
-    if "--top" in args:
-        i = args.index("--top")
-        top = int(args[i + 1])
-        del args[i:i + 2]
+    top = top_argument(args, 20)
     profile(args, top)
 
 

@@ -21,6 +21,7 @@ import sys
 import time
 from typing import Any
 
+from bench.profile_analyze import top_argument
 from bench.spark import _tree
 
 
@@ -85,11 +86,7 @@ def profile(argv: list[str], top: int = 10) -> tuple[int, list[dict[str, Any]]]:
 
 def main() -> int:
     args = sys.argv[1:]
-    top = 10
-    if "--top" in args:
-        i = args.index("--top")
-        top = int(args[i + 1])
-        del args[i:i + 2]
+    top = top_argument(args, 10)
     return profile(args, top)[0]
 
 

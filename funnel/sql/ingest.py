@@ -166,12 +166,7 @@ def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, wi
         "path": path, "skip": skip, "delim": delimiter, "maxline": max_line_bytes,
         "cols": {c: "VARCHAR" for c in all_cols}, "rt": f"{table}_rej", "rs": f"{table}_scan",
     }
-    limit = ""
-    if max_rows is not None:
-        limit = " LIMIT $maxrows"
-        params["maxrows"] = int(max_rows) + 1
-    for suffix in ("_rej", "_scan", "_lines"):
-        run(con, f"DROP TABLE IF EXISTS {ident(table + suffix)}")
+    limit = _fresh_table(con, table, params, max_rows)
     run_ordered(con, f"""
         CREATE OR REPLACE TABLE {ident(table)} AS
         SELECT {', '.join(select)}, NULL::VARCHAR AS _drop
@@ -360,6 +355,17 @@ def parquet_rows(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> int:
     return int(rows(con, "SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata($p)", {"p": list(paths)})[0][0])
 
 
+def _fresh_table(con: duckdb.DuckDBPyConnection, table: str, params: dict[str, Any], max_rows: int | None) -> str:
+    """Drop what an earlier read of ``table`` left beside it; returns the LIMIT clause that reads
+    one row past ``max_rows`` (binding it in ``params``), so a file over the limit is noticed."""
+    for suffix in ("_rej", "_scan", "_lines"):
+        run(con, f"DROP TABLE IF EXISTS {ident(table + suffix)}")
+    if max_rows is None:
+        return ""
+    params["maxrows"] = int(max_rows) + 1
+    return " LIMIT $maxrows"
+
+
 def create_from_parquet(con: duckdb.DuckDBPyConnection, table: str, paths: Sequence[str],
                         header: Sequence[str], exprs: Sequence[str], max_rows: int | None = None) -> None:
     """Read the Parquet files ``paths`` (one schema) into ``table`` as one table, in the order
@@ -371,12 +377,7 @@ def create_from_parquet(con: duckdb.DuckDBPyConnection, table: str, paths: Seque
     cols = [raw_column(i) for i in range(len(header))]
     select = ", ".join(f"{e.format(c=ident(n))} AS {ident(n)}" for e, n in zip(exprs, cols, strict=True))
     params: dict[str, Any] = {"paths": list(paths)}
-    limit = ""
-    if max_rows is not None:
-        limit = " LIMIT $maxrows"
-        params["maxrows"] = int(max_rows) + 1
-    for suffix in ("_rej", "_scan", "_lines"):
-        run(con, f"DROP TABLE IF EXISTS {ident(table + suffix)}")
+    limit = _fresh_table(con, table, params, max_rows)
     run_ordered(con, f"CREATE OR REPLACE TABLE {ident(table)} AS "
                      f"SELECT {select}, NULL::VARCHAR AS _drop "
                      f"FROM read_parquet($paths) AS p({', '.join(ident(c) for c in cols)}){limit}", params)
