@@ -240,9 +240,13 @@ def drop_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
         with lock_for(con):
             con.execute(f"DROP TABLE IF EXISTS {ident(name)}")
         return
-    kinds = rows(con, "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n AND NOT temporary "
-                      "UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n AND NOT internal",
-                 {"n": name})
-    for (kind,) in kinds:
+    for kind in kinds_of(con, name):
         run(con, f"DROP {kind} IF EXISTS {ident(name)}")
+
+
+def kinds_of(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """'TABLE' and/or 'VIEW': what ``name`` is in DuckDB's catalogue (nothing: no such name)."""
+    return [str(k) for (k,) in rows(
+        con, "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n AND NOT temporary "
+             "UNION ALL SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n AND NOT internal", {"n": name})]
 

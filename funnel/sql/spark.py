@@ -33,7 +33,7 @@ import sqlglot
 from sqlglot import exp
 
 from funnel.errors import FunnelError
-from funnel.sql import ident
+from funnel.sql import ident, kinds_of, run
 from funnel.sql.spark_dialect import HOISTED, bind, to_spark_sql
 
 # Spark options that make its SQL behave as DuckDB's does for the engine's statements:
@@ -235,11 +235,7 @@ class SparkConnection:
 
     def kinds_of(self, name: str) -> list[str]:
         """'TABLE' / 'VIEW' where ``name`` exists (either engine): what ``drop_table`` drops."""
-        found = ["TABLE"] if name in self._views else []
-        found += [str(k) for (k,) in self.local.execute(
-            "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n AND NOT temporary UNION ALL "
-            "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n AND NOT internal", {"n": name}).fetchall()]
-        return found
+        return (["TABLE"] if name in self._views else []) + kinds_of(self.local, name)
 
     def interrupt(self) -> None:
         self.local.interrupt()
@@ -314,10 +310,8 @@ class SparkConnection:
             self.spark.catalog.dropTempView(name)
             if frame is not None:
                 frame.unpersist()
-        for (kind,) in self.local.execute(
-                "SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = $n AND NOT temporary UNION ALL "
-                "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = $n AND NOT internal", {"n": name}).fetchall():
-            self.local.execute(f"DROP {kind} IF EXISTS {ident(name)}").fetchall()
+        for kind in kinds_of(self.local, name):
+            run(self.local, f"DROP {kind} IF EXISTS {ident(name)}")
 
     def _ship(self, tree: exp.Expression) -> None:
         """Hand Spark the local tables the statement reads (a file's raw rows), once each."""
@@ -326,8 +320,7 @@ class SparkConnection:
             name = table.name
             if not name or name in self._views or name in ctes:
                 continue
-            if self.local.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = $n",
-                                  {"n": name}).fetchall()[0][0]:
+            if "TABLE" in kinds_of(self.local, name):
                 self._put(name, self._local_frame(name))
 
     def _local_frame(self, name: str) -> Any:
