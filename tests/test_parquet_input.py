@@ -106,6 +106,27 @@ def test_a_folder_of_parts_is_one_table_in_part_order(con, tmp_path):
     assert ("notice.parquet_parts", {"parts": 2}) in loaded.report.notices
 
 
+def test_a_partitioned_folder_reads_its_keys_as_columns(con, tmp_path):
+    # Spark's partitionBy("dt", "region"): key=value subfolders, values percent-encoded, the
+    # default partition for a blank value; the keys come last, as text exactly as written.
+    folder = tmp_path / "leads.parquet"
+    for dt_, region, email in [("2024-02-01", "jp", "b@x.jp"), ("2024-01-05", "us%2Fca", "a@x.jp"),
+                               ("__HIVE_DEFAULT_PARTITION__", "0012", "c@x.jp")]:
+        part = folder / f"dt={dt_}" / f"region={region}"
+        part.mkdir(parents=True)
+        pq.write_table(pa.table({"email": [email]}), part / "part-00000.snappy.parquet")
+        (part / ".part-00000.snappy.parquet.crc").write_bytes(b"x")
+    (folder / "_SUCCESS").write_bytes(b"")
+    (folder / "_temporary").mkdir()        # an unfinished write's leftovers: not the table
+    pq.write_table(pa.table({"email": ["stale@x.jp"]}), folder / "_temporary" / "part-9.parquet")
+    loaded = load_file(con, Source.from_path(folder), "t", tmp_path)
+    assert loaded.columns == ["email", "dt", "region"]
+    # In path order: dt=2024-01-05 < dt=2024-02-01 < dt=__HIVE_DEFAULT_PARTITION__.
+    assert raw(con) == [("a@x.jp", "2024-01-05", "us/ca", None), ("b@x.jp", "2024-02-01", "jp", None),
+                        ("c@x.jp", None, "0012", None)]
+    assert ("notice.parquet_parts", {"parts": 3}) in loaded.report.notices
+
+
 def test_rows_of_many_row_groups_keep_the_file_order(con, tmp_path):
     folder = tmp_path / "big.parquet"
     folder.mkdir()

@@ -34,18 +34,33 @@ def is_part(path: Path) -> bool:
 
 
 def folder_parts(folder: Path, name: str) -> list[Path]:
-    """The data files of the folder ``folder`` (shown as ``name``), sorted by name.
+    """The data files of the folder ``folder`` (shown as ``name``), sorted by their path in it.
+
+    A partitioned table (``dt=2024-01-05/region=jp/part-….parquet``, as Spark's ``partitionBy``
+    and Hive write it) is read through its ``key=value`` subfolders; the reader then adds each
+    key as a column, its value taken from the folder name (decoded; Hive's default partition is
+    blank). Other subfolders are not part of the table.
 
     Raises:
         UnreadableFileError: the folder holds no Parquet file, or cannot be listed.
     """
     try:
-        found = sorted((p for p in folder.iterdir() if is_part(p)), key=lambda p: p.name)
+        found = sorted(_parts(folder), key=lambda p: p.relative_to(folder).parts)
     except OSError as exc:
         raise UnreadableFileError(name, key="error.os", detail=exc.strerror or "") from exc
     if not found:
         raise UnreadableFileError(name, key="error.no_parquet")
     return found
+
+
+def _parts(folder: Path) -> list[Path]:
+    out = []
+    for p in folder.iterdir():
+        if is_part(p):
+            out.append(p)
+        elif p.is_dir() and "=" in p.name and not p.name.startswith((".", "_")):
+            out.extend(_parts(p))
+    return out
 
 
 def has_magic(path: Path) -> bool:

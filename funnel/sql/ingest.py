@@ -345,9 +345,14 @@ def parquet_text(duckdb_type: str) -> str:
     return "CAST({c} AS VARCHAR)"
 
 
+# A partitioned folder's key=value path segments become text columns, exactly as written
+# (DuckDB would otherwise guess 0012 to be the number 12).
+_HIVE = ", hive_types_autocast = false"
+
+
 def parquet_columns(con: duckdb.DuckDBPyConnection, path: str) -> list[tuple[str, str]]:
     """``(name, DuckDB type)`` of each column of one Parquet file, from its footer alone."""
-    return [(str(r[0]), str(r[1])) for r in rows(con, "DESCRIBE SELECT * FROM read_parquet($p)", {"p": path})]
+    return [(str(r[0]), str(r[1])) for r in rows(con, f"DESCRIBE SELECT * FROM read_parquet($p{_HIVE})", {"p": path})]
 
 
 def parquet_rows(con: duckdb.DuckDBPyConnection, paths: Sequence[str]) -> int:
@@ -380,5 +385,5 @@ def create_from_parquet(con: duckdb.DuckDBPyConnection, table: str, paths: Seque
     limit = _fresh_table(con, table, params, max_rows)
     run_ordered(con, f"CREATE OR REPLACE TABLE {ident(table)} AS "
                      f"SELECT {select}, NULL::VARCHAR AS _drop "
-                     f"FROM read_parquet($paths) AS p({', '.join(ident(c) for c in cols)}){limit}", params)
+                     f"FROM read_parquet($paths{_HIVE}) AS p({', '.join(ident(c) for c in cols)}){limit}", params)
     classify_rows(con, table, cols, header)
