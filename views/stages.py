@@ -9,7 +9,7 @@ import streamlit as st
 from funnel.measures import metrics, stages
 from funnel.measures.metrics import FUNNEL_STAGES
 from funnel.present.charts.stages import VALUES, build_funnel_chart, build_stage_heat
-from funnel.present.format import num, source_label, stage_label
+from funnel.present.format import funnel_note, source_label, stage_label
 from ui.filters import describe, lead_filters
 from ui.state import lang, restate, t
 from ui.widgets import definition, download_frame, require_current, show_chart, show_table
@@ -34,22 +34,8 @@ if fn.steps[0].count == 0:
 
 show_chart(build_funnel_chart(fn.steps, lang=lang()))
 
-
-def _note_params(params: dict[str, object]) -> dict[str, object]:
-    """Stage ids in a note's parameters as the words the chart uses; counts formatted."""
-    out: dict[str, object] = {}
-    for k, v in params.items():
-        if k in ("stage", "previous") and v in FUNNEL_STAGES:
-            out[k] = stage_label(str(v), lang())
-        elif k == "count" and isinstance(v, int):
-            out[k] = num(v)
-        else:
-            out[k] = v
-    return out
-
-
 for note, params in fn.notes:
-    st.info(t(note, **_note_params(params)), icon="ℹ️")
+    st.info(funnel_note(note, params, lang()), icon="ℹ️")
 link = cur.build.link
 definition("stages.def.body", filters=describe(lf),
            link=t(f"rate.def.link.{link.kind}", ma=link.ma_column or "—", sfa=link.sfa_column or "—"))

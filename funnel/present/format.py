@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 import unicodedata
+from collections.abc import Mapping
 
 from funnel.i18n import t
+from funnel.measures.metrics import FUNNEL_STAGES
 from funnel.model.money import currencies
 
 
@@ -117,6 +119,20 @@ def drop_label(reason: str, lang: str) -> str:
 
 def stage_label(stage: str, lang: str) -> str:
     return t(f"term.{stage}", lang)
+
+
+def funnel_note(key: str, params: Mapping[str, object], lang: str) -> str:
+    """One note of the stage funnel (``Funnel.notes``) in words: stage ids as the words the chart
+    uses, counts formatted. The funnel page and the report's funnel sheet both show it this way."""
+    words: dict[str, object] = {}
+    for k, v in params.items():
+        if k in ("stage", "previous") and v in FUNNEL_STAGES:
+            words[k] = stage_label(str(v), lang)
+        elif k == "count" and isinstance(v, int):
+            words[k] = num(v)
+        else:
+            words[k] = v
+    return t(key, lang, **words)
 
 
 def display_width(text: str) -> int:

@@ -24,7 +24,7 @@ from funnel.measures.sources import regroup
 from funnel.model.rules import LOSS_CATEGORIES, LossRules
 from funnel.model.workspace import Build, Workspace
 from funnel.planning.inputs import PlanInputs
-from funnel.present.format import loss_label, money, num, owner_label, pct, source_label, stage_label
+from funnel.present.format import funnel_note, loss_label, money, num, owner_label, pct, source_label, stage_label
 from funnel.present.privacy import mask_value
 from funnel.report.xlsx import COUNT, PERCENT, Col, Num, Sheet, bar_chart, hex_color, money_format, pie_chart
 
@@ -184,19 +184,6 @@ def write_rate(ctx: Context, sheet: Sheet) -> None:
 
 
 # -- ファネル ----------------------------------------------------------------------------------
-def _note_params(ctx: Context, params: Mapping[str, object]) -> dict[str, object]:
-    """Stage ids in a funnel note as words, counts formatted (as on the funnel page)."""
-    out: dict[str, object] = {}
-    for k, v in params.items():
-        if k in ("stage", "previous") and v in metrics.FUNNEL_STAGES:
-            out[k] = stage_label(str(v), ctx.lang)
-        elif k == "count" and isinstance(v, int):
-            out[k] = num(v)
-        else:
-            out[k] = v
-    return out
-
-
 def write_funnel(ctx: Context, sheet: Sheet) -> None:
     con, f, mode = ctx.con, ctx.filters, ctx.funnel_mode
     fn = metrics.funnel(con, f, mode)
@@ -213,7 +200,7 @@ def write_funnel(ctx: Context, sheet: Sheet) -> None:
     bar_chart(sheet, block, cat=0, values=[1], title=ctx.t("report.chart.funnel"), fmt=COUNT,
               colors=[hex_color("#2563eb")])
     for key, params in fn.notes:
-        sheet.note("・" + ctx.t(key, **_note_params(ctx, params)))
+        sheet.note("・" + plain(funnel_note(key, params, ctx.lang)))
     sheet.gap()
 
     sheet.heading(ctx.t("stages.by_source.title"))
