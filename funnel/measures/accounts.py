@@ -52,12 +52,13 @@ def lists() -> Lists:
     return Lists(tuple(forms["japanese"]), tuple(forms["latin"]), tuple(forms["placeholders"]), tuple(domains))
 
 
-@dataclass(frozen=True)
-class SourceRow:
-    source: str | None
+class AccountRate:
+    """The account rate of ``accounts`` of which ``converted`` have a deal: written once for every
+    result that carries the pair (a mixin for frozen dataclasses, which declare the two fields, as
+    :class:`funnel.measures.metrics.OpportunityRate` is for leads)."""
+
     accounts: int
     converted: int
-    won: int
 
     @property
     def rate(self) -> float:
@@ -65,7 +66,15 @@ class SourceRow:
 
 
 @dataclass(frozen=True)
-class Accounts:
+class SourceRow(AccountRate):
+    source: str | None
+    accounts: int
+    converted: int
+    won: int
+
+
+@dataclass(frozen=True)
+class Accounts(AccountRate):
     """The contract's account measures of one build and one touch."""
 
     accounts: int
@@ -76,10 +85,6 @@ class Accounts:
     by_source: list[SourceRow]
     touch: str
     rounds: int
-
-    @property
-    def rate(self) -> float:
-        return self.converted / self.accounts if self.accounts else 0.0
 
     def to_json(self) -> dict[str, Any]:
         """The ``accounts`` object of the ``--json`` output, exactly the contract's keys."""
@@ -166,15 +171,11 @@ def _records_as(cls: Callable[..., T], found: Sequence[dict[str, Any]]) -> list[
 
 # -- the page's measures (views/accounts.py) ----------------------------------------------------
 @dataclass(frozen=True)
-class MonthRow:
+class MonthRow(AccountRate):
     month: Any          # datetime.date of the month's first day, None: leads without a date
     accounts: int
     converted: int
     won: int
-
-    @property
-    def rate(self) -> float:
-        return self.converted / self.accounts if self.accounts else 0.0
 
 
 def by_month(con: duckdb.DuckDBPyConnection) -> tuple[MonthRow, ...]:
@@ -188,16 +189,12 @@ DEPTH_BANDS = ((0, 0), (1, 1), (2, 2), (3, 3), (4, 5), (6, None))
 
 
 @dataclass(frozen=True)
-class DepthRow:
+class DepthRow(AccountRate):
     lo: int
     hi: int | None      # None: and more
     accounts: int
     converted: int
     won: int
-
-    @property
-    def rate(self) -> float:
-        return self.converted / self.accounts if self.accounts else 0.0
 
 
 def depth(con: duckdb.DuckDBPyConnection) -> tuple[DepthRow, ...]:
