@@ -13,6 +13,10 @@ one counter that caches key on. What it holds:
 - the cost data, one per data mode (the sample's cost file never prices a user's leads);
 - the page inputs kept across page switches (:attr:`kept`, :attr:`kept_by_language`).
 
+The owner names, the cost data and the account edits live in mixins of their own
+(``session_owners``, ``session_cost``, ``session_accounts``) so this module stays small;
+they are still attributes and methods of this one object, and bump its one version.
+
 Page inputs do not bump the version: a filter is an argument of the queries it changes, and a
 widget change must not throw away every kept result. Page-private scratch (:attr:`scratch`,
 markers, widget generations) is not saved; opening a saved file starts it afresh.
@@ -24,41 +28,29 @@ saved_session_v1.json``: the same fields plus a page marker, ``mql_sig``, that i
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from funnel.errors import FunnelError
-from funnel.ingest.reader import Source
 from funnel.model.baseline import LastMonth
-from funnel.model.cost_data import CostData, read_costs
 from funnel.model.dataset import KINDS, BuildSettings, Dataset, FileEntry, entries_field
 from funnel.model.link import LinkSpec
-from funnel.model.owners import Users, read_users
 from funnel.model.rules import LossRules
 from funnel.model.saved import Restored, Settings
+from funnel.model.session_accounts import SessionAccounts
+from funnel.model.session_cost import CostEntry, SessionCost
 from funnel.model.session_json import LAYOUT, encode, file_entries
+from funnel.model.session_owners import SessionOwners
 from funnel.model.sources import SourceMap
 from funnel.model.workspace import Build
-from funnel.sql.account_graph import Edits
 from funnel.vocabulary import ACTIVITY
 
 MODES = ("sample", "user")
 _MISSING = object()
 
 
-@dataclass
-class CostEntry:
-    """The cost data of one data mode and where it came from."""
-
-    data: CostData
-    origin: str                         # "sample" | "upload" | "edited"
-    file: CostData | None = None        # the data read from the last file (what "reset" restores)
-
-
-class Session:
+class Session(SessionOwners, SessionCost, SessionAccounts):
     """Everything one user built up (see the module docstring)."""
 
     def __init__(self, sample: Mapping[str, list[Path]] | None = None, sample_cost: Path | None = None) -> None:
@@ -77,14 +69,9 @@ class Session:
         self.plan_mix: list[dict[str, Any]] | None = None
         self.plan_mix_lang: str | None = None
         self.source_pairs: list[tuple[str, str]] | None = None   # the source → channel mapping as edited
-        self.users_file: str | None = None              # the users export (Id, Name) owner IDs resolve by
-        self.user_names: dict[str, str] | None = None
-        self._users_applied: tuple[str, FunnelError | None] | None = None
-        self.account_edits = Edits()                    # merges and splits of the account match report
-        self.costs: dict[str, CostEntry | None] = {}
-        self.cost_version = 0
-        self._cost_applied: dict[str, str] = {}
-        self._cost_failed: tuple[str, FunnelError] | None = None
+        self._init_owners()
+        self._init_accounts()
+        self._init_cost()
         self.kept: dict[str, Any] = {}
         self.kept_by_language: dict[str, Any] = {}
         self.scratch: dict[str, Any] = {}
@@ -251,99 +238,9 @@ class Session:
             self.source_pairs = found
             self._bump()
 
-    def set_account_edits(self, edits: Edits) -> None:
-        """The account match report's merges and splits (the CLI's accounts are the raw rule)."""
-        if edits != self.account_edits:
-            self.account_edits = edits
-            self._bump()
-
     @property
     def source_map(self) -> SourceMap | None:
         return None if self.source_pairs is None else SourceMap.from_pairs(self.source_pairs)
-
-    # -- owner IDs → names, from a users export -------------------------------------------------
-    @property
-    def users(self) -> Users | None:
-        return None if self.user_names is None else Users(self.user_names)
-
-    def set_users(self, file: str | None, names: Mapping[str, str] | None) -> None:
-        if names is None:
-            self._users_applied = None       # the same file given again is read again
-        if (file, names) != (self.users_file, self.user_names):
-            self.users_file, self.user_names = file, None if names is None else dict(names)
-            self._bump()
-
-    def load_users_file(self, name: str | None, data: bytes | None) -> FunnelError | None:
-        """Read an uploaded users export once per file content (an uploader keeps its file
-        across reruns; an emptied uploader keeps the names, as a reload empties it). Returns
-        why the file cannot be used."""
-        if name is None or data is None:
-            return None
-        digest = hashlib.sha256(data).hexdigest()
-        if self._users_applied is None or self._users_applied[0] != digest:
-            try:
-                self.set_users(name, read_users(data, name).names)
-                self._users_applied = (digest, None)
-            except FunnelError as exc:
-                self._users_applied = (digest, exc)
-        return self._users_applied[1]
-
-    # -- cost data, one per data mode -----------------------------------------------------------
-    def cost_entry(self) -> CostEntry | None:
-        """The cost data of the data shown (the sample's cost file with the sample data, read
-        on first use)."""
-        if self.mode == "sample" and "sample" not in self.costs:
-            self.costs["sample"] = None
-            if self.sample_cost is not None:
-                try:
-                    read = self._read_cost(self.sample_cost.name, self.sample_cost.read_bytes())
-                    self.costs["sample"] = CostEntry(read, "sample", read)
-                except (OSError, FunnelError):
-                    pass
-        return self.costs.get(self.mode)
-
-    def cost(self) -> CostData | None:
-        """The cost data, or None when there is none (an emptied edited table counts as none)."""
-        entry = self.cost_entry()
-        return entry.data if entry is not None and entry.data.amounts else None
-
-    def _read_cost(self, name: str, data: bytes) -> CostData:
-        ws = self.data.workspace
-        return read_costs(ws.con, Source.from_bytes(name, data), ws.workdir)
-
-    def set_cost(self, data: CostData | None, origin: str = "edited") -> None:
-        """Replace the cost data of the data shown (``None`` removes it, file and all); an edited
-        table keeps the file it started from, so "reset" can go back."""
-        previous = self.costs.get(self.mode)
-        file = data if origin in ("sample", "upload") else (previous.file if previous else None)
-        self.costs[self.mode] = None if data is None else CostEntry(data, origin, file)
-        self.cost_version += 1
-        self._bump()
-
-    def load_cost_file(self, name: str | None, data: bytes | None) -> FunnelError | None:
-        """Make an uploaded cost file the cost data, once per file content (an uploader keeps
-        its file across reruns; an edit made since must not be overwritten). ``None`` forgets
-        the last file, so giving it again re-reads it. Returns why the file cannot be used."""
-        if name is None or data is None:
-            self._cost_applied.pop(self.mode, None)
-            return None
-        digest = hashlib.sha256(data).hexdigest()
-        if self._cost_applied.get(self.mode) == digest:
-            failed = self._cost_failed
-            return failed[1] if failed and failed[0] == digest else None
-        self._cost_applied[self.mode] = digest
-        try:
-            read = self._read_cost(name, data)
-        except FunnelError as exc:
-            self._cost_failed = (digest, exc)
-            return exc
-        self.set_cost(read, "upload")
-        return None
-
-    def reset_cost(self) -> None:
-        """Back to the cost file the cost data came from (none: no cost data)."""
-        entry = self.cost_entry()
-        self.set_cost(entry.file if entry is not None else None, "sample" if self.mode == "sample" else "upload")
 
     # -- page inputs and page scratch -----------------------------------------------------------
     def _tokens(self) -> dict[str, Any]:
@@ -370,20 +267,13 @@ class Session:
     def to_json(self) -> dict[str, Any]:
         """The session part of a saved file (the files' tables and the build settings are saved
         beside it by :func:`funnel.model.saved.save`)."""
-        entry = self.cost_entry()
-        cost = None
-        if entry is not None:
-            cost = {"origin": entry.origin,
-                    "file": None if entry.file is None else "same" if entry.file == entry.data else "own"}
         return encode({"layout": LAYOUT, "mode": self.mode, "own_activity": self.own_activity, "entries": entries_field(self.data.files),
                        "kept": dict(self.kept), "kept_by_language": dict(self.kept_by_language),
                        "benchmarks": self.benchmarks, "answers": dict(self.answers),
                        "plan": {"weights": dict(self.plan_weights), "mix_rows": self.plan_mix,
                                 "mix_lang": self.plan_mix_lang},
                        "sources": None if self.source_pairs is None else [list(p) for p in self.source_pairs],
-                       "users": None if self.user_names is None else {"file": self.users_file,
-                                                                      "names": dict(self.user_names)},
-                       "accounts": self.account_edits.to_json(), "cost": cost})
+                       "users": self._owners_json(), "accounts": self._accounts_json(), "cost": self._cost_json()})
 
     def save_arguments(self, language: str) -> dict[str, Any]:
         """The keyword arguments of :func:`funnel.model.saved.save` for this session (cheap:
@@ -394,15 +284,6 @@ class Session:
 
     def saved_settings(self) -> Settings:
         return Settings(self.overrides, self.link, self.loss_rules if self.loss_rules_toml else None)
-
-    def saved_costs(self) -> dict[str, CostData]:
-        entry = self.cost_entry()
-        out: dict[str, CostData] = {}
-        if entry is not None:
-            out["data"] = entry.data
-            if entry.file is not None and entry.file != entry.data:
-                out["file"] = entry.file
-        return out
 
     def apply_saved(self, session: Mapping[str, Any], restored: Restored) -> None:
         """Make an opened file's data and edits this session's (``restored``: what
@@ -426,18 +307,9 @@ class Session:
         self.plan_mix_lang = plan.get("mix_lang") if self.plan_mix is not None else None
         pairs = session.get("sources")
         self.source_pairs = None if pairs is None else [(str(a), str(b)) for a, b in pairs]
-        users = session.get("users") or {}
-        names = users.get("names")
-        self.users_file = str(users.get("file") or "users.csv") if names else None
-        self.user_names = {str(k): str(v) for k, v in names.items()} if names else None
-        self._users_applied = None
-        self.account_edits = Edits.from_json(session.get("accounts"))
-        cost = session.get("cost") or {}
-        found = restored.costs.get("data")
-        self.costs[mode] = None if found is None else CostEntry(
-            found, str(cost.get("origin") or "upload"), found if cost.get("file") == "same" else restored.costs.get("file"))
-        self._cost_applied.pop(mode, None)
-        self.cost_version += 1
+        self._apply_saved_owners(session)
+        self._apply_saved_accounts(session)
+        self._apply_saved_cost(session, restored, mode)
         # Page scratch starts afresh, every widget gets a new generation (fresh widgets seeded
         # from the restored values), and the restored data counts as seen by every page.
         self.scratch.clear()
