@@ -72,7 +72,8 @@ def reached_stage(alias: str = "") -> str:
             f"CASE WHEN {recorded_sql(alias)} THEN 2 WHEN {recorded_mql(alias)} THEN 1 ELSE 0 END)")
 
 
-def _nfkc(text: str) -> str:
+def nfkc_text(text: str) -> str:
+    """Unicode NFKC of one cell: the ``nfkc`` UDF of both engines (here and funnel.sql.spark)."""
     return unicodedata.normalize("NFKC", text)
 
 
@@ -137,7 +138,7 @@ _NFKC_STANDIN = f"CREATE MACRO nfkc(x) AS CASE WHEN x IS NULL THEN NULL ELSE err
 
 def _register_nfkc(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP MACRO IF EXISTS nfkc").fetchall()
-    con.create_function("nfkc", _nfkc, ["VARCHAR"], "VARCHAR")
+    con.create_function("nfkc", nfkc_text, ["VARCHAR"], "VARCHAR")
 
 
 def _execute(con: duckdb.DuckDBPyConnection, sql: str, params: Params, take: Callable[[Any], T]) -> T:
@@ -215,10 +216,9 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Params = None) -> An
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    if not isinstance(con, duckdb.DuckDBPyConnection):      # the Spark stand-in (funnel.sql.spark)
-        return "TABLE" in con.kinds_of(name)
-    return bool(scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE table_name = $n "
-                            "AND NOT temporary", {"n": name}))
+    # The Spark stand-in (funnel.sql.spark) knows its own tables besides DuckDB's.
+    found = kinds_of(con, name) if isinstance(con, duckdb.DuckDBPyConnection) else con.kinds_of(name)
+    return "TABLE" in found
 
 
 def copy_tables(con: duckdb.DuckDBPyConnection, tables: Mapping[str, Any]) -> None:

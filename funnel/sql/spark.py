@@ -12,7 +12,7 @@ mapping. After it, statements run on Spark; a table a statement reads that only 
 (a file's raw rows) is handed to Spark once, as Parquet in the stage folder.
 
 What Spark SQL lacks or does differently is mended on the syntax tree, each with its reason
-(:func:`_for_spark`). Two steps need Python and run as vectorised (Arrow) UDFs: ``nfkc``
+(:mod:`funnel.sql.spark_dialect`). Two steps need Python and run as vectorised (Arrow) UDFs: ``nfkc``
 (Unicode NFKC) and ``try_strptime``, which asks DuckDB itself to parse each batch so that a
 date reads the same on both engines.
 """
@@ -33,7 +33,7 @@ import sqlglot
 from sqlglot import exp
 
 from funnel.errors import FunnelError
-from funnel.sql import ident, kinds_of, run
+from funnel.sql import ident, kinds_of, nfkc_text, run
 from funnel.sql.spark_dialect import HOISTED, bind, to_spark_sql
 
 # Spark options that make its SQL behave as DuckDB's does for the engine's statements:
@@ -118,7 +118,7 @@ def _strptime_micros(values: Any, formats: Any) -> Any:
 
     fmt = next((f for f in formats if f is not None), None)
     if fmt is None:
-        return pa.array([None] * len(values), pa.int64()).to_pandas()
+        return pd.Series([None] * len(values), dtype="Int64")
     table = pa.table({"x": pa.array(values, pa.string())})
     con = _duck()
     con.register("batch", table)
@@ -130,13 +130,11 @@ def _strptime_micros(values: Any, formats: Any) -> Any:
 
 
 def _register_udfs(session: Any) -> None:
-    import unicodedata
-
     from pyspark.sql.functions import pandas_udf
 
     @pandas_udf("string")  # type: ignore[call-overload,misc]
     def nfkc(s: pd.Series) -> pd.Series:
-        return s.map(lambda v: unicodedata.normalize("NFKC", v) if isinstance(v, str) else None)
+        return s.map(lambda v: nfkc_text(v) if isinstance(v, str) else None)
 
     @pandas_udf("long")  # type: ignore[call-overload,misc]
     def funnel_strptime_us(s: pd.Series, f: pd.Series) -> pd.Series:
@@ -225,7 +223,7 @@ class SparkConnection:
         if not self.on_spark:
             self.local.register(name, table)
             return
-        self._put(name, self._arrow_frame(table))
+        self._put(name, self._hand_over(table.to_reader(), "arrow"))
 
     def unregister(self, name: str) -> None:
         if not self.on_spark:
@@ -256,7 +254,7 @@ class SparkConnection:
         if isinstance(tree, exp.Drop):
             for table in tree.args.get("tables") or [tree.this]:
                 name = table.name
-                if not tree.args.get("exists") and name not in self._views and not self.kinds_of(name):
+                if not tree.args.get("exists") and not self.kinds_of(name):
                     raise duckdb.CatalogException(f"Table {name} does not exist")
                 self._drop(name)
             return SparkResult(None)
@@ -281,7 +279,8 @@ class SparkConnection:
         body = tree.expression
         if kind == "VIEW":
             self._drop(name)
-            self.spark.sql(f"CREATE OR REPLACE TEMP VIEW `{name}` AS {to_spark_sql(body)}")
+            view = exp.to_identifier(name, quoted=True).sql(dialect="spark")
+            self.spark.sql(f"CREATE OR REPLACE TEMP VIEW {view} AS {to_spark_sql(body)}")
             self._views[name] = None
             return SparkResult(None)
         if body is None and isinstance(target, exp.Schema):       # CREATE TABLE t (col type, …)
@@ -325,25 +324,20 @@ class SparkConnection:
 
     def _local_frame(self, name: str) -> Any:
         """A local DuckDB table as a Spark DataFrame (its ``rowid``, the file order, becomes a
-        column of that name), through Parquet in the stage folder, written batch by batch."""
-        reader = self.local.sql(f"SELECT rowid AS rowid, * FROM {ident(name)}").to_arrow_reader()
+        column of that name)."""
+        return self._hand_over(self.local.sql(f"SELECT rowid AS rowid, * FROM {ident(name)}").to_arrow_reader(), name)
+
+    def _hand_over(self, reader: Any, label: str) -> Any:
+        """Arrow record batches as a Spark DataFrame: through Parquet in the stage folder, written
+        batch by batch; without one, over the connection."""
         if self._stage is None:
             return self.spark.createDataFrame(reader.read_all())
         import pyarrow.parquet as pq
 
-        path = self._stage / f"{name}-{uuid.uuid4().hex}.parquet"
+        path = self._stage / f"{label}-{uuid.uuid4().hex}.parquet"
         with pq.ParquetWriter(str(path), reader.schema) as writer:
             for batch in reader:
                 writer.write_batch(batch)
-        return self.spark.read.parquet(str(path))
-
-    def _arrow_frame(self, table: Any) -> Any:
-        if self._stage is None:
-            return self.spark.createDataFrame(table)
-        import pyarrow.parquet as pq
-
-        path = self._stage / f"arrow-{uuid.uuid4().hex}.parquet"
-        pq.write_table(table, str(path))
         return self.spark.read.parquet(str(path))
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlglot import exp
 
-# -- translation -------------------------------------------------------------------------------
 
 def _literal(value: Any) -> exp.Expression:
     """A bound parameter as a Spark literal (SQLGlot quotes strings for the dialect)."""
@@ -56,22 +55,28 @@ def _call(name: str, *args: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
+def _strptime(value: exp.Expression, fmt: exp.Expression) -> exp.Expression:
+    """DuckDB's (try_)strptime: parsed by DuckDB itself, batch by batch, in the date UDF
+    (funnel.sql.spark), so a date reads the same on both engines."""
+    return _call("timestamp_micros", _call("funnel_strptime_us", value, fmt))
+
+
+def _split(text: exp.Expression, pattern: exp.Expression) -> exp.Expression:
+    """A regex split keeping trailing empty strings, as DuckDB's does (Spark's limit -1)."""
+    return _call("split", text, pattern, exp.Literal.number(-1))
+
+
 def _for_spark(node: exp.Expression) -> exp.Expression:
     """Where Spark SQL differs from DuckDB for a construct the engine uses."""
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
         args = node.expressions
-        if name == "nfkc":
-            # Spark computes a Python UDF for every row before any CASE picks its branch: only
-            # cells with a non-ASCII character (the only ones NFKC can change) go to Python.
-            needs = exp.RegexpLike(this=args[0].copy(), expression=exp.Literal.string("[^\\x00-\\x7F]"))
-            return _call("nfkc", exp.Case(ifs=[exp.If(this=needs, true=args[0])]))
-        if name == "try_strptime":          # parsed by DuckDB itself, batch by batch (above)
-            return _call("timestamp_micros", _call("funnel_strptime_us", *args))
+        if name == "try_strptime":
+            return _strptime(*args)
         if name in ("arg_max_null", "arg_min_null"):     # Spark's max_by keeps NULL values too
             return _call("max_by" if name == "arg_max_null" else "min_by", *args)
         if name == "regexp_split_to_array":
-            return _call("split", args[0], args[1], exp.Literal.number(-1))
+            return _split(args[0], args[1])
         if name == "fsum":
             # DuckDB's fsum (and sum(x ORDER BY x)) fixes the order of a float sum; Spark sums
             # in its own order, which can differ in the last digits only (well inside 1e-9).
@@ -105,9 +110,9 @@ def _for_spark(node: exp.Expression) -> exp.Expression:
         # One kind of timestamp on Spark, in the session's UTC: a wall-clock time as exported.
         return exp.DataType(this=exp.DataType.Type.TIMESTAMPLTZ)
     if isinstance(node, exp.StrToTime):
-        return _call("timestamp_micros", _call("funnel_strptime_us", node.this, node.args["format"]))
+        return _strptime(node.this, node.args["format"])
     if isinstance(node, exp.RegexpSplit):
-        return _call("split", node.this, node.expression, exp.Literal.number(-1))
+        return _split(node.this, node.expression)
     if isinstance(node, exp.RegexpFullMatch):
         # A whole-string match; \z, not $, which would also allow a final line break.
         pattern = exp.func("concat", exp.Literal.string("^(?:"), node.expression, exp.Literal.string(")\\z"))
@@ -184,14 +189,14 @@ _LIST_COLUMNS = frozenset({"emails", "ks"})
 def _ordered_list(order: exp.Order) -> exp.Expression:
     """``list(x ORDER BY k…)``: Spark's collect_list has no order, so collect (k…, x) structs,
     sort them and keep x."""
-    keys = [o.this for o in order.expressions]
-    fields = [exp.PropertyEQ(this=exp.to_identifier(f"k{i}"), expression=k) for i, k in enumerate(keys)]
-    fields.append(exp.PropertyEQ(this=exp.to_identifier("v"), expression=order.this))
-    collected = _call("collect_list", _call("named_struct", *[
-        a for f in fields for a in (exp.Literal.string(f.name), f.expression)]))
-    sort = _call("array_sort", collected)
-    return _call("transform", sort, exp.Lambda(this=exp.Dot(this=exp.to_identifier("s"), expression=exp.to_identifier("v")),
-                                               expressions=[exp.to_identifier("s")]))
+    fields: list[exp.Expression] = []
+    for i, key in enumerate(o.this for o in order.expressions):
+        fields += [exp.Literal.string(f"k{i}"), key]
+    fields += [exp.Literal.string("v"), order.this]
+    sort = _call("array_sort", _call("collect_list", _call("named_struct", *fields)))
+    s = exp.to_identifier("s")
+    return _call("transform", sort, exp.Lambda(this=exp.Dot(this=s, expression=exp.to_identifier("v")),
+                                               expressions=[s.copy()]))
 
 
 _UDFS = frozenset({"nfkc", "funnel_strptime_us"})
