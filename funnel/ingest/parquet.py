@@ -19,9 +19,8 @@ import duckdb
 
 from funnel.config import setting
 from funnel.errors import EmptyFileError, TooLargeError, UnreadableFileError
+from funnel.ingest.sniff import PARQUET_MAGIC
 from funnel.sql import ingest
-
-MAGIC = b"PAR1"
 
 
 def is_part(path: Path) -> bool:
@@ -72,7 +71,7 @@ def has_magic(path: Path) -> bool:
             if fh.tell() < 12:
                 return False
             fh.seek(-4, 2)
-            return head == MAGIC and fh.read(4) == MAGIC
+            return head == PARQUET_MAGIC and fh.read(4) == PARQUET_MAGIC
     except OSError:
         return False
 

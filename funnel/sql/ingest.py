@@ -315,14 +315,14 @@ def head_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str], l
 # engine parses both alike (``analyze --json`` is the same for either): numbers without a
 # spurious ".0", timestamps as 'YYYY-MM-DD HH:MM:SS' (a fraction only when there is one),
 # booleans as true/false, an empty string as an empty cell (NULL, as read_csv gives).
-_INTEGRAL = "CASE WHEN {c} = trunc({c}) AND abs({c}) < 1e15 THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) " \
-            "ELSE CAST({c} AS VARCHAR) END"
+# NaN is how pandas marks a missing number; to_csv writes it as an empty cell.
+_FLOATING = "CASE WHEN isnan({c}) THEN NULL WHEN {c} = trunc({c}) AND abs({c}) < 1e15 " \
+            "THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END"
 _PARQUET_TEXT: dict[str, str] = {
     "VARCHAR": "nullif({c}, '')",
     "BOOLEAN": "CAST({c} AS VARCHAR)",     # true / false
-    # NaN is how pandas marks a missing number; to_csv writes it as an empty cell.
-    "DOUBLE": f"CASE WHEN isnan({{c}}) THEN NULL ELSE {_INTEGRAL} END",
-    "FLOAT": f"CASE WHEN isnan({{c}}) THEN NULL ELSE {_INTEGRAL} END",
+    "DOUBLE": _FLOATING,
+    "FLOAT": _FLOATING,
     "DATE": "CAST({c} AS VARCHAR)",
     # An instant is written as UTC wall-clock time, whatever the server's time zone.
     "TIMESTAMP WITH TIME ZONE": "CAST(({c} AT TIME ZONE 'UTC') AS VARCHAR)",
