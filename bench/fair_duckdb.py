@@ -50,19 +50,22 @@ CREATE MACRO emails(c) AS CASE
 """
 
 QUERY = r"""
-WITH ma AS MATERIALIZED (
-    SELECT row_number() OVER () AS pos, emails("メールアドレス") AS em,
-           nullif(trim_ws("流入元"), '') AS src,
+-- The cell work runs first, in parallel; the file position is numbered after it (a window
+-- over the raw read would pull every expression above it into one thread).
+WITH ma_cells AS MATERIALIZED (
+    SELECT emails("メールアドレス") AS em, nullif(trim_ws("流入元"), '') AS src,
            try_strptime(trim_ws("登録日時"), ['%Y/%m/%d %H:%M', '%Y/%m/%d %H:%M:%S', '%Y/%m/%d']) AS created
     FROM read_csv($ma, all_varchar = true, header = true)),
+ma AS MATERIALIZED (SELECT row_number() OVER () AS pos, * FROM ma_cells),
 leads AS (
     -- First touch as one sortable number: created seconds, then file position (undated last).
     SELECT em[1] AS lead, arg_min_null(src, coalesce(epoch(created)::BIGINT, 99999999999) * 16777216 + pos) AS src
     FROM ma WHERE len(em) > 0 GROUP BY em[1]),
-sfa AS MATERIALIZED (
-    SELECT row_number() OVER () AS pos, nullif(trim_ws("商談 ID"), '') AS id,
-           nullif(trim_ws("フェーズ"), '') AS stage, emails("取引先責任者メールアドレス") AS em
+sfa_cells AS MATERIALIZED (
+    SELECT nullif(trim_ws("商談 ID"), '') AS id, nullif(trim_ws("フェーズ"), '') AS stage,
+           emails("取引先責任者メールアドレス") AS em
     FROM read_csv($sfa, all_varchar = true, header = true)),
+sfa AS MATERIALIZED (SELECT row_number() OVER () AS pos, * FROM sfa_cells),
 deals AS (
     SELECT coalesce(id, 'row:' || pos) AS deal, arg_max_null(stage, pos) AS stage
     FROM sfa GROUP BY ALL),
