@@ -5,18 +5,10 @@ from __future__ import annotations
 import codecs
 import io
 import zipfile
-from pathlib import Path
 
 import pytest
 
-from funnel.ingest.sniff import (
-    DELIMITERS,
-    detect_encoding,
-    detect_kind,
-    head_records,
-    line_breaks_within,
-    sniff_delimiter,
-)
+from funnel.ingest.sniff import DELIMITERS, detect_encoding, detect_kind, head_records, sniff_delimiter
 
 JA = "メールアドレス,会社名,備考\na@example.jp,㈱髙橋製作所,①初回\nb@example.jp,株式会社サンプル,テスト\n"
 
@@ -162,18 +154,3 @@ def test_head_records_are_quote_aware() -> None:
     recs, ends = head_records(text, ",", 10)
     assert recs == [["Email", "Note"], ["a@x.com", "line 1\n\nline 3"], ["b@x.com", 'say "hi"']]
     assert ends == [1, 4, 5]
-
-
-@pytest.mark.parametrize(("data", "breaks"), [
-    (b"a,b\n1,2\n3,4\n", 3),             # LF
-    (b"a,b\r\n1,2\r\n3,4", 4),           # CRLF, each counted twice; no final break
-    (b"a,b\r1,2\r3,4\r", 3),             # classic Mac CR only
-    (b'a,b\n"x\ny",2\n', 3),             # a quoted break counts too: never fewer than the rows
-    (b"", 0),
-])
-def test_line_breaks_within_counts_every_break(tmp_path: Path, data: bytes, breaks: int) -> None:
-    f = tmp_path / "x.csv"
-    f.write_bytes(data)
-    for chunk in (1 << 24, 1):     # a one-byte chunk (the count stops early) answers the same
-        assert line_breaks_within(f, breaks, chunk=chunk)
-        assert not line_breaks_within(f, breaks - 1, chunk=chunk)

@@ -20,14 +20,7 @@ from funnel.errors import EmptyFileError, FunnelError, TooLargeError, Unreadable
 from funnel.ingest import parquet, sandbox
 from funnel.ingest.layout import RowShape, classify_cell, clean_headers, find_header, is_numeric, trailing_drops
 from funnel.ingest.sheets import SheetTable
-from funnel.ingest.sniff import (
-    Encoding,
-    detect_encoding,
-    detect_kind,
-    head_records,
-    line_breaks_within,
-    sniff_delimiter,
-)
+from funnel.ingest.sniff import Encoding, detect_encoding, detect_kind, head_records, sniff_delimiter
 from funnel.ingest.transcode import transcode
 from funnel.sql import drop_table, ident, ingest
 
@@ -281,17 +274,16 @@ def _load_text(con: duckdb.DuckDBPyConnection, source: Source, head_bytes: bytes
     def read_into_duckdb(enc: Encoding) -> None:
         report.encoding = enc.label
         path = _utf8_path(source, enc, workdir, table, report)
-        limit = int(setting("max_rows"))
         try:
             ingest.create_from_csv(con, table, str(path), width=guess.first_column + guess.width,
                                    first_column=guess.first_column, header=header_cells, skip=guess.index + 1,
                                    delimiter=delim, max_line_bytes=setting("max_line_bytes"),
-                                   max_rows=None if line_breaks_within(path, limit) else limit)
+                                   max_rows=int(setting("max_rows")))
         except duckdb.InvalidInputException as exc:
             # DuckDB's CSV state machine gives up on some broken quoting (an unclosed quote
             # after mixed line ends, typically a cut-off file) instead of rejecting the line.
             raise UnreadableFileError(source.name, key="error.csv_broken") from exc
-        if ingest.row_count(con, table) > limit:
+        if ingest.row_count(con, table) > int(setting("max_rows")):
             raise _too_many_rows(source)
 
     read_into_duckdb(enc)

@@ -60,11 +60,10 @@ def _filled(col: str) -> str:
     return f"nullif(trim({ident(col)}, '{_BLANK_CHARS}'), '')"
 
 
-def drop_case(cols: Sequence[str], header: Sequence[str], lead: str | None = None) -> tuple[str, dict[str, Any]]:
-    """``(case, params)``: the ``_drop`` expression of a row with raw columns ``cols``.
+def layout_case(cols: Sequence[str], header: Sequence[str], lead: str | None = None) -> tuple[str, str, dict[str, Any]]:
+    """``(case, where, params)``: the ``_drop`` expression for a table with raw columns ``cols``,
+    and the condition a row must meet to need it (every other row is data).
 
-    It is computed as the rows are read, in the statement that creates the raw table (a
-    separate pass over the table cost 0.24 s at 1M rows, and the read itself runs in parallel).
     ``header`` holds the header cells as exported (a repeated header repeats those, not the
     cleaned names). ``lead`` is a column holding text left of the table (formatted reports
     start in column B and may put footers in column A); it only feeds the first-cell tests.
@@ -72,14 +71,14 @@ def drop_case(cols: Sequence[str], header: Sequence[str], lead: str | None = Non
     Data rows must cost little: a NULL test, a comparison with the header, and one
     case-insensitive regex on the first filled cell that is a superset of the layout
     patterns (matching them on the raw cell, or finding a character that folding would
-    change). Only the rows it lets through (CASE evaluates a branch only for the rows that
-    reach it) get the exact tests on the folded cell.
+    change). Only the rows it lets through get the exact tests on the folded cell.
     """
     voc = vocabulary()
     params: dict[str, Any] = {
         "tot": _alternation(voc.total_patterns), "foot": _alternation(voc.footer_patterns),
         "grp": _alternation(voc.group_patterns),
         "cand": _candidate_pattern(voc)}
+    first_raw = "_fr"   # computed once per row by the caller: see first_cell()
     # Flat expressions only, and none written out per column: a chain "a + b + …" nests one
     # level per column (DuckDB refuses more than 1,000), and a trim per column costs DuckDB
     # about a millisecond each to plan, seconds for a 2,000-column HubSpot export. The cells
@@ -99,10 +98,9 @@ def drop_case(cols: Sequence[str], header: Sequence[str], lead: str | None = Non
     if header and header[0].strip() == "レコードの開始行":
         # kintone sub-table export: only the row marked "*" starts a record (export_formats §6).
         cheap.append((f"coalesce(trim({ident(cols[0])}), '') <> '*'", "subtable_row"))
-    fr = first_cell(cols, lead)
+    fr = first_raw
     candidate = f"({fr} IS NULL OR regexp_matches({fr}, $cand))"
-    filled = [_filled(c) for c in cols[:3]] + ([_filled(lead)] if lead else [])
-    folded = _folded(f"coalesce({', '.join(filled)})")
+    folded = "_fo"   # _folded(first), computed once per candidate row by classify_rows
     exact = [(f"{blank} AND {_filled(lead)} IS NULL" if lead else blank, "blank"),
              (f"regexp_matches({folded}, $tot)", "total"),
              # A footer line fills a cell or two; a data row that merely starts with a footer
@@ -112,17 +110,32 @@ def drop_case(cols: Sequence[str], header: Sequence[str], lead: str | None = Non
              (blank, "blank")]
     whens = " ".join(f"WHEN {c} THEN '{label}'" for c, label in cheap)
     exact_whens = " ".join(f"WHEN {c} THEN '{label}'" for c, label in exact)
-    return f"CASE {whens} WHEN NOT {candidate} THEN NULL {exact_whens} ELSE NULL END", params
+    case = f"CASE {whens} WHEN NOT {candidate} THEN NULL {exact_whens} ELSE NULL END"
+    where = " OR ".join([f"({c})" for c, _ in cheap] + [candidate])
+    return case, where, params
 
 
-def with_drop(select: str, cols: Sequence[str], header: Sequence[str], params: dict[str, Any],
-              lead: str | None = None) -> str:
-    """The rows of ``select`` (the raw columns ``cols``, and ``lead``) with ``_drop`` added
-    (its parameters go into ``params``) and ``lead`` left out."""
-    case, case_params = drop_case(cols, header, lead)
-    params.update(case_params)
-    rest = f" EXCLUDE ({ident(lead)})" if lead else ""
-    return f"SELECT *{rest}, ({case})::VARCHAR AS _drop FROM ({select})"
+
+def classify_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str], header: Sequence[str],
+                  lead: str | None = None) -> None:
+    """Set ``_drop`` on the rows of ``table`` that are not data.
+
+    Data rows cost one pass of cheap tests (see :func:`layout_case`); only the rows they let
+    through are updated, so the big table is not rewritten.
+    """
+    case, where, params = layout_case(cols, header, lead)
+    t = ident(table)
+    filled = [_filled(c) for c in cols[:3]] + ([_filled(lead)] if lead else [])
+    folded = _folded(f"coalesce({', '.join(filled)})")
+    found = rows(con, f"SELECT rid, reason FROM (SELECT rid, {case} AS reason FROM "
+                      f"(SELECT *, {folded} AS _fo FROM "
+                      f"(SELECT rowid AS rid, *, {first_cell(cols, lead)} AS _fr FROM {t}) WHERE {where})) "
+                      "WHERE reason IS NOT NULL", params)
+    # Most exports have a handful of such rows, often none: update just those (an UPDATE
+    # joined against the whole table costs a full pass).
+    if found:
+        run(con, f"UPDATE {t} SET _drop = m.reason FROM (SELECT unnest($ids) AS rid, unnest($reasons) AS reason) m "
+                 f"WHERE {t}.rowid = m.rid", {"ids": [r[0] for r in found], "reasons": [r[1] for r in found]})
 
 
 def first_cell(cols: Sequence[str], lead: str | None = None) -> str:
@@ -154,14 +167,16 @@ def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, wi
         "cols": {c: "VARCHAR" for c in all_cols}, "rt": f"{table}_rej", "rs": f"{table}_scan",
     }
     limit = _fresh_table(con, table, params, max_rows)
-    read = f"""
-        SELECT {', '.join(select)}
+    run_ordered(con, f"""
+        CREATE OR REPLACE TABLE {ident(table)} AS
+        SELECT {', '.join(select)}, NULL::VARCHAR AS _drop
         FROM read_csv($path, auto_detect = false, header = false, skip = $skip, delim = $delim,
                       quote = '"', escape = '"', strict_mode = true, columns = $cols,
                       max_line_size = $maxline, store_rejects = true,
-                      rejects_table = $rt, rejects_scan = $rs){limit}"""
-    cols = [raw_column(i) for i in range(len(keep))]
-    run_ordered(con, f"CREATE OR REPLACE TABLE {ident(table)} AS {with_drop(read, cols, header, params, lead)}", params)
+                      rejects_table = $rt, rejects_scan = $rs){limit}""", params)
+    classify_rows(con, table, [raw_column(i) for i in range(len(keep))], header, lead)
+    if lead:
+        run(con, f"ALTER TABLE {ident(table)} DROP COLUMN {ident(lead)}")
 
 
 def create_from_relation(con: duckdb.DuckDBPyConnection, table: str, view: str,
@@ -178,9 +193,11 @@ def create_from_relation(con: duckdb.DuckDBPyConnection, table: str, view: str,
     for suffix in ("_rej", "_scan", "_lines"):
         run(con, f"DROP TABLE IF EXISTS {ident(table + suffix)}")
     select = ", ".join(f"{e} AS {ident(n)}" for e, n in zip(exprs, names, strict=True))
-    params: dict[str, Any] = {}
-    read = f"SELECT {select} FROM {ident(view)}"
-    run_ordered(con, f"CREATE OR REPLACE TABLE {ident(table)} AS {with_drop(read, cols, header, params, lead)}", params)
+    run_ordered(con, f"CREATE OR REPLACE TABLE {ident(table)} AS "
+                  f"SELECT {select}, NULL::VARCHAR AS _drop FROM {ident(view)}", {})
+    classify_rows(con, table, cols, header, lead)
+    if lead:
+        run(con, f"ALTER TABLE {ident(table)} DROP COLUMN {ident(lead)}")
 
 
 def has_encoding_errors(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -366,5 +383,7 @@ def create_from_parquet(con: duckdb.DuckDBPyConnection, table: str, paths: Seque
     select = ", ".join(f"{e.format(c=ident(n))} AS {ident(n)}" for e, n in zip(exprs, cols, strict=True))
     params: dict[str, Any] = {"paths": list(paths)}
     limit = _fresh_table(con, table, params, max_rows)
-    read = f"SELECT {select} FROM read_parquet($paths{_HIVE}) AS p({', '.join(ident(c) for c in cols)}){limit}"
-    run_ordered(con, f"CREATE OR REPLACE TABLE {ident(table)} AS {with_drop(read, cols, header, params)}", params)
+    run_ordered(con, f"CREATE OR REPLACE TABLE {ident(table)} AS "
+                     f"SELECT {select}, NULL::VARCHAR AS _drop "
+                     f"FROM read_parquet($paths{_HIVE}) AS p({', '.join(ident(c) for c in cols)}){limit}", params)
+    classify_rows(con, table, cols, header)
