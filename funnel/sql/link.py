@@ -35,8 +35,16 @@ def create_leads(con: duckdb.DuckDBPyConnection, *, status: bool, lifecycle: boo
     def has(col: str) -> bool:
         return filled is None or col in filled
 
-    def agg(fn: str, col: str) -> str:
-        return f"{fn}(r.{col})" if has(col) else null_of("ma", col)
+    # Aggregates of filled columns only: the CTE is materialised (read twice), and a column of
+    # constants stored there still costs memory for every lead (the outer SELECT writes them).
+    aggs: dict[str, str] = {}
+
+    def agg(fn: str, col: str) -> None:
+        if has(col):
+            aggs[col] = f"{fn}(r.{col})"
+
+    def of_agg(col: str, default: str) -> str:
+        return f"a.{col}" if col in aggs else default
 
     def first(col: str) -> str:
         return f"f.{col}" if has(col) else null_of("ma", col)
@@ -51,20 +59,20 @@ def create_leads(con: duckdb.DuckDBPyConnection, *, status: bool, lifecycle: boo
     converted = converted and has("converted_raw")
     if converted:
         joins.append("LEFT JOIN flags f ON f.k = r.converted_raw")
-    flag = "bool_or(coalesce(f.flag, false))" if converted else "false"
+    for fn, col in (("min", "created_at"), ("min", "mql_at"), ("min", "sql_at"), ("min", "opp_at"), ("max", "score")):
+        agg(fn, col)
+    if len(levels) > 1:
+        aggs["status_level"] = f"max(greatest({', '.join(levels)}))"
+    if converted:
+        aggs["converted_flag"] = "bool_or(coalesce(f.flag, false))"
+    extra = "".join(f"{e} AS {c}, " for c, e in aggs.items())
     latest = ("CASE WHEN a.rows = 1 THEN f.latest_source ELSE l.latest_source END" if has("latest_source")
               else null_of("ma", "latest_source"))
     last_cols = ", r.latest_source" if has("latest_source") else ""
     run(con, f"""
         CREATE OR REPLACE TABLE leads AS
         WITH agg AS (
-            SELECT r._key AS lead_key, min(r._kf) AS kf, max(r._kl) AS kl,
-                   {agg("min", "created_at")} AS created_at,
-                   {agg("min", "mql_at")} AS mql_at, {agg("min", "sql_at")} AS sql_at, {agg("min", "opp_at")} AS opp_at,
-                   max(greatest({', '.join(levels)})) AS status_level,
-                   {flag} AS converted_flag,
-                   {agg("max", "score")} AS score,
-                   count(*) AS rows
+            SELECT r._key AS lead_key, min(r._kf) AS kf, max(r._kl) AS kl, {extra}count(*) AS rows
             FROM ma_rows r {' '.join(joins)}
             WHERE r._key IS NOT NULL
             GROUP BY r._key),
@@ -76,7 +84,13 @@ def create_leads(con: duckdb.DuckDBPyConnection, *, status: bool, lifecycle: boo
         SELECT a.lead_key, f.source AS source_first,
                CASE WHEN a.rows = 1 THEN f.source ELSE l.source END AS source_last,
                {latest} AS latest_source,
-               a.created_at, a.mql_at, a.sql_at, a.opp_at, a.status_level, a.converted_flag, a.score,
+               {of_agg("created_at", null_of("ma", "created_at"))} AS created_at,
+               {of_agg("mql_at", null_of("ma", "mql_at"))} AS mql_at,
+               {of_agg("sql_at", null_of("ma", "sql_at"))} AS sql_at,
+               {of_agg("opp_at", null_of("ma", "opp_at"))} AS opp_at,
+               {of_agg("status_level", "0")} AS status_level,
+               {of_agg("converted_flag", "false")} AS converted_flag,
+               {of_agg("score", null_of("ma", "score"))} AS score,
                {first("owner")} AS owner, {first("company")} AS company, {first("name")} AS name,
                {first("email_raw")} AS email_raw, {{'f': f._file, 'r': f._row}} AS first_row, a.rows,
                coalesce(c.n, 0) AS n_opps, coalesce(c.won, 0) AS n_won, coalesce(c.lost, 0) AS n_lost
