@@ -3,7 +3,8 @@
 ``ma_rows`` and ``sfa_rows`` hold one row per data row of every file on that side (stacked
 with ``UNION ALL BY NAME``), with ``_file``/``_row`` pointing back to the raw table, the
 canonical fields normalised, and the row's key (NULL: the row has none and is counted in
-``rows_without_key``).
+``rows_without_key``). Each is a view over ``<side>_rows_data``, which stores only the fields
+some file fills; the view adds the others as typed NULLs.
 """
 
 from __future__ import annotations
