@@ -43,8 +43,8 @@ def create_leads(con: duckdb.DuckDBPyConnection, *, status: bool, lifecycle: boo
         if has(col):
             aggs[col] = f"{fn}(r.{col})"
 
-    def of_agg(col: str, default: str) -> str:
-        return f"a.{col}" if col in aggs else default
+    def of_agg(col: str, default: str | None = None) -> str:
+        return f"a.{col}" if col in aggs else default or null_of("ma", col)
 
     def first(col: str) -> str:
         return f"f.{col}" if has(col) else null_of("ma", col)
@@ -84,13 +84,10 @@ def create_leads(con: duckdb.DuckDBPyConnection, *, status: bool, lifecycle: boo
         SELECT a.lead_key, f.source AS source_first,
                CASE WHEN a.rows = 1 THEN f.source ELSE l.source END AS source_last,
                {latest} AS latest_source,
-               {of_agg("created_at", null_of("ma", "created_at"))} AS created_at,
-               {of_agg("mql_at", null_of("ma", "mql_at"))} AS mql_at,
-               {of_agg("sql_at", null_of("ma", "sql_at"))} AS sql_at,
-               {of_agg("opp_at", null_of("ma", "opp_at"))} AS opp_at,
+               {of_agg("created_at")} AS created_at, {of_agg("mql_at")} AS mql_at,
+               {of_agg("sql_at")} AS sql_at, {of_agg("opp_at")} AS opp_at,
                {of_agg("status_level", "0")} AS status_level,
-               {of_agg("converted_flag", "false")} AS converted_flag,
-               {of_agg("score", null_of("ma", "score"))} AS score,
+               {of_agg("converted_flag", "false")} AS converted_flag, {of_agg("score")} AS score,
                {first("owner")} AS owner, {first("company")} AS company, {first("name")} AS name,
                {first("email_raw")} AS email_raw, {{'f': f._file, 'r': f._row}} AS first_row, a.rows,
                coalesce(c.n, 0) AS n_opps, coalesce(c.won, 0) AS n_won, coalesce(c.lost, 0) AS n_lost
