@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-spark.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-fast venv lint sample bench clean
+.PHONY: run test test-fast venv lint sample lemmas bench clean
 
 # The venv also gets a .pth naming this folder, so `python -m funnel` works from any directory.
 $(STAMP): requirements.txt requirements-dev.txt requirements-spark.txt
@@ -33,6 +33,9 @@ lint: venv  ## ruff on everything, mypy on the engine (config in pyproject.toml)
 
 sample: venv  ## regenerate sample_data/ (fixed seed: the files do not change)
 	$(BIN)/python scripts/make_sample_data.py
+
+lemmas: venv  ## rewrite funnel/data/english_lemmas.toml after changing the loss-reason keywords
+	$(BIN)/python scripts/make_english_lemmas.py
 
 bench: venv  ## the performance benchmark (see README)
 	$(BIN)/python -m bench $(BENCH_ARGS)

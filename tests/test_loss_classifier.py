@@ -83,6 +83,29 @@ def test_priority_is_not_price():
     assert DEFAULT.classify("他案件の優先度が高い")[0] == "timing"
 
 
+def test_shipped_lemma_table_is_what_simplemma_says_for_every_keyword_word():
+    # The table spares every run simplemma's 0.2 s load; it must say exactly what simplemma says
+    # (a changed keyword or library version fails here: regenerate with make lemmas).
+    import simplemma
+
+    from funnel.model.loss_rules import english_keyword_words
+    from funnel.vocabulary import load_data
+
+    table = load_data("english_lemmas.toml")["lemmas"]
+    words = english_keyword_words(DEFAULT)
+    assert len(words) > 100 and set(table) == words
+    assert {w: simplemma.lemmatize(w, lang="en").casefold() for w in words} == table
+    assert table["went"] == "go" and table["competitors"] == "competitor"
+
+
+def test_a_word_outside_the_table_is_lemmatised_by_simplemma():
+    from funnel.model.loss_text import _known_lemmas, analyse_normalised
+
+    assert "invoices" not in _known_lemmas() and "skipped" not in _known_lemmas()
+    a = analyse_normalised("invoices skipped")
+    assert [t.base for t in a.tokens] == ["invoice", "skip"]
+
+
 def test_normalise():
     assert normalise("ｻｰﾋﾞｽ　ＯＫ") == "サービス ok"
     assert normalise("セールスフォ－ス") == "セールスフォース"              # full-width dash after katakana

@@ -210,7 +210,8 @@ def test_a_build_without_raw_tables_measures_the_same_and_cannot_build_again():
 def test_a_narrow_build_measures_the_same_and_normalises_only_what_analyze_reads():
     """build(fields=FIELDS), as analyze uses it, fills only the columns its measures read:
     the analysis (both touches, accounts included) is that of a full build, the other columns
-    of the rows and leads are NULL, and the leads' other measures are left out."""
+    of the rows and leads are NULL (the columns only pages show too), and the leads' other
+    measures are left out."""
     from funnel.measures.analysis import FIELDS, measure, to_json
     from funnel.sql import rows
     from tests.conftest import load_sample
@@ -225,11 +226,16 @@ def test_a_narrow_build_measures_the_same_and_normalises_only_what_analyze_reads
                 ws.con, "SELECT count(owner), count(score), count(status), count(source) FROM ma_rows")[0]
             lead_owners, levels = rows(ws.con, "SELECT count(owner), max(status_level) FROM leads")[0]
             deal_names = rows(ws.con, "SELECT count(deal_name) FROM opps")[0][0]
-            assert sources > 0
+            # Columns only pages show: the address as typed, the first row's company on a lead.
+            shown = rows(ws.con, "SELECT (SELECT count(email_raw) FROM ma_rows), (SELECT count(email_raw) FROM sfa_rows), "
+                                 "(SELECT count(email_raw) FROM leads), (SELECT count(company) FROM leads)")[0]
+            emails, companies = rows(ws.con, "SELECT count(emails), count(company) FROM ma_rows")[0]
+            assert sources > 0 and emails > 0 and companies > 0
             if fields is None:
-                assert owners and scores and statuses and lead_owners and levels and deal_names
+                assert owners and scores and statuses and lead_owners and levels and deal_names and all(shown)
             else:
                 assert (owners, scores, statuses, lead_owners, levels, deal_names) == (0, 0, 0, 0, 0, 0)
+                assert shown == (0, 0, 0, 0)
     assert found[0] == found[1] and found[0][0]["overall"]["leads"] > 0
 
 

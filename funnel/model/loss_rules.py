@@ -31,7 +31,7 @@ from functools import lru_cache
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from funnel.model.loss_text import Analysed, Token, analyse_normalised, normalise, reading
+from funnel.model.loss_text import Analysed, Token, analyse_normalised, english_word, normalise, reading
 from funnel.vocabulary import load_data, vocabulary
 
 LOSS_CATEGORIES: tuple[str, ...] = ("budget", "timing", "competitor", "no_need", "other", "blank", "excluded")
@@ -304,6 +304,13 @@ def _same(kw: Token, sound: str, t: Token) -> bool:
         return True
     # A word written in kana (ヨサン, よさん) is the keyword written in kanji when it reads the same.
     return t.reading is not None and len(sound) >= 3 and t.reading == sound
+
+
+def english_keyword_words(rules: LossRules) -> set[str]:
+    """The English words of ``rules``' keywords, as the lemmatiser is asked them
+    (``scripts/make_english_lemmas.py`` writes the shipped ones' lemmas into a table)."""
+    return {w for _cat, kws in rules.categories for kw in kws
+            for t in analyse_normalised(normalise(kw)).tokens if (w := english_word(t.surface)) is not None}
 
 
 @lru_cache(maxsize=16)

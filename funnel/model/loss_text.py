@@ -24,6 +24,8 @@ from functools import lru_cache
 
 from sudachipy import Dictionary, SplitMode
 
+from funnel.vocabulary import load_data
+
 # Dash-like characters people (and IMEs) type for a long vowel or a hyphen.
 _DASHES = "\\-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d\u30fc\uff70\u2500\u2501\u301c\uff5e~"
 _DASH_RE = re.compile(f"[{_DASHES}]")
@@ -106,18 +108,32 @@ def _tokenizer():  # noqa: ANN202 - sudachipy's Tokenizer type is not exported f
     return tok
 
 
+@lru_cache(maxsize=1)
+def _known_lemmas() -> dict[str, str]:
+    return dict(load_data("english_lemmas.toml")["lemmas"])
+
+
 @lru_cache(maxsize=65536)
 def _lemma(word: str) -> str:
-    # Imported here: simplemma's import compiles its rules for every language (~35 ms), which a
-    # CLI run whose deals have no loss reason never needs.
+    # The shipped keywords' words come from a table simplemma wrote (checked against it by a
+    # test): its import and English dictionary cost ~0.2 s, which a run whose loss reasons hold
+    # no other English word never needs. Imported here for the same reason.
+    known = _known_lemmas().get(word)
+    if known is not None:
+        return known
     import simplemma
 
     return simplemma.lemmatize(word, lang="en").casefold()
 
 
+def english_word(surface: str) -> str | None:
+    """The word a token's surface is lemmatised as (None: not an English word)."""
+    return surface.strip("'.") if _ASCII_WORD.match(surface) else None
+
+
 def _token(surface: str, dictionary_form: str, normalized: str, reading: str) -> Token:
-    if _ASCII_WORD.match(surface):
-        word = surface.strip("'.")
+    word = english_word(surface)
+    if word is not None:
         lemma = _lemma(word)
         return Token(surface, frozenset({surface, word, lemma}), lemma, None, True)
     kana = reading if _KANA_ONLY.match(surface) and reading else None

@@ -283,7 +283,9 @@ class Workspace:
         ``fields`` (per side) limits the normalised columns to the canonical fields a caller's
         measures read (``analyze``: :data:`funnel.measures.analysis.FIELDS`); the others stay
         NULL, as if unmapped, and cost nothing. The mappings, date orders and counts are those
-        of the full build. None: every mapped field (the app, whose pages read them all).
+        of the full build. None: every mapped field (the app, whose pages read them all). With
+        ``fields``, the columns only pages show (an address as typed, a lead's first-row
+        company, name and owner) are not stored either.
         """
         if self._raw_dropped:
             raise RuntimeError("the raw tables were dropped by build(keep_raw=False)")
@@ -307,7 +309,8 @@ class Workspace:
             self.con.start()    # type: ignore[attr-defined]  # SparkConnection: from here on, Spark
         for side, key in (("ma", st.ma_key_expr(identity, email_link)), ("sfa", st.sfa_key_expr())):
             st.create_side_rows(self.con, side, plans[side], key,
-                                max((lt.report.rows_read + lt.report.rows_dropped for lt in self.files[side]), default=0))
+                                max((lt.report.rows_read + lt.report.rows_dropped for lt in self.files[side]), default=0),
+                                display=fields is None)
         if not keep_raw:
             for lt in self.files["ma"] + self.files["sfa"]:
                 self._drop_file_tables(lt.table)
@@ -323,7 +326,8 @@ class Workspace:
                        has_won_date=has["won_date"])
         mapped = {f: any(f in p.columns for p in plans["ma"]) for f in ("status", "lifecycle_stage", "converted")}
         lk.create_leads(self.con, status=mapped["status"], lifecycle=mapped["lifecycle_stage"],
-                        converted=mapped["converted"], filled=st.filled_columns("ma", plans["ma"]))
+                        converted=mapped["converted"], filled=st.filled_columns("ma", plans["ma"]),
+                        display=fields is None)
         if sf15:
             notices.append(("notice.salesforce_15", {}))
         currencies = self._currencies(mappings["sfa"])

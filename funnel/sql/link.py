@@ -18,9 +18,13 @@ import duckdb
 from funnel.sql import drop_table, ident, rows, run, scalar
 from funnel.sql.staging import null_of
 
+# The lead columns only pages show (a lead's row in the lists and the account report): the
+# first row's fields as written. A build for measures alone writes them NULL.
+_DISPLAY = frozenset({"owner", "company", "name", "email_raw"})
+
 
 def create_leads(con: duckdb.DuckDBPyConnection, *, status: bool, lifecycle: bool, converted: bool,
-                 filled: Collection[str] | None = None) -> None:
+                 filled: Collection[str] | None = None, display: bool = True) -> None:
     """``leads`` from ``ma_rows``, the lookups ``status_levels``/``flags``, and the links.
 
     A lead's attributes come from its first row (its last row for the last-touch source):
@@ -30,10 +34,11 @@ def create_leads(con: duckdb.DuckDBPyConnection, *, status: bool, lifecycle: boo
     Lookups are joined only for the fields that are mapped. ``filled`` names the columns of
     ``ma_rows`` that hold data (:func:`funnel.sql.staging.filled_columns`; None: all): the
     others are NULL in every row, so they are written as NULL rather than aggregated or
-    fetched (a narrow build for ``analyze`` skips most of the work).
+    fetched (a narrow build for ``analyze`` skips most of the work). ``display=False`` writes
+    the columns only pages show (the first row's owner, company, name and address) as NULL.
     """
     def has(col: str) -> bool:
-        return filled is None or col in filled
+        return (filled is None or col in filled) and (display or col not in _DISPLAY)
 
     # Aggregates of filled columns only: the CTE is materialised (read twice), and a column of
     # constants stored there still costs memory for every lead (the outer SELECT writes them).

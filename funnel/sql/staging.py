@@ -42,6 +42,10 @@ SFA_COLUMNS: dict[str, tuple[str, str]] = {
     "source": ("source", "text"), "probability": ("probability", "amount"),
 }
 SIDE_COLUMNS = {"ma": MA_COLUMNS, "sfa": SFA_COLUMNS}
+# Columns only pages show (an address as it was typed: the quality and match pages, a lead's
+# row). A build for measures alone (``Workspace.build(fields=…)``) does not store them: at 5M
+# leads the email is 28 bytes of each MA row stored a third time, and the rows spill to disk.
+DISPLAY_COLUMNS = frozenset({"email_raw"})
 _NULL_TYPES = {"raw": "VARCHAR", "plain": "VARCHAR", "emails": "VARCHAR[]", "text": "VARCHAR",
                "date": "TIMESTAMP", "amount": "DOUBLE"}
 
@@ -76,10 +80,12 @@ def _expr(kind: str, col: str | None, order: str | None, fast: Sequence[str] | N
     return nz.amount_value(c)
 
 
-def filled_columns(side: str, plans: Sequence[FilePlan]) -> set[str]:
+def filled_columns(side: str, plans: Sequence[FilePlan], *, display: bool = True) -> set[str]:
     """The output columns of ``<side>_rows`` that some file fills (the others are all NULL:
-    their field is not mapped, or not asked for)."""
-    return {out for out, (fname, _) in SIDE_COLUMNS[side].items() if any(fname in p.columns for p in plans)}
+    their field is not mapped, or not asked for, or they are :data:`DISPLAY_COLUMNS` and
+    ``display`` is false)."""
+    return {out for out, (fname, _) in SIDE_COLUMNS[side].items()
+            if any(fname in p.columns for p in plans) and (display or out not in DISPLAY_COLUMNS)}
 
 
 def null_of(side: str, column: str) -> str:
@@ -120,9 +126,10 @@ def _order_keys(big: bool) -> tuple[str, str]:
 
 
 def create_side_rows(con: duckdb.DuckDBPyConnection, side: str, plans: Sequence[FilePlan],
-                     key_expr: str, total_rows: int = 0) -> None:
+                     key_expr: str, total_rows: int = 0, *, display: bool = True) -> None:
     """Create ``<side>_rows`` from the raw tables of ``plans`` with the row key ``key_expr``
-    and the row-order keys ``_kf`` (first) and ``_kl`` (last)."""
+    and the row-order keys ``_kf`` (first) and ``_kl`` (last); ``display=False`` leaves the
+    :data:`DISPLAY_COLUMNS` NULL."""
     selects, orders = [], set()
     params: dict[str, Any] = {}
     for plan in plans:
@@ -133,7 +140,7 @@ def create_side_rows(con: duckdb.DuckDBPyConnection, side: str, plans: Sequence[
     first, last = _order_keys(big=len(plans) >= 32 or total_rows >= (1 << 24))
     # Only the columns some file fills are stored; the view adds the others as typed NULLs
     # (measured: peak RSS at 1M leads 1,129 → 1,047 MB, spill at 5M 2.72 → 2.59 GB).
-    filled = filled_columns(side, plans)
+    filled = filled_columns(side, plans, display=display)
     if any(p.link_column for p in plans):
         filled.add("link_raw")
     names = ["_file", "_row", "_idcol", *SIDE_COLUMNS[side], "link_raw"]
