@@ -74,6 +74,34 @@ def test_a_csv_over_max_rows_is_refused_and_leaves_nothing_behind(monkeypatch, t
         assert scalar(ws.con, f"SELECT count(*) FROM {loaded.table}") == 1000
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize(("n", "last"), [(999, True), (1000, True), (1000, False), (1001, True), (1001, False)])
+def test_the_row_limit_holds_whether_or_not_the_read_needs_its_limit(monkeypatch, newline, n, last):
+    """A file whose lines cannot make more than max_rows rows is read without the LIMIT (which
+    keeps DuckDB on one thread); one that might is read with it. Every line ending counts as
+    one line, and a last line without one too."""
+    from funnel.ingest import reader
+    from funnel.sql import ingest as sql_ingest
+
+    override(monkeypatch, "max_rows", 1000)
+    limits: list[int | None] = []
+    real = sql_ingest.create_from_csv
+
+    def spy(*args: Any, **kwargs: Any) -> None:
+        limits.append(kwargs["max_rows"])
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(reader.ingest, "create_from_csv", spy)
+    text = newline.join(["メールアドレス,流入元"] + [f"u{i}@example.jp,展示会" for i in range(n)]) + (newline if last else "")
+    with Workspace() as ws:
+        if n > 1000:
+            with pytest.raises(TooLargeError):
+                ws.load("ma", Source.from_bytes("leads.csv", text.encode()))
+        else:
+            assert ws.load("ma", Source.from_bytes("leads.csv", text.encode())).report.rows_read == n
+    assert limits == [None if n <= 1000 else 1000]     # header + n lines, however they end
+
+
 def test_an_xlsx_over_max_rows_is_refused_and_one_at_the_limit_is_read(monkeypatch):
     override(monkeypatch, "max_rows", 5)
     table = [["Email", "Source"]] + [[f"u{i}@example.jp", "Web"] for i in range(6)]

@@ -274,15 +274,21 @@ def _load_text(con: duckdb.DuckDBPyConnection, source: Source, head_bytes: bytes
     def read_into_duckdb(enc: Encoding) -> None:
         report.encoding = enc.label
         path = _utf8_path(source, enc, workdir, table, report)
-        try:
-            ingest.create_from_csv(con, table, str(path), width=guess.first_column + guess.width,
-                                   first_column=guess.first_column, header=header_cells, skip=guess.index + 1,
-                                   delimiter=delim, max_line_bytes=setting("max_line_bytes"),
-                                   max_rows=int(setting("max_rows")))
-        except duckdb.InvalidInputException as exc:
-            # DuckDB's CSV state machine gives up on some broken quoting (an unclosed quote
-            # after mixed line ends, typically a cut-off file) instead of rejecting the line.
-            raise UnreadableFileError(source.name, key="error.csv_broken") from exc
+        max_rows, longest = int(setting("max_rows")), int(setting("max_line_bytes"))
+        # Each row takes a line at least: a file whose lines below the header cannot make more
+        # than max_rows rows is read without the LIMIT that notices one over it.
+        limit = max_rows if _most_lines(path) - (guess.index + 1) > max_rows else None
+        for line_bytes in dict.fromkeys((min(int(setting("csv_first_line_bytes")), longest), longest)):
+            try:
+                ingest.create_from_csv(con, table, str(path), width=guess.first_column + guess.width,
+                                       first_column=guess.first_column, header=header_cells, skip=guess.index + 1,
+                                       delimiter=delim, max_line_bytes=line_bytes, max_rows=limit)
+            except duckdb.InvalidInputException as exc:
+                # DuckDB's CSV state machine gives up on some broken quoting (an unclosed quote
+                # after mixed line ends, typically a cut-off file) instead of rejecting the line.
+                raise UnreadableFileError(source.name, key="error.csv_broken") from exc
+            if line_bytes == longest or not ingest.has_long_lines(con, table):
+                break
         if ingest.row_count(con, table) > int(setting("max_rows")):
             raise _too_many_rows(source)
 
@@ -304,6 +310,22 @@ def _decode_head(data: bytes, enc: Encoding) -> str:
             chunk = chunk[: cut + 1]
     text = chunk.decode(enc.codec, errors="replace")
     return text.lstrip("\ufeff")
+
+
+def _most_lines(path: Path) -> int:
+    """How many lines the file holds at most: its line breaks (LF, CR and CRLF each one,
+    quoted ones too), and one more when the last line has none."""
+    lf = cr = crlf = 0
+    last = b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 24):
+            lf += chunk.count(b"\n")
+            if b"\r" in chunk:
+                # A CRLF split across two chunks counts twice: an upper bound is all that is asked.
+                cr += chunk.count(b"\r")
+                crlf += chunk.count(b"\r\n")
+            last = chunk[-1:]
+    return lf + cr - crlf + (last not in (b"\n", b"\r"))
 
 
 def _utf8_path(source: Source, enc: Encoding, workdir: Path, table: str, report: LoadReport) -> Path:

@@ -150,8 +150,11 @@ def create_from_csv(con: duckdb.DuckDBPyConnection, table: str, path: str, *, wi
     """Read a UTF-8 CSV into ``table`` (rows with a wrong field count go to ``<table>_rej``).
 
     ``header`` are the header cells as exported, for recognising repeated headers. With
-    ``max_rows``, reading stops after ``max_rows + 1`` rows (a LIMIT costs nothing and the
-    scan ends there), so the caller can refuse a file over the limit without reading it all.
+    ``max_rows``, reading stops after ``max_rows + 1`` rows (the scan ends there), so the
+    caller can refuse a file over the limit without reading it all. The LIMIT keeps DuckDB's
+    reader on one thread, so a caller that knows the file cannot hold that many rows passes
+    None. Likewise a ``max_line_bytes`` far above the file's lines makes DuckDB's buffers so
+    large that a 120 MB file is read by one thread.
     """
     all_cols = [raw_column(i) for i in range(width)]
     keep = all_cols[first_column:]
@@ -202,10 +205,19 @@ def create_from_relation(con: duckdb.DuckDBPyConnection, table: str, view: str,
 
 def has_encoding_errors(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """True when DuckDB rejected a line of the CSV as invalid UTF-8."""
+    return _has_reject(con, table, "INVALID ENCODING")
+
+
+def has_long_lines(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """True when DuckDB rejected a line of the CSV as longer than the read's ``max_line_size``."""
+    return _has_reject(con, table, "LINE SIZE OVER MAXIMUM")
+
+
+def _has_reject(con: duckdb.DuckDBPyConnection, table: str, error_type: str) -> bool:
     rej = f"{table}_rej"
     if not rows(con, "SELECT 1 FROM duckdb_tables() WHERE table_name = $n", {"n": rej}):
         return False
-    return bool(rows(con, f"SELECT 1 FROM {ident(rej)} WHERE error_type = 'INVALID ENCODING' LIMIT 1"))
+    return bool(rows(con, f"SELECT 1 FROM {ident(rej)} WHERE error_type = $e LIMIT 1", {"e": error_type}))
 
 
 def rejected_lines(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[int, str, str]]:
