@@ -220,7 +220,8 @@ def test_a_narrow_build_measures_the_same_and_normalises_only_what_analyze_reads
     for fields in (None, FIELDS):
         with Workspace() as ws:
             load_sample(ws)
-            ws.build(fields=fields)
+            # As analyze builds: the raw tables lose the columns no plan reads, then go.
+            ws.build(fields=fields, keep_raw=fields is None)
             found.append([to_json(measure(ws, touch)) for touch in ("first", "last")])
             owners, scores, statuses, sources = rows(
                 ws.con, "SELECT count(owner), count(score), count(status), count(source) FROM ma_rows")[0]

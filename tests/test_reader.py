@@ -790,3 +790,19 @@ def test_errors_render_in_both_languages(con, tmp_path: Path) -> None:
     ja, en = info.value.render("ja"), info.value.render("en")
     assert ja.startswith("空のファイル.csv: ") and en.startswith("空のファイル.csv: ")
     assert ja != en
+
+
+def test_keep_columns_leaves_the_kept_cells_and_row_ids_as_they_were(con, tmp_path: Path) -> None:
+    """analyze's build drops the raw columns no plan reads before staging the rows: the kept
+    columns, the row classification and every rowid (the row's place in the file) stay."""
+    from funnel.sql.ingest import keep_columns
+
+    text = "メール,流入元,スコア,担当者\n" + "".join(f"u{i}@x.jp,展示会{i % 3},{i},佐藤\n" for i in range(5))
+    text += "合計,,10,\n"
+    lt = load(con, tmp_path, "keep.csv", text.encode())
+    before = rows(con, f'SELECT rowid, "c0001", "c0002", _drop FROM "{lt.table}" ORDER BY rowid')
+    keep_columns(con, lt.table, lt.raw_columns, {"c0001", "c0002"})
+    cols = [r[0] for r in rows(con, f"SELECT column_name FROM duckdb_columns() WHERE table_name = '{lt.table}'")]
+    assert cols == ["c0001", "c0002", "_drop"]
+    assert rows(con, f'SELECT rowid, "c0001", "c0002", _drop FROM "{lt.table}" ORDER BY rowid') == before
+    assert [r[3] for r in before] == [None] * 5 + ["total"]

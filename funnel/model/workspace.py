@@ -305,6 +305,12 @@ class Workspace:
                 plans[side].append(plan)
                 orders.extend(found)
         email_link = link_spec.kind == "email"
+        if not keep_raw:
+            # The raw tables are read once more, by the staging below: the columns its plans do
+            # not read leave first, and their memory with them (most of a wide export's).
+            for side in SIDES:
+                for lt, plan in zip(self.files[side], plans[side], strict=True):
+                    ingest.keep_columns(self.con, lt.table, lt.raw_columns, plan.raw_columns())
         if self.engine == "spark":
             self.con.start()    # type: ignore[attr-defined]  # SparkConnection: from here on, Spark
         for side, key in (("ma", st.ma_key_expr(identity, email_link)), ("sfa", st.sfa_key_expr())):

@@ -9,7 +9,7 @@ table's ``rowid`` (DuckDB keeps insertion order).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import duckdb
@@ -291,6 +291,14 @@ def store_rejects(con: duckdb.DuckDBPyConnection, table: str,
     con.executemany(f"INSERT INTO {name} VALUES (?, ?, ?, ?)", [list(x) for x in lines])
     run(con, f"DROP TABLE IF EXISTS {ident(table + '_rej')}")
     run(con, f"DROP TABLE IF EXISTS {ident(table + '_scan')}")
+
+
+def keep_columns(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], kept: Collection[str]) -> None:
+    """Drop the raw ``columns`` of ``table`` not in ``kept`` (``_drop`` and the row ids stay: a
+    dropped column leaves the other columns' storage, and so each row's ``rowid``, as it was)."""
+    for c in columns:
+        if c not in kept:
+            run(con, f"ALTER TABLE {ident(table)} DROP COLUMN {ident(c)}")
 
 
 def drop_beside(con: duckdb.DuckDBPyConnection, table: str) -> None:

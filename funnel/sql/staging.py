@@ -62,6 +62,10 @@ class FilePlan:
     has_id: bool = False                # the side's record-ID field is mapped in this file
     date_formats: Mapping[str, Sequence[str]] = field(default_factory=dict)   # field → the column's own formats
 
+    def raw_columns(self) -> set[str]:
+        """The raw columns staging reads."""
+        return set(self.columns.values()) | ({self.link_column} if self.link_column else set())
+
 
 def _expr(kind: str, col: str | None, order: str | None, fast: Sequence[str] | None = None) -> str:
     if col is None:
