@@ -41,10 +41,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_line_bytes", 64 * 1024 * 1024,
             "Longest CSV line accepted (a 10 MB free-text cell must still load)."),
     Setting("csv_first_line_bytes", 16 * 1024 * 1024,
-            "Longest CSV line of the first read of a file. DuckDB's read buffers are sized on it, "
-            "and smaller ones let two threads share a 120 MB export (0.47 -> 0.30 s at 1M rows; 8 MB "
-            "made the next table written slower, 4 MB more so); a "
-            "file with a longer line is read again with max_line_bytes."),
+            "Longest CSV line of the first read of a file; a file with a longer line is read again "
+            "with max_line_bytes. DuckDB's read buffers are sized on it, and smaller ones let two "
+            "threads share a 120 MB export (0.47 -> 0.30 s at 1M rows); 8 MB made the next table "
+            "written slower, 4 MB more so."),
     Setting("wilson_z", 1.959963984540054, "z for the 95% Wilson score interval."),
     Setting("small_sample_n", 30,
             "Below this many leads a source's rate is flagged as a small sample."),

@@ -289,7 +289,7 @@ def _load_text(con: duckdb.DuckDBPyConnection, source: Source, head_bytes: bytes
                 raise UnreadableFileError(source.name, key="error.csv_broken") from exc
             if line_bytes == longest or not ingest.has_long_lines(con, table):
                 break
-        if ingest.row_count(con, table) > int(setting("max_rows")):
+        if ingest.row_count(con, table) > max_rows:
             raise _too_many_rows(source)
 
     read_into_duckdb(enc)

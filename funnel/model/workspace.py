@@ -305,6 +305,7 @@ class Workspace:
                 plans[side].append(plan)
                 orders.extend(found)
         email_link = link_spec.kind == "email"
+        display = fields is None
         if not keep_raw:
             # The raw tables are read once more, by the staging below: the columns its plans do
             # not read leave first, and their memory with them (most of a wide export's).
@@ -316,7 +317,7 @@ class Workspace:
         for side, key in (("ma", st.ma_key_expr(identity, email_link)), ("sfa", st.sfa_key_expr())):
             st.create_side_rows(self.con, side, plans[side], key,
                                 max((lt.report.rows_read + lt.report.rows_dropped for lt in self.files[side]), default=0),
-                                display=fields is None)
+                                display=display)
         if not keep_raw:
             for lt in self.files["ma"] + self.files["sfa"]:
                 self._drop_file_tables(lt.table)
@@ -332,8 +333,8 @@ class Workspace:
                        has_won_date=has["won_date"])
         mapped = {f: any(f in p.columns for p in plans["ma"]) for f in ("status", "lifecycle_stage", "converted")}
         lk.create_leads(self.con, status=mapped["status"], lifecycle=mapped["lifecycle_stage"],
-                        converted=mapped["converted"], filled=st.filled_columns("ma", plans["ma"]),
-                        display=fields is None)
+                        converted=mapped["converted"], filled=st.filled_columns("ma", plans["ma"], display=display),
+                        display=display)
         if sf15:
             notices.append(("notice.salesforce_15", {}))
         currencies = self._currencies(mappings["sfa"])

@@ -19,8 +19,9 @@ from funnel.sql import drop_table, ident, rows, run, scalar
 from funnel.sql.staging import null_of
 
 # The lead columns only pages show (a lead's row in the lists and the account report): the
-# first row's fields as written. A build for measures alone writes them NULL.
-_DISPLAY = frozenset({"owner", "company", "name", "email_raw"})
+# first row's fields as written. A build for measures alone writes them NULL (the address as
+# typed is not in its rows at all: staging.DISPLAY_COLUMNS, so ``filled`` leaves it out).
+_DISPLAY = frozenset({"owner", "company", "name"})
 
 
 def create_leads(con: duckdb.DuckDBPyConnection, *, status: bool, lifecycle: bool, converted: bool,
@@ -35,7 +36,7 @@ def create_leads(con: duckdb.DuckDBPyConnection, *, status: bool, lifecycle: boo
     ``ma_rows`` that hold data (:func:`funnel.sql.staging.filled_columns`; None: all): the
     others are NULL in every row, so they are written as NULL rather than aggregated or
     fetched (a narrow build for ``analyze`` skips most of the work). ``display=False`` writes
-    the columns only pages show (the first row's owner, company, name and address) as NULL.
+    the columns only pages show (the first row's owner, company and name) as NULL.
     """
     def has(col: str) -> bool:
         return (filled is None or col in filled) and (display or col not in _DISPLAY)
