@@ -87,7 +87,8 @@ def _by_size(table: dict[Any, Any], n: int) -> Any:
 
 
 def render(r: dict[str, Any]) -> str:
-    lines = [f"# Benchmark (median of {r['repeat']} interleaved runs; engine of commit {r['engine']})", ""]
+    lines = [f"# Benchmark (median of {r['repeat']} interleaved runs; engine of commit {r['engine']})", "",
+             "Every contender runs as a module from compiled bytecode, as an installed package does.", ""]
     for n in r["sizes"]:
         lines += _contest(int(n), _by_size(r["contest"], n), _by_size(r["counts"], n))
     lines += _scaling(r)

@@ -101,6 +101,9 @@ def layout_case(cols: Sequence[str], header: Sequence[str], lead: str | None = N
     fr = first_raw
     candidate = f"({fr} IS NULL OR regexp_matches({fr}, $cand))"
     folded = "_fo"   # _folded(first), computed once per candidate row by classify_rows
+    # A blank row has no filled cell among its first three (_f3, see classify_rows): that test
+    # spares most candidates the count over every cell, twice.
+    blank = f"_f3 IS NULL AND {blank}"
     exact = [(f"{blank} AND {_filled(lead)} IS NULL" if lead else blank, "blank"),
              (f"regexp_matches({folded}, $tot)", "total"),
              # A footer line fills a cell or two; a data row that merely starts with a footer
@@ -125,11 +128,15 @@ def classify_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str
     """
     case, where, params = layout_case(cols, header, lead)
     t = ident(table)
-    filled = [_filled(c) for c in cols[:3]] + ([_filled(lead)] if lead else [])
-    folded = _folded(f"coalesce({', '.join(filled)})")
+    first3 = f"coalesce({', '.join(_filled(c) for c in cols[:3])})" if cols else "NULL::VARCHAR"
+    first = f"coalesce(_f3, {_filled(lead)})" if lead else "_f3"
+    # One projection per step: the fold writes its argument out several times, and DuckDB
+    # would evaluate a written-out coalesce of trims each time (0.39 → 0.24 s on a million
+    # rows whose first cell ends in an ideographic space).
     found = rows(con, f"SELECT rid, reason FROM (SELECT rid, {case} AS reason FROM "
-                      f"(SELECT *, {folded} AS _fo FROM "
-                      f"(SELECT rowid AS rid, *, {first_cell(cols, lead)} AS _fr FROM {t}) WHERE {where})) "
+                      f"(SELECT *, {_folded('_ff')} AS _fo FROM (SELECT *, {first} AS _ff FROM "
+                      f"(SELECT *, {first3} AS _f3 FROM "
+                      f"(SELECT rowid AS rid, *, {first_cell(cols, lead)} AS _fr FROM {t}) WHERE {where})))) "
                       "WHERE reason IS NOT NULL", params)
     # Most exports have a handful of such rows, often none: update just those (an UPDATE
     # joined against the whole table costs a full pass).
