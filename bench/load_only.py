@@ -6,6 +6,9 @@ import tempfile
 from pathlib import Path
 
 if __name__ == "__main__":
+    from funnel.ingest.sandbox import prestart_for
+
+    prestart_for(sys.argv[1:])      # as ``python -m funnel`` does
     from funnel.ingest.reader import Source, load_file
     from funnel.sql import connect
 

@@ -13,6 +13,7 @@ a line of empty cells (``,,,``) and an empty sheet row are records (``blank``).
 
 from __future__ import annotations
 
+import os
 import codecs
 import csv
 import datetime as dt
@@ -806,3 +807,34 @@ def test_keep_columns_leaves_the_kept_cells_and_row_ids_as_they_were(con, tmp_pa
     assert cols == ["c0001", "c0002", "_drop"]
     assert rows(con, f'SELECT rowid, "c0001", "c0002", _drop FROM "{lt.table}" ORDER BY rowid') == before
     assert [r[3] for r in before] == [None] * 5 + ["total"]
+
+
+def test_a_command_line_naming_a_workbook_starts_the_parsing_worker_first(tmp_path, monkeypatch):
+    """``python -m funnel`` starts a sandbox worker before its imports when an argument is a
+    workbook (zip or OLE head), and only then: a CSV, a folder, a missing path, a FIFO (which
+    a read would block on) and words start none; the worker started is the one that parses."""
+    from funnel.ingest import sandbox
+
+    started: list[object] = []
+    monkeypatch.setattr(sandbox, "_idle", [])
+    real = sandbox._Worker
+
+    def spy() -> object:
+        w = real()
+        started.append(w)
+        return w
+
+    monkeypatch.setattr(sandbox, "_Worker", spy)
+    (tmp_path / "leads.csv").write_text("email\na@b.co\n", encoding="utf-8")
+    os.mkfifo(tmp_path / "pipe")
+    sandbox.prestart_for(["analyze", "--ma", str(tmp_path / "leads.csv"), str(tmp_path), str(tmp_path / "pipe"),
+                          str(tmp_path / "missing.xlsx")])
+    assert started == []
+    book = tmp_path / "leads.xlsx"
+    book.write_bytes(simple_xlsx([["email", "source"], ["a@b.co", "web"]]))
+    sandbox.prestart_for(["--ma", str(book), "--sfa", str(book)])
+    sandbox.prestart_for(["--ma", str(book)])      # one idle already: no second
+    assert len(started) == 1 and sandbox._idle == started
+    table = sandbox.parse("xlsx", "leads.xlsx", book.read_bytes())
+    assert table is not None and table.rows == 1 and len(started) == 1
+    sandbox.shutdown()

@@ -20,7 +20,7 @@ from funnel.errors import EmptyFileError, FunnelError, TooLargeError, Unreadable
 from funnel.ingest import parquet, sandbox
 from funnel.ingest.layout import RowShape, classify_cell, clean_headers, find_header, is_numeric, trailing_drops
 from funnel.ingest.sheets import SheetTable
-from funnel.ingest.sniff import Encoding, detect_encoding, detect_kind, head_records, sniff_delimiter
+from funnel.ingest.sniff import CONTAINER_HEADS, Encoding, detect_encoding, detect_kind, head_records, sniff_delimiter
 from funnel.ingest.transcode import transcode
 from funnel.sql import drop_table, ident, ingest
 
@@ -206,8 +206,7 @@ def _load_file(con: duckdb.DuckDBPyConnection, source: Source, table: str, workd
         return _loaded(con, source, table, report)
     head, tail = source.head_and_tail(SNIFF_SAMPLE)
     data: bytes | None = None
-    if head.startswith((b"PK", b"\xd0\xcf\x11\xe0")) or not tail:
-        # Containers need their whole bytes to be recognised (a zip's directory is at its end).
+    if head.startswith(CONTAINER_HEADS) or not tail:
         data = source.read_bytes()
     kind = detect_kind(data if data is not None else head, tail)
     report = LoadReport(source.name, "?", size, source.digest)

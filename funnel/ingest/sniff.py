@@ -41,6 +41,11 @@ class Kind:
     detail: str = ""
 
 
+# How a container starts (a zip: xlsx, ods; OLE: xls, an encrypted xlsx): recognising one
+# takes its whole bytes (a zip's directory is at its end), and parsing one a sandbox worker.
+CONTAINER_HEADS = (b"PK", _OLE_MAGIC[:4])
+
+
 def detect_kind(data: bytes, tail: bytes = b"") -> Kind:
     """Classify the file from its content: ``data`` is the whole file or its head, ``tail`` (if
     any) its end."""
