@@ -13,12 +13,12 @@ a line of empty cells (``,,,``) and an empty sheet row are records (``blank``).
 
 from __future__ import annotations
 
-import os
 import codecs
 import csv
 import datetime as dt
 import importlib.util
 import io
+import os
 import zipfile
 from pathlib import Path
 from typing import Any
