@@ -838,3 +838,37 @@ def test_a_command_line_naming_a_workbook_starts_the_parsing_worker_first(tmp_pa
     table = sandbox.parse("xlsx", "leads.xlsx", book.read_bytes())
     assert table is not None and table.rows == 1 and len(started) == 1
     sandbox.shutdown()
+
+
+def test_layout_rows_of_a_wide_table_count_every_cell_only_where_a_test_needs_it():
+    """The row classification reads every cell only of rows that might be blank, a footer or a
+    group header; the counts still decide them over all columns, here twelve: a row blank in
+    its first three cells but filled further on is data, a footer or group label with more
+    cells filled than such a line has is data, and the rest are what they look like."""
+    from funnel.sql import connect
+    from funnel.sql.ingest import classify_rows, raw_column
+
+    cols = [raw_column(i) for i in range(12)]
+    header = ["メールアドレス", "会社名", *(f"項目{i}" for i in range(10))]
+
+    def row(*cells: str | None) -> list[str | None]:
+        return [*cells, *[None] * (12 - len(cells))]
+
+    table = [row("a@b.co\u3000", "株式会社A"),                       # a candidate (foldable) that is data
+             row(None, None, None, None, None, None, None, "x"),   # blank in the first three: data
+             row(None, " ", "\u3000"),                                   # blank
+             row("合計", None, "12"),                                    # total
+             row("Copyright (c) 2026 Example", None),                   # footer: one cell
+             row("Copyright (c) 2026 Example", "x", "y", "z"),         # footer word, four cells: data
+             row("展示会 (34件)"),                                       # group header
+             row("展示会 (34件)", None, None, None, None, None, None, None, None, None, None, "x"),  # data
+             row("メールアドレス", "会社名", "項目0")]                    # repeated header
+    con = connect()
+    try:
+        con.execute(f"CREATE TABLE t ({', '.join(f'{c} VARCHAR' for c in cols)}, _drop VARCHAR)")
+        con.executemany(f"INSERT INTO t VALUES ({', '.join('?' * 13)})", [[*r, None] for r in table])
+        classify_rows(con, "t", cols, header)
+        got = [r[0] for r in rows(con, "SELECT _drop FROM t ORDER BY rowid")]
+    finally:
+        con.close()
+    assert got == [None, None, "blank", "total", "footer", None, "group_header", None, "repeated_header"]
