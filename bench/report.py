@@ -65,6 +65,10 @@ def _inputs(i: dict[str, Any]) -> list[str]:
             f"({_s(bare_cp)}); above the UTF-8 load: {(cp - utf8) / bare_cp:.2f}× the bare decode (target 1.3×) |",
             f"| load XLSX | {_s(xl)} | {i['load_xlsx']['rss_mb']:.0f} MB | {xl / checked:.2f}× the bare calamine read "
             f"+ far-cell check ({_s(checked)}; target 1.3×); {xl / bare_xl:.2f}× the bare read alone ({_s(bare_xl)}) |",
+            *([] if "xlsx_warm" not in i else [
+                f"| load XLSX in a warm process (the app: engine imported, parsing worker running) | "
+                f"{_s(i['xlsx_warm']['load'])} | — | {i['xlsx_warm']['load'] / i['xlsx_warm']['bare']:.2f}× the bare "
+                f"calamine read + far-cell check in that process ({_s(i['xlsx_warm']['bare'])}) |"]),
             f"| load UTF-8 CSV | {_s(utf8)} | {i['load_utf8']['rss_mb']:.0f} MB | — |",
             f"| Python start + imports | {_s(i['python_start']['wall'])} | — | — |", ""]
 

@@ -126,12 +126,14 @@ def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
         assert report["analyze"][name]["wall"] > 0 and report["analyze"][name]["rss_mb"] > 0
     for name in ("load_utf8", "load_cp932", "load_xlsx", "bare_decode_cp932", "bare_calamine_xlsx", "bare_checked_xlsx"):
         assert report["inputs"][name]["wall"] > 0, name
+    assert report["inputs"]["xlsx_warm"]["load"] > 0 and report["inputs"]["xlsx_warm"]["bare"] > 0
     assert report["app"]["engine"]["load_and_build"] > 0
     # The harness checked the fair pipelines' counts against the tool's JSON at 10k.
     assert report["counts"]["10000"]["overall"]["leads"] > 8_000
     markdown = (tmp_path / "report.md").read_text()
     assert "| tool `analyze --json` |" in markdown and "tool ÷ fair DuckDB" in markdown
     assert "Counts checked equal in every round" in markdown
+    assert "| load XLSX in a warm process" in markdown
 
 
 @pytest.mark.browser
