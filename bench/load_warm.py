@@ -6,21 +6,11 @@ running (the first load, which pays both, is left out). Prints the medians as JS
 import argparse
 import json
 import statistics
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from bench.bare import xlsx
-from funnel.ingest.reader import Source, load_file
-from funnel.sql import connect
-
-
-def _load(path: str) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        con = connect(temp_directory=str(Path(tmp) / "duckdb"))
-        load_file(con, Source.from_path(path), "raw_t", Path(tmp))
-        con.close()
+from bench.load_only import load
 
 
 def _timed(fn: Callable[..., object], *args: object) -> float:
@@ -34,9 +24,9 @@ if __name__ == "__main__":
     ap.add_argument("file")
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
-    _load(args.file)
+    load(args.file)
     loads, bares = [], []
     for _ in range(args.rounds):
         bares.append(_timed(xlsx, args.file, True))
-        loads.append(_timed(_load, args.file))
+        loads.append(_timed(load, args.file))
     print(json.dumps({"load": statistics.median(loads), "bare": statistics.median(bares)}))

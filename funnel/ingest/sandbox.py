@@ -43,6 +43,7 @@ from funnel.config import setting
 from funnel.errors import EmptyFileError, FunnelError, TooLargeError, UnreadableFileError
 from funnel.ingest.layout import HeaderGuess
 from funnel.ingest.sheets import SheetTable
+from funnel.ingest.sniff import CONTAINER_HEADS
 
 _HEADER = struct.Struct("<Q")
 _ROOT = str(Path(__file__).resolve().parents[2])      # the folder holding the funnel package
@@ -148,8 +149,6 @@ def prestart() -> None:
 def prestart_for(args: Sequence[str]) -> None:
     """:func:`prestart` when one of ``args`` names a regular file that starts as a workbook
     (a command line about to read one: it calls this before its own imports)."""
-    from funnel.ingest.sniff import CONTAINER_HEADS
-
     for arg in args:
         try:
             if not os.path.isfile(arg):     # not a FIFO or a device: reading those may block

@@ -92,7 +92,7 @@ def layout_case(cols: Sequence[str], header: Sequence[str], lead: str | None = N
                 f"AND trim({ident(c)}) = $h{i}))" for i, (c, h) in enumerate(named)]
         cheap.append((" AND ".join(same), "repeated_header"))
         params.update({f"h{i}": h for i, (_, h) in enumerate(named)})
-    if _kintone(header):
+    if header and header[0].strip() == "レコードの開始行":
         # kintone sub-table export: only the row marked "*" starts a record (export_formats §6).
         cheap.append((f"coalesce(trim({ident(cols[0])}), '') <> '*'", "subtable_row"))
     candidate = "(_fr IS NULL OR regexp_matches(_fr, $cand))"
@@ -120,10 +120,6 @@ _NEEDS_COUNT = "_f3 IS NULL OR regexp_matches(_fo, $foot) OR regexp_matches(_fo,
 def _named(cols: Sequence[str], header: Sequence[str]) -> list[tuple[str, str]]:
     """The first three columns with a header name, and the name (a repeated header's test)."""
     return [(c, h.strip()) for c, h in zip(cols, header, strict=False) if h and h.strip()][:3]
-
-
-def _kintone(header: Sequence[str]) -> bool:
-    return bool(header) and header[0].strip() == "レコードの開始行"
 
 
 def classify_rows(con: duckdb.DuckDBPyConnection, table: str, cols: Sequence[str], header: Sequence[str],
