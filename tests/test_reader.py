@@ -840,6 +840,25 @@ def test_a_command_line_naming_a_workbook_starts_the_parsing_worker_first(tmp_pa
     sandbox.shutdown()
 
 
+def test_the_parsing_worker_converts_typed_columns_without_pandas(tmp_path, monkeypatch):
+    """The child refuses pandas (pyarrow would import it only to ask whether an array is a
+    pandas object): no pandas library is mapped into it after a parse, and blank cells of
+    typed columns still arrive as NULL (pyarrow's NaN/NaT → NULL does not need pandas)."""
+    from funnel.ingest import sandbox
+
+    monkeypatch.setattr(sandbox, "_idle", [])
+    book = simple_xlsx([["email", "score", "created"], ["a@b.co", 12, dt.datetime(2025, 4, 1, 9, 30)],
+                        ["c@d.co", None, None], ["e@f.co", 3.5, dt.datetime(2025, 4, 2)]])
+    table = sandbox.parse("xlsx", "typed.xlsx", book)
+    assert table is not None and table.rows == 3
+    assert [a.to_pylist() for a in table.arrays[1:]] == [
+        [12.0, None, 3.5], [dt.datetime(2025, 4, 1, 9, 30), None, dt.datetime(2025, 4, 2)]]
+    (worker,) = sandbox._idle
+    maps = (Path("/proc") / str(worker.proc.pid) / "maps").read_text()
+    assert "pyarrow" in maps and f"{os.sep}pandas{os.sep}" not in maps
+    sandbox.shutdown()
+
+
 def test_layout_rows_of_a_wide_table_count_every_cell_only_where_a_test_needs_it():
     """The row classification reads every cell only of rows that might be blank, a footer or a
     group header; the counts still decide them over all columns, here twelve: a row blank in

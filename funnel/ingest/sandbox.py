@@ -269,6 +269,14 @@ def _table(kind: str, name: str, data: bytes, limits: tuple[int, int]) -> SheetT
     return table
 
 
+class _NoPandas:
+    """A finder that refuses pandas (pyarrow then converts without it, NaN still as NULL)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name.partition(".")[0] == "pandas":
+            raise ModuleNotFoundError(f"No module named {name!r} in the parsing child", name=name)
+
+
 def _serve() -> None:
     """The child's loop: one request in, one answer out, until the server closes the pipe."""
     import resource
@@ -282,10 +290,11 @@ def _serve() -> None:
     _limit_self()
     # Imported before the first request, so a reused worker pays once. pyarrow is only needed
     # once a table is parsed: it is imported beside the first request's size check and
-    # calamine's parse (which releases the GIL), not before them. So is pandas: pyarrow imports
-    # it on its first pa.array, to ask whether the input is a pandas object (0.2 s after the
-    # parse, of a 2 s first workbook).
-    arrow = threading.Thread(target=lambda: [importlib.import_module(m) for m in ("pyarrow", "pandas")], daemon=True)
+    # calamine's parse (which releases the GIL), not before them. pandas is never imported
+    # here: pyarrow would import it on its first pa.array only to ask whether the input is a
+    # pandas object (0.2 s of CPU, beside the checks and the parse it then slows).
+    sys.meta_path.insert(0, _NoPandas())
+    arrow = threading.Thread(target=importlib.import_module, args=("pyarrow",), daemon=True)
     arrow.start()
     import numpy  # noqa: F401
     import python_calamine  # noqa: F401
