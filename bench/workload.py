@@ -110,6 +110,21 @@ def to_cp932(src: Path, dst: Path) -> Path:
     return dst
 
 
+def without_column(src: Path, dst: Path, name: str) -> Path:
+    """The export without its column ``name`` (streamed, row by row).
+
+    Without its company column (会社名) an MA export asks ``analyze`` for the fair pipelines'
+    job: the contract builds accounts only where a company column is, and they build none."""
+    with src.open(encoding="utf-8", newline="") as fi, dst.open("w", encoding="utf-8", newline="") as fo:
+        rows = csv.reader(fi)
+        w = csv.writer(fo, lineterminator="\n")
+        header = next(rows)
+        i = header.index(name)
+        w.writerow(header[:i] + header[i + 1:])
+        w.writerows(r[:i] + r[i + 1:] for r in rows)
+    return dst
+
+
 def to_xlsx(src: Path, dst: Path, rows: int) -> Path:
     """The first ``rows`` rows of an export as a workbook (openpyxl write-only: streams)."""
     import openpyxl

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench import counts, fair_duckdb, fair_polars
-from bench.workload import generate, to_cp932, to_xlsx
+from bench.workload import generate, to_cp932, to_xlsx, without_column
 from funnel.ingest.reader import Source
 from funnel.measures.analysis import run_analysis
 
@@ -28,7 +28,8 @@ def workload(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths = generate(d, 2_000)
     return {"ma": paths.ma_csv, "sfa": paths.sfa_csv,
             "cp932": to_cp932(paths.ma_csv, d / "ma_cp932.csv"),
-            "xlsx": to_xlsx(paths.ma_csv, d / "ma.xlsx", 2_000)}
+            "xlsx": to_xlsx(paths.ma_csv, d / "ma.xlsx", 2_000),
+            "ma_no_company": without_column(paths.ma_csv, d / "ma_no_company.csv", "会社名")}
 
 
 def _analyze(ma: Path, sfa: Path) -> dict:
@@ -47,6 +48,19 @@ def test_workload_gives_the_same_numbers_in_utf8_cp932_and_xlsx(workload: dict[s
         result = _analyze(workload[other], workload["sfa"])
         assert result["files"]["ma"][0]["rows_read"] == 2_000, other
         assert _numbers(result) == _numbers(utf8), other
+
+
+def test_the_export_without_its_company_column_is_the_fair_pipelines_job(workload: dict[str, Path]) -> None:
+    """The bench's same-job run: every column but the company one as written, every row, and
+    the same numbers without the accounts the contract builds from a company column."""
+    full, same = _analyze(workload["ma"], workload["sfa"]), _analyze(workload["ma_no_company"], workload["sfa"])
+    lines = [ln.split(",") for ln in workload["ma"].read_text(encoding="utf-8").splitlines()]
+    cut = [ln.split(",") for ln in workload["ma_no_company"].read_text(encoding="utf-8").splitlines()]
+    i = lines[0].index("会社名")
+    assert len(cut) == len(lines) == 2_001
+    assert [r[:i] + r[i + 1:] for r in lines if len(r) == len(lines[0])] == [r for r in cut if len(r) == len(cut[0])]
+    assert "accounts" in full and "accounts" not in same
+    assert _numbers(same) == _numbers(full) and counts.of_tool(same) == counts.of_tool(full)
 
 
 FAIR = {"fair_duckdb": fair_duckdb.counts, "fair_polars": fair_polars.counts}
@@ -122,7 +136,7 @@ def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads((tmp_path / "report.json").read_text())
-    for name in ("analyze", "fair_duckdb", "fair_polars", "least_duckdb", "pandas"):
+    for name in ("analyze", "analyze_same_job", "fair_duckdb", "fair_polars", "least_duckdb", "pandas"):
         assert report["analyze"][name]["wall"] > 0 and report["analyze"][name]["rss_mb"] > 0
     for name in ("load_utf8", "load_cp932", "load_xlsx", "bare_decode_cp932", "bare_calamine_xlsx", "bare_checked_xlsx"):
         assert report["inputs"][name]["wall"] > 0, name
@@ -134,6 +148,7 @@ def test_smoke_run_writes_a_complete_report(tmp_path: Path) -> None:
     assert "| tool `analyze --json` |" in markdown and "tool ÷ fair DuckDB" in markdown
     assert "Counts checked equal in every round" in markdown
     assert "| load XLSX in a warm process" in markdown
+    assert "on their job (the export without its company column)" in markdown
 
 
 @pytest.mark.browser
