@@ -849,13 +849,42 @@ def test_the_parsing_worker_converts_typed_columns_without_pandas(tmp_path, monk
     monkeypatch.setattr(sandbox, "_idle", [])
     book = simple_xlsx([["email", "score", "created"], ["a@b.co", 12, dt.datetime(2025, 4, 1, 9, 30)],
                         ["c@d.co", None, None], ["e@f.co", 3.5, dt.datetime(2025, 4, 2)]])
+    kept: list[object] = []
+    monkeypatch.setattr(sandbox, "_give_back", lambda w, rss_mb: kept.append(w))
     table = sandbox.parse("xlsx", "typed.xlsx", book)
     assert table is not None and table.rows == 3
     assert [a.to_pylist() for a in table.arrays[1:]] == [
         [12.0, None, 3.5], [dt.datetime(2025, 4, 1, 9, 30), None, dt.datetime(2025, 4, 2)]]
-    (worker,) = sandbox._idle
+    (worker,) = kept
     maps = (Path("/proc") / str(worker.proc.pid) / "maps").read_text()
     assert "pyarrow" in maps and f"{os.sep}pandas{os.sep}" not in maps
+    worker.close()
+
+
+def test_a_parsing_worker_started_by_a_large_server_is_kept_for_the_next_workbook(monkeypatch):
+    """A worker reports its own memory, not the peak Linux carries over fork and exec from the
+    process that started it: a server holding more than ``sandbox_keep_mb`` (a 1M-lead
+    workspace) used to see every worker retired after its first parse."""
+    import resource
+
+    from funnel.config import setting
+    from funnel.ingest import sandbox
+
+    keep = int(setting("sandbox_keep_mb"))
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    ballast = bytearray(max(0, keep + 64 - grown) * 1024 * 1024)
+    ballast[::4096] = b"\x01" * len(ballast[::4096])      # touched: resident, not just reserved
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024 > keep
+    monkeypatch.setattr(sandbox, "_idle", [])
+    reported: list[int] = []
+    give_back = sandbox._give_back
+    monkeypatch.setattr(sandbox, "_give_back", lambda w, rss_mb: (reported.append(rss_mb), give_back(w, rss_mb)))
+    book = simple_xlsx([["email", "source"], ["a@b.co", "web"]])
+    assert sandbox.parse("xlsx", "a.xlsx", book).rows == 1
+    (worker,) = sandbox._idle
+    assert 0 < reported[0] < keep
+    assert sandbox.parse("xlsx", "a.xlsx", book).rows == 1 and sandbox._idle == [worker]     # reused
+    del ballast
     sandbox.shutdown()
 
 

@@ -269,6 +269,22 @@ def _table(kind: str, name: str, data: bytes, limits: tuple[int, int]) -> SheetT
     return table
 
 
+def _rss_mb() -> int:
+    """This process's resident memory now, in MB: what keeping it idle costs. Not getrusage's
+    peak, which Linux carries over fork and exec: a worker started by a server of over
+    ``sandbox_keep_mb`` reported the server's peak, and was retired after every parse."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
 class _NoPandas:
     """A finder that refuses pandas (pyarrow then converts without it, NaN still as NULL)."""
 
@@ -279,7 +295,6 @@ class _NoPandas:
 
 def _serve() -> None:
     """The child's loop: one request in, one answer out, until the server closes the pipe."""
-    import resource
     import warnings
 
     warnings.simplefilter("ignore")     # openpyxl's warnings about odd workbooks: not ours to print
@@ -311,8 +326,7 @@ def _serve() -> None:
             table = _table(kind, name, data, limits)
             arrow.join()
             columns = b"" if table is None else _arrow(table)
-            answer: dict[str, Any] = {"status": "ok", "table": None if table is None else _meta(table),
-                                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
+            answer: dict[str, Any] = {"status": "ok", "table": None if table is None else _meta(table)}
         except FunnelError as exc:
             answer = {"status": "refused", "error": type(exc).__name__, "key": exc.key, "params": exc.params}
         except MemoryError:
@@ -320,7 +334,7 @@ def _serve() -> None:
         except Exception:   # calamine/openpyxl raise their own types for damaged files
             answer = {"status": "refused", "error": "UnreadableFileError", "key": "error.corrupt_workbook",
                       "params": {}}
-        answer.setdefault("rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+        answer["rss_mb"] = _rss_mb()
         del request, data
         for part in (json.dumps(answer, ensure_ascii=False).encode(), columns):
             out.write(_HEADER.pack(len(part)))
