@@ -48,15 +48,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import counts
-from bench.report import render
+from bench.report import SAME_JOB, render
 from bench.workload import generate, to_cp932, to_xlsx, without_column
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
 FAIR = ("fair_duckdb", "fair_polars")
-# ``analyze`` doing what the fair pipelines do: the MA export without its company column.
-SAME_JOB = "analyze_same_job"
 REFERENCE = 1_000_000
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+# ``analyze`` on the fair pipelines' job: the MA export without its company column.
+SAME_JOB = "analyze_same_job"
 LABELS = {"analyze": "tool `analyze --json`",
-          "analyze_same_job": "tool, the fair pipelines' job (MA export without its company column: no accounts)",
+          SAME_JOB: "tool, the fair pipelines' job (MA export without its company column: no accounts)",
           "fair_duckdb": "fair DuckDB pipeline",
           "fair_polars": "fair polars pipeline", "least_duckdb": "least DuckDB pipeline (lower/trim only)",
           "pandas": "pandas script (does less)"}
@@ -27,15 +29,14 @@ def _contest(n: int, c: dict[str, Any], checked: dict[str, Any]) -> list[str]:
         ratio = "—" if name == "analyze" else f"{tool / m['wall']:.2f}×"
         lines.append(f"| {label} | {_s(m['wall'])} | {m['rss_mb']:.0f} MB | {m['spill_mb']:.0f} MB | {ratio} |")
     o = checked["overall"]
+    same = c[SAME_JOB]["wall"] if SAME_JOB in c else None
     lines += ["", f"tool ÷ fair DuckDB **{tool / c['fair_duckdb']['wall']:.2f}×** (target ≤ 1.5×), "
                   f"tool ÷ fair polars **{tool / c['fair_polars']['wall']:.2f}×** (target < 1×), "
                   f"pandas ÷ tool **{c['pandas']['wall'] / tool:.2f}×** (target ≥ 2.5×).",
-              *([] if "analyze_same_job" not in c else [
+              *([] if same is None else [
                   "", f"The fair pipelines build no accounts; on their job (the export without its company "
-                      f"column) the tool takes {_s(c['analyze_same_job']['wall'])}: "
-                      f"**{c['analyze_same_job']['wall'] / c['fair_duckdb']['wall']:.2f}×** fair DuckDB, "
-                      f"{c['analyze_same_job']['wall'] / c['fair_polars']['wall']:.2f}× fair polars; "
-                      f"the account graph costs {_s(tool - c['analyze_same_job']['wall'])}."]),
+                      f"column) the tool takes {_s(same)}: **{same / c['fair_duckdb']['wall']:.2f}×** fair DuckDB, "
+                      f"{same / c['fair_polars']['wall']:.2f}× fair polars; the account graph costs {_s(tool - same)}."]),
               "", f"Counts checked equal in every round (both fair pipelines and the run without the "
                   f"company column = the tool's JSON): "
                   f"{o['leads']:,} leads, {o['converted']:,} converted, "
@@ -57,7 +58,7 @@ def _scaling(r: dict[str, Any]) -> list[str]:
              + " | ".join(f"{a // 1000:,}k → {b // 1000:,}k" for a, b in steps) + " |",
              "|---|---|---|---|" + "---|" * len(steps)]
     tool = fits["analyze"]["per_100k"]
-    for name in ("analyze", "analyze_same_job", "fair_duckdb", "fair_polars"):
+    for name in ("analyze", SAME_JOB, "fair_duckdb", "fair_polars"):
         f = fits.get(name)
         if f is None:
             continue
@@ -66,7 +67,7 @@ def _scaling(r: dict[str, Any]) -> list[str]:
         marginal = [f"{_s((wall[b] - wall[a]) / (b - a) * 100_000)} /100k" for a, b in steps]
         lines.append(f"| {LABELS[name]} | {_s(f['fixed'])} | {_s(f['per_100k'])} | {ratio} | "
                      + " | ".join(marginal) + " |")
-    same = fits.get("analyze_same_job")
+    same = fits.get(SAME_JOB)
     if same is not None:
         lines += ["", f"On the fair pipelines' job (no company column, no accounts) the tool's per 100k "
                       f"is {_s(same['per_100k'])}: **{same['per_100k'] / fits['fair_duckdb']['per_100k']:.2f}×** "
