@@ -26,7 +26,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from funnel.errors import EmptyFileError, FunnelError, UnreadableFileError
+from funnel.errors import EmptyFileError, FunnelError, TooLargeError, UnreadableFileError
 from funnel.ingest.reader import LoadedTable, Source, load_file
 from funnel.sql import rows
 from funnel.sql.ingest import dropped_rows
@@ -885,6 +885,61 @@ def test_a_parsing_worker_started_by_a_large_server_is_kept_for_the_next_workboo
     assert 0 < reported[0] < keep
     assert sandbox.parse("xlsx", "a.xlsx", book).rows == 1 and sandbox._idle == [worker]     # reused
     del ballast
+    sandbox.shutdown()
+
+
+def _far_cell_xlsx() -> bytes:
+    """A small workbook whose one sheet holds a cell at XFD1048576 (calamine's grid: 550 GB)."""
+    from tests.test_limits import sparse_xlsx
+
+    return sparse_xlsx(b'<row r="1"><c r="XFD1048576"><v>1</v></c></row>')
+
+
+def test_the_grid_checks_refusal_ends_its_worker_and_the_next_workbook_reads(monkeypatch):
+    """The grid check runs beside calamine's parse in the child: its refusal is sent at once and
+    ends that child (the parse may still be running), so the server closes the worker rather
+    than keeping it. Refusal after refusal, no dead worker is kept and the next workbook reads."""
+    from funnel.ingest import sandbox
+
+    monkeypatch.setattr(sandbox, "_idle", [])
+    closed: list[object] = []
+    close = sandbox._Worker.close
+    monkeypatch.setattr(sandbox._Worker, "close", lambda w: (closed.append(w), close(w))[1])
+    for _ in range(3):
+        with pytest.raises(TooLargeError) as info:
+            sandbox.parse("xlsx", "far.xlsx", _far_cell_xlsx())
+        assert info.value.key == "error.sheet_too_big" and info.value.params["rows"] == "1,048,576"
+        assert sandbox._idle == []
+    assert len(set(map(id, closed))) == 3 and all(w.proc.returncode is not None for w in closed)
+    table = sandbox.parse("xlsx", "ok.xlsx", simple_xlsx([["email", "source"], ["a@b.co", "web"]]))
+    assert table is not None and table.rows == 1 and len(sandbox._idle) == 1
+    sandbox.shutdown()
+
+
+def test_a_parse_that_ends_its_worker_before_the_grid_check_still_gets_the_checks_message(monkeypatch):
+    """Should calamine abort on a far cell before the check beside it has refused, the server
+    asks a fresh worker for the checks alone: the file gets the check's message, not "cannot
+    be read safely". A workbook that passes the checks but kills its worker stays unsafe."""
+    from funnel.ingest import sandbox
+
+    monkeypatch.setattr(sandbox, "_idle", [])
+    asked: list[str] = []
+    ask = sandbox._Worker.ask
+
+    def dies_parsing(w: object, request: tuple[object, ...]) -> object:
+        asked.append(str(request[0]))
+        if request[0] == "parse":
+            w.proc.kill()       # as an abort ends it
+        return ask(w, request)
+
+    monkeypatch.setattr(sandbox._Worker, "ask", dies_parsing)
+    with pytest.raises(TooLargeError) as info:
+        sandbox.parse("xlsx", "far.xlsx", _far_cell_xlsx())
+    assert info.value.key == "error.sheet_too_big" and asked == ["parse", "check"]
+    with pytest.raises(UnreadableFileError) as unsafe:
+        sandbox.parse("xlsx", "ok.xlsx", simple_xlsx([["email"], ["a@b.co"]]))
+    assert unsafe.value.key == "error.unsafe_workbook" and asked[2:] == ["parse", "check"]
+    assert len(sandbox._idle) == 1     # the check's worker, kept: the checks passed
     sandbox.shutdown()
 
 

@@ -112,14 +112,27 @@ def check_cells(data: bytes, file: str) -> None:
 
 
 def read_workbook(data: bytes, file: str, kind: str) -> list[Sheet]:
-    """All visible sheets of a workbook as rows of Python values.
+    """All visible sheets of a workbook as rows of Python values, after the checks.
 
     Untrusted bytes: call this only in the parsing child (:mod:`funnel.ingest.sandbox`).
     """
+    check_workbook(data, file, kind)
+    return parse_workbook(data, file, kind)
+
+
+def check_workbook(data: bytes, file: str, kind: str) -> None:
+    """The checks that refuse a workbook before it is parsed: its expanded size (xlsx, ods) and
+    each sheet's dense grid (xlsx)."""
     if kind in ("xlsx", "ods"):
         check_expansion(data, file)
     if kind == "xlsx":
         check_cells(data, file)
+
+
+def parse_workbook(data: bytes, file: str, kind: str) -> list[Sheet]:
+    """All visible sheets of a workbook as rows of Python values, without the checks: only
+    where an abort ends nothing but the parse (the parsing child, which runs the grid check
+    beside it: see :mod:`funnel.ingest.sandbox`)."""
     try:
         return _read_calamine(data)
     except Exception as first:  # calamine raises its own types; try openpyxl before giving up
