@@ -166,10 +166,10 @@ def test_masking_applies_to_the_handoff_list_and_its_download(page: Any, downloa
 
 def test_behaviour_rates_equal_a_count_in_pandas(page: Any, engine: Workspace) -> None:
     leads, ev, links, opps = (table(engine, n) for n in ("leads", "events", "links", "opps"))
-    cut = links.merge(opps[["opp_key", "created_at"]], on="opp_key").groupby("lead_key").created_at.min().dt.date
+    cut = links.merge(opps[["opp_key", "created_at"]], on="opp_key").groupby("lead_key").created_at.min().dt.normalize()
     ev = ev[ev.lead_key.notna()].copy()
     ev["cut"] = ev.lead_key.map(cut)
-    counted = ev[ev.cut.isna() | (ev.day <= ev.cut)]
+    counted = ev[ev.cut.isna() | (pd.to_datetime(ev.day) <= ev.cut)]
     converted = set(leads.lead_key[leads.n_opps > 0])
     total, total_conv = len(leads), len(converted)
     shown = frame_with(page, c("ci_low"))
