@@ -405,8 +405,7 @@ def _serve() -> None:
         except MemoryError:
             answer, fatal = {"status": "unsafe"}, True
         except Exception:   # calamine/openpyxl raise their own types for damaged files
-            answer = {"status": "refused", "error": "UnreadableFileError", "key": "error.corrupt_workbook",
-                      "params": {}}
+            answer = _refusal(UnreadableFileError(name, key="error.corrupt_workbook"))
         del request, data
         with sent:
             send(answer, columns)
