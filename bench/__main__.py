@@ -49,7 +49,7 @@ from typing import Any
 
 from bench import counts
 from bench.report import SAME_JOB, render
-from bench.workload import generate, to_cp932, to_xlsx, without_column
+from bench.workload import COMPANY, generate, to_cp932, to_xlsx, without_column
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -69,7 +69,6 @@ def _measure(cmd: list[str]) -> dict[str, Any]:
 
 FILES = {"ma": "ma_leads.csv", "sfa": "sfa_opportunities.csv", "cp932": "ma_leads_cp932.csv", "xlsx": "ma_leads.xlsx",
          "ma_no_company": "ma_leads_no_company.csv"}
-COMPANY = "会社名"      # the generated MA export's company column
 
 
 def workload(data: Path, leads: int) -> dict[str, Path]:

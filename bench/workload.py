@@ -23,7 +23,10 @@ STAGES = ["1.アプローチ", "2.ヒアリング", "3.提案", "4.見積提示"
 STAGE_WEIGHTS = [6, 6, 7, 5, 4, 30, 42]
 REASONS = ["予算が確保できなかった", "来期に再検討", "他社製品に決定（価格面）", "導入時期が合わない",
            "ニーズがなくなった", "音信不通", "社内稟議が通らず", "", "", "機能が要件を満たさない"]
-MA_HEADER = ["メールアドレス", "会社名", "流入元", "登録日時", "スコア", "ステータス", "MQL日", "担当者"]
+# The MA export's company column: without it, ``analyze`` builds no accounts (the fair
+# pipelines' job; see :func:`without_column`).
+COMPANY = "会社名"
+MA_HEADER = ["メールアドレス", COMPANY, "流入元", "登録日時", "スコア", "ステータス", "MQL日", "担当者"]
 SFA_HEADER = ["商談 ID", "商談名", "取引先責任者メールアドレス", "商談 所有者", "フェーズ", "金額", "完了予定日",
               "作成日", "失注理由"]
 

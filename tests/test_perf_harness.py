@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench import counts, fair_duckdb, fair_polars
-from bench.workload import generate, to_cp932, to_xlsx, without_column
+from bench.workload import COMPANY, generate, to_cp932, to_xlsx, without_column
 from funnel.ingest.reader import Source
 from funnel.measures.analysis import run_analysis
 
@@ -29,7 +29,7 @@ def workload(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"ma": paths.ma_csv, "sfa": paths.sfa_csv,
             "cp932": to_cp932(paths.ma_csv, d / "ma_cp932.csv"),
             "xlsx": to_xlsx(paths.ma_csv, d / "ma.xlsx", 2_000),
-            "ma_no_company": without_column(paths.ma_csv, d / "ma_no_company.csv", "会社名")}
+            "ma_no_company": without_column(paths.ma_csv, d / "ma_no_company.csv", COMPANY)}
 
 
 def _analyze(ma: Path, sfa: Path) -> dict:
@@ -56,7 +56,7 @@ def test_the_export_without_its_company_column_is_the_fair_pipelines_job(workloa
     full, same = _analyze(workload["ma"], workload["sfa"]), _analyze(workload["ma_no_company"], workload["sfa"])
     lines = [ln.split(",") for ln in workload["ma"].read_text(encoding="utf-8").splitlines()]
     cut = [ln.split(",") for ln in workload["ma_no_company"].read_text(encoding="utf-8").splitlines()]
-    i = lines[0].index("会社名")
+    i = lines[0].index(COMPANY)
     assert len(cut) == len(lines) == 2_001
     assert [r[:i] + r[i + 1:] for r in lines if len(r) == len(lines[0])] == [r for r in cut if len(r) == len(cut[0])]
     assert "accounts" in full and "accounts" not in same
